@@ -1,0 +1,1 @@
+"""The ``improved-gan`` command line: one module per subcommand in ``commands/``."""

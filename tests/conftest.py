@@ -1,0 +1,36 @@
+"""Fixtures shared by the whole suite.
+
+The real datasets live outside the repository, in ``../shared/data`` beside the
+checkout (CI has them there too); ``IMPROVED_GAN_SHARED_DATA`` points elsewhere.
+Tests that need them skip with the reason when they are absent.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _shared_data_root() -> Path:
+    return Path(os.environ.get("IMPROVED_GAN_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The folder holding ``mnist/`` and ``cifar10/`` (the real data, read-only)."""
+    root = _shared_data_root()
+    if not (root / "mnist").is_dir():
+        pytest.skip(f"real datasets not found at {root} (set IMPROVED_GAN_SHARED_DATA)")
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _deterministic_torch():
+    """Every test starts from the same global RNG state and a bounded thread count."""
+    torch.manual_seed(0)
+    yield
