@@ -1,0 +1,136 @@
+r"""Section 5: the semi-supervised K+1 classifier GAN, as losses on logits.
+
+The discriminator is a K-class classifier whose logits :math:`l_1..l_K` are
+extended by a "generated" class with the logit fixed at :math:`l_{K+1} = 0`
+(Section 5: subtracting a function of x from every logit leaves the softmax
+unchanged, so the (K+1)-th logit can be pinned without loss of generality).
+With :math:`Z(x) = \sum_{k=1}^{K} \exp l_k(x)` the probability that x is real is
+
+.. math::
+
+    D(x) = 1 - p_{\text{model}}(y = K+1 \mid x) = \frac{Z(x)}{Z(x) + 1}
+         = \sigma\big(\operatorname{LSE}(l(x))\big),
+
+so every quantity is a function of :math:`\operatorname{LSE} = \log Z`, which is
+computed stably by :func:`torch.logsumexp`; ``-log D = softplus(-LSE)`` and
+``-log(1 - D) = softplus(LSE)`` never form ``Z`` itself and stay finite and
+exact at logits of +-1000.
+
+The losses follow the authors' code (reference-setup.md):
+
+* supervised: cross-entropy of the K logits on labeled data (Eq. 5's
+  :math:`L_{\text{supervised}}`, the K+1-th class never being a label);
+* unsupervised: :math:`\tfrac12\,\mathbb{E}_{x}[-\log D(x)] +
+  \tfrac12\,\mathbb{E}_{z}[-\log(1 - D(G(z)))]` — the standard GAN
+  discriminator loss, halved as in the authors' code (the half makes it the
+  mean over the real-and-generated minibatch);
+* total: supervised + weight * unsupervised, weight 1 in the paper.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+class DiscriminatorLosses(NamedTuple):
+    """The discriminator's loss and its two parts (all scalars)."""
+
+    total: Tensor
+    supervised: Tensor
+    unsupervised: Tensor
+
+
+def _check_logits(name: str, logits: Tensor) -> None:
+    if logits.dim() != 2:
+        raise ValueError(f"expected {name} of shape [N, K] (got {tuple(logits.shape)})")
+
+
+def log_partition(logits: Tensor, *, name: str = "logits") -> Tensor:
+    r""":math:`\operatorname{LSE}(l) = \log \sum_k \exp l_k`, i.e. the real-vs-generated logit.
+
+    Shape: ``[N, K] -> [N]``.
+    """
+    _check_logits(name, logits)
+    return torch.logsumexp(logits, dim=1)
+
+
+def probability_real(logits: Tensor) -> Tensor:
+    r""":math:`D(x) = Z/(Z+1) = \sigma(\operatorname{LSE})`. Shape: ``[N, K] -> [N]``."""
+    return torch.sigmoid(log_partition(logits))
+
+
+def supervised_loss(logits_lab: Tensor, labels: Tensor) -> Tensor:
+    r"""Cross-entropy on labeled data: ``mean(-l_y + LSE(l))``.
+
+    Args:
+        logits_lab: ``[N, K]`` class logits of labeled examples.
+        labels: ``[N]`` integer labels in ``[0, K)``.
+    """
+    _check_logits("logits_lab", logits_lab)
+    if labels.shape != logits_lab.shape[:1]:
+        raise ValueError(
+            f"expected labels of shape [{logits_lab.shape[0]}] (got {tuple(labels.shape)})"
+        )
+    return F.cross_entropy(logits_lab, labels)
+
+
+def unsupervised_loss(logits_unl: Tensor, logits_gen: Tensor) -> Tensor:
+    r"""The discriminator's GAN loss with :math:`l_{K+1} = 0`.
+
+    .. math::
+
+        L = \tfrac12\,\mathrm{mean}_x\,\mathrm{softplus}(-\mathrm{LSE}(l(x)))
+          + \tfrac12\,\mathrm{mean}_z\,\mathrm{softplus}(\mathrm{LSE}(l(G(z))))
+
+    which equals the authors' ``-1/2 mean(LSE_unl) + 1/2 mean(softplus(LSE_unl))
+    + 1/2 mean(softplus(LSE_gen))``, since ``softplus(-a) = softplus(a) - a``.
+
+    Args:
+        logits_unl: ``[N, K]`` logits of unlabeled real data.
+        logits_gen: ``[M, K]`` logits of generated data.
+    """
+    lse_unl = log_partition(logits_unl, name="logits_unl")
+    lse_gen = log_partition(logits_gen, name="logits_gen")
+    return 0.5 * F.softplus(-lse_unl).mean() + 0.5 * F.softplus(lse_gen).mean()
+
+
+def discriminator_loss(
+    logits_lab: Tensor,
+    labels: Tensor,
+    logits_unl: Tensor,
+    logits_gen: Tensor,
+    *,
+    unsupervised_weight: float = 1.0,
+) -> DiscriminatorLosses:
+    """Section 5's total loss: supervised + ``unsupervised_weight`` * unsupervised.
+
+    Shapes: ``logits_lab [N, K]``, ``labels [N]``, ``logits_unl [M, K]``,
+    ``logits_gen [P, K]``; every output is a scalar.
+    """
+    sup = supervised_loss(logits_lab, labels)
+    unsup = unsupervised_loss(logits_unl, logits_gen)
+    return DiscriminatorLosses(sup + unsupervised_weight * unsup, sup, unsup)
+
+
+def generator_saturating_loss(logits_gen: Tensor) -> Tensor:
+    r"""``mean log(1 - D(G(z))) = -mean softplus(LSE(l(G(z))))``, minimised by G.
+
+    The minimax ("saturating") generator loss that the authors' minibatch-
+    discrimination models use (reference-setup.md). Shape: ``[N, K] -> []``.
+    """
+    return -F.softplus(log_partition(logits_gen)).mean()
+
+
+def generator_non_saturating_loss(logits_gen: Tensor) -> Tensor:
+    r"""``-mean log D(G(z)) = mean softplus(-LSE(l(G(z))))``, the usual non-saturating form."""
+    return F.softplus(-log_partition(logits_gen)).mean()
+
+
+def classification_errors(logits: Tensor, labels: Tensor) -> int:
+    """Number of examples whose arg-max class differs from the label."""
+    _check_logits("logits", logits)
+    return int((logits.argmax(dim=1) != labels).sum().item())

@@ -1,0 +1,92 @@
+"""The K+1 losses against naive definitions computed independently in float64 NumPy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from improved_gan import semi_supervised as ss
+
+
+def naive_d(logits: np.ndarray) -> np.ndarray:
+    """D(x) = Z/(Z+1), Z = sum_k exp l_k: the paper's formula, no tricks."""
+    z = np.exp(logits).sum(axis=1)
+    return z / (z + 1.0)
+
+
+def test_unsupervised_loss_equals_half_gan_loss_with_naive_d():
+    rng = np.random.default_rng(0)
+    unl, gen = rng.normal(size=(7, 10)), rng.normal(size=(5, 10))
+    expected = 0.5 * np.mean(-np.log(naive_d(unl))) + 0.5 * np.mean(-np.log(1 - naive_d(gen)))
+    got = ss.unsupervised_loss(torch.tensor(unl), torch.tensor(gen)).item()
+    assert got == pytest.approx(expected, rel=1e-12)
+
+
+def test_unsupervised_loss_matches_authors_expression():
+    rng = np.random.default_rng(1)
+    unl, gen = rng.normal(size=(6, 10)) * 3, rng.normal(size=(6, 10)) * 3
+    lse = lambda a: np.log(np.exp(a).sum(axis=1))  # noqa: E731
+    softplus = lambda a: np.log1p(np.exp(a))  # noqa: E731
+    expected = (
+        -0.5 * lse(unl).mean() + 0.5 * softplus(lse(unl)).mean() + 0.5 * softplus(lse(gen)).mean()
+    )
+    got = ss.unsupervised_loss(torch.tensor(unl), torch.tensor(gen)).item()
+    assert got == pytest.approx(expected, rel=1e-12)
+
+
+def test_supervised_loss_is_cross_entropy_of_k_logits():
+    rng = np.random.default_rng(2)
+    logits, labels = rng.normal(size=(8, 10)), rng.integers(0, 10, size=8)
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    expected = -np.log(p[np.arange(8), labels]).mean()
+    got = ss.supervised_loss(torch.tensor(logits), torch.tensor(labels)).item()
+    assert got == pytest.approx(expected, rel=1e-12)
+
+
+def test_total_is_supervised_plus_weighted_unsupervised():
+    g = torch.Generator().manual_seed(0)
+    lab, unl, gen = (torch.randn(4, 10, generator=g, dtype=torch.float64) for _ in range(3))
+    labels = torch.tensor([0, 3, 9, 3])
+    out = ss.discriminator_loss(lab, labels, unl, gen, unsupervised_weight=0.25)
+    assert out.total.item() == pytest.approx(out.supervised.item() + 0.25 * out.unsupervised.item())
+
+
+@pytest.mark.parametrize("scale", [1000.0, -1000.0])
+def test_losses_are_finite_and_exact_at_extreme_logits(scale):
+    logits = torch.full((3, 10), scale, requires_grad=True)
+    lse = scale + np.log(10.0)
+    # -log D = softplus(-lse), -log(1-D) = softplus(lse): exact values at |lse| ~ 1000
+    sp = lambda a: max(a, 0.0) + np.log1p(np.exp(-abs(a)))  # noqa: E731
+    expected = 0.5 * sp(-lse) + 0.5 * sp(lse)
+    loss = ss.unsupervised_loss(logits, logits)
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(logits.grad).all()
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+    gen = ss.generator_saturating_loss(logits)
+    assert torch.isfinite(gen) and gen.item() == pytest.approx(-sp(lse), rel=1e-6)
+
+
+def test_probability_real_and_generator_losses_against_naive_d():
+    rng = np.random.default_rng(3)
+    logits = rng.normal(size=(5, 10))
+    t = torch.tensor(logits)
+    np.testing.assert_allclose(ss.probability_real(t).numpy(), naive_d(logits), rtol=1e-12)
+    assert ss.generator_saturating_loss(t).item() == pytest.approx(
+        np.mean(np.log(1 - naive_d(logits))), rel=1e-12
+    )
+    assert ss.generator_non_saturating_loss(t).item() == pytest.approx(
+        np.mean(-np.log(naive_d(logits))), rel=1e-12
+    )
+
+
+def test_shape_errors_say_what_was_expected():
+    with pytest.raises(ValueError, match=r"expected logits_unl of shape \[N, K\]"):
+        ss.unsupervised_loss(torch.zeros(3), torch.zeros(3, 10))
+    with pytest.raises(ValueError, match="expected labels of shape"):
+        ss.supervised_loss(torch.zeros(3, 10), torch.zeros(4, dtype=torch.long))
+
+
+def test_classification_errors_counts_argmax_mistakes():
+    logits = torch.tensor([[0.0, 1.0], [2.0, 1.0], [0.0, 3.0]])
+    assert ss.classification_errors(logits, torch.tensor([1, 1, 1])) == 1
