@@ -90,3 +90,14 @@ def test_shape_errors_say_what_was_expected():
 def test_classification_errors_counts_argmax_mistakes():
     logits = torch.tensor([[0.0, 1.0], [2.0, 1.0], [0.0, 3.0]])
     assert ss.classification_errors(logits, torch.tensor([1, 1, 1])) == 1
+
+
+def test_smoothed_unsupervised_loss_is_cross_entropy_against_alpha():
+    rng = np.random.default_rng(4)
+    unl, gen = rng.normal(size=(6, 10)), rng.normal(size=(6, 10))
+    alpha = 0.9
+    d_real, d_gen = naive_d(unl), naive_d(gen)
+    expected = 0.5 * np.mean(-alpha * np.log(d_real) - (1 - alpha) * np.log(1 - d_real))
+    expected += 0.5 * np.mean(-np.log(1 - d_gen))
+    got = ss.unsupervised_loss(torch.tensor(unl), torch.tensor(gen), real_target=alpha).item()
+    assert got == pytest.approx(expected, rel=1e-12)

@@ -78,7 +78,7 @@ def supervised_loss(logits_lab: Tensor, labels: Tensor) -> Tensor:
     return F.cross_entropy(logits_lab, labels)
 
 
-def unsupervised_loss(logits_unl: Tensor, logits_gen: Tensor) -> Tensor:
+def unsupervised_loss(logits_unl: Tensor, logits_gen: Tensor, *, real_target: float = 1.0) -> Tensor:
     r"""The discriminator's GAN loss with :math:`l_{K+1} = 0`.
 
     .. math::
@@ -89,13 +89,25 @@ def unsupervised_loss(logits_unl: Tensor, logits_gen: Tensor) -> Tensor:
     which equals the authors' ``-1/2 mean(LSE_unl) + 1/2 mean(softplus(LSE_unl))
     + 1/2 mean(softplus(LSE_gen))``, since ``softplus(-a) = softplus(a) - a``.
 
+    One-sided label smoothing (Section 3.4) for the K+1 classifier replaces the
+    real examples' target 1 by ``real_target`` = :math:`\alpha`: their term becomes
+    :math:`-\alpha \log D(x) - (1-\alpha)\log(1 - D(x))`, i.e. binary
+    cross-entropy of :math:`\sigma(\mathrm{LSE})` against :math:`\alpha`; the
+    generated side keeps target 0.
+
     Args:
         logits_unl: ``[N, K]`` logits of unlabeled real data.
         logits_gen: ``[M, K]`` logits of generated data.
+        real_target: :math:`\alpha` in (0, 1]; 1 is the unsmoothed loss.
     """
+    if not 0.0 < real_target <= 1.0:
+        raise ValueError(f"expected real_target in (0, 1] (got {real_target})")
     lse_unl = log_partition(logits_unl, name="logits_unl")
     lse_gen = log_partition(logits_gen, name="logits_gen")
-    return 0.5 * F.softplus(-lse_unl).mean() + 0.5 * F.softplus(lse_gen).mean()
+    real = F.softplus(-lse_unl)
+    if real_target != 1.0:
+        real = real_target * real + (1.0 - real_target) * F.softplus(lse_unl)
+    return 0.5 * real.mean() + 0.5 * F.softplus(lse_gen).mean()
 
 
 def discriminator_loss(

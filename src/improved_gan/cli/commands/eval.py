@@ -1,0 +1,30 @@
+"""``improved-gan eval RUN``: test error of the run's latest checkpoint (EMA discriminator)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("eval", help="test error of a run's latest checkpoint")
+    p.add_argument("run", type=Path, help="run folder")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--data-dir", help="override the run's data root")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from improved_gan.evaluation import evaluate_run
+
+    result = evaluate_run(args.run, device=args.device, data_dir=args.data_dir)
+    if args.json:
+        print(json.dumps(result, sort_keys=True))
+    else:
+        print(
+            f"{args.run}: epoch {result['epoch']}, test errors {result['test_errors']} / "
+            f"{result['test_examples']} ({100 * result['test_error_rate']:.2f}%), EMA discriminator"
+        )
+    return 0

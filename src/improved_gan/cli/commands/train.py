@@ -1,0 +1,101 @@
+"""``improved-gan train``: run a preset, or resume a run."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from improved_gan.config import apply_overrides, parse_assignments
+from improved_gan.presets import get_preset, preset_description, preset_names
+
+# command-line flag -> config field, for the options users reach for most
+_SHORTCUTS = {
+    "dataset": "dataset",
+    "data_dir": "data_dir",
+    "labels": "labels",
+    "seed": "seed",
+    "epochs": "epochs",
+    "batch_size": "batch_size",
+    "lr": "lr",
+    "iters_per_epoch": "iters_per_epoch",
+    "device": "device",
+    "precision": "precision",
+}
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train a preset (the paper's experiments) or resume a run",
+        description="Train one of the paper's experiments. Run folders are self-describing and resumable.",
+    )
+    p.add_argument("preset", nargs="?", help=f"one of: {', '.join(preset_names())}")
+    p.add_argument("--resume", metavar="RUN", type=Path, help="continue RUN from its last checkpoint")
+    p.add_argument("--list", action="store_true", help="list the presets and exit")
+    p.add_argument("--out", type=Path, help="run folder (default: runs/PRESET-DATASET-lLABELS-sSEED)")
+    p.add_argument("--overwrite", action="store_true", help="delete an existing run in --out first")
+    p.add_argument("--dataset", help="mnist, mnist5k, cifar10, svhn")
+    p.add_argument("--data-dir", help="folder holding mnist/, cifar10/, ... (else $IMPROVED_GAN_DATA)")
+    p.add_argument("--labels", type=int, help="labeled examples, balanced over classes")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--epochs", type=int, help="(with --resume: extend the run to this many epochs)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--iters-per-epoch", type=int, help="steps per epoch (default: one pass over the data)")
+    p.add_argument("--device", help="auto, cpu, cuda, cuda:N")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"])
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any config field")
+    p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars (logs still written)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from improved_gan.errors import UserError
+
+    if args.list:
+        for name in preset_names():
+            print(f"{name:14s} {preset_description(name)}")
+        return 0
+    if args.resume is not None:
+        if args.preset:
+            raise UserError("give either a PRESET or --resume RUN, not both")
+        from improved_gan.training.trainer import resume
+
+        result = resume(args.resume, epochs=args.epochs, progress=not args.no_progress)
+        _summary(result)
+        return 0
+    if not args.preset:
+        raise UserError(f"name a preset ({', '.join(preset_names())}) or --resume RUN")
+    config = get_preset(args.preset)
+    overrides = {field: getattr(args, flag) for flag, field in _SHORTCUTS.items() if getattr(args, flag) is not None}
+    overrides.update(parse_assignments(args.set))
+    config = apply_overrides(config, overrides)
+    if config.mode == "gan" and "labels" not in overrides:
+        config = apply_overrides(config, {"labels": 0})
+    config = config.validate()
+    if args.dry_run:
+        import json
+
+        print(json.dumps(config.to_dict(), indent=2, sort_keys=True))
+        return 0
+    out = args.out or Path("runs") / f"{config.preset}-{config.dataset}-l{config.labels}-s{config.seed}"
+    from improved_gan.training.trainer import train
+
+    print(f"run folder: {out}")
+    result = train(config, out, overwrite=args.overwrite, progress=not args.no_progress)
+    _summary(result)
+    return 0
+
+
+def _summary(result) -> None:
+    from improved_gan.training.run_dir import sample_grid_path
+
+    m = result.metrics
+    if "test_errors" in m:
+        print(
+            f"test errors: {m['test_errors']} / {m['test_examples']} "
+            f"({100 * m['test_error_rate']:.2f}%) after {result.epoch} epochs, EMA discriminator"
+        )
+    print(f"sample grid: {sample_grid_path(result.run_dir, result.epoch)}")
+    print(f"report:      {result.report}")

@@ -1,0 +1,224 @@
+"""One typed configuration for every experiment, with its defaults in one place.
+
+A preset (:mod:`improved_gan.presets`) is a :class:`TrainConfig`; command-line
+overrides replace fields through :func:`apply_overrides`, which parses each value
+with the field's type; :meth:`TrainConfig.validate` turns an impossible
+combination into one :class:`~improved_gan.errors.ConfigError`. A run folder
+stores the resolved config as ``config.json`` and :func:`load_config` reads it back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+from improved_gan.errors import ConfigError
+
+Mode = Literal["semi-supervised", "gan"]
+Architecture = Literal["mnist-mlp", "cifar-conv"]
+GeneratorLoss = Literal["feature-matching", "saturating", "non-saturating"]
+PixelScale = Literal["unit", "cifar", "symmetric"]
+Precision = Literal["auto", "fp32", "bf16"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run. Field comments give the meaning."""
+
+    preset: str = "custom"                       # name of the preset this came from
+    # -- data -------------------------------------------------------------------------
+    dataset: str = "mnist"                       # a name in improved_gan.data.DATASETS
+    data_dir: str | None = None                  # data root (else $IMPROVED_GAN_DATA, else the cache)
+    pixel_scale: PixelScale = "unit"             # unit: x/255; cifar: (x-127.5)/128; symmetric: (x-127.5)/127.5
+    labels: int = 100                            # labeled examples, balanced over classes (semi-supervised)
+    data_seed: int | None = None                 # picks the labeled subset; None: same as seed
+    seed: int = 0                                # initialisation, noise, batch order
+    # -- models -----------------------------------------------------------------------
+    mode: Mode = "semi-supervised"               # gan: no labels, D only tells real from generated
+    architecture: Architecture = "mnist-mlp"     # permutation-invariant MLPs or the conv nets
+    latent_dim: int = 100                        # z ~ Uniform(0, 1)^latent_dim
+    d_widths: tuple[int, int] = (96, 192)        # conv D channel widths (cifar-conv only)
+    minibatch_kernels: int = 0                   # B of Section 3.2; 0 switches it off
+    minibatch_kernel_dim: int = 5                # C of Section 3.2
+    d_input_noise: float | None = None           # std of Gaussian noise on D's input; None: the model's default
+    generator_norm: Literal["batch", "virtual"] = "batch"   # Section 3.5 for G's normalisation
+    # -- objective (Sections 3 and 5) -------------------------------------------------
+    generator_loss: GeneratorLoss = "feature-matching"
+    feature_matching_distance: Literal["l2", "l1"] = "l2"   # paper/MNIST: l2; authors' CIFAR: l1
+    generator_steps: int = 1                     # G updates per D update (3 with minibatch discrimination)
+    unsupervised_weight: float = 1.0             # weight of the GAN loss beside the supervised one
+    label_smoothing: float | None = None         # one-sided: real target alpha (Section 3.4); None: off
+    historical_averaging: float = 0.0            # weight of ||theta - mean theta||^2 for G and D (Section 3.3)
+    # -- optimisation -----------------------------------------------------------------
+    epochs: int = 300
+    iters_per_epoch: int | None = None           # None: one pass over the unlabeled set
+    batch_size: int = 100                        # per part: labeled, unlabeled and generated
+    lr: float = 0.003                            # Adam, same for G and D
+    beta1: float = 0.5
+    beta2: float = 0.999
+    lr_decay_start: int | None = None            # epoch where a linear decay to 0 starts
+    lr_decay_end: int | None = None              # epoch where it reaches 0
+    init_batch_size: int = 500                   # examples for weight norm's data-dependent init
+    ema_rate: float = 1e-4                       # a += rate * (p - a), bias-corrected; evaluates D
+    # -- execution --------------------------------------------------------------------
+    device: str = "auto"                         # auto: cuda when present, else cpu
+    precision: Precision = "auto"                # bf16 autocast where the hardware computes it natively
+    eval_batch_size: int = 1000
+    sample_grid: int = 100                       # images in each epoch's sample grid
+    checkpoint_every: int = 1                    # epochs between checkpoints (the last one always)
+    score_every: int = 0                         # epochs between cheap sample scores (0: only at the end)
+    final_score_samples: int = 10000             # samples for the end-of-run sample scores
+
+    # ---------------------------------------------------------------------------------
+    @property
+    def resolved_data_seed(self) -> int:
+        return self.seed if self.data_seed is None else self.data_seed
+
+    def validate(self) -> "TrainConfig":
+        """Raise :class:`ConfigError` for any impossible value; return ``self``."""
+        problems = []
+        positive = ("epochs", "batch_size", "latent_dim", "init_batch_size", "generator_steps",
+                    "eval_batch_size", "checkpoint_every")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                problems.append(f"{name} must be positive (got {getattr(self, name)})")
+        if self.mode == "semi-supervised" and self.labels <= 0:
+            problems.append("semi-supervised training needs labels > 0 (use mode=gan for none)")
+        if self.mode == "gan" and self.labels != 0:
+            problems.append(f"mode=gan uses no labels; set labels=0 (got {self.labels})")
+        if not 0.0 < self.lr < 1.0:
+            problems.append(f"lr must be in (0, 1) (got {self.lr})")
+        for name in ("beta1", "beta2"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                problems.append(f"{name} must be in [0, 1) (got {getattr(self, name)})")
+        if not 0.0 < self.ema_rate <= 1.0:
+            problems.append(f"ema_rate must be in (0, 1] (got {self.ema_rate})")
+        if self.label_smoothing is not None and not 0.0 < self.label_smoothing <= 1.0:
+            problems.append(f"label_smoothing must be in (0, 1] (got {self.label_smoothing})")
+        if self.historical_averaging < 0:
+            problems.append(f"historical_averaging must be >= 0 (got {self.historical_averaging})")
+        if self.iters_per_epoch is not None and self.iters_per_epoch <= 0:
+            problems.append(f"iters_per_epoch must be positive (got {self.iters_per_epoch})")
+        if (self.lr_decay_start is None) != (self.lr_decay_end is None):
+            problems.append("lr_decay_start and lr_decay_end go together")
+        elif self.lr_decay_start is not None and not 0 <= self.lr_decay_start < self.lr_decay_end:
+            problems.append(
+                f"need 0 <= lr_decay_start < lr_decay_end (got {self.lr_decay_start}, {self.lr_decay_end})"
+            )
+        if self.minibatch_kernels < 0 or self.minibatch_kernel_dim <= 0:
+            problems.append("minibatch_kernels must be >= 0 and minibatch_kernel_dim > 0")
+        if self.architecture == "mnist-mlp" and self.generator_norm == "virtual":
+            problems.append("virtual batch norm is implemented for the cifar-conv generator only")
+        if problems:
+            raise ConfigError("invalid configuration: " + "; ".join(problems))
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown config keys {unknown}; valid keys: {sorted(known)}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+
+# -- overrides --------------------------------------------------------------------------
+
+def _field_type(cls: type, name: str) -> Any:
+    return typing.get_type_hints(cls)[name]
+
+
+def _parse_value(cls: type, name: str, text: str) -> Any:
+    """Parse ``text`` as a value of field ``name``'s type, or raise ConfigError."""
+    hint = _field_type(cls, name)
+    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, type(int | None)) else (hint,)
+    if text.lower() in ("none", "null") and type(None) in options:
+        return None
+    errors = []
+    for option in options:
+        if option is type(None):
+            continue
+        try:
+            return _parse_as(option, text)
+        except ValueError as err:
+            errors.append(str(err))
+    raise ConfigError(f"cannot set {name}={text!r}: " + "; ".join(errors))
+
+
+def _parse_as(hint: Any, text: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        allowed = typing.get_args(hint)
+        if text not in allowed:
+            raise ValueError(f"expected one of {list(allowed)}")
+        return text
+    if origin is tuple:
+        parts = [p for p in text.replace("x", ",").split(",") if p]
+        item = typing.get_args(hint)[0]
+        values = tuple(item(p) for p in parts)
+        if len(values) != len(typing.get_args(hint)):
+            raise ValueError(f"expected {len(typing.get_args(hint))} comma-separated values")
+        return values
+    if hint is bool:
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError("expected true or false")
+    if hint in (int, float, str):
+        try:
+            return hint(text)
+        except ValueError:
+            raise ValueError(f"expected {hint.__name__}") from None
+    raise ValueError(f"unsupported type {hint}")
+
+
+def apply_overrides(config: TrainConfig, overrides: Mapping[str, Any]) -> TrainConfig:
+    """Replace fields; string values are parsed with the field's type.
+
+    >>> apply_overrides(TrainConfig(), {"labels": "50", "lr": 1e-3}).labels
+    50
+    """
+    known = {f.name for f in fields(TrainConfig)}
+    values = {}
+    for key, value in overrides.items():
+        key = key.replace("-", "_")
+        if key not in known:
+            raise ConfigError(f"unknown config key {key!r}; valid keys: {', '.join(sorted(known))}")
+        values[key] = _parse_value(TrainConfig, key, value) if isinstance(value, str) else value
+    return dataclasses.replace(config, **values)
+
+
+def parse_assignments(items: list[str]) -> dict[str, str]:
+    """``["lr=0.001", "labels=50"]`` -> ``{"lr": "0.001", "labels": "50"}``."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"expected KEY=VALUE (got {item!r})")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def save_config(config: TrainConfig, path: str | Path) -> None:
+    from improved_gan.utils.atomic import atomic_write_json
+
+    atomic_write_json(path, config.to_dict())
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path} not found: is this a run folder made by `improved-gan train`?") from None
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{path} is not valid JSON ({err}); restore it or start a new run") from None
+    return TrainConfig.from_dict(data).validate()

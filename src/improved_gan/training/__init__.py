@@ -1,0 +1,1 @@
+"""Training: the loop, its steps, the run folder, checkpoints and the EMA."""
