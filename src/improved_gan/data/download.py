@@ -1,0 +1,118 @@
+"""Fetching dataset files from the network, checked, and placed atomically.
+
+The network is reached only through a :data:`Downloader`: a function that
+writes one URL to one path. The default, :func:`torchvision_download`, uses
+torchvision's download utilities; loaders take any other (tests pass one that
+fails, to simulate a machine without network). A download lands in a private
+temporary folder beside its destination, is checked, and only then moves into
+place with ``os.replace``, so an interrupted or corrupt download never leaves a
+file that looks real.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from improved_gan.errors import DataError
+
+Downloader = Callable[[str, Path], None]
+"""``downloader(url, destination)`` writes the resource at ``url`` to ``destination``.
+
+It raises ``OSError`` (``urllib.error.URLError`` included), ``RuntimeError`` or
+``http.client.HTTPException`` when the resource cannot be fetched.
+"""
+
+_FETCH_ERRORS = (OSError, RuntimeError, http.client.HTTPException)
+
+
+def torchvision_download(url: str, destination: Path) -> None:
+    """Download ``url`` to ``destination`` with ``torchvision.datasets.utils.download_url``."""
+    # Imported here: torchvision takes seconds to import and most runs never download.
+    from torchvision.datasets.utils import download_url
+
+    download_url(url, root=os.fspath(destination.parent), filename=destination.name)
+
+
+class DownloadFailed(Exception):
+    """Every mirror failed; ``attempts`` holds one ``"url: reason"`` line per mirror."""
+
+    def __init__(self, attempts: Sequence[str]) -> None:
+        super().__init__("; ".join(attempts))
+        self.attempts = tuple(attempts)
+
+
+def download_checked(
+    urls: Sequence[str],
+    destination: Path,
+    *,
+    check: Callable[[Path], None],
+    downloader: Downloader,
+) -> None:
+    """Fetch the first of ``urls`` that works and passes ``check``, then move it to ``destination``.
+
+    Args:
+        urls: mirrors of one file, tried in order.
+        destination: the final path; it appears only once its content passed ``check``.
+        check: raises :class:`DataError` when a downloaded file is not the expected
+            content (then the next mirror is tried).
+        downloader: see :data:`Downloader`.
+
+    Raises:
+        DownloadFailed: no mirror delivered a file that passed ``check``.
+    """
+    attempts = []
+    for url in urls:
+        staging = _staging_folder(destination.parent)
+        try:
+            fetched = staging / destination.name
+            downloader(url, fetched)
+            check(fetched)
+            os.replace(fetched, destination)
+            return
+        except (*_FETCH_ERRORS, DataError) as err:
+            attempts.append(f"{url}: {err}")
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    raise DownloadFailed(attempts)
+
+
+def _staging_folder(parent: Path) -> Path:
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=".download-", dir=parent))
+    except OSError as err:
+        raise DataError(
+            f"cannot download into {parent}: {err.strerror or err}. Choose a writable data folder "
+            "(--data-dir DIR or IMPROVED_GAN_DATA=DIR)."
+        ) from err
+
+
+def missing_files_error(
+    what: str,
+    looked_for: Sequence[Path | str],
+    *,
+    how_to_supply: str,
+    failed_downloads: Sequence[str] = (),
+) -> DataError:
+    """The one error for data that is not on disk and could not be downloaded.
+
+    Args:
+        what: the missing thing, e.g. ``"MNIST file train-images-idx3-ubyte"``.
+        looked_for: every path that was searched.
+        how_to_supply: a sentence telling the user where to put the files.
+        failed_downloads: ``"url: reason"`` lines; empty when downloading was off.
+    """
+    lines = [f"{what} not found. Looked for:"]
+    lines += [f"  {path}" for path in looked_for]
+    if failed_downloads:
+        lines.append("Downloading it failed (is this machine offline?):")
+        lines += [f"  {attempt}" for attempt in failed_downloads]
+    else:
+        lines.append("Downloading was switched off.")
+    lines.append(how_to_supply)
+    return DataError("\n".join(lines))
