@@ -1,0 +1,180 @@
+"""Turn the string a user types (``improved-gan score SOURCE``) into uint8 images.
+
+A source is one of, tried in this order:
+
+* a **run folder** (a directory holding ``config.json`` and ``checkpoints/``):
+  ``n`` samples of its generator, seeded (:func:`improved_gan.sampling.sample_images`);
+* a **folder of images**: every ``.png``, ``.jpg`` or ``.jpeg`` directly inside
+  it (not in sub-folders), in sorted file-name order; all must have the same
+  size and be 8-bit grayscale (``L``) or RGB (palette images are converted to RGB);
+* an **``.npz`` file** holding uint8 images ``[N, H, W, C]`` (or ``[N, H, W]``,
+  read as grayscale) under the key ``x``, or as its only array;
+* a **dataset name**, optionally with a split: ``mnist``, ``mnist:test``,
+  ``cifar10:train`` (:func:`improved_gan.data.load_dataset`; default split ``train``).
+
+Every source returns an array in the format of
+:func:`improved_gan.metrics.images.check_images`. ``n`` takes the first ``n``
+images of a finite source (asking for more than it holds is an error) and the
+number to draw from a generator (default :data:`DEFAULT_GENERATOR_SAMPLES`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from improved_gan.errors import UserError
+from improved_gan.metrics.images import check_images
+
+__all__ = [
+    "DEFAULT_GENERATOR_SAMPLES",
+    "IMAGE_SUFFIXES",
+    "describe_source",
+    "is_run_folder",
+    "load_images",
+    "read_image_folder",
+    "read_npz_images",
+]
+
+DEFAULT_GENERATOR_SAMPLES = 50_000
+"""Samples drawn from a run's generator when no ``n`` is given (the paper's count)."""
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+"""File types read from an image folder (case-insensitive)."""
+
+
+def is_run_folder(path: str | os.PathLike) -> bool:
+    """A training run folder: a directory holding ``config.json`` and ``checkpoints/``."""
+    path = Path(path)
+    return (path / "config.json").is_file() and (path / "checkpoints").is_dir()
+
+
+def describe_source(source: str) -> str:
+    """What kind of source ``source`` is: ``"run"``, ``"folder"``, ``"npz"`` or ``"dataset"``."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return "run" if is_run_folder(path) else "folder"
+    if path.is_file():
+        if path.suffix.lower() != ".npz":
+            raise UserError(f"{source}: a file source must be an .npz of uint8 images (got {path.suffix or 'no suffix'})")
+        return "npz"
+    if os.sep in source or path.suffix:
+        raise UserError(f"{source}: no such file or folder")
+    return "dataset"
+
+
+def load_images(
+    source: str,
+    *,
+    n: int | None = None,
+    data_dir: str | os.PathLike | None = None,
+    seed: int = 0,
+    batch_size: int = 500,
+    device=None,
+    progress: bool = True,
+) -> np.ndarray:
+    """Images of ``source`` (module docstring) as uint8 ``[N, H, W, C]``.
+
+    Args:
+        source: run folder, image folder, ``.npz`` file or ``NAME[:SPLIT]``.
+        n: how many images; ``None``: all of a finite source, or
+            :data:`DEFAULT_GENERATOR_SAMPLES` from a generator.
+        data_dir: data root for dataset names (default: see
+            :func:`improved_gan.data.resolve_data_root`).
+        seed, batch_size, device, progress: for sampling a run's generator.
+
+    Raises:
+        UserError: a missing or empty source, a file that is not uint8 images,
+            images of mixed sizes or modes, or fewer images than ``n``.
+    """
+    if n is not None and n <= 0:
+        raise UserError(f"the number of images must be positive (got {n})")
+    kind = describe_source(source)
+    path = Path(source).expanduser()
+    if kind == "run":
+        from improved_gan.sampling import sample_images
+
+        count = DEFAULT_GENERATOR_SAMPLES if n is None else n
+        images = sample_images(path, count, seed=seed, batch_size=batch_size, device=device, progress=progress)
+        return check_images(images, what=f"samples of {source}")
+    if kind == "folder":
+        images = read_image_folder(path)
+    elif kind == "npz":
+        images = read_npz_images(path)
+    else:
+        images = _read_dataset(source, data_dir)
+    return _first(images, n, source)
+
+
+def read_image_folder(folder: str | os.PathLike) -> np.ndarray:
+    """Every PNG/JPEG directly in ``folder``, sorted by file name, stacked to uint8 ``[N, H, W, C]``."""
+    from PIL import Image
+
+    folder = Path(folder)
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise UserError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+    arrays = []
+    for file in files:
+        with Image.open(file) as image:
+            if image.mode == "P":
+                image = image.convert("RGB")
+            if image.mode not in ("L", "RGB"):
+                raise UserError(
+                    f"{file}: image mode {image.mode!r} is not 8-bit grayscale (L) or RGB; "
+                    "convert it (e.g. drop the alpha channel) before scoring"
+                )
+            array = np.asarray(image, dtype=np.uint8)
+        arrays.append(array[..., None] if array.ndim == 2 else array)
+        if arrays[-1].shape != arrays[0].shape:
+            raise UserError(
+                f"{folder}: images differ in size or channels: {files[0].name} is "
+                f"{_shape_text(arrays[0])}, {file.name} is {_shape_text(arrays[-1])}; resize them to one size"
+            )
+    return np.stack(arrays)
+
+
+def read_npz_images(path: str | os.PathLike) -> np.ndarray:
+    """The uint8 images in an ``.npz``: key ``x``, or its only array; ``[N, H, W]`` gains C = 1."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            keys = list(archive.files)
+            if "x" in keys:
+                key = "x"
+            elif len(keys) == 1:
+                key = keys[0]
+            else:
+                raise UserError(
+                    f"{path}: cannot tell which array holds the images (keys: {', '.join(keys) or 'none'}); "
+                    "store them under the key 'x'"
+                )
+            images = archive[key]
+    except (OSError, ValueError) as err:
+        raise UserError(f"{path}: not a readable .npz file ({err})") from None
+    if images.ndim == 3:
+        images = images[..., None]
+    return check_images(images, what=f"{path} [{key}]")
+
+
+def _read_dataset(source: str, data_dir) -> np.ndarray:
+    from improved_gan.data import load_dataset
+
+    name, _, split = source.partition(":")
+    dataset = load_dataset(name, root=data_dir, split=split or "train")
+    return check_images(dataset.images, what=f"dataset {source}")
+
+
+def _first(images: np.ndarray, n: int | None, source: str) -> np.ndarray:
+    if n is None:
+        return images
+    if n > len(images):
+        raise UserError(f"{source} holds {len(images):,} images, fewer than the {n:,} asked for; lower --n")
+    return images[:n]
+
+
+def _shape_text(array: np.ndarray) -> str:
+    height, width, channels = array.shape
+    return f"{width}x{height} {'grayscale' if channels == 1 else 'RGB'}"
