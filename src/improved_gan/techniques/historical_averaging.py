@@ -79,9 +79,11 @@ class HistoricalAverage:
     defined at every step. The mean is a constant in the gradient:
     :math:`\partial/\partial\theta = 2w(\theta - \bar\theta)`.
 
-    **Precision.** The mean is kept in ``float64`` by default: in ``float32`` the
-    increment :math:`(\theta[t] - \bar\theta)/t` drops below the rounding of
-    :math:`\bar\theta` after about :math:`10^6` steps and the mean stops moving.
+    **Precision.** The mean is kept in ``float64`` by default. In ``float32`` an
+    increment :math:`(\theta[t] - \bar\theta)/t` smaller than half a unit in
+    the last place of :math:`\bar\theta` (about :math:`6\cdot10^{-8}\lvert\bar\theta\rvert`)
+    is rounded away: a parameter 1% away from its mean stops moving the mean after
+    about :math:`1.7\cdot10^5` steps.
 
     The state (mean and count) belongs in checkpoints: :meth:`state_dict` and
     :meth:`load_state_dict` as for an optimizer. One instance per player (G and D).

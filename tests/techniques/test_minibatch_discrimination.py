@@ -1,0 +1,128 @@
+"""Minibatch discrimination (Section 3.2) against a direct double loop and limiting cases."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from improved_gan.errors import ConfigError
+from improved_gan.techniques import MinibatchDiscrimination, minibatch_features
+
+
+def _loop_features(x: torch.Tensor, T: torch.Tensor, reference: torch.Tensor | None = None) -> torch.Tensor:
+    """The paper's definition, one pair and one kernel at a time, in plain Python floats."""
+    others = x if reference is None else reference
+    n, num_kernels = x.size(0), T.size(1)
+    out = torch.zeros(n, num_kernels, dtype=torch.float64)
+    for i in range(n):
+        m_i = torch.einsum("a,abc->bc", x[i], T)
+        for j in range(others.size(0)):
+            if reference is None and j == i:
+                continue
+            m_j = torch.einsum("a,abc->bc", others[j], T)
+            for b in range(num_kernels):
+                out[i, b] += math.exp(-sum(abs(float(u - v)) for u, v in zip(m_i[b], m_j[b])))
+    return out
+
+
+def _layer(in_features=6, num_kernels=4, kernel_dim=3, **kwargs) -> MinibatchDiscrimination:
+    layer = MinibatchDiscrimination(in_features, num_kernels, kernel_dim, dtype=torch.float64, **kwargs)
+    with torch.no_grad():
+        layer.weight.normal_(0, 0.3)  # spread wide enough that exp(-d) is far from 0 and 1
+        if layer.bias is not None:
+            layer.bias.normal_()
+    return layer
+
+
+def test_within_batch_equals_double_loop():
+    layer = _layer()
+    x = torch.randn(5, 6, dtype=torch.float64)
+    out = layer(x)
+    expected = _loop_features(x, layer.weight.detach()) + layer.bias.detach()
+    torch.testing.assert_close(out[:, :6], x)
+    torch.testing.assert_close(out[:, 6:].detach(), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_against_separate_batch_equals_double_loop():
+    layer = _layer(bias=False)
+    x, reference = torch.randn(3, 6, dtype=torch.float64), torch.randn(7, 6, dtype=torch.float64)
+    out = layer(x, reference)
+    torch.testing.assert_close(out[:, 6:].detach(), _loop_features(x, layer.weight.detach(), reference))
+
+
+def test_identical_inputs_give_n_minus_one_per_kernel():
+    layer = _layer(bias=False)
+    x = torch.randn(1, 6, dtype=torch.float64).expand(7, 6)
+    torch.testing.assert_close(layer(x)[:, 6:], torch.full((7, 4), 6.0, dtype=torch.float64))
+
+
+def test_far_apart_inputs_give_zero():
+    layer = _layer(bias=False)
+    x = 1e4 * torch.randn(6, 6, dtype=torch.float64)
+    assert layer(x)[:, 6:].abs().max().item() < 1e-30
+
+
+def test_permuting_the_batch_permutes_the_output():
+    layer = _layer()
+    x = torch.randn(8, 6, dtype=torch.float64)
+    permutation = torch.randperm(8)
+    torch.testing.assert_close(layer(x[permutation]), layer(x)[permutation])
+
+
+def test_gradcheck_float64():
+    layer = _layer(num_kernels=3, kernel_dim=2)
+    x = torch.randn(4, 6, dtype=torch.float64, requires_grad=True)
+    reference = torch.randn(3, 6, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda inp, T, b: torch.cat([inp, minibatch_features(torch.einsum("na,abc->nbc", inp, T)) + b], 1),
+        (x, layer.weight, layer.bias),
+    )
+    assert torch.autograd.gradcheck(lambda inp, ref: layer(inp, ref), (x, reference))
+
+
+def test_exclude_self_with_reference_is_the_within_batch_result():
+    m = torch.randn(5, 3, 2, dtype=torch.float64)
+    torch.testing.assert_close(minibatch_features(m, m, exclude_self=True), minibatch_features(m))
+    torch.testing.assert_close(minibatch_features(m, exclude_self=False), minibatch_features(m) + 1)
+
+
+def test_isolated_sample_gets_no_gradient():
+    far = torch.randn(4, 2, 3, dtype=torch.float64)
+    far[0] += 1e3  # sample 0 is far from every other sample: no pair (0, j) contributes to o_0
+    far.requires_grad_(True)
+    minibatch_features(far)[0].sum().backward()
+    assert far.grad.abs().max().item() < 1e-30
+
+
+def test_shape_dtype_device_repr_and_reset():
+    layer = MinibatchDiscrimination(10, num_kernels=7, kernel_dim=2, device="cpu", dtype=torch.float64)
+    assert layer.weight.shape == (10, 7, 2) and layer.weight.dtype == torch.float64
+    assert layer.out_features == 17 and layer(torch.randn(3, 10, dtype=torch.float64)).shape == (3, 17)
+    assert repr(layer) == "MinibatchDiscrimination(in_features=10, num_kernels=7, kernel_dim=2, bias=True, init_std=0.05)"
+    with torch.no_grad():
+        layer.bias.fill_(3.0)
+    layer.reset_parameters()
+    assert layer.bias.abs().max().item() == 0.0
+    big = MinibatchDiscrimination(200, num_kernels=100, kernel_dim=5)
+    assert big.weight.std().item() == pytest.approx(0.05, rel=0.02)
+    assert MinibatchDiscrimination(3, bias=False).bias is None
+
+
+def test_bad_arguments():
+    layer = MinibatchDiscrimination(4, num_kernels=2, kernel_dim=2)
+    with pytest.raises(ValueError, match=r"expected x of shape \[N, 4\] \(got \(3, 5\)\)"):
+        layer(torch.zeros(3, 5))
+    with pytest.raises(ValueError, match=r"expected reference of shape \[N, 4\] \(got \(3, 2, 2\)\)"):
+        layer(torch.zeros(3, 4), torch.zeros(3, 2, 2))
+    with pytest.raises(ValueError, match=r"expected m of shape \[N, B, C\]"):
+        minibatch_features(torch.zeros(3, 4))
+    with pytest.raises(ValueError, match="same number of rows"):
+        minibatch_features(torch.zeros(3, 2, 2), torch.zeros(4, 2, 2), exclude_self=True)
+    with pytest.raises(ValueError, match=r"expected reference of shape \[M, 2, 2\]"):
+        minibatch_features(torch.zeros(3, 2, 2), torch.zeros(3, 2, 3))
+    with pytest.raises(ConfigError, match="num_kernels must be a positive integer"):
+        MinibatchDiscrimination(4, num_kernels=0)
+    with pytest.raises(ConfigError, match="init_std"):
+        MinibatchDiscrimination(4, init_std=-1.0)
