@@ -40,7 +40,7 @@ def sample_images(
     n: int,
     *,
     seed: int = 0,
-    batch_size: int = 500,
+    batch_size: int = 100,
     device: torch.device | str | None = None,
     progress: bool = True,
 ) -> np.ndarray:

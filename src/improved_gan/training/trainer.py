@@ -98,7 +98,7 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         state = ckpt.load_checkpoint(self.run_dir, map_location=self.device) if ckpt.latest_checkpoint(self.run_dir) else None
         if state is None:
-            initialise_models(self.generator, self.discriminator, self.data, config)
+            initialise_models(self.generator, self.discriminator, self.data.x_unlabeled, config)
         self.step = TrainStep(config, self.generator, self.discriminator, autocast=autocast)
         if state is not None:
             self._restore(state)

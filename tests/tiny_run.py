@@ -1,0 +1,7 @@
+"""The smallest real training configuration: mnist5k, a few steps, tiny batches."""
+
+TINY = [
+    "--dataset", "mnist5k", "--epochs", "3", "--iters-per-epoch", "4", "--batch-size", "20",
+    "--labels", "20", "--precision", "fp32", "--no-progress",
+    "--set", "init_batch_size=100", "--set", "sample_grid=16",
+]

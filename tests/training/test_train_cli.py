@@ -1,0 +1,76 @@
+"""`improved-gan train / eval / sample / report` end to end on a tiny real run."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from clitools import cli
+from tiny_run import TINY
+
+
+def test_run_folder_describes_itself(tiny_run):
+    config = json.loads((tiny_run / "config.json").read_text())
+    assert config["preset"] == "mnist-fm" and config["labels"] == 20 and config["dataset"] == "mnist5k"
+    rows = [json.loads(line) for line in (tiny_run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2, 3]
+    for row in rows:
+        assert row["test_examples"] == 1000 and 0 <= row["test_errors"] <= 1000
+        assert np.isfinite(row["loss_d"]) and np.isfinite(row["loss_g"])
+    for epoch in (1, 2, 3):
+        grid = Image.open(tiny_run / "samples" / f"epoch-{epoch:04d}.png")
+        assert grid.mode == "L" and grid.size[0] > 4 * 28
+    assert (tiny_run / "checkpoints" / "last.pt").is_file()
+    assert any((tiny_run / "tensorboard").iterdir())
+    report = (tiny_run / "report.md").read_text()
+    assert "test errors" in report and "test_errors.png" in report
+    assert (tiny_run / "test_errors.png").is_file()
+
+
+def test_eval_json_matches_the_last_epoch(tiny_run):
+    result = json.loads(cli("eval", str(tiny_run), "--json").stdout)
+    last = json.loads((tiny_run / "metrics.jsonl").read_text().splitlines()[-1])
+    assert result["epoch"] == 3
+    assert result["test_examples"] == 1000
+    assert result["test_errors"] == last["test_errors"]
+
+
+def test_sample_writes_a_grid_and_arrays(tiny_run, tmp_path):
+    cli("sample", str(tiny_run), "--n", "25", "--out", str(tmp_path / "g.png"))
+    assert Image.open(tmp_path / "g.png").size == (5 * 30 + 2, 5 * 30 + 2)
+    cli("sample", str(tiny_run), "--n", "30", "--out", str(tmp_path / "s.npz"))
+    x = np.load(tmp_path / "s.npz")["x"]
+    assert x.shape == (30, 28, 28, 1) and x.dtype == np.uint8
+
+
+def test_report_compares_runs(tiny_run, tmp_path):
+    out = tmp_path / "cmp.md"
+    cli("report", str(tiny_run), str(tiny_run), "--out", str(out))
+    assert out.read_text().count("mnist-fm") >= 2 and out.with_suffix(".png").is_file()
+
+
+def test_existing_run_is_not_overwritten(tiny_run):
+    result = cli("train", "mnist-fm", *TINY, "--out", str(tiny_run), check=False)
+    assert result.returncode == 2 and "--resume" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "mnist-gm"], "unknown preset 'mnist-gm'"),
+        (["train", "mnist-fm", "--dataset", "mnist7"], "mnist7"),
+        (["train", "mnist-fm", "--dataset", "mnist5k", "--labels", "5000"], "labels"),
+        (["train", "mnist-fm", "--dataset", "mnist5k", "--labels", "15"], "15"),
+        (["train", "mnist-fm", "--set", "lr=fast"], "lr"),
+        (["train", "mnist-fm", "--epochs", "0"], "epochs must be positive"),
+        (["eval", "/nonexistent/run"], "config.json"),
+    ],
+)
+def test_bad_input_gives_one_clear_error(args, message, tmp_path):
+    result = cli(*args, "--out", str(tmp_path / "r"), check=False) if args[0] == "train" else cli(*args, check=False)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ") and message in result.stderr
