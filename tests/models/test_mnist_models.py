@@ -182,3 +182,17 @@ def test_print_explains_the_models():
     assert "GaussianNoise(std=0.5)" in text and "trainable_scale=True" in text
     text = repr(MNISTGenerator())
     assert "latent_dim=100" in text and "BatchStatisticsNorm(500, eps=1e-06" in text and "Sigmoid" in text
+
+
+def test_minibatch_variant_by_hand_and_cross_sample_flag():
+    # + T (250*100*5 = 125,000) + its bias (100) + 100 more inputs to the output layer (100*10 = 1,000)
+    discriminator = MNISTDiscriminator(minibatch_kernels=100, minibatch_kernel_dim=5)
+    assert _trainable(discriminator) == 1_538_770 + 125_000 + 100 + 1_000
+    assert discriminator.cross_sample and not MNISTDiscriminator().cross_sample
+    assert MNISTDiscriminator(minibatch_kernels=0).minibatch_kernels == 0
+    discriminator.eval()
+    x = torch.rand(6, 784)
+    out = discriminator(x)
+    assert out.logits.shape == (6, 10) and out.features.shape == (6, 250)
+    # the minibatch features make a row's logits depend on the rest of its batch
+    assert not torch.allclose(discriminator(x[:3]).logits, out.logits[:3])

@@ -16,19 +16,19 @@ Batch composition: nothing in the discriminator couples the rows of a batch
 (the noise is drawn per element, the weight normalisation depends on weights
 only), so labeled, unlabeled and generated examples can go through it as one
 concatenated batch, and :meth:`DiscriminatorOutput.split` cuts the result
-apart. The generator's batch norm *does* couple the rows of its batch.
+apart. Two things do couple rows: the generator's batch norm, and the optional
+minibatch-discrimination layer of the discriminator (``cross_sample`` is then
+True and real and generated batches must be discriminated separately).
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
-from torch import Tensor, nn
+from torch import nn
 
 from improved_gan.layers import BatchStatisticsNorm, GaussianNoise, WeightNormLinear
-from improved_gan.models.base import Discriminator, Generator
-from improved_gan.models.outputs import DiscriminatorOutput
-from improved_gan.models.shapes import check_images, check_latent
+from improved_gan.models.base import Discriminator, Generator, minibatch_discrimination_layers
 
 __all__ = ["MNIST_IMAGE_SHAPE", "MNISTGenerator", "MNISTDiscriminator"]
 
@@ -106,10 +106,6 @@ class MNISTGenerator(Generator):
             if isinstance(module, nn.Linear):
                 nn.init.xavier_uniform_(module.weight)
 
-    def forward(self, z: Tensor) -> Tensor:
-        check_latent(z, self.latent_dim, type(self).__name__)
-        return self.net(z)
-
     def extra_repr(self) -> str:
         return f"latent_dim={self.latent_dim}, hidden_sizes={self.hidden_sizes}, output=sigmoid in (0, 1)"
 
@@ -122,6 +118,10 @@ class MNISTDiscriminator(Discriminator):
         hidden_sizes: widths of the hidden ReLU layers. Default: (1000, 500, 250, 250, 250).
         input_noise: std of the Gaussian noise on the input. Default: 0.3.
         hidden_noise: std of the Gaussian noise after each hidden layer. Default: 0.5.
+        minibatch_kernels: B, the number of minibatch-discrimination kernels (Section
+            3.2) applied to the features before the last noise and dense layer, or
+            None/0 for none (the paper's feature-matching model). Default: None.
+        minibatch_kernel_dim: C, the dimension of each kernel. Default: 5.
 
     Every dense layer is weight-normalised with its direction ``v`` drawn from
     ``N(0, 0.1^2)`` (the reference's initial values); the hidden layers' scales
@@ -129,6 +129,11 @@ class MNISTDiscriminator(Discriminator):
     layer's is learned. ``features`` is the last hidden layer after its ReLU and
     before its noise (what the reference's feature matching reads); the noise is
     applied in training mode only.
+
+    The minibatch-discrimination variant is this package's: the authors' MNIST
+    minibatch model is a convolutional network, while the ``mnist-mbd`` preset
+    keeps the permutation-invariant one and appends the B minibatch features to
+    the 250 features, ``[f, o(f)]``, before the noise and the output layer.
 
     Shape:
         - Input: ``[N, 1, 28, 28]`` or ``[N, 784]``, pixels in ``[0, 1]``
@@ -143,6 +148,7 @@ class MNISTDiscriminator(Discriminator):
     """
 
     image_shape = MNIST_IMAGE_SHAPE
+    _accepts_flat_images = True
 
     def __init__(
         self,
@@ -151,6 +157,8 @@ class MNISTDiscriminator(Discriminator):
         hidden_sizes: Sequence[int] = (1000, 500, 250, 250, 250),
         input_noise: float = 0.3,
         hidden_noise: float = 0.5,
+        minibatch_kernels: int | None = None,
+        minibatch_kernel_dim: int = 5,
         device=None,
         dtype=None,
     ) -> None:
@@ -172,25 +180,19 @@ class MNISTDiscriminator(Discriminator):
             width = size
         # [N, 784] -> [N, hidden_sizes[-1]]: the features
         self.trunk = nn.Sequential(*trunk)
-        # [N, hidden_sizes[-1]] -> [N, num_classes]: the logits
+        # [N, hidden_sizes[-1]] -> ([N, hidden_sizes[-1] + B] with minibatch features) -> [N, num_classes]
+        minibatch = minibatch_discrimination_layers(width, minibatch_kernels, minibatch_kernel_dim, **factory)
+        self.minibatch_kernels = minibatch[0].num_kernels if minibatch else 0
+        self.cross_sample = bool(minibatch)
         self.head = nn.Sequential(
+            *minibatch,
             GaussianNoise(hidden_noise),
-            WeightNormLinear(width, num_classes, trainable_scale=True, init_std=0.1, **factory),
+            WeightNormLinear(width + self.minibatch_kernels, num_classes, trainable_scale=True, init_std=0.1, **factory),
         )
-
-    def reset_parameters(self) -> None:
-        """Fresh ``v ~ N(0, 0.1^2)``, ``g = 1``, zero biases (run :func:`init_weight_norm` again after)."""
-        for module in self.modules():
-            if isinstance(module, WeightNormLinear):
-                module.reset_parameters()
-
-    def forward(self, x: Tensor) -> DiscriminatorOutput:
-        check_images(x, self.image_shape, type(self).__name__, allow_flat=True)
-        features = self.trunk(x)
-        return DiscriminatorOutput(logits=self.head(features), features=features)
 
     def extra_repr(self) -> str:
         return (
             f"num_classes={self.num_classes}, hidden_sizes={self.hidden_sizes}, "
-            f"input_noise={self.input_noise}, hidden_noise={self.hidden_noise}, features={self.feature_dim}"
+            f"input_noise={self.input_noise}, hidden_noise={self.hidden_noise}, features={self.feature_dim}, "
+            f"minibatch_kernels={self.minibatch_kernels}"
         )
