@@ -12,7 +12,7 @@ from improved_gan.errors import UserError
 
 
 def test_registered_names():
-    assert {"mnist", "mnist5k"} <= set(DATASETS)
+    assert set(DATASETS) == {"mnist", "mnist5k", "cifar10", "svhn"}
 
 
 def test_unknown_dataset_lists_the_valid_names():

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
+import http.server
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -209,3 +212,23 @@ def test_download_into_unwritable_root(tmp_path):
     blocker.write_text("")
     with pytest.raises(DataError, match="cannot download into"):
         load_dataset("mnist", root=blocker, split="test", downloader=lambda url, dest: None)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+def test_default_downloader_through_torchvision(tmp_path, shared_data, monkeypatch):
+    # The real download path (torchvision's download_url over HTTP) against a loopback server.
+    from improved_gan.data import mnist
+
+    handler = functools.partial(_QuietHandler, directory=str(shared_data / "mnist"))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            monkeypatch.setattr(mnist, "MIRRORS", (f"http://127.0.0.1:{server.server_address[1]}/",))
+            test = load_dataset("mnist", root=tmp_path, split="test")
+        finally:
+            server.shutdown()
+    assert len(test) == 10_000 and test.sources[0] == str(tmp_path / "mnist" / "t10k-images-idx3-ubyte.gz")

@@ -116,3 +116,35 @@ def missing_files_error(
         lines.append("Downloading was switched off.")
     lines.append(how_to_supply)
     return DataError("\n".join(lines))
+
+
+def find_or_fetch(
+    candidates: Sequence[Path],
+    *,
+    what: str,
+    how_to_supply: str,
+    download: bool,
+    urls: Sequence[str],
+    destination: Path,
+    check: Callable[[Path], None],
+    downloader: Downloader,
+) -> Path:
+    """The first of ``candidates`` that is a file, else a fresh checked download, else one clear error.
+
+    Args:
+        candidates: where the file may already lie, in order of preference.
+        what, how_to_supply: see :func:`missing_files_error`.
+        download: whether fetching is allowed.
+        urls, destination, check, downloader: see :func:`download_checked`.
+    """
+    for path in candidates:
+        if path.is_file():
+            return path
+    failed: tuple[str, ...] = ()
+    if download:
+        try:
+            download_checked(urls, destination, check=check, downloader=downloader)
+            return destination
+        except DownloadFailed as err:
+            failed = err.attempts
+    raise missing_files_error(what, candidates, how_to_supply=how_to_supply, failed_downloads=failed)

