@@ -1,0 +1,175 @@
+"""The annotator's pages: start, one image at a time, feedback, summary; and the images.
+
+Flow (Post/Redirect/Get, so reloading or going back never submits twice)::
+
+    GET  /s/<slug>/                 start page (instructions, optional participant code)
+    POST /s/<slug>/start            new session, token cookie   -> 303 trial
+    GET  /s/<slug>/trial            the current image, two answer buttons
+    POST /s/<slug>/vote             one vote, stored once       -> 303 feedback/<p> or trial
+    GET  /s/<slug>/feedback/<p>     right or wrong (feedback arm, answered trials only)
+    GET  /s/<slug>/summary          the annotator's score, once every image is judged
+    GET  /s/<slug>/img/<name>.png   an image by its opaque name, cached for a year
+
+Before the vote nothing that reaches the browser depends on whether the image
+is real: the trial page differs between images only in the position and the
+random file name, every file has the same size and no metadata, and the image
+responses carry the same headers.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Form, Request, Response
+
+from improved_gan.turing import schema, security
+from improved_gan.turing.pages import message, render
+from improved_gan.turing.routes_common import (
+    CSRF_MAX_LENGTH,
+    AnnotatorSession,
+    Served,
+    form_is_genuine,
+    render_form,
+    see_other,
+)
+from improved_gan.turing.served import PRE_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE_S
+from improved_gan.turing.store import VoteStatus
+
+router = APIRouter()
+
+LABEL_PATTERN = r"^[A-Za-z0-9_.\-]{0,%d}$" % schema.LABEL_MAX_LENGTH
+MAX_POSITION = 100_000
+IMAGE_CACHE_CONTROL = "public, max-age=31536000, immutable"
+VOTE_STATUS_HEADER = "X-Turing-Vote"
+
+
+@router.get("/s/{slug}/")
+def start_page(request: Request, served: Served) -> Response:
+    current = served.session(request)
+    return render_form(request, served, "start.html", {
+        "title": served.study.options.title,
+        "base": served.path,
+        "per_session": served.study.options.per_session,
+        "session": current[0] if current else None,
+    }, purpose="start", max_age=SESSION_MAX_AGE_S)
+
+
+@router.post("/s/{slug}/start")
+def start_session(
+    request: Request,
+    served: Served,
+    csrf: Annotated[str, Form(max_length=CSRF_MAX_LENGTH)],
+    label: Annotated[str, Form(max_length=schema.LABEL_MAX_LENGTH, pattern=LABEL_PATTERN)] = "",
+) -> Response:
+    key = served.study.csrf_key
+    if not form_is_genuine(request, key, "start", request.cookies.get(PRE_COOKIE), csrf):
+        return message(request, 403, "Please start again",
+                       "This form has expired or did not come from this site.", link=served.path)
+    current = served.session(request)
+    if current is not None:  # a second click on Start, or a returning annotator
+        return see_other(served.path + ("summary" if current[0].finished else "trial"))
+    token = security.new_token()
+    served.store.start_session(served.study, token_hash=security.hash_token(token),
+                               label=label or None)
+    response = see_other(served.path + "trial")
+    served.set_cookie(request, response, SESSION_COOKIE, token, max_age=SESSION_MAX_AGE_S)
+    return response
+
+
+@router.get("/s/{slug}/trial")
+def trial_page(request: Request, served: Served, current: AnnotatorSession) -> Response:
+    session, token_hash = current
+    trial = served.store.current_trial(session.id)
+    if trial is None:
+        return see_other(served.path + "summary")
+    height, width, _ = served.study.image_shape
+    return render(request, "trial.html", {
+        "title": served.study.options.title,
+        "base": served.path,
+        "trial": trial,
+        "width": width,
+        "height": height,
+        "csrf": security.sign(served.study.csrf_key, "vote", token_hash),
+    })
+
+
+@router.post("/s/{slug}/vote")
+def vote(
+    request: Request,
+    served: Served,
+    csrf: Annotated[str, Form(max_length=CSRF_MAX_LENGTH)],
+    position: Annotated[int, Form(ge=0, lt=MAX_POSITION)],
+    answer: Annotated[Literal["real", "generated"], Form()],
+) -> Response:
+    current = served.session(request)
+    if current is None:
+        return message(
+            request, 403, "No session",
+            "This browser has no session for this study (cookies may be blocked or cleared).",
+            link=served.path,
+        )
+    session, token_hash = current
+    if not form_is_genuine(request, served.study.csrf_key, "vote", token_hash, csrf):
+        return message(request, 403, "Vote refused",
+                       "This answer did not come from this study's page.", link=served.path)
+    result = served.store.record_vote(session.id, position, said_generated=answer == "generated")
+    if result.status is VoteStatus.OUT_OF_ORDER:
+        return message(request, 409, "Not yet",
+                       "That answer is for an image you have not reached yet.",
+                       link=served.path + "trial", link_text="Go to your current image")
+    if result.status is VoteStatus.NO_SUCH_POSITION:
+        return message(request, 404, "No such image",
+                       "Your session has no image at that position.", link=served.path + "trial")
+    target = f"feedback/{position}" if session.feedback else "trial"
+    response = see_other(served.path + target)
+    response.headers[VOTE_STATUS_HEADER] = result.status.value
+    return response
+
+
+@router.get("/s/{slug}/feedback/{position}")
+def feedback_page(
+    request: Request, served: Served, current: AnnotatorSession, position: int
+) -> Response:
+    session, _ = current
+    trial = served.store.answered_trial(session.id, position) if session.feedback else None
+    if trial is None:
+        return message(request, 404, "Nothing to show",
+                       "There is no answered image at that position.", link=served.path + "trial")
+    height, width, _ = served.study.image_shape
+    last = position + 1 >= session.n_trials
+    return render(request, "feedback.html", {
+        "title": served.study.options.title,
+        "base": served.path,
+        "trial": trial,
+        "n_trials": session.n_trials,
+        "width": width,
+        "height": height,
+        "next_url": served.path + ("summary" if last else "trial"),
+    })
+
+
+@router.get("/s/{slug}/summary")
+def summary_page(request: Request, served: Served, current: AnnotatorSession) -> Response:
+    session, _ = current
+    if not session.finished:
+        return see_other(served.path + "trial")
+    votes = served.store.session_votes(session.id)
+    return render(request, "summary.html", {
+        "title": served.study.options.title,
+        "answered": len(votes),
+        "correct": sum(v.correct for v in votes),
+        "feedback": session.feedback,
+    })
+
+
+@router.get("/s/{slug}/img/{filename}")
+def image_file(request: Request, served: Served, filename: str) -> Response:
+    name, _, extension = filename.partition(".")
+    if extension != "png" or not served.is_image_name(name):
+        return Response("no such image\n", status_code=404, media_type="text/plain")
+    etag = f'"{name}"'
+    headers = {"Cache-Control": IMAGE_CACHE_CONTROL, "ETag": etag}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    data = served.folder.image_path(name).read_bytes()
+    return Response(data, media_type="image/png", headers=headers)

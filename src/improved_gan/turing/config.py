@@ -1,0 +1,122 @@
+"""What defines a study: its options, and the folder that holds it.
+
+A study folder is written once by :func:`improved_gan.turing.create.create_study`::
+
+    STUDY/
+      study.json          the options and where the images came from (never served)
+      images/<name>.png   every image, under an opaque random name
+      turing.sqlite3      the store (votes, sessions, the answer key), unless an
+                          external database URL was given
+
+Which image is real lives only in the database: the folder's file names, sizes
+and dates say nothing about it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from improved_gan.errors import ConfigError
+
+FEEDBACK_MODES = ("on", "off", "random")
+MANIFEST_NAME = "study.json"
+IMAGES_DIRNAME = "images"
+MANIFEST_FORMAT = 1
+_SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+
+
+@dataclass(frozen=True)
+class StudyOptions:
+    """How annotators meet a study's images.
+
+    Args:
+        slug: the study's name in URLs (``/s/<slug>/``): lower-case letters,
+            digits and dashes, at most 64.
+        title: the heading annotators see.
+        per_session: images each annotator judges, half real and half generated
+            (Section 6.2: "50% real and 50% fake"); must be even.
+        feedback: ``"on"`` (after each vote the annotator is told whether it was
+            right, the setting in which the paper's annotators learned), ``"off"``,
+            or ``"random"`` (each annotator is put in one of the two arms, keeping
+            the arms' sizes level), so one study measures both.
+    """
+
+    slug: str
+    title: str = "Real or generated?"
+    per_session: int = 50
+    feedback: str = "random"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.slug, str) or not _SLUG_PATTERN.fullmatch(self.slug):
+            raise ConfigError(
+                f"study name {self.slug!r} is not usable in a URL: use 1-64 lower-case "
+                "letters, digits and dashes, starting with a letter or digit"
+            )
+        if not self.title.strip() or len(self.title) > 200:
+            raise ConfigError(f"study title must have 1-200 characters (got {len(self.title)})")
+        if self.per_session < 2 or self.per_session % 2:
+            raise ConfigError(
+                f"per_session must be an even number >= 2, so each annotator sees as many "
+                f"real as generated images (got {self.per_session})"
+            )
+        if self.feedback not in FEEDBACK_MODES:
+            raise ConfigError(
+                f"feedback must be one of {', '.join(FEEDBACK_MODES)} (got {self.feedback!r})"
+            )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "StudyOptions":
+        return cls(**{k: data[k] for k in ("slug", "title", "per_session", "feedback")})
+
+
+def slug_from_folder(folder: str | Path) -> str:
+    """A default study name from a folder name (``runs/CIFAR top_1%`` -> ``cifar-top-1``)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", Path(folder).resolve().name.lower()).strip("-")
+    return slug[:64] or "study"
+
+
+@dataclass(frozen=True)
+class StudyFolder:
+    """A study folder on disk (see the module docstring)."""
+
+    root: Path
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / MANIFEST_NAME
+
+    @property
+    def images_dir(self) -> Path:
+        return self.root / IMAGES_DIRNAME
+
+    def image_path(self, name: str) -> Path:
+        return self.images_dir / f"{name}.png"
+
+    def read_manifest(self) -> dict[str, Any]:
+        """The folder's ``study.json``; a clear error if this is not a study folder."""
+        try:
+            manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(
+                f"{self.root} is not a study folder (no {MANIFEST_NAME}); "
+                "make one with `improved-gan turing create`"
+            ) from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ConfigError(f"{self.manifest_path} is not valid JSON ({err})") from None
+        if manifest.get("format") != MANIFEST_FORMAT:
+            raise ConfigError(
+                f"{self.manifest_path} has format {manifest.get('format')!r}; this version "
+                f"reads format {MANIFEST_FORMAT}"
+            )
+        return manifest
+
+    def options(self) -> StudyOptions:
+        return StudyOptions.from_dict(self.read_manifest()["options"])
+
+
+def options_dict(options: StudyOptions) -> dict[str, Any]:
+    return asdict(options)

@@ -1,0 +1,93 @@
+"""Database engines for the study store: SQLite (WAL) by default, any SQLAlchemy URL.
+
+SQLite is tuned for many concurrent annotators in one server process:
+
+* ``journal_mode=WAL`` lets readers proceed while one writer commits;
+* ``synchronous=FULL`` fsyncs the log at every commit, so a vote that was
+  acknowledged survives a crash of the process or of the machine;
+* write transactions open with ``BEGIN IMMEDIATE`` (see :func:`write_engine`):
+  they take the write lock up front and wait for it (``busy_timeout``) instead
+  of failing with ``SQLITE_BUSY`` when a read snapshot cannot be upgraded.
+
+Other back ends (PostgreSQL through ``postgresql+psycopg://...``) keep their
+server's defaults; the store's writes are single conditional statements whose
+outcome READ COMMITTED already decides correctly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from improved_gan.errors import ConfigError
+
+SQLITE_FILENAME = "turing.sqlite3"
+BUSY_TIMEOUT_S = 30.0
+
+# Execution option read by the SQLite "begin" hook: which BEGIN to emit.
+_SQLITE_BEGIN = "improved_gan_sqlite_begin"
+
+
+def default_url(study_dir: str | Path) -> str:
+    """The SQLite file inside a study folder."""
+    return f"sqlite:///{Path(study_dir).resolve() / SQLITE_FILENAME}"
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for ``url``, with SQLite set up for concurrent, durable writes."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            f"not a database URL: {url!r} (expected e.g. sqlite:///path/turing.sqlite3 "
+            "or postgresql+psycopg://user@host/dbname)"
+        ) from None
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            return _sqlite_engine(url)
+        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    except (NoSuchModuleError, ModuleNotFoundError) as err:
+        raise ConfigError(
+            f"no driver for database URL {parsed.render_as_string(hide_password=True)!r} ({err}); "
+            "for PostgreSQL install psycopg (pip install 'improved-gan[postgres]') "
+            "and use postgresql+psycopg://..."
+        ) from None
+
+
+def write_engine(engine: Engine) -> Engine:
+    """The same engine, whose transactions take SQLite's write lock when they begin."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
+
+
+def _sqlite_engine(url: str) -> Engine:
+    engine = create_engine(
+        url,
+        connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
+        pool_size=8,
+        max_overflow=32,
+        pool_timeout=BUSY_TIMEOUT_S,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection, _record) -> None:
+        # The driver's own transaction handling is turned off: the "begin" hook
+        # below emits BEGIN itself, which is how BEGIN IMMEDIATE becomes possible.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection) -> None:
+        mode = connection.get_execution_options().get(_SQLITE_BEGIN, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine

@@ -1,0 +1,104 @@
+"""The owner's exports: every vote as CSV, every image as CSV, the results as JSON.
+
+The vote table is the raw record (one row per answered trial), enough to redo
+any analysis; the JSON holds what the results page shows, with 95% intervals.
+Annotators appear by their session number and optional participant code only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Sequence
+
+from improved_gan.turing.formatting import format_difference, format_interval, format_proportion
+from improved_gan.turing.stats import StudyResults
+from improved_gan.turing.store import Study, VoteRow
+
+VOTE_COLUMNS = (
+    "annotator", "label", "feedback", "position", "image", "kind", "origin", "score",
+    "answer", "correct", "answered_at",
+)
+IMAGE_COLUMNS = ("image", "kind", "origin", "score", "votes", "called_real", "called_real_ci_low",
+                 "called_real_ci_high")
+
+
+def _kind(is_generated: bool) -> str:
+    return "generated" if is_generated else "real"
+
+
+def votes_csv(votes: Sequence[VoteRow]) -> str:
+    """One row per stored vote, in session then position order."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(VOTE_COLUMNS)
+    for v in votes:
+        writer.writerow([
+            v.session_id, v.label or "", int(v.feedback), v.position, v.image_name,
+            _kind(v.is_generated), v.origin, "" if v.score is None else repr(v.score),
+            _kind(v.said_generated), int(v.correct), v.answered_at.isoformat(),
+        ])
+    return out.getvalue()
+
+
+def images_csv(results: StudyResults) -> str:
+    """One row per image: how often it was called real, with the 95% Wilson interval."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(IMAGE_COLUMNS)
+    for im in results.images:
+        p = im.called_real
+        writer.writerow([
+            im.name, _kind(im.is_generated), im.origin, "" if im.score is None else repr(im.score),
+            p.trials, "" if not p.trials else repr(p.estimate),
+            "" if not p.trials else repr(p.low), "" if not p.trials else repr(p.high),
+        ])
+    return out.getvalue()
+
+
+def results_dict(study: Study, results: StudyResults) -> dict:
+    options = study.options
+    return {
+        "study": {
+            "slug": options.slug,
+            "title": options.title,
+            "per_session": options.per_session,
+            "feedback": options.feedback,
+            "image_shape": list(study.image_shape),
+            "created_at": study.created_at.isoformat(),
+        },
+        **results.to_dict(),
+    }
+
+
+def results_json(study: Study, results: StudyResults) -> str:
+    return json.dumps(results_dict(study, results), indent=2) + "\n"
+
+
+def results_text(study: Study, results: StudyResults) -> str:
+    """The results as a few lines of plain text (``improved-gan turing results``)."""
+    options = study.options
+    lines = [
+        f"study {options.slug!r} ({options.title}): {results.votes} votes from "
+        f"{len(results.annotators)} annotators, {options.per_session} images each, "
+        f"feedback {options.feedback}",
+        "accuracy = fraction of votes that were right (chance 50%); [95% intervals]",
+    ]
+    for g in results.groups.values():
+        if g.name != "all" and not g.accuracy.trials:
+            continue
+        lines += [
+            f"  {g.name}: {g.annotators} annotators, {g.accuracy.trials} votes",
+            f"    accuracy          {format_proportion(g.accuracy)} (Wilson), "
+            f"{format_interval(g.annotator_bootstrap_ci)} (resampling annotators)",
+            f"    on real images    {format_proportion(g.on_real)}",
+            f"    on generated      {format_proportion(g.on_generated)}",
+            f"    learning effect   {format_difference(g.learning_effect)} (second half - first half)",
+        ]
+    fooled = [im for im in results.images if im.is_generated and im.called_real.trials][:5]
+    if fooled:
+        lines.append("  generated images called real most often:")
+        lines += [f"    {im.origin}: {format_proportion(im.called_real)} of "
+                  f"{im.called_real.trials} votes" for im in fooled]
+    return "\n".join(lines) + "\n"

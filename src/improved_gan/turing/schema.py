@@ -1,0 +1,92 @@
+"""The study store's tables (SQLAlchemy Core), the same on SQLite and PostgreSQL.
+
+::
+
+    studies   one row per study: its options, its CSRF key, the hash of the owner's token
+    images    the study's images: opaque file name, real or generated, where it came from
+    sessions  one row per annotator: hash of their token, feedback arm, progress
+    trials    an annotator's sequence, one row per position; the vote fills ``said_generated``
+
+A vote is an ``UPDATE`` of one ``trials`` row, so the database itself holds the
+rules: ``(session_id, position)`` is the key, ``(session_id, image_id)`` is unique
+(no image twice for one annotator), and an answered row is never answered again.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+SCHEMA_VERSION = 1
+TOKEN_HASH_LENGTH = 64  # hex SHA-256
+IMAGE_NAME_LENGTH = 32
+LABEL_MAX_LENGTH = 64
+
+metadata = MetaData()
+
+studies = Table(
+    "turing_studies",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("title", String(200), nullable=False),
+    Column("feedback_mode", String(8), nullable=False),  # "on" | "off" | "random"
+    Column("per_session", Integer, nullable=False),
+    Column("image_height", Integer, nullable=False),
+    Column("image_width", Integer, nullable=False),
+    Column("image_channels", Integer, nullable=False),
+    Column("csrf_key", String(64), nullable=False),  # hex, 32 random bytes
+    Column("owner_token_hash", String(TOKEN_HASH_LENGTH), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+images = Table(
+    "turing_images",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("study_id", Integer, ForeignKey("turing_studies.id"), nullable=False),
+    Column("name", String(IMAGE_NAME_LENGTH), nullable=False, unique=True),
+    Column("is_generated", Boolean, nullable=False),
+    Column("origin", String(300), nullable=False),  # e.g. "cifar10[4127]"; owner-only
+    Column("score", Float, nullable=True),  # the selection score, when one was used
+    Index("ix_turing_images_study", "study_id", "is_generated"),
+)
+
+sessions = Table(
+    "turing_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("study_id", Integer, ForeignKey("turing_studies.id"), nullable=False),
+    Column("token_hash", String(TOKEN_HASH_LENGTH), nullable=False, unique=True),
+    Column("label", String(LABEL_MAX_LENGTH), nullable=True),  # participant code, optional
+    Column("feedback", Boolean, nullable=False),
+    Column("n_trials", Integer, nullable=False),
+    Column("next_position", Integer, nullable=False),  # == n_trials once finished
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_turing_sessions_study", "study_id"),
+)
+
+trials = Table(
+    "turing_trials",
+    metadata,
+    Column("session_id", Integer, ForeignKey("turing_sessions.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("image_id", Integer, ForeignKey("turing_images.id"), nullable=False),
+    Column("said_generated", Boolean, nullable=True),  # NULL until the vote
+    Column("answered_at", DateTime(timezone=True), nullable=True),
+    PrimaryKeyConstraint("session_id", "position"),
+    UniqueConstraint("session_id", "image_id", name="uq_turing_trials_session_image"),
+    Index("ix_turing_trials_image", "image_id"),
+)

@@ -1,0 +1,76 @@
+"""Running the study server under uvicorn.
+
+One process serves by default; ``workers > 1`` starts uvicorn's worker
+processes, each of which opens the studies again from the environment variable
+:data:`SERVE_ENV` (SQLite in WAL mode and PostgreSQL both take writers from
+several processes). Behind an HTTPS reverse proxy, pass ``proxy_headers=True``
+so that cookies get the ``Secure`` flag.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Sequence
+
+import uvicorn
+from fastapi import FastAPI
+
+from improved_gan.errors import ConfigError
+from improved_gan.turing.app import create_app
+from improved_gan.turing.served import ServedStudy
+
+SERVE_ENV = "IMPROVED_GAN_TURING_SERVE"
+
+
+def open_studies(folders: Sequence[str | Path], *, database_url: str | None = None) -> list[ServedStudy]:
+    """Open each study folder (and its store); closes what was opened if one fails."""
+    if not folders:
+        raise ConfigError("name at least one study folder to serve")
+    opened: list[ServedStudy] = []
+    try:
+        for folder in folders:
+            opened.append(ServedStudy.open(folder, database_url=database_url))
+    except BaseException:
+        for served in opened:
+            served.store.close()
+        raise
+    return opened
+
+
+def build_app(folders: Sequence[str | Path], *, database_url: str | None = None) -> FastAPI:
+    return create_app(open_studies(folders, database_url=database_url))
+
+
+def app_from_environment() -> FastAPI:
+    """The app a worker process builds (uvicorn factory), from :data:`SERVE_ENV`."""
+    spec = json.loads(os.environ[SERVE_ENV])
+    return build_app(spec["folders"], database_url=spec["database_url"])
+
+
+def serve(
+    folders: Sequence[str | Path],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    database_url: str | None = None,
+    workers: int = 1,
+    proxy_headers: bool = False,
+    log_level: str = "info",
+) -> None:
+    """Serve the studies until interrupted."""
+    if workers < 1:
+        raise ConfigError(f"workers must be >= 1 (got {workers})")
+    common = dict(host=host, port=port, proxy_headers=proxy_headers, log_level=log_level,
+                  server_header=False)
+    if workers == 1:
+        uvicorn.run(build_app(folders, database_url=database_url), **common)
+        return
+    for served in open_studies(folders, database_url=database_url):  # fail early, clearly
+        served.store.close()
+    os.environ[SERVE_ENV] = json.dumps({
+        "folders": [str(Path(f).resolve()) for f in folders], "database_url": database_url,
+    })
+    uvicorn.run("improved_gan.turing.server:app_from_environment", factory=True,
+                workers=workers, **common)

@@ -1,0 +1,418 @@
+"""The study store: every read and write of the human study, over SQLAlchemy Core.
+
+One :class:`Store` wraps one database (a SQLite file or a server URL) and may
+hold several studies. The web app, the command line and the benchmark all go
+through it; nothing else touches the tables.
+
+A vote is recorded by :meth:`Store.record_vote` in one transaction that moves
+the session's ``next_position`` from ``p`` to ``p + 1`` only if it still is
+``p`` (compare-and-set), then fills trial ``p``. A repeated submit (a retry, a
+double click, a replayed request) finds the position already passed and
+changes nothing: it is answered with the vote stored the first time.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Iterator
+
+from sqlalchemy import Connection, Engine, func, insert, select, update
+
+from improved_gan.turing import schema
+from improved_gan.turing.config import StudyOptions
+from improved_gan.turing.database import open_engine, write_engine
+from improved_gan.turing.sequencing import choose_feedback, draw_sequence
+
+S, I, A, T = schema.studies, schema.images, schema.sessions, schema.trials
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Study:
+    id: int
+    options: StudyOptions
+    image_shape: tuple[int, int, int]  # (H, W, C)
+    csrf_key: str
+    owner_token_hash: str
+    created_at: datetime
+
+    @property
+    def slug(self) -> str:
+        return self.options.slug
+
+
+@dataclass(frozen=True)
+class NewImage:
+    """An image to register: its opaque file name, its kind and its provenance."""
+
+    name: str
+    is_generated: bool
+    origin: str
+    score: float | None = None
+
+
+@dataclass(frozen=True)
+class ImageRow:
+    id: int
+    name: str
+    is_generated: bool
+    origin: str
+    score: float | None
+
+
+@dataclass(frozen=True)
+class Session:
+    """An annotator: their feedback arm and how far they have come."""
+
+    id: int
+    label: str | None
+    feedback: bool
+    n_trials: int
+    next_position: int
+    created_at: datetime
+
+    @property
+    def finished(self) -> bool:
+        return self.next_position >= self.n_trials
+
+
+@dataclass(frozen=True)
+class Trial:
+    """What an annotator may see before voting: a position and an opaque name."""
+
+    position: int
+    image_name: str
+    n_trials: int
+
+
+@dataclass(frozen=True)
+class AnsweredTrial:
+    position: int
+    image_name: str
+    said_generated: bool
+    is_generated: bool
+
+    @property
+    def correct(self) -> bool:
+        return self.said_generated == self.is_generated
+
+
+class VoteStatus(enum.Enum):
+    RECORDED = "recorded"  # this request stored the vote
+    REPLAYED = "replayed"  # the position was answered before; nothing changed
+    OUT_OF_ORDER = "out_of_order"  # an earlier position is still unanswered
+    NO_SUCH_POSITION = "no_such_position"
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    status: VoteStatus
+    trial: AnsweredTrial | None  # the stored vote (None for the two refusals)
+
+
+@dataclass(frozen=True)
+class VoteRow:
+    """One stored vote with everything the statistics and the export need."""
+
+    session_id: int
+    label: str | None
+    feedback: bool
+    position: int
+    n_trials: int
+    image_id: int
+    image_name: str
+    is_generated: bool
+    origin: str
+    score: float | None
+    said_generated: bool
+    answered_at: datetime
+
+    @property
+    def correct(self) -> bool:
+        return self.said_generated == self.is_generated
+
+
+class Store:
+    """All reads and writes of studies, sessions and votes."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._writer = write_engine(engine)
+
+    @classmethod
+    def open(cls, url: str, *, create: bool = True) -> "Store":
+        """Connect to ``url``; with ``create``, make the tables that are missing."""
+        store = cls(open_engine(url))
+        if create:
+            store.create_schema()
+        return store
+
+    def create_schema(self) -> None:
+        schema.metadata.create_all(self._writer)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._writer.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    # -- studies ------------------------------------------------------------------
+
+    def add_study(
+        self,
+        options: StudyOptions,
+        *,
+        image_shape: tuple[int, int, int],
+        images: Sequence[NewImage],
+        csrf_key: str,
+        owner_token_hash: str,
+    ) -> Study:
+        """Register a study and its images in one transaction."""
+        with self._write() as conn:
+            study_id = conn.execute(
+                insert(S).values(
+                    slug=options.slug,
+                    title=options.title,
+                    feedback_mode=options.feedback,
+                    per_session=options.per_session,
+                    image_height=image_shape[0],
+                    image_width=image_shape[1],
+                    image_channels=image_shape[2],
+                    csrf_key=csrf_key,
+                    owner_token_hash=owner_token_hash,
+                    created_at=_now(),
+                )
+            ).inserted_primary_key[0]
+            conn.execute(
+                insert(I),
+                [
+                    dict(study_id=study_id, name=im.name, is_generated=im.is_generated,
+                         origin=im.origin, score=im.score)
+                    for im in images
+                ],
+            )
+        study = self.study(options.slug)
+        assert study is not None
+        return study
+
+    def study(self, slug: str) -> Study | None:
+        with self._read() as conn:
+            row = conn.execute(select(S).where(S.c.slug == slug)).one_or_none()
+        if row is None:
+            return None
+        options = StudyOptions(
+            slug=row.slug, title=row.title, per_session=row.per_session, feedback=row.feedback_mode
+        )
+        return Study(
+            id=row.id,
+            options=options,
+            image_shape=(row.image_height, row.image_width, row.image_channels),
+            csrf_key=row.csrf_key,
+            owner_token_hash=row.owner_token_hash,
+            created_at=_utc(row.created_at),
+        )
+
+    def set_owner_token_hash(self, study_id: int, token_hash: str) -> None:
+        with self._write() as conn:
+            conn.execute(update(S).where(S.c.id == study_id).values(owner_token_hash=token_hash))
+
+    def images(self, study_id: int) -> list[ImageRow]:
+        with self._read() as conn:
+            rows = conn.execute(select(I).where(I.c.study_id == study_id).order_by(I.c.id)).all()
+        return [ImageRow(r.id, r.name, r.is_generated, r.origin, r.score) for r in rows]
+
+    # -- sessions -----------------------------------------------------------------
+
+    def start_session(
+        self, study: Study, *, token_hash: str, label: str | None, rng: random.Random | None = None
+    ) -> Session:
+        """A new annotator: feedback arm, balanced sequence, all in one transaction."""
+        with self._write() as conn:
+            kinds = conn.execute(select(I.c.id, I.c.is_generated).where(I.c.study_id == study.id))
+            real_ids, generated_ids = [], []
+            for image_id, is_generated in kinds:
+                (generated_ids if is_generated else real_ids).append(image_id)
+            exposures = dict(
+                conn.execute(
+                    select(T.c.image_id, func.count())
+                    .join(I, I.c.id == T.c.image_id)
+                    .where(I.c.study_id == study.id)
+                    .group_by(T.c.image_id)
+                ).all()
+            )
+            arms = dict(
+                conn.execute(
+                    select(A.c.feedback, func.count())
+                    .where(A.c.study_id == study.id)
+                    .group_by(A.c.feedback)
+                ).all()
+            )
+            feedback = choose_feedback(
+                study.options.feedback,
+                with_feedback=arms.get(True, 0),
+                without_feedback=arms.get(False, 0),
+                rng=rng,
+            )
+            sequence = draw_sequence(
+                real_ids,
+                generated_ids,
+                per_session=study.options.per_session,
+                exposures=exposures,
+                rng=rng,
+            )
+            created_at = _now()
+            session_id = conn.execute(
+                insert(A).values(
+                    study_id=study.id,
+                    token_hash=token_hash,
+                    label=label,
+                    feedback=feedback,
+                    n_trials=len(sequence),
+                    next_position=0,
+                    created_at=created_at,
+                )
+            ).inserted_primary_key[0]
+            conn.execute(
+                insert(T),
+                [
+                    dict(session_id=session_id, position=p, image_id=image_id)
+                    for p, image_id in enumerate(sequence)
+                ],
+            )
+        return Session(session_id, label, feedback, len(sequence), 0, created_at)
+
+    def session(self, study_id: int, token_hash: str) -> Session | None:
+        """The session holding this token hash in this study, if any."""
+        with self._read() as conn:
+            row = conn.execute(
+                select(A).where(A.c.study_id == study_id, A.c.token_hash == token_hash)
+            ).one_or_none()
+        if row is None:
+            return None
+        return Session(row.id, row.label, row.feedback, row.n_trials, row.next_position,
+                       _utc(row.created_at))
+
+    def current_trial(self, session_id: int) -> Trial | None:
+        """The first unanswered trial, or None when the session is finished."""
+        with self._read() as conn:
+            row = conn.execute(
+                select(T.c.position, I.c.name, A.c.n_trials)
+                .join(A, A.c.id == T.c.session_id)
+                .join(I, I.c.id == T.c.image_id)
+                .where(T.c.session_id == session_id, T.c.position == A.c.next_position)
+            ).one_or_none()
+        return None if row is None else Trial(row.position, row.name, row.n_trials)
+
+    # -- votes --------------------------------------------------------------------
+
+    def record_vote(self, session_id: int, position: int, *, said_generated: bool) -> VoteResult:
+        """Store the vote for ``position`` once; a repeat returns the first vote unchanged."""
+        with self._write() as conn:
+            advanced = conn.execute(
+                update(A)
+                .where(
+                    A.c.id == session_id,
+                    A.c.next_position == position,
+                    A.c.n_trials > position,
+                )
+                .values(next_position=position + 1)
+            ).rowcount
+            if advanced:
+                filled = conn.execute(
+                    update(T)
+                    .where(
+                        T.c.session_id == session_id,
+                        T.c.position == position,
+                        T.c.said_generated.is_(None),
+                    )
+                    .values(said_generated=said_generated, answered_at=_now())
+                ).rowcount
+                if filled != 1:  # the schema's invariant: positions before next are answered
+                    raise RuntimeError(f"trial {position} of session {session_id} was not open")
+            trial = self._answered(conn, session_id, position)
+        if advanced:
+            return VoteResult(VoteStatus.RECORDED, trial)
+        if trial is not None:
+            return VoteResult(VoteStatus.REPLAYED, trial)
+        with self._read() as conn:
+            exists = conn.execute(
+                select(T.c.position).where(T.c.session_id == session_id, T.c.position == position)
+            ).one_or_none()
+        status = VoteStatus.OUT_OF_ORDER if exists else VoteStatus.NO_SUCH_POSITION
+        return VoteResult(status, None)
+
+    def answered_trial(self, session_id: int, position: int) -> AnsweredTrial | None:
+        """A trial with its vote and the truth, only once it has been answered."""
+        with self._read() as conn:
+            return self._answered(conn, session_id, position)
+
+    @staticmethod
+    def _answered(conn: Connection, session_id: int, position: int) -> AnsweredTrial | None:
+        row = conn.execute(
+            select(T.c.said_generated, I.c.name, I.c.is_generated)
+            .join(I, I.c.id == T.c.image_id)
+            .where(
+                T.c.session_id == session_id,
+                T.c.position == position,
+                T.c.said_generated.is_not(None),
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        return AnsweredTrial(position, row.name, row.said_generated, row.is_generated)
+
+    def session_votes(self, session_id: int) -> list[AnsweredTrial]:
+        """One annotator's answered trials, in order."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(T.c.position, I.c.name, T.c.said_generated, I.c.is_generated)
+                .join(I, I.c.id == T.c.image_id)
+                .where(T.c.session_id == session_id, T.c.said_generated.is_not(None))
+                .order_by(T.c.position)
+            ).all()
+        return [AnsweredTrial(*row) for row in rows]
+
+    def votes(self, study_id: int) -> list[VoteRow]:
+        """Every stored vote of a study, by session then position."""
+        query = (
+            select(
+                T.c.session_id, A.c.label, A.c.feedback, T.c.position, A.c.n_trials,
+                I.c.id, I.c.name, I.c.is_generated, I.c.origin, I.c.score,
+                T.c.said_generated, T.c.answered_at,
+            )
+            .join(A, A.c.id == T.c.session_id)
+            .join(I, I.c.id == T.c.image_id)
+            .where(A.c.study_id == study_id, T.c.said_generated.is_not(None))
+            .order_by(T.c.session_id, T.c.position)
+        )
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        return [VoteRow(*row[:-1], _utc(row[-1])) for row in rows]
+
+    def session_count(self, study_id: int) -> int:
+        with self._read() as conn:
+            return conn.execute(
+                select(func.count()).select_from(A).where(A.c.study_id == study_id)
+            ).scalar_one()

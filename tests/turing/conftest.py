@@ -1,0 +1,142 @@
+"""Fixtures of the human-study tests: small studies, app clients, a live server, PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+import uvicorn
+
+from improved_gan.turing.app import create_app
+from improved_gan.turing.config import StudyOptions
+from improved_gan.turing.create import CreatedStudy, ImagePool, create_study
+from improved_gan.turing.server import build_app, open_studies
+
+from turing.pg_cluster import PostgresServer, Unavailable
+
+with warnings.catch_warnings():  # starlette prefers the httpx2 package; httpx works
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+
+def study_pools(n: int = 12, *, shape=(8, 8, 3)) -> tuple[ImagePool, ImagePool]:
+    """Real images of noise and smooth 'generated' ones: compressed, their sizes would differ."""
+    rng = np.random.default_rng(0)
+    real = rng.integers(0, 256, (n, *shape), dtype=np.uint8)
+    ramp = np.linspace(0, 255, shape[0] * shape[1]).reshape(shape[0], shape[1], 1)
+    generated = np.broadcast_to(ramp, (n, *shape)).astype(np.uint8).copy()
+    generated[:, 0, 0, :] = np.arange(n)[:, None]  # all distinct
+    return ImagePool(real, source="noise"), ImagePool(generated, source="ramp")
+
+
+@pytest.fixture
+def make_study(tmp_path: Path) -> Callable[..., CreatedStudy]:
+    """``make_study(slug, per_session=, feedback=, n=, database_url=, folder=)``; folder: tmp/slug."""
+
+    def make(slug: str = "demo", *, per_session: int = 6, feedback: str = "on", n: int = 12,
+             database_url: str | None = None, shape=(8, 8, 3), folder: str | None = None,
+             ) -> CreatedStudy:
+        real, generated = study_pools(n, shape=shape)
+        options = StudyOptions(slug=slug, per_session=per_session, feedback=feedback)
+        return create_study(tmp_path / (folder or slug), options, real=real, generated=generated,
+                            database_url=database_url)
+
+    return make
+
+
+@pytest.fixture
+def client_for():
+    """``client_for(*created_studies, database_url=None)`` -> a TestClient on the app."""
+    opened = []
+
+    def make(*created: CreatedStudy, database_url: str | None = None) -> TestClient:
+        studies = open_studies([c.folder for c in created], database_url=database_url)
+        opened.extend(studies)
+        return TestClient(create_app(studies), follow_redirects=False)
+
+    yield make
+    for served in opened:
+        served.store.close()
+
+
+class LiveServer:
+    """A real uvicorn server on loopback in a thread; restartable on the same store."""
+
+    def __init__(self, folders: list[Path], database_url: str | None = None) -> None:
+        self.folders = folders
+        self.database_url = database_url
+        self.port: int | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "LiveServer":
+        app = build_app(self.folders, database_url=self.database_url)
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port or 0, log_level="warning",
+                                lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        self._app = app
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=20)
+            for served in self._app.state.studies.values():
+                served.store.close()
+            self._server = None
+
+
+@pytest.fixture
+def live_server():
+    """``live_server(created, database_url=None)`` -> a started :class:`LiveServer`."""
+    servers = []
+
+    def start(created: CreatedStudy, database_url: str | None = None) -> LiveServer:
+        server = LiveServer([created.folder], database_url).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    try:
+        server = PostgresServer.start()
+    except Unavailable as reason:
+        pytest.skip(str(reason))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """A fresh database on the test cluster."""
+    return postgres_server.new_database()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path: Path) -> str:
+    """A store URL on each back end: a SQLite file, and a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    return request.getfixturevalue("postgres_url")
