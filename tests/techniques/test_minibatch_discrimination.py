@@ -9,6 +9,8 @@ import torch
 
 from improved_gan.errors import ConfigError
 from improved_gan.techniques import MinibatchDiscrimination, minibatch_features
+from improved_gan.techniques import minibatch_discrimination
+from improved_gan.techniques.minibatch_discrimination import _PairwiseL1
 
 
 def _loop_features(x: torch.Tensor, T: torch.Tensor, reference: torch.Tensor | None = None) -> torch.Tensor:
@@ -80,6 +82,22 @@ def test_gradcheck_float64():
         (x, layer.weight, layer.bias),
     )
     assert torch.autograd.gradcheck(lambda inp, ref: layer(inp, ref), (x, reference))
+
+
+@pytest.mark.parametrize("chunk_elements", [1, 2**24], ids=["one-coordinate-blocks", "one-block"])
+def test_memory_light_function_matches_cdist_to_second_order(monkeypatch, chunk_elements):
+    """The function used on CUDA against torch.cdist: value, gradients, second order."""
+    monkeypatch.setattr(minibatch_discrimination, "_CHUNK_ELEMENTS", chunk_elements)
+    x = torch.randn(3, 5, 4, dtype=torch.float64, requires_grad=True)
+    y = torch.randn(3, 6, 4, dtype=torch.float64, requires_grad=True)
+    grad = torch.randn(3, 5, 6, dtype=torch.float64)
+    torch.testing.assert_close(_PairwiseL1.apply(x, y), torch.cdist(x, y, p=1))
+    ours = torch.autograd.grad(_PairwiseL1.apply(x, y), (x, y), grad)
+    reference = torch.autograd.grad(torch.cdist(x, y, p=1), (x, y), grad)
+    for a, b in zip(ours, reference):
+        torch.testing.assert_close(a, b)
+    assert torch.autograd.gradcheck(_PairwiseL1.apply, (x, y))
+    assert torch.autograd.gradgradcheck(_PairwiseL1.apply, (x, y))
 
 
 def test_exclude_self_with_reference_is_the_within_batch_result():

@@ -14,11 +14,14 @@ and the layer outputs :math:`[\mathbf f(x_i), o(x_i)] \in \mathbb{R}^{A+B}`.
 A collapsed generator makes every :math:`o(x_i)_b` close to :math:`n - 1`,
 which the discriminator learns to recognise.
 
-Memory and time: the pairwise L1 distances are computed per kernel by
-:func:`torch.cdist` (``p=1``) on ``[B, N, C] x [B, M, C]``, so the largest
-tensor is ``[B, N, M]``: :math:`O(n^2 B)` memory for a batch of n, never the
-:math:`O(n^2 B C)` of broadcasting ``M[:, None] - M[None]``. There is no Python
-loop over the batch.
+Memory and time: the pairwise L1 distances are computed per kernel on
+``[B, N, C] x [B, M, C]`` so that the largest tensor, forward and backward, is
+``[B, N, M]``: :math:`O(n^2 B)` memory for a batch of
+n, never the :math:`O(n^2 B C)` of broadcasting ``M[:, None] - M[None]``, which
+autograd keeps for the backward. On the CPU this is :func:`torch.cdist` (``p=1``);
+on CUDA, where ``cdist``'s backward allocates ``[B, N, M, C]``, a function of our
+own loops over blocks of the C coordinates instead (never over the batch), with
+temporaries of at most ``max(B N M, 2^24)`` elements. Time is :math:`O(n^2 B C)`.
 """
 
 from __future__ import annotations
@@ -27,6 +30,55 @@ import torch
 from torch import Tensor, nn
 
 from improved_gan.techniques._checks import check_dim, check_positive_float, check_positive_int
+
+
+def _pairwise_l1(x: Tensor, y: Tensor) -> Tensor:
+    """``D[b, i, j] = sum_c |x[b, i, c] - y[b, j, c]|``: ``[B, N, C] x [B, M, C] -> [B, N, M]``."""
+    if x.device.type == "cpu":
+        return torch.cdist(x, y, p=1)  # fast on the CPU, and its backward never forms [B, N, M, C]
+    return _PairwiseL1.apply(x, y)  # on CUDA, cdist (p=1) is slow and its backward allocates [B, N, M, C]
+
+
+# Temporaries of [k, B, N, M] elements are allowed up to this size (64 MiB in float32), so
+# small batches handle many coordinates per step; large ones fall back to k = 1, i.e. [B, N, M].
+_CHUNK_ELEMENTS = 2**24
+
+
+class _PairwiseL1(torch.autograd.Function):
+    """``D[b, i, j] = sum_c |x[b, i, c] - y[b, j, c]|``, forward and backward in O(B N M) memory.
+
+    Both passes visit the C coordinates k at a time (a loop over C, never over the
+    batch) with k chosen so that the ``[k, B, N, M]`` temporary stays under
+    ``_CHUNK_ELEMENTS`` (k >= 1): no ``[B, N, M, C]`` tensor is formed. The gradient
+    is ``dD/dx[b, i, c] = sign(x[b, i, c] - y[b, j, c])`` weighted by the incoming
+    gradient. The backward is written in differentiable operations, so higher-order
+    gradients (e.g. gradient penalties) work.
+    """
+
+    @staticmethod
+    def _chunks(x: Tensor, y: Tensor):
+        """Pairs of ``[k, B, N]`` and ``[k, B, M]`` coordinate blocks."""
+        pair_count = x.size(0) * x.size(1) * y.size(1)  # B * N * M
+        size = max(1, _CHUNK_ELEMENTS // max(pair_count, 1))
+        return zip(x.permute(2, 0, 1).split(size), y.permute(2, 0, 1).split(size))
+
+    @staticmethod
+    def forward(ctx, x: Tensor, y: Tensor) -> Tensor:
+        ctx.save_for_backward(x, y)
+        distances = x.new_zeros(x.size(0), x.size(1), y.size(1))  # [B, N, M]
+        for x_k, y_k in _PairwiseL1._chunks(x, y):
+            distances.add_((x_k[..., :, None] - y_k[..., None, :]).abs_().sum(0))  # [k, B, N, M] -> [B, N, M]
+        return distances
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, Tensor]:
+        x, y = ctx.saved_tensors
+        grad_x, grad_y = [], []
+        for x_k, y_k in _PairwiseL1._chunks(x, y):
+            weighted = grad * torch.sign(x_k[..., :, None] - y_k[..., None, :])  # [k, B, N, M]
+            grad_x.append(weighted.sum(3))  # [k, B, N]
+            grad_y.append(-weighted.sum(2))  # [k, B, M]
+        return torch.cat(grad_x).permute(1, 2, 0), torch.cat(grad_y).permute(1, 2, 0)  # [B, N, C], [B, M, C]
 
 
 def minibatch_features(
@@ -85,7 +137,7 @@ def minibatch_features(
             "exclude_self=True pairs row i of m with row i of reference, so both need the same "
             f"number of rows (got {m.size(0)} and {reference.size(0)})"
         )
-    distances = torch.cdist(m.transpose(0, 1), reference.transpose(0, 1), p=1)  # [B, N, M]
+    distances = _pairwise_l1(m.transpose(0, 1), reference.transpose(0, 1))  # [B, N, M]
     closeness = torch.exp(-distances)  # [B, N, M]
     if exclude_self:
         self_pairs = torch.eye(m.size(0), dtype=torch.bool, device=m.device)  # [N, N]
