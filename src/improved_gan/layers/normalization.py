@@ -49,7 +49,12 @@ def batch_statistics_norm(x: Tensor, bias: Tensor | None, *, eps: float = 1e-6) 
             f"batch statistics need at least 2 values per feature (got input of shape {list(x.shape)});"
             " generate a batch of several examples (the reference uses 100)"
         )
-    return F.batch_norm(x, None, None, weight=None, bias=bias, training=True, eps=eps)
+    # The bias is added outside F.batch_norm: its CUDA backward with weight=None and a
+    # bias returns an empty bias gradient under bfloat16 autocast (torch 2.11).
+    normalised = F.batch_norm(x, None, None, training=True, eps=eps)
+    if bias is None:
+        return normalised
+    return normalised + bias.to(normalised.dtype).view((1, -1) + (1,) * (x.dim() - 2))
 
 
 class BatchStatisticsNorm(nn.Module):
