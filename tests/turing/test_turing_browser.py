@@ -1,0 +1,183 @@
+"""End to end in real headless Chromium (Debian's), driven by Playwright: annotators and owner.
+
+Skipped, with the reason, where /usr/bin/chromium or Playwright's Python
+package is missing. Playwright's own browser download is never used.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from improved_gan.turing.database import default_url
+from improved_gan.turing.store import Store
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+PHONE = {"viewport": {"width": 375, "height": 667}, "is_mobile": True, "has_touch": True,
+         "device_scale_factor": 2}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not found; install Debian's chromium (scripts/install-system-deps.sh)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright's Python package is not installed")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page_errors():
+    """Script errors, console errors (a CSP violation shows here) and failed sub-resources.
+
+    Pages themselves may answer 401/403 (the owner's login); the scripts,
+    styles, images and plots they load must not fail.
+    """
+    return []
+
+
+def _record_response(errors: list, response) -> None:
+    if response.status >= 400 and response.request.resource_type != "document":
+        errors.append(f"{response.status} {response.url}")
+
+
+def open_page(browser, page_errors, **context_options):
+    context = browser.new_context(**context_options)
+    page = context.new_page()
+    page.on("console", lambda m: m.type == "error" and not m.text.startswith("Failed to load resource")
+            and page_errors.append(m.text))
+    page.on("pageerror", lambda e: page_errors.append(str(e)))
+    page.on("requestfailed", lambda r: page_errors.append(f"failed {r.url}"))
+    page.on("response", lambda r: _record_response(page_errors, r))
+    return page
+
+
+def truth(created) -> dict[str, bool]:
+    store = Store.open(default_url(created.folder))
+    try:
+        return {im.name: im.is_generated for im in store.images(store.study(created.slug).id)}
+    finally:
+        store.close()
+
+
+def shown_image(page) -> str:
+    src = page.get_attribute(".stimulus img", "src")
+    return re.search(r"/img/([0-9a-f]{32})\.png$", src).group(1)
+
+
+def image_loaded(page) -> bool:
+    return page.eval_on_selector(".stimulus img", "img => img.complete && img.naturalWidth > 0")
+
+
+def test_annotator_with_feedback_using_the_keyboard(browser, page_errors, make_study, live_server):
+    created = make_study(per_session=6, feedback="on")
+    kinds = truth(created)
+    server = live_server(created)
+    page = open_page(browser, page_errors)
+    page.goto(f"{server.url}/s/demo/")
+    page.fill("#label", "kb-01")
+    page.click("#start")
+    right = 0
+    for position in range(6):
+        page.wait_for_selector(".trial")
+        assert page.inner_text("#position") == str(position + 1)
+        assert image_loaded(page)
+        name = shown_image(page)
+        key = "g" if position % 2 else "ArrowLeft"  # generated / real
+        page.keyboard.press(key)
+        page.wait_for_selector("#verdict")
+        said_generated = key == "g"
+        correct = said_generated == kinds[name]
+        right += correct
+        assert page.inner_text("#verdict").startswith("Right" if correct else "Wrong")
+        assert shown_image(page) == name
+        page.keyboard.press("Enter")
+    page.wait_for_selector("#score")
+    assert f"got {right} right" in " ".join(page.inner_text("#score").split())
+    assert not page_errors
+
+
+def test_annotator_without_feedback_on_a_phone(browser, page_errors, make_study, live_server):
+    created = make_study(per_session=4, feedback="off", shape=(32, 32, 3))
+    server = live_server(created)
+    page = open_page(browser, page_errors, **PHONE)
+    page.goto(f"{server.url}/s/demo/")
+    page.tap("#start")
+    for position in range(4):
+        page.wait_for_selector(".trial")
+        assert page.inner_text("#position") == str(position + 1)
+        for selector in (".stimulus img", "#real", "#generated"):  # all on screen, no scrolling
+            box = page.locator(selector).bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 375, selector
+            assert box["y"] >= 0 and box["y"] + box["height"] <= 667, selector
+        assert page.locator("#real").bounding_box()["height"] >= 44  # a finger-sized target
+        assert page.locator("body").evaluate("b => b.scrollWidth") <= 375
+        page.tap("#real" if position % 2 else "#generated")
+    page.wait_for_selector("#score")
+    assert page.locator("#verdict").count() == 0  # no feedback in this arm
+    assert not page_errors
+
+
+def test_double_click_counts_once(browser, page_errors, make_study, live_server):
+    created = make_study(per_session=4, feedback="off")
+    server = live_server(created)
+    page = open_page(browser, page_errors)
+    page.goto(f"{server.url}/s/demo/")
+    page.click("#start")
+    page.wait_for_selector(".trial")
+    page.dblclick("#generated")
+    page.wait_for_function("document.querySelector('#position').textContent === '2'")
+    store = Store.open(default_url(created.folder))
+    try:
+        assert len(store.votes(store.study("demo").id)) == 1
+    finally:
+        store.close()
+
+
+def test_results_page_after_two_annotators(browser, page_errors, make_study, live_server):
+    created = make_study(per_session=4, feedback="random")
+    server = live_server(created)
+    for _ in range(2):
+        page = open_page(browser, page_errors)
+        page.goto(f"{server.url}/s/demo/")
+        page.click("#start")
+        for _ in range(4):
+            page.wait_for_selector("#generated")
+            page.click("#generated")
+            if page.locator("#next").count():  # the feedback arm
+                page.click("#next")
+        page.wait_for_selector("#score")
+        page.context.close()
+    owner = open_page(browser, page_errors)
+    owner.goto(f"{server.url}/s/demo/results")
+    assert owner.locator("#login").count() == 1  # the token is asked for first
+    owner.fill("#token", "not-the-token")
+    owner.click("#login")
+    assert owner.inner_text("#error") == "That is not this study's owner token."
+    owner.fill("#token", created.owner_token)
+    owner.click("#login")
+    owner.wait_for_selector("#groups")
+    owner.wait_for_load_state("load")  # the plots are drawn on request
+    assert owner.inner_text("#n-votes") == "8" and owner.inner_text("#n-annotators") == "2"
+    accuracy = owner.inner_text("#groups tr[data-group='all'] td.accuracy")
+    assert accuracy.startswith("50.0% [")  # "generated" is right for half the images
+    rows = owner.locator("#groups tbody tr")
+    assert rows.count() == 3
+    assert owner.locator("#annotators tbody tr").count() == 2
+    for plot in owner.locator(".plots img").all():
+        assert plot.evaluate("img => img.complete && img.naturalWidth > 300")
+    with owner.expect_download() as download:
+        owner.click("text=votes.csv")
+    lines = Path(download.value.path()).read_text().strip().splitlines()
+    assert len(lines) == 9 and lines[0].startswith("annotator,label,feedback,position")
+    assert not page_errors
