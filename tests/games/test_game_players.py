@@ -74,5 +74,7 @@ def test_position_and_point_are_copies_and_move_to_sets_both():
 def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match=r"history_weight must be >= 0 \(got -1"):
         Players(BilinearGame(), [(0.0, 0.0)], history_weight=-1.0)
+    with pytest.raises(ValueError, match=r"history_weight must be >= 0 \(got nan"):
+        Players(BilinearGame(), [(0.0, 0.0)], history_weight=float("nan"))
     with pytest.raises(ValueError, match=r"expected starts of shape \[B, 2\] with B >= 1 \(got \(2,\)\)"):
         Players(BilinearGame(), (0.0, 0.0))

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from improved_gan.errors import UserError
 from improved_gan.games import BilinearGame, KinkedGame, Method, default_methods, run_game
 from improved_gan.games.runner import run_lanes
 
@@ -66,6 +67,13 @@ def test_a_run_that_escapes_stops_and_says_where():
     assert len(trajectory.points) == first_out
     assert trajectory.final_distance == math.inf
     assert trajectory.distances()[-1] <= 1e6
+
+
+def test_methods_check_their_rule_and_weight():
+    with pytest.raises(UserError, match="unknown update rule 'adam': choose one of simultaneous"):
+        Method("adam")
+    with pytest.raises(UserError, match=r"historical-averaging weight must be >= 0 \(got nan\)"):
+        Method("simultaneous", float("nan"))
 
 
 def test_negative_steps_are_refused():

@@ -53,7 +53,7 @@ class Players:
         device: torch.device | str | None = None,
         dtype: torch.dtype = torch.float64,
     ) -> None:
-        if history_weight < 0:
+        if not history_weight >= 0:  # also refuses nan
             raise ValueError(f"history_weight must be >= 0 (got {history_weight})")
         starts = torch.as_tensor(starts, device=device, dtype=dtype)
         if starts.dim() != 2 or starts.shape[1] != 2 or starts.shape[0] == 0:

@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from improved_gan.errors import UserError
 from improved_gan.games.games import Game
 from improved_gan.games.players import Players
 from improved_gan.games.rules import RULES, make_rule
@@ -27,6 +28,12 @@ class Method:
 
     rule: str
     history_weight: float = 0.0  # weight of ||theta - mean of past theta||^2 in each cost; 0 = off
+
+    def __post_init__(self) -> None:
+        if self.rule not in RULES:
+            raise UserError(f"unknown update rule {self.rule!r}: choose one of {', '.join(RULES)}")
+        if not self.history_weight >= 0:
+            raise UserError(f"the historical-averaging weight must be >= 0 (got {self.history_weight})")
 
     @property
     def from_paper(self) -> bool:
