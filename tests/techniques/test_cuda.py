@@ -61,6 +61,6 @@ def test_losses_and_history_on_cuda():
         model.weight.add_(1.0)
     history.update()
     restored = HistoricalAverage(model.parameters())
-    restored.load_state_dict({k: v for k, v in history.state_dict().items()})
+    restored.load_state_dict(history.state_dict())
     assert restored.averages[0].device.type == "cuda"
     torch.testing.assert_close(restored.penalty(), history.penalty())

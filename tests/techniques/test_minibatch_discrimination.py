@@ -118,7 +118,9 @@ def test_shape_dtype_device_repr_and_reset():
     layer = MinibatchDiscrimination(10, num_kernels=7, kernel_dim=2, device="cpu", dtype=torch.float64)
     assert layer.weight.shape == (10, 7, 2) and layer.weight.dtype == torch.float64
     assert layer.out_features == 17 and layer(torch.randn(3, 10, dtype=torch.float64)).shape == (3, 17)
-    assert repr(layer) == "MinibatchDiscrimination(in_features=10, num_kernels=7, kernel_dim=2, bias=True, init_std=0.05)"
+    assert repr(layer) == (
+        "MinibatchDiscrimination(in_features=10, num_kernels=7, kernel_dim=2, bias=True, init_std=0.05)"
+    )
     with torch.no_grad():
         layer.bias.fill_(3.0)
     layer.reset_parameters()

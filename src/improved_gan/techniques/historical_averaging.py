@@ -151,7 +151,9 @@ class HistoricalAverage:
         """Restore :meth:`state_dict`'s output; shapes must match the tracked parameters."""
         missing = {"count", "averages"} - set(state_dict)
         if missing:
-            raise ValueError(f"expected a HistoricalAverage state with keys 'count' and 'averages' (missing {sorted(missing)})")
+            raise ValueError(
+                f"expected a HistoricalAverage state with keys 'count' and 'averages' (missing {sorted(missing)})"
+            )
         averages: Sequence[Tensor] = state_dict["averages"]
         if len(averages) != len(self.params):
             raise ValueError(

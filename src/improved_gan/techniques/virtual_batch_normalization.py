@@ -245,7 +245,8 @@ class WithReferenceBatch(nn.Module):
         reference_input: the fixed reference input, ``[R, *]``; copied.
 
     Shape:
-        - Input: ``[N, *]`` (the same ``*`` as ``reference_input``). Output: ``module``'s output rows R onwards, ``[N, ...]``.
+        - Input: ``[N, *]`` (the same ``*`` as ``reference_input``).
+        - Output: rows R onwards of ``module``'s output, ``[N, ...]``.
 
     Example::
 
@@ -258,7 +259,9 @@ class WithReferenceBatch(nn.Module):
     def __init__(self, module: nn.Module, reference_input: Tensor) -> None:
         super().__init__()
         if reference_input.dim() < 1 or reference_input.size(0) == 0:
-            raise ValueError(f"expected reference_input of shape [R, *] with R >= 1 (got {tuple(reference_input.shape)})")
+            raise ValueError(
+                f"expected reference_input of shape [R, *] with R >= 1 (got {tuple(reference_input.shape)})"
+            )
         size = reference_input.size(0)
         for name, layer in module.named_modules():
             if isinstance(layer, VirtualBatchNorm) and layer.reference_size != size:
