@@ -90,12 +90,14 @@ def test_annotator_with_feedback_using_the_keyboard(browser, page_errors, make_s
     right = 0
     for position in range(6):
         page.wait_for_selector(".trial")
+        page.wait_for_load_state("domcontentloaded")  # the key handler (a deferred script) is in
         assert page.inner_text("#position") == str(position + 1)
         assert image_loaded(page)
         name = shown_image(page)
         key = "g" if position % 2 else "ArrowLeft"  # generated / real
         page.keyboard.press(key)
         page.wait_for_selector("#verdict")
+        page.wait_for_load_state("domcontentloaded")
         said_generated = key == "g"
         correct = said_generated == kinds[name]
         right += correct
@@ -128,6 +130,17 @@ def test_annotator_without_feedback_on_a_phone(browser, page_errors, make_study,
     assert not page_errors
 
 
+def count_votes(created) -> int:
+    store = Store.open(default_url(created.folder))
+    try:
+        return len(store.votes(store.study(created.slug).id))
+    finally:
+        store.close()
+
+
+DOUBLE_CLICK = "() => { const b = document.querySelector('#generated'); b.click(); b.click(); }"
+
+
 def test_double_click_counts_once(browser, page_errors, make_study, live_server):
     created = make_study(per_session=4, feedback="off")
     server = live_server(created)
@@ -135,13 +148,17 @@ def test_double_click_counts_once(browser, page_errors, make_study, live_server)
     page.goto(f"{server.url}/s/demo/")
     page.click("#start")
     page.wait_for_selector(".trial")
-    page.dblclick("#generated")
-    page.wait_for_function("document.querySelector('#position').textContent === '2'")
-    store = Store.open(default_url(created.folder))
-    try:
-        assert len(store.votes(store.study("demo").id)) == 1
-    finally:
-        store.close()
+    csrf = page.get_attribute("input[name=csrf]", "value")
+    with page.expect_navigation():
+        page.evaluate(DOUBLE_CLICK)  # two clicks before the page can change
+    assert page.inner_text("#position") == "2" and count_votes(created) == 1
+    # The first vote sent again with this browser's cookies (a retry): acknowledged, not counted.
+    retry = page.context.request.post(f"{server.url}/s/demo/vote", max_redirects=0, form={
+        "csrf": csrf, "position": "0", "answer": "real"})
+    assert retry.status == 303 and retry.headers["x-turing-vote"] == "replayed"
+    page.reload()
+    assert page.inner_text("#position") == "2" and count_votes(created) == 1
+    assert not page_errors
 
 
 def test_results_page_after_two_annotators(browser, page_errors, make_study, live_server):
