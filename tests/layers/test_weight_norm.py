@@ -48,6 +48,7 @@ def test_linear_without_bias_and_leading_dims():
     layer = WeightNormLinear(3, 2, bias=False, init_scale=None, dtype=torch.float64)
     x = torch.randn(2, 5, 3, dtype=torch.float64)
     torch.testing.assert_close(layer(x), x @ layer.weight.T)
+    assert layer.bias is None and set(layer.state_dict()) == {"weight_v", "weight_g"}
 
 
 def test_conv2d_equals_numpy_formula():

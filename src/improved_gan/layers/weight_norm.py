@@ -103,7 +103,10 @@ class WeightNormLayer(nn.Module):
             self.weight_g = nn.Parameter(scale)
         else:
             self.register_buffer("weight_g", scale)
-        self.bias = nn.Parameter(torch.empty(out_units, **factory)) if bias else None
+        if bias:
+            self.bias = nn.Parameter(torch.empty(out_units, **factory))
+        else:
+            self.register_parameter("bias", None)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -249,9 +252,7 @@ class WeightNormLinear(WeightNormLayer):
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() == 0 or x.shape[-1] != self.in_features:
-            raise ValueError(
-                f"expected input of shape [*, {self.in_features}] (got {list(x.shape)})"
-            )
+            raise ValueError(f"expected input of shape [*, {self.in_features}] (got {list(x.shape)})")
         product = F.linear(x, self.weight_v)  # [*, out]
         scale, bias = self._scale_and_bias_for(product.dtype)
         if bias is None:
