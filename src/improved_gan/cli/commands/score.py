@@ -1,0 +1,184 @@
+"""``improved-gan score SOURCE``: Inception score, FID and the offline MNIST scores of images.
+
+SOURCE is a run folder (its generator is sampled, 50,000 images by default),
+a folder of PNG/JPEG images, an ``.npz`` of uint8 images, or a dataset
+``NAME[:SPLIT]`` (:mod:`improved_gan.image_sources`). For a run folder the
+scores are also merged into ``RUN/scores.json`` (written atomically), one entry
+per metric::
+
+    "mnist_score": {"mean": 9.1, "std": 0.02, "n": 50000, "splits": 10, "seed": 0, "network": "mnist_classifier <sha256>"}
+    "mnist_fd":    {"value": 1.7, "n": 50000, "reference": "mnist:train", "seed": 0, "network": "..."}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from improved_gan.metrics.inception_score import DEFAULT_SPLITS
+
+SCORES_FILE = "scores.json"
+
+
+def register(subparsers) -> None:
+    from improved_gan.metrics.registry import METRICS
+
+    metric_help = "; ".join(f"{name}: {spec.description}" for name, spec in METRICS.items())
+    p = subparsers.add_parser(
+        "score",
+        help="Inception score / FID / MNIST score of a run's generator, an image folder, an .npz or a dataset",
+        description="Score images or a run's generator: the Inception score of Section 4, FID, and the offline "
+        "MNIST score and MNIST FD (docs/metrics.md). For a run folder the scores are also merged into RUN/scores.json.",
+    )
+    p.add_argument("source", help="run folder, image folder, .npz of uint8 images, or dataset NAME[:SPLIT]")
+    p.add_argument("--n", type=int, help="images to score (default: 50,000 from a generator, all of another source)")
+    p.add_argument(
+        "--metrics",
+        help=f"comma-separated (default: mnist_score,mnist_fd for 28x28 grayscale, is otherwise). {metric_help}",
+    )
+    p.add_argument(
+        "--reference",
+        help="real images for fid / mnist_fd, any SOURCE form (default: a run's training set; mnist for 28x28 grayscale)",
+    )
+    p.add_argument("--weights", help="Inception weights file (else $IMPROVED_GAN_INCEPTION_WEIGHTS, else torch's cache)")
+    p.add_argument("--download-weights", action="store_true", help="download the Inception weights if not found")
+    p.add_argument("--classifier", help="MNIST classifier file (default: the cached reference classifier)")
+    p.add_argument("--splits", type=int, default=DEFAULT_SPLITS, help="splits of is / mnist_score (default 10)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the generator's z for a run folder (default 0)")
+    p.add_argument("--batch-size", type=int, default=100, help="images per forward pass (default 100)")
+    p.add_argument("--data-dir", help="data root for dataset names (else $IMPROVED_GAN_DATA)")
+    p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:N")
+    p.add_argument("--json", action="store_true", help="print the scores as one JSON object")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from improved_gan.errors import UserError
+    from improved_gan.image_sources import describe_source, load_images
+    from improved_gan.metrics.evaluate import evaluate_samples, load_scoring_network
+    from improved_gan.training.device import resolve_device
+
+    if args.splits < 1 or args.batch_size < 1:
+        raise UserError(f"--splits and --batch-size must be positive (got {args.splits}, {args.batch_size})")
+    device = resolve_device(args.device)
+    is_run = describe_source(args.source) == "run"
+    run_dataset = _run_dataset(args.source) if is_run else None
+    # a generator is sampled last, once everything else is known to work; other sources are cheap to read first
+    images = None if is_run else load_images(args.source, n=args.n, data_dir=args.data_dir)
+    specs = _choose_metrics(args.metrics, run_dataset, images)
+    reference_name = _choose_reference(args.reference, run_dataset, images, specs)
+
+    networks = {}
+    for spec in specs:
+        if spec.network not in networks:
+            networks[spec.network] = load_scoring_network(
+                spec.network, inception_weights=args.weights, download_weights=args.download_weights,
+                classifier=args.classifier,
+            )  # fmt: skip
+    reference = _reference(reference_name, specs, networks, args, device) if reference_name else None
+    if images is None:
+        images = load_images(args.source, n=args.n, data_dir=args.data_dir, seed=args.seed, device=device)
+
+    scores = evaluate_samples(
+        images, metrics=[s.name for s in specs], reference=reference, splits=args.splits, device=device,
+        batch_size=args.batch_size, networks=networks, progress=True,
+    )  # fmt: skip
+    entries = _entries(specs, scores, networks, n=len(images), splits=args.splits, reference=reference_name,
+                       seed=args.seed if is_run else None)  # fmt: skip
+    if is_run:
+        _merge_scores(Path(args.source) / SCORES_FILE, entries)
+    if args.json:
+        print(json.dumps(entries, indent=2, sort_keys=True))
+        return 0
+    for name, entry in entries.items():
+        if "mean" in entry:
+            print(f"{name}: {entry['mean']:.4f} +- {entry['std']:.4f} ({entry['splits']} splits of {entry['n']:,} images)")
+        else:
+            print(f"{name}: {entry['value']:.4f} ({entry['n']:,} images vs {entry['reference']})")
+    if is_run:
+        print(f"wrote {Path(args.source) / SCORES_FILE}")
+    return 0
+
+
+def _choose_metrics(names: str | None, run_dataset: str | None, images) -> list:
+    """``--metrics``, else the MNIST scores for MNIST runs and 28x28 grayscale images, else ``is``."""
+    from improved_gan.metrics.evaluate import default_metrics
+    from improved_gan.metrics.registry import resolve_metrics
+
+    if names:
+        return resolve_metrics(names)
+    if run_dataset is not None:
+        return resolve_metrics(("mnist_score", "mnist_fd") if run_dataset.startswith("mnist") else ("is",))
+    return resolve_metrics(default_metrics(images.shape[1:]))
+
+
+def _choose_reference(given: str | None, run_dataset: str | None, images, specs) -> str | None:
+    """The reference source when a metric needs one: ``--reference``, a run's training set, or MNIST's."""
+    from improved_gan.errors import UserError
+
+    needing = [spec.name for spec in specs if spec.needs_reference]
+    if not needing:
+        return None
+    if given:
+        return given
+    if run_dataset is not None:
+        return f"{run_dataset}:train"
+    if images.shape[1:] == (28, 28, 1):
+        return "mnist:train"
+    raise UserError(f"{', '.join(needing)} compares with real images: name them with --reference SOURCE (e.g. cifar10)")
+
+
+def _entries(specs, scores, networks, *, n: int, splits: int, reference: str | None, seed: int | None) -> dict:
+    """One ``scores.json`` entry per metric: its numbers and where they came from (module docstring)."""
+    from improved_gan.metrics.reference import network_fingerprint
+
+    entries = {}
+    for spec in specs:
+        provenance = {"n": n, "network": f"{spec.network} {network_fingerprint(networks[spec.network])}"}
+        if seed is not None:
+            provenance["seed"] = seed
+        values = [scores[key] for key in spec.keys]
+        if spec.needs_reference:
+            entries[spec.name] = {"value": values[0], "reference": reference, **provenance}
+        else:
+            entries[spec.name] = {"mean": values[0], "std": values[1], "splits": splits, **provenance}
+    return entries
+
+
+def _run_dataset(run_dir: str) -> str:
+    from improved_gan.config import load_config
+
+    return load_config(Path(run_dir) / "config.json").dataset
+
+
+def _reference(name: str, specs, networks, args, device) -> Any:
+    """Reference statistics per network for a dataset name (cached), else the reference images."""
+    from improved_gan.image_sources import describe_source, load_images
+    from improved_gan.metrics.reference import dataset_statistics
+
+    if describe_source(name) != "dataset":
+        return load_images(name, data_dir=args.data_dir)
+    dataset, _, split = name.partition(":")
+    return {
+        spec.network: dataset_statistics(
+            spec.network, networks[spec.network], dataset, split=split or "train", data_dir=args.data_dir,
+            batch_size=args.batch_size, device=device, progress=True,
+        )  # fmt: skip
+        for spec in specs
+        if spec.needs_reference
+    }
+
+
+def _merge_scores(path: Path, entries: dict[str, dict[str, Any]]) -> None:
+    from improved_gan.errors import UserError
+    from improved_gan.utils.atomic import atomic_write_json
+
+    existing: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            existing = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise UserError(f"{path} is not valid JSON ({err}); fix or delete it") from None
+    atomic_write_json(path, {**existing, **entries})

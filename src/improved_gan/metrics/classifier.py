@@ -1,0 +1,333 @@
+r"""The project's own MNIST classifier, for Inception-style scores that need no download.
+
+The Inception network was trained on ImageNet photographs; on 28x28 digits its
+score says little. The "MNIST score" applies the Inception score's formula
+(Section 4) to this classifier's softmax instead, and the "MNIST FD" is the
+Frechet distance between its penultimate features of samples and of real
+digits (docs/metrics.md).
+
+Network: two 3x3 conv blocks at 28x28 (``width`` channels), max-pool, two at
+14x14 (``2 * width``), max-pool, a 128-unit dense layer (the features), dropout,
+a 10-way linear layer; batch norm after every conv and the dense layer. It takes
+uint8 images, as the Inception network does, and scales them by 1/255 itself.
+
+Training (:func:`train_classifier`): Adam with a one-cycle learning rate,
+random shifts of up to 2 pixels, a fixed seed and a private RNG; it is
+deterministic on one machine, but other CPUs or PyTorch versions may round
+differently and give different weights.
+
+Cache: ``$IMPROVED_GAN_CACHE/classifiers/mnist-<sha>.pt`` (default
+``~/.cache/improved-gan/classifiers/``), ``<sha>`` the first 16 hex digits of
+:func:`weights_digest`. The digest of the reference classifier, trained by
+``improved-gan classifier train`` for docs/metrics.md, is recorded here as
+:data:`MNIST_CLASSIFIER_SHA256`; :func:`load_classifier` refuses a cached file
+whose weights no longer match it, so an edited or damaged cache is noticed
+rather than silently changing every score.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from improved_gan.errors import UserError
+from improved_gan.metrics.cache import CACHE_ENV, cache_root
+from improved_gan.metrics.feature_network import NetworkOutput, run_network
+from improved_gan.utils.atomic import atomic_torch_save
+
+__all__ = [
+    "MNIST_CLASSIFIER_SHA256",
+    "MnistClassifier",
+    "TrainingOptions",
+    "classifier_accuracy",
+    "classifier_cache_dir",
+    "default_classifier_path",
+    "load_classifier",
+    "save_classifier",
+    "train_classifier",
+    "weights_digest",
+]
+
+MNIST_CLASSIFIER_SHA256 = "71c4737f5c255cd405b963810cfe7540113c0c308750e09907a65f43346c5026"
+""":func:`weights_digest` of the reference MNIST classifier (docs/metrics.md)."""
+
+FORMAT_VERSION = 1
+"""Layout of a saved classifier file; bump when it changes."""
+
+_IMAGE_SHAPE = (28, 28, 1)
+
+
+class MnistClassifier(nn.Module):
+    r"""A small CNN for 28x28 grayscale digits: logits and 128 penultimate features.
+
+    Args:
+        width: channels of the first two conv layers (the next two have ``2 * width``).
+        feature_dim: units of the dense layer whose output is the feature vector.
+        num_classes: output classes.
+        dropout: dropout rate between the features and the logits (training only).
+        device, dtype: factory kwargs for the parameters.
+
+    Shape:
+        - Input: uint8 ``[N, 1, 28, 28]`` with values 0..255.
+        - Output: :class:`NetworkOutput`, ``logits`` ``[N, num_classes]`` and
+          ``features`` ``[N, feature_dim]`` (after ReLU, before dropout).
+
+    Example::
+
+        >>> net = MnistClassifier()
+        >>> out = net.eval()(torch.zeros(2, 1, 28, 28, dtype=torch.uint8))
+        >>> tuple(out.logits.shape), tuple(out.features.shape)
+        ((2, 10), (2, 128))
+    """
+
+    def __init__(
+        self,
+        *,
+        width: int = 16,
+        feature_dim: int = 128,
+        num_classes: int = 10,
+        dropout: float = 0.3,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__()
+        factory = {"device": device, "dtype": dtype}
+        self.width, self.feature_dim, self.num_classes, self.dropout = width, feature_dim, num_classes, dropout
+
+        def conv_block(c_in: int, c_out: int) -> list[nn.Module]:
+            return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False, **factory), nn.BatchNorm2d(c_out, **factory), nn.ReLU()]
+
+        self.body = nn.Sequential(
+            *conv_block(1, width), *conv_block(width, width), nn.MaxPool2d(2),  # [N, w, 14, 14]
+            *conv_block(width, 2 * width), *conv_block(2 * width, 2 * width), nn.MaxPool2d(2),  # [N, 2w, 7, 7]
+            nn.Flatten(),
+            nn.Linear(2 * width * 7 * 7, feature_dim, bias=False, **factory),
+            nn.BatchNorm1d(feature_dim, **factory),
+            nn.ReLU(),
+        )  # fmt: skip
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(feature_dim, num_classes, **factory))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for module in self.modules():
+            if module is not self and hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+
+    def forward(self, images: Tensor) -> NetworkOutput:
+        if images.dtype != torch.uint8:
+            raise TypeError(f"expected uint8 images with values 0..255 (got {images.dtype})")
+        if images.dim() != 4 or tuple(images.shape[1:]) != (1, 28, 28):
+            raise ValueError(f"expected images of shape [N, 1, 28, 28] (got {list(images.shape)})")
+        x = images.to(self.head[1].weight.dtype) / 255.0
+        features = self.body(x)  # [N, feature_dim]
+        return NetworkOutput(logits=self.head(features), features=features)
+
+    def architecture(self) -> dict[str, Any]:
+        """The constructor's keyword arguments, enough to rebuild the module."""
+        return {"width": self.width, "feature_dim": self.feature_dim, "num_classes": self.num_classes, "dropout": self.dropout}
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{key}={value}" for key, value in self.architecture().items())
+
+
+# -- training ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    """How :func:`train_classifier` trains; the defaults give the reference classifier."""
+
+    epochs: int = 3             # passes over the training images
+    batch_size: int = 128       # images per step (the last incomplete batch of an epoch is dropped)
+    max_lr: float = 4e-3        # peak of Adam's one-cycle learning-rate schedule
+    max_shift: int = 2          # random translations of up to this many pixels, per image and axis
+    seed: int = 0               # weights, batch order, shifts and dropout
+
+
+def _random_shift(images: Tensor, max_shift: int, generator: torch.Generator) -> Tensor:
+    """Each image of ``[N, C, H, W]`` moved by its own integer offset in ``[-max_shift, max_shift]``, zero fill."""
+    if max_shift == 0:
+        return images
+    n, _, h, w = images.shape
+    padded = F.pad(images, (max_shift,) * 4)  # [N, C, H + 2s, W + 2s]
+    dy, dx = (torch.randint(0, 2 * max_shift + 1, (2, n), generator=generator))
+    rows = (dy[:, None] + torch.arange(h))[:, None, :, None]  # [N, 1, H, 1]
+    cols = (dx[:, None] + torch.arange(w))[:, None, None, :]  # [N, 1, 1, W]
+    batch = torch.arange(n)[:, None, None, None]
+    channel = torch.arange(images.shape[1])[None, :, None, None]
+    return padded[batch, channel, rows, cols]
+
+
+def train_classifier(
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    options: TrainingOptions = TrainingOptions(),
+    model: MnistClassifier | None = None,
+    progress: bool = True,
+) -> MnistClassifier:
+    """Train a classifier on uint8 images ``[N, 28, 28, 1]`` and int labels ``[N]``; returns it in eval mode.
+
+    ``model`` (re-initialised first) chooses another architecture, e.g. a narrow
+    one for a quick test; default: ``MnistClassifier()``.
+
+    Runs on the CPU, on one thread, under a private RNG (``torch.random.fork_rng``)
+    seeded with ``options.seed``: the weights then depend neither on the number
+    of cores nor on the global RNG, which is left as it was (and so is the
+    thread count).
+    """
+    if images.shape[1:] != _IMAGE_SHAPE or images.dtype != np.uint8:
+        raise ValueError(f"expected uint8 images [N, 28, 28, 1] (got {images.dtype} {list(images.shape)})")
+    if labels.shape != images.shape[:1]:
+        raise ValueError(f"expected one label per image (got {labels.shape} for {len(images)} images)")
+    steps_per_epoch = len(images) // options.batch_size
+    if steps_per_epoch < 1 or options.epochs < 1:
+        raise ValueError(f"nothing to train on: {len(images)} images, batch {options.batch_size}, {options.epochs} epochs")
+    x_all = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)  # [N, 1, 28, 28] uint8
+    y_all = torch.from_numpy(np.asarray(labels, dtype=np.int64))
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)  # reductions split over threads round differently
+        return _train(model, x_all, y_all, options, steps_per_epoch, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(
+    model: MnistClassifier | None, x_all: Tensor, y_all: Tensor, options: TrainingOptions, steps_per_epoch: int, progress: bool
+) -> MnistClassifier:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(options.seed)  # initial weights and dropout masks
+        generator = torch.Generator().manual_seed(options.seed)  # batch order and shifts
+        if model is None:
+            model = MnistClassifier()
+        else:
+            model.reset_parameters()
+        optimizer = torch.optim.Adam(model.parameters(), lr=options.max_lr)
+        schedule = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=options.max_lr, total_steps=options.epochs * steps_per_epoch
+        )
+        model.train()
+        bar = tqdm(total=options.epochs * steps_per_epoch, desc="training classifier", disable=not progress)
+        for _ in range(options.epochs):
+            order = torch.randperm(len(x_all), generator=generator)
+            for step in range(steps_per_epoch):
+                index = order[step * options.batch_size : (step + 1) * options.batch_size]
+                x = _random_shift(x_all[index], options.max_shift, generator)
+                loss = F.cross_entropy(model(x).logits, y_all[index])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                schedule.step()
+                bar.update()
+        bar.close()
+    return model.eval()
+
+
+def classifier_accuracy(model: nn.Module, images: np.ndarray, labels: np.ndarray, *, batch_size: int = 1000) -> float:
+    """Fraction of ``images`` whose arg-max logit is the label."""
+    logits = run_network(model, images, batch_size=batch_size).logits
+    return float((logits.argmax(axis=1) == np.asarray(labels)).mean())
+
+
+# -- checksum and cache -----------------------------------------------------------------------
+
+
+def weights_digest(model: nn.Module) -> str:
+    """SHA-256 over the state dict: names, dtypes, shapes and bytes, in name order (file format independent)."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        tensor = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def classifier_cache_dir() -> Path:
+    """``$IMPROVED_GAN_CACHE/classifiers``, default ``~/.cache/improved-gan/classifiers``."""
+    return cache_root() / "classifiers"
+
+
+def _file_name(sha256: str) -> str:
+    return f"mnist-{sha256[:16]}.pt"
+
+
+def default_classifier_path() -> Path:
+    """Where the reference classifier is cached: ``classifier_cache_dir() / mnist-<sha16>.pt``."""
+    return classifier_cache_dir() / _file_name(MNIST_CLASSIFIER_SHA256)
+
+
+def save_classifier(model: MnistClassifier, path: str | os.PathLike | None = None, **record: Any) -> Path:
+    """Write ``model`` atomically with its digest and ``record`` (e.g. test accuracy); returns the path.
+
+    ``path`` defaults to the cache, named by the model's own digest.
+    """
+    sha256 = weights_digest(model)
+    path = classifier_cache_dir() / _file_name(sha256) if path is None else Path(path)
+    state = {
+        "format_version": FORMAT_VERSION,
+        "architecture": model.architecture(),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "sha256": sha256,
+        "record": record,
+    }
+    atomic_torch_save(state, path)
+    return path
+
+
+def load_classifier(path: str | os.PathLike | None = None) -> MnistClassifier:
+    """A saved classifier, its weights checked against the digest; eval mode, CPU.
+
+    Args:
+        path: a file written by :func:`save_classifier`; ``None``: the cached
+            reference classifier, whose digest must equal :data:`MNIST_CLASSIFIER_SHA256`.
+
+    Raises:
+        UserError: no such file (the message says how to train one), an
+            unreadable file, or weights that do not match the recorded digest.
+    """
+    reference = path is None
+    path = default_classifier_path() if reference else Path(path).expanduser()
+    if not path.is_file():
+        raise UserError(_missing_message(path, reference))
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model = MnistClassifier(**state["architecture"])
+        model.load_state_dict(state["state_dict"])
+    except Exception as err:  # any unreadable or foreign file: say which and how to replace it
+        raise UserError(f"{path}: not a classifier saved by `improved-gan classifier train` ({err})") from None
+    actual = weights_digest(model)
+    expected = MNIST_CLASSIFIER_SHA256 if reference else state.get("sha256")
+    if actual != expected:
+        raise UserError(
+            f"{path}: the classifier's weights have sha256 {actual}, but {expected} was recorded "
+            f"({'in the package' if reference else 'in the file'}): the file was changed. Delete it and "
+            "run `improved-gan classifier train` again."
+        )
+    return model.eval().requires_grad_(False)
+
+
+def _missing_message(path: Path, reference: bool) -> str:
+    if not reference:
+        return f"classifier file {path} does not exist"
+    others = sorted(p.name for p in path.parent.glob("mnist-*.pt")) if path.parent.is_dir() else []
+    message = (
+        f"the MNIST classifier is not cached at {path}. Train it once with `improved-gan classifier train "
+        f"[--data-dir DIR]` (a few minutes on a CPU; set {CACHE_ENV} to cache elsewhere)."
+    )
+    if others:
+        message += (
+            f" {path.parent} holds {', '.join(others)}: a classifier trained here whose weights differ from the "
+            "reference (other hardware rounds differently); pass it with --classifier FILE to use it, knowing that "
+            "its scores are not comparable with the numbers in docs/metrics.md."
+        )
+    return message
