@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import threading
-import time
 import warnings
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pytest
-import uvicorn
 
 from improved_gan.turing.app import create_app
 from improved_gan.turing.config import StudyOptions
 from improved_gan.turing.create import CreatedStudy, ImagePool, create_study
-from improved_gan.turing.server import build_app, open_studies
+from improved_gan.turing.server import BackgroundServer, open_studies
 
 from turing.pg_cluster import PostgresServer, Unavailable
 
@@ -64,52 +61,13 @@ def client_for():
         served.store.close()
 
 
-class LiveServer:
-    """A real uvicorn server on loopback in a thread; restartable on the same store."""
-
-    def __init__(self, folders: list[Path], database_url: str | None = None) -> None:
-        self.folders = folders
-        self.database_url = database_url
-        self.port: int | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> "LiveServer":
-        app = build_app(self.folders, database_url=self.database_url)
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port or 0, log_level="warning",
-                                lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 20
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.01)
-        self.port = self._server.servers[0].sockets[0].getsockname()[1]
-        self._app = app
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=20)
-            for served in self._app.state.studies.values():
-                served.store.close()
-            self._server = None
-
-
 @pytest.fixture
 def live_server():
-    """``live_server(created, database_url=None)`` -> a started :class:`LiveServer`."""
+    """``live_server(created, database_url=None)`` -> a started uvicorn server in a thread."""
     servers = []
 
-    def start(created: CreatedStudy, database_url: str | None = None) -> LiveServer:
-        server = LiveServer([created.folder], database_url).start()
+    def start(created: CreatedStudy, database_url: str | None = None) -> BackgroundServer:
+        server = BackgroundServer([created.folder], database_url=database_url).start()
         servers.append(server)
         return server
 

@@ -50,7 +50,8 @@ class PostgresServer:
     run_as: list[str]
 
     @classmethod
-    def start(cls) -> "PostgresServer":
+    def start(cls, *, durable: bool = False) -> "PostgresServer":
+        """Start a cluster; ``durable=False`` turns fsync off (fine for tests, not for benchmarks)."""
         try:
             import psycopg  # noqa: F401
         except ImportError:
@@ -71,7 +72,7 @@ class PostgresServer:
             server._run("initdb", "-D", str(root / "data"), "-A", "trust", "-U", "postgres",
                         "-E", "UTF8", "--no-sync")
             options = (f"-c listen_addresses=127.0.0.1 -p {server.port} -k {root} "
-                       "-c fsync=off -c max_connections=200")
+                       f"-c fsync={'on' if durable else 'off'} -c max_connections=200")
             server._run("pg_ctl", "-D", str(root / "data"), "-l", str(root / "server.log"),
                         "-o", options, "-w", "-t", "60", "start")
         except subprocess.CalledProcessError as err:

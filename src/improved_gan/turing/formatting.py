@@ -11,6 +11,11 @@ def _percent(value: float) -> str:
     return "–" if math.isnan(value) else f"{100 * value:.1f}"
 
 
+def format_percent(p: Proportion) -> str:
+    """``78.7%`` (the estimate alone), or ``–`` without trials."""
+    return f"{_percent(p.estimate)}%" if p.trials else "–"
+
+
 def format_interval(bounds: tuple[float, float]) -> str:
     """``[74.1, 82.8]`` in percent, or ``–`` where undefined."""
     low, high = bounds

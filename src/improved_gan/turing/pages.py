@@ -8,14 +8,20 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from improved_gan.turing.formatting import format_difference, format_interval, format_proportion
+from improved_gan.turing.formatting import (
+    format_difference,
+    format_interval,
+    format_percent,
+    format_proportion,
+)
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.filters.update(
-    pct=format_proportion, interval=format_interval, difference=format_difference
+    pct=format_proportion, percent=format_percent, interval=format_interval,
+    difference=format_difference,
 )
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -74,3 +76,47 @@ def serve(
     })
     uvicorn.run("improved_gan.turing.server:app_from_environment", factory=True,
                 workers=workers, **common)
+
+
+class BackgroundServer:
+    """The study server on loopback in a thread of this process (tests, notebooks, demos).
+
+    ``start()`` picks a free port the first time and keeps it across
+    ``stop()``/``start()``, which reopens the studies: a restart.
+    """
+
+    def __init__(self, folders: Sequence[str | Path], *, database_url: str | None = None) -> None:
+        self.folders = list(folders)
+        self.database_url = database_url
+        self.port: int | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._app: FastAPI | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, timeout: float = 20.0) -> "BackgroundServer":
+        self._app = build_app(self.folders, database_url=self.database_url)
+        config = uvicorn.Config(self._app, host="127.0.0.1", port=self.port or 0,
+                                log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the study server did not start")
+            time.sleep(0.01)
+        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.should_exit = True
+        self._thread.join(timeout=20)
+        for served in self._app.state.studies.values():
+            served.store.close()
+        self._server = None

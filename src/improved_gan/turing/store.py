@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import enum
 import random
+import threading
 from collections.abc import Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterator
@@ -153,6 +154,11 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._writer = write_engine(engine)
+        # SQLite takes one writer at a time; threads of this process queue on a
+        # lock instead of in SQLite's busy handler, which polls with growing
+        # sleeps and lets some writers wait seconds (other processes still
+        # meet the busy handler).
+        self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
 
     @classmethod
     def open(cls, url: str, *, create: bool = True) -> "Store":
@@ -170,7 +176,7 @@ class Store:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self._writer.begin() as conn:
+        with self._write_lock, self._writer.begin() as conn:
             yield conn
 
     @contextmanager
