@@ -113,8 +113,14 @@ def create(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
+    from improved_gan.turing.config import StudyFolder
     from improved_gan.turing.server import serve as run_server
 
+    host = "localhost" if args.host in ("127.0.0.1", "0.0.0.0") else args.host
+    for folder in args.studies:
+        slug = StudyFolder(folder).options().slug
+        print(f"study {slug!r}: annotators http://{host}:{args.port}/s/{slug}/  "
+              f"owner http://{host}:{args.port}/s/{slug}/results", flush=True)
     run_server(args.studies, host=args.host, port=args.port, database_url=args.database,
                workers=args.workers, proxy_headers=args.proxy_headers)
     return 0

@@ -1,0 +1,70 @@
+"""``improved-gan turing create|results|token`` in process, on .npz sources."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from improved_gan.cli.main import main
+
+from turing.conftest import study_pools
+
+
+@pytest.fixture
+def sources(tmp_path):
+    real, generated = study_pools(20)
+    np.savez(tmp_path / "real.npz", x=real.images)
+    np.savez(tmp_path / "generated.npz", x=generated.images)
+    np.save(tmp_path / "scores.npy", np.arange(20.0))  # image i scores i
+    return tmp_path
+
+
+def create(sources, *extra: str) -> int:
+    return main(["turing", "create", str(sources / "study"), "--real", str(sources / "real.npz"),
+                 "--generated", str(sources / "generated.npz"), *extra])
+
+
+def test_create_top_fraction_results_and_token(sources, capsys):
+    status = create(sources, "--generated-scores", str(sources / "scores.npy"),
+                    "--generated-top", "0.25", "--per-session", "10", "--feedback", "off",
+                    "--slug", "cli-study")
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "20 real and 5 generated images" in out
+    token = out.split("keep it secret): ")[1].split()[0]
+    manifest = json.loads((sources / "study" / "study.json").read_text())
+    assert manifest["generated"]["top_fraction"] == 0.25
+    assert manifest["options"] == {"slug": "cli-study", "title": "Real or generated?",
+                                   "per_session": 10, "feedback": "off"}
+
+    assert main(["turing", "results", str(sources / "study"), "--json", str(sources / "r.json"),
+                 "--votes-csv", str(sources / "v.csv"), "--images-csv", str(sources / "i.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "0 votes from 0 annotators" in out
+    data = json.loads((sources / "r.json").read_text())
+    kept = sorted(im["origin"] for im in data["images"] if im["kind"] == "generated")
+    assert kept == sorted(f"{sources / 'generated.npz'}[{i}]" for i in range(15, 20))
+    assert {im["score"] for im in data["images"] if im["kind"] == "generated"} == {15.0, 16.0, 17.0, 18.0, 19.0}
+    assert (sources / "v.csv").read_text().startswith("annotator,")
+
+    assert main(["turing", "token", str(sources / "study")]) == 0
+    new_token = capsys.readouterr().out.rsplit(": ", 1)[1].strip()
+    assert new_token != token and len(new_token) == 43
+
+
+def test_user_errors_exit_2(sources, capsys):
+    assert create(sources, "--per-session", "7") == 2
+    assert "even number" in capsys.readouterr().err
+    assert create(sources, "--generated-top", "0.5") == 2
+    assert "give both or neither" in capsys.readouterr().err
+    assert create(sources, "--per-session", "50") == 2
+    assert "lower per_session to at most 40" in capsys.readouterr().err
+    assert create(sources, "--per-session", "10") == 0
+    capsys.readouterr()
+    assert create(sources, "--per-session", "10") == 2
+    assert "not empty" in capsys.readouterr().err
+    assert main(["turing", "results", str(sources)]) == 2
+    assert "not a study folder" in capsys.readouterr().err
+    assert main(["turing", "serve", str(sources), "--port", "1"]) == 2
