@@ -6,29 +6,19 @@ import warnings
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import pytest
 
 from improved_gan.turing.app import create_app
 from improved_gan.turing.config import StudyOptions
-from improved_gan.turing.create import CreatedStudy, ImagePool, create_study
+from improved_gan.turing.create import CreatedStudy, create_study
 from improved_gan.turing.server import BackgroundServer, open_studies
 
 from turing.pg_cluster import PostgresServer, Unavailable
+from turing.study_data import study_pools
 
 with warnings.catch_warnings():  # starlette prefers the httpx2 package; httpx works
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
-
-
-def study_pools(n: int = 12, *, shape=(8, 8, 3)) -> tuple[ImagePool, ImagePool]:
-    """Real images of noise and smooth 'generated' ones: compressed, their sizes would differ."""
-    rng = np.random.default_rng(0)
-    real = rng.integers(0, 256, (n, *shape), dtype=np.uint8)
-    ramp = np.linspace(0, 255, shape[0] * shape[1]).reshape(shape[0], shape[1], 1)
-    generated = np.broadcast_to(ramp, (n, *shape)).astype(np.uint8).copy()
-    generated[:, 0, 0, :] = np.arange(n)[:, None]  # all distinct
-    return ImagePool(real, source="noise"), ImagePool(generated, source="ramp")
 
 
 @pytest.fixture

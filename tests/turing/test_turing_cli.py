@@ -9,7 +9,7 @@ import pytest
 
 from improved_gan.cli.main import main
 
-from turing.conftest import study_pools
+from turing.study_data import study_pools
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from improved_gan.turing.create import ImagePool, create_study
 from improved_gan.turing.store import Store
 from improved_gan.turing.database import default_url
 
-from turing.conftest import study_pools
+from turing.study_data import study_pools
 
 
 def test_folder_holds_images_manifest_and_store(make_study):
