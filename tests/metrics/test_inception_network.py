@@ -26,6 +26,12 @@ from improved_gan.metrics.inception import (
 )
 
 
+@pytest.fixture(autouse=True)
+def _network_on_cpu(random_inception):
+    """Tests here call the shared module directly with CPU tensors; other tests may have moved it."""
+    random_inception.to("cpu")
+
+
 def _first_layer_input(network: InceptionV3, images: torch.Tensor) -> torch.Tensor:
     """What the first convolution receives: the resized, rescaled image."""
     seen = []
@@ -180,4 +186,3 @@ def test_cuda_agrees_with_cpu(random_inception):
     spread = np.abs(on_cpu.logits - on_cpu.logits.mean(axis=0)).max()
     np.testing.assert_allclose(on_cuda.logits, on_cpu.logits, atol=1e-3 * spread, rtol=1e-4)
     np.testing.assert_allclose(on_cuda.features, on_cpu.features, atol=1e-4, rtol=1e-3)
-    random_inception.to("cpu")
