@@ -58,7 +58,8 @@ def describe_source(source: str) -> str:
         return "run" if is_run_folder(path) else "folder"
     if path.is_file():
         if path.suffix.lower() != ".npz":
-            raise UserError(f"{source}: a file source must be an .npz of uint8 images (got {path.suffix or 'no suffix'})")
+            got = path.suffix or "no suffix"
+            raise UserError(f"{source}: a file source must be an .npz of uint8 images (got {got})")
         return "npz"
     if os.sep in source or path.suffix:
         raise UserError(f"{source}: no such file or folder")

@@ -87,4 +87,5 @@ def tiny_classifier(mnist_small):
 
     images, labels = mnist_small.train
     options = TrainingOptions(epochs=2, batch_size=50, max_lr=1e-2)
-    return train_classifier(images, labels, options=options, model=MnistClassifier(width=8, feature_dim=32), progress=False)
+    model = MnistClassifier(width=8, feature_dim=32)
+    return train_classifier(images, labels, options=options, model=model, progress=False)

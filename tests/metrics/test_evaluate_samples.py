@@ -101,11 +101,15 @@ def test_inception_metrics_with_random_weights(random_inception):
     "kwargs, message",
     [
         ({"images": np.zeros((5, 28, 28, 1), np.float32)}, "dtype uint8"),
-        ({"images": np.zeros((5, 28, 28, 1), np.uint8), "splits": 10, "metrics": "mnist_score"}, "cannot be cut into 10"),
+        ({"images": np.zeros((5, 28, 28, 1), np.uint8), "splits": 10, "metrics": "mnist_score"}, "cut into 10"),
         ({"images": np.zeros((20, 28, 28, 1), np.uint8), "metrics": "mnist_fd"}, "mnist_fd compares with real images"),
         ({"images": np.zeros((20, 32, 32, 3), np.uint8), "metrics": "mnist_score"}, "28x28 grayscale.*32x32x3"),
         (
-            {"images": np.zeros((20, 28, 28, 1), np.uint8), "metrics": "mnist_fd", "reference": np.zeros((5, 8, 8, 1), np.uint8)},
+            {
+                "images": np.zeros((20, 28, 28, 1), np.uint8),
+                "metrics": "mnist_fd",
+                "reference": np.zeros((5, 8, 8, 1), np.uint8),
+            },
             "reference images are 8x8x1",
         ),
         ({"images": np.zeros((20, 28, 28, 1), np.uint8), "metrics": "fd"}, "valid metrics"),

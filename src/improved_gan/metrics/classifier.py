@@ -104,7 +104,8 @@ class MnistClassifier(nn.Module):
         self.width, self.feature_dim, self.num_classes, self.dropout = width, feature_dim, num_classes, dropout
 
         def conv_block(c_in: int, c_out: int) -> list[nn.Module]:
-            return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False, **factory), nn.BatchNorm2d(c_out, **factory), nn.ReLU()]
+            conv = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False, **factory)
+            return [conv, nn.BatchNorm2d(c_out, **factory), nn.ReLU()]
 
         self.body = nn.Sequential(
             *conv_block(1, width), *conv_block(width, width), nn.MaxPool2d(2),  # [N, w, 14, 14]
@@ -133,7 +134,12 @@ class MnistClassifier(nn.Module):
 
     def architecture(self) -> dict[str, Any]:
         """The constructor's keyword arguments, enough to rebuild the module."""
-        return {"width": self.width, "feature_dim": self.feature_dim, "num_classes": self.num_classes, "dropout": self.dropout}
+        return {
+            "width": self.width,
+            "feature_dim": self.feature_dim,
+            "num_classes": self.num_classes,
+            "dropout": self.dropout,
+        }
 
     def extra_repr(self) -> str:
         return ", ".join(f"{key}={value}" for key, value in self.architecture().items())
@@ -191,7 +197,9 @@ def train_classifier(
         raise ValueError(f"expected one label per image (got {labels.shape} for {len(images)} images)")
     steps_per_epoch = len(images) // options.batch_size
     if steps_per_epoch < 1 or options.epochs < 1:
-        raise ValueError(f"nothing to train on: {len(images)} images, batch {options.batch_size}, {options.epochs} epochs")
+        raise ValueError(
+            f"nothing to train on: {len(images)} images, batch {options.batch_size}, {options.epochs} epochs"
+        )
     x_all = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)  # [N, 1, 28, 28] uint8
     y_all = torch.from_numpy(np.asarray(labels, dtype=np.int64))
     threads = torch.get_num_threads()
@@ -203,7 +211,12 @@ def train_classifier(
 
 
 def _train(
-    model: MnistClassifier | None, x_all: Tensor, y_all: Tensor, options: TrainingOptions, steps_per_epoch: int, progress: bool
+    model: MnistClassifier | None,
+    x_all: Tensor,
+    y_all: Tensor,
+    options: TrainingOptions,
+    steps_per_epoch: int,
+    progress: bool,
 ) -> MnistClassifier:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(options.seed)  # initial weights and dropout masks
@@ -233,7 +246,9 @@ def _train(
     return model.eval()
 
 
-def classifier_accuracy(model: nn.Module, images: np.ndarray, labels: np.ndarray, *, batch_size: int = 1000) -> float:
+def classifier_accuracy(
+    model: nn.Module, images: np.ndarray, labels: np.ndarray, *, batch_size: int = 1000
+) -> float:
     """Fraction of ``images`` whose arg-max logit is the label."""
     logits = run_network(model, images, batch_size=batch_size).logits
     return float((logits.argmax(axis=1) == np.asarray(labels)).mean())

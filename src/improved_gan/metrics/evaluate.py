@@ -118,7 +118,9 @@ def evaluate_samples(
     images = check_images(images, what="samples")
     specs = resolve_metrics(metrics if metrics is not None else default_metrics(images.shape[1:]))
     if any(not spec.needs_reference for spec in specs) and len(images) < splits:
-        raise UserError(f"{len(images)} samples cannot be cut into {splits} splits; give more samples or fewer splits")
+        raise UserError(
+            f"{len(images)} samples cannot be cut into {splits} splits; give more samples or fewer splits"
+        )
     if any(spec.needs_reference for spec in specs):
         if reference is None:
             needing = ", ".join(spec.name for spec in specs if spec.needs_reference)
@@ -133,10 +135,15 @@ def evaluate_samples(
         _check_fits(network_name, images, "samples")
         if network_name not in networks:
             networks[network_name] = load_scoring_network(
-                network_name, inception_weights=inception_weights, download_weights=download_weights, classifier=classifier
+                network_name,
+                inception_weights=inception_weights,
+                download_weights=download_weights,
+                classifier=classifier,
             )
         network = networks[network_name]
-        outputs = run_network(network, images, batch_size=batch_size, device=device, progress=progress, desc=network_name)
+        outputs = run_network(
+            network, images, batch_size=batch_size, device=device, progress=progress, desc=network_name
+        )
         reference_stats = None
         if any(spec.needs_reference for spec in specs if spec.network == network_name):
             reference_stats = _reference_statistics(reference, network_name, network, batch_size, device, progress)
@@ -152,5 +159,6 @@ def _reference_statistics(reference, network_name, network, batch_size, device, 
         _check_fits(network_name, reference, "reference images")
         return network_statistics(network, reference, batch_size=batch_size, device=device, progress=progress)
     if network_name not in reference:
-        raise UserError(f"no reference statistics for the {network_name} network (have: {', '.join(reference) or 'none'})")
+        have = ", ".join(reference) or "none"
+        raise UserError(f"no reference statistics for the {network_name} network (have: {have})")
     return reference[network_name]

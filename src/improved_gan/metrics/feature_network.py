@@ -65,7 +65,10 @@ def run_network(
     network = network.to(device).eval()
     logits, features = [], []
     cudnn = torch.backends.cudnn
-    with cudnn.flags(enabled=cudnn.enabled, benchmark=cudnn.benchmark, deterministic=cudnn.deterministic, allow_tf32=False):
+    no_tf32 = cudnn.flags(
+        enabled=cudnn.enabled, benchmark=cudnn.benchmark, deterministic=cudnn.deterministic, allow_tf32=False
+    )
+    with no_tf32:
         for start in tqdm(range(0, len(images), batch_size), desc=desc, disable=not progress, leave=False):
             batch = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size]))
             batch = batch.to(device).permute(0, 3, 1, 2)  # [B, C, H, W], still uint8

@@ -37,7 +37,8 @@ def network_fingerprint(network: nn.Module) -> str:
 
 def statistics_path(network_name: str, network: nn.Module, dataset: str, split: str) -> Path:
     """Where the statistics of ``network`` over ``dataset:split`` are cached."""
-    return cache_root() / "reference-stats" / f"{network_name}-{network_fingerprint(network)[:16]}-{dataset}-{split}.npz"
+    name = f"{network_name}-{network_fingerprint(network)[:16]}-{dataset}-{split}.npz"
+    return cache_root() / "reference-stats" / name
 
 
 def dataset_statistics(

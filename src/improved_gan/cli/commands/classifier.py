@@ -47,7 +47,8 @@ def run_train(args: argparse.Namespace) -> int:
         model, args.out, test_accuracy=accuracy, train_seconds=round(seconds, 1), options=vars(options)
     )
     sha256 = weights_digest(model)
-    print(f"test accuracy {100 * accuracy:.2f}% on {len(test):,} MNIST test digits ({seconds / 60:.1f} min of training)")
+    minutes = seconds / 60
+    print(f"test accuracy {100 * accuracy:.2f}% on {len(test):,} MNIST test digits ({minutes:.1f} min of training)")
     print(f"saved {path}\nweights sha256 {sha256}")
     if sha256 == MNIST_CLASSIFIER_SHA256:
         print("identical to the reference classifier: scores are comparable with docs/metrics.md")

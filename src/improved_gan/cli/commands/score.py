@@ -6,8 +6,8 @@ a folder of PNG/JPEG images, an ``.npz`` of uint8 images, or a dataset
 scores are also merged into ``RUN/scores.json`` (written atomically), one entry
 per metric::
 
-    "mnist_score": {"mean": 9.1, "std": 0.02, "n": 50000, "splits": 10, "seed": 0, "network": "mnist_classifier <sha256>"}
-    "mnist_fd":    {"value": 1.7, "n": 50000, "reference": "mnist:train", "seed": 0, "network": "..."}
+    "mnist_score": {"mean": 9.1, "std": 0.02, "splits": 10, "n": 50000, "seed": 0, "network": "mnist_classifier SHA"}
+    "mnist_fd": {"value": 1.7, "reference": "mnist:train", "n": 50000, "seed": 0, "network": "mnist_classifier SHA"}
 """
 
 from __future__ import annotations
@@ -40,9 +40,12 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "--reference",
-        help="real images for fid / mnist_fd, any SOURCE form (default: a run's training set; mnist for 28x28 grayscale)",
+        help="real images for fid / mnist_fd, any SOURCE form "
+        "(default: a run's training set; mnist for 28x28 grayscale)",
     )
-    p.add_argument("--weights", help="Inception weights file (else $IMPROVED_GAN_INCEPTION_WEIGHTS, else torch's cache)")
+    p.add_argument(
+        "--weights", help="Inception weights file (else $IMPROVED_GAN_INCEPTION_WEIGHTS, else torch's cache)"
+    )
     p.add_argument("--download-weights", action="store_true", help="download the Inception weights if not found")
     p.add_argument("--classifier", help="MNIST classifier file (default: the cached reference classifier)")
     p.add_argument("--splits", type=int, default=DEFAULT_SPLITS, help="splits of is / mnist_score (default 10)")
@@ -94,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for name, entry in entries.items():
         if "mean" in entry:
-            print(f"{name}: {entry['mean']:.4f} +- {entry['std']:.4f} ({entry['splits']} splits of {entry['n']:,} images)")
+            mean_std = f"{entry['mean']:.4f} +- {entry['std']:.4f}"
+            print(f"{name}: {mean_std} ({entry['splits']} splits of {entry['n']:,} images)")
         else:
             print(f"{name}: {entry['value']:.4f} ({entry['n']:,} images vs {entry['reference']})")
     if is_run:
@@ -127,7 +131,9 @@ def _choose_reference(given: str | None, run_dataset: str | None, images, specs)
         return f"{run_dataset}:train"
     if images.shape[1:] == (28, 28, 1):
         return "mnist:train"
-    raise UserError(f"{', '.join(needing)} compares with real images: name them with --reference SOURCE (e.g. cifar10)")
+    raise UserError(
+        f"{', '.join(needing)} compares with real images: name them with --reference SOURCE (e.g. cifar10)"
+    )
 
 
 def _entries(specs, scores, networks, *, n: int, splits: int, reference: str | None, seed: int | None) -> dict:
