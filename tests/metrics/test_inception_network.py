@@ -186,3 +186,34 @@ def test_cuda_agrees_with_cpu(random_inception):
     spread = np.abs(on_cpu.logits - on_cpu.logits.mean(axis=0)).max()
     np.testing.assert_allclose(on_cuda.logits, on_cpu.logits, atol=1e-3 * spread, rtol=1e-4)
     np.testing.assert_allclose(on_cuda.features, on_cpu.features, atol=1e-4, rtol=1e-3)
+
+
+def test_download_is_opt_in_goes_to_torch_fidelitys_location_and_fails_clearly(tmp_path, monkeypatch):
+    """No network here: the download function is replaced, to check what is asked of it and what follows."""
+    import urllib.error
+
+    monkeypatch.delenv(INCEPTION_WEIGHTS_ENV, raising=False)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    calls = []
+
+    def fetch(url, dst, hash_prefix=None, progress=True):
+        calls.append((url, hash_prefix))
+        with open(dst, "wb") as f:
+            f.write(b"weights")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", fetch)
+    with pytest.raises(UserError, match="not found"):
+        resolve_inception_weights()  # download=False never fetches
+    assert calls == []
+    path = resolve_inception_weights(download=True)
+    assert path == tmp_path / "torch-home" / "hub" / "checkpoints" / INCEPTION_WEIGHTS_FILENAME
+    assert calls == [(INCEPTION_WEIGHTS_URL, INCEPTION_WEIGHTS_SHA256[:8])]
+
+    path.unlink()
+
+    def offline(url, dst, hash_prefix=None, progress=True):
+        raise urllib.error.URLError("no route to host")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    with pytest.raises(UserError, match="could not download the Inception weights.*no route to host"):
+        resolve_inception_weights(download=True)
