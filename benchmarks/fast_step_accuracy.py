@@ -1,0 +1,94 @@
+"""Train mnist-fm with a chosen training step, to compare the fast step's accuracy with the reference's.
+
+Issue 8 asks that the fast step (:mod:`improved_gan.training.fast`) leave the
+test error unchanged: on full MNIST with 100 labels, runs of each step with the
+same seeds and epochs, test errors within the seed-to-seed spread. This script
+runs one such training, with the step chosen explicitly whatever the trainer
+would pick: ``reference`` (:class:`~improved_gan.training.step.TrainStep`) or
+``fast`` (:func:`~improved_gan.training.fast.build_step`). The run folder is an
+ordinary one (``improved-gan eval/report`` read it); running the command again
+on an unfinished folder resumes it.
+
+    python benchmarks/fast_step_accuracy.py --step fast --precision bf16 --seed 0 --epochs 20 \\
+        --data-dir /work/shared/data --out runs/speed/fast-bf16-s0
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from improved_gan.config import load_config
+from improved_gan.errors import UserError
+from improved_gan.presets import get_preset
+from improved_gan.training import checkpoint as ckpt
+from improved_gan.training.device import autocast_factory
+from improved_gan.training.fast import build_step
+from improved_gan.training.run_dir import CONFIG
+from improved_gan.training.step import TrainStep
+from improved_gan.training.trainer import Trainer, prepare_run_dir
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--step", choices=("reference", "fast"), required=True)
+    parser.add_argument("--out", type=Path, required=True, help="run folder (resumed if it exists)")
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--labels", type=int, default=100)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--dataset", default="mnist")
+    return parser.parse_args(argv)
+
+
+def open_run(args: argparse.Namespace) -> Trainer:
+    """A trainer for ``args.out``: a new run, or the resumed one (its config must agree)."""
+    if not (args.out / CONFIG).is_file():
+        config = dataclasses.replace(
+            get_preset("mnist-fm"),
+            dataset=args.dataset,
+            data_dir=args.data_dir,
+            labels=args.labels,
+            seed=args.seed,
+            epochs=args.epochs,
+            precision=args.precision,
+        ).validate()
+        prepare_run_dir(config, args.out)
+    elif load_config(args.out / CONFIG).precision != args.precision:
+        raise UserError(f"{args.out} was started with another precision; use its own or another --out")
+    return Trainer(args.out, progress=False)
+
+
+def use_step(trainer: Trainer, kind: str) -> None:
+    """Replace the trainer's step by ``kind``'s, carrying over its (possibly restored) state."""
+    autocast = autocast_factory(trainer.precision, trainer.device)
+    if kind == "fast":
+        step = build_step(trainer.config, trainer.generator, trainer.discriminator, autocast=autocast)
+        if step is None:
+            raise UserError("the fast step does not apply to this configuration")
+    else:
+        step = TrainStep(trainer.config, trainer.generator, trainer.discriminator, autocast=autocast)
+    step.load_state_dict(trainer.step.state_dict())
+    trainer.step = step
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        trainer = open_run(args)
+        use_step(trainer, args.step)
+        resumed = ckpt.latest_checkpoint(args.out) is not None
+        print(f"{args.step} step ({trainer.precision}), {'resuming' if resumed else 'starting'} {args.out}", flush=True)
+        result = trainer.train()
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"epoch {result.epoch}: {result.metrics}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
