@@ -63,7 +63,7 @@ class TrainConfig:
     lr_decay_start: int | None = None            # epoch where a linear decay to 0 starts
     lr_decay_end: int | None = None              # epoch where it reaches 0
     init_batch_size: int = 500                   # examples for weight norm's data-dependent init
-    ema_rate: float = 1e-4                       # a += rate * (p - a), bias-corrected; evaluates D
+    ema_rate: float = 1e-4                       # a += rate_t * (p - a), warm-started (training/ema.py); evaluates D
     # -- execution --------------------------------------------------------------------
     device: str = "auto"                         # auto: cuda when present, else cpu
     precision: Precision = "auto"                # bf16 autocast where the hardware computes it natively

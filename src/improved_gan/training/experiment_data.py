@@ -28,6 +28,11 @@ class ExperimentData:
     num_classes: int
     test_note: str = ""                 # e.g. that the test split is partial
 
+    def to_channels_last(self) -> None:
+        """Store the images channels-last (NHWC strides), which cuDNN's conv kernels prefer."""
+        self.x_unlabeled = self.x_unlabeled.contiguous(memory_format=torch.channels_last)
+        self.x_test = self.x_test.contiguous(memory_format=torch.channels_last)
+
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.x_unlabeled.shape[1:])
