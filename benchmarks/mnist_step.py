@@ -18,6 +18,10 @@ median of the per-repeat ratios: the result; absolute times are noisy on a
 shared machine). ``--epoch`` also times one whole epoch of the fast bf16 step.
 
     python benchmarks/mnist_step.py --data-dir /work/shared/data --threads 1 2 --out docs/speed-table.md
+    python benchmarks/mnist_step.py --device cuda --threads 1
+
+On CUDA the fast step runs its PyTorch operations (no C kernels); the
+threads then only drive the host side.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ import torch
 from improved_gan.presets import get_preset
 from improved_gan.training.batches import epoch_plan, iterations_per_epoch
 from improved_gan.training.build import build_models, initialise_models
-from improved_gan.training.device import autocast_factory
+from improved_gan.training.device import autocast_factory, resolve_device
 from improved_gan.training.experiment_data import load_experiment_data
 from improved_gan.training.fast import build_step
 from improved_gan.training.fast.networks import discriminator_layers, generator_layers
@@ -79,9 +83,9 @@ def layer_widths(generator: torch.nn.Module, discriminator: torch.nn.Module) -> 
     return widths_d, widths_g
 
 
-def products(shapes: list[tuple[int, int, int]], dtype: torch.dtype) -> Callable[[], None]:
+def products(shapes: list[tuple[int, int, int]], dtype: torch.dtype, device: torch.device) -> Callable[[], None]:
     """One iteration's products in ``dtype`` (random operands)."""
-    operands = [(torch.randn(m, k).to(dtype), torch.randn(k, n).to(dtype)) for m, k, n in shapes]
+    operands = [(torch.randn(m, k).to(device, dtype), torch.randn(k, n).to(device, dtype)) for m, k, n in shapes]
 
     def run() -> None:
         for a, b in operands:
@@ -98,10 +102,13 @@ class Sample:
     cpu: float    # process CPU seconds per iteration (all threads)
 
 
-def timed(run: Callable[[], None], iterations: int) -> Sample:
+def timed(run: Callable[[], None], iterations: int, device: torch.device) -> Sample:
+    synchronize = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    synchronize()
     wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(iterations):
         run()
+    synchronize()
     return Sample((time.perf_counter() - wall) / iterations, (time.process_time() - cpu) / iterations)
 
 
@@ -130,12 +137,11 @@ class EpochLoop:
         self.i += 1
 
 
-def build_contenders(config, data) -> tuple[dict[str, EpochLoop], tuple[list[int], list[int]]]:
+def build_contenders(config, data, device: torch.device) -> tuple[dict[str, EpochLoop], tuple[list[int], list[int]]]:
     torch.manual_seed(config.seed)
-    generator, discriminator = build_models(config, image_shape=data.image_shape, num_classes=10, device=torch.device("cpu"))
+    generator, discriminator = build_models(config, image_shape=data.image_shape, num_classes=10, device=device)
     initialise_models(generator, discriminator, data.x_unlabeled, config)
-    cpu = torch.device("cpu")
-    fp32, bf16 = autocast_factory("fp32", cpu), autocast_factory("bf16", cpu)
+    fp32, bf16 = autocast_factory("fp32", device), autocast_factory("bf16", device)
     factories = {
         REFERENCE: lambda g, d: TrainStep(config, g, d, autocast=fp32),
         "reference bf16": lambda g, d: TrainStep(config, g, d, autocast=bf16),
@@ -151,14 +157,16 @@ def build_contenders(config, data) -> tuple[dict[str, EpochLoop], tuple[list[int
     return loops, layer_widths(generator, discriminator)
 
 
-def measure(loops: dict[str, Callable[[], None]], repeats: int, block: int, warmup: int) -> dict[str, list[Sample]]:
+def measure(
+    loops: dict[str, Callable[[], None]], repeats: int, block: int, warmup: int, device: torch.device
+) -> dict[str, list[Sample]]:
     """``repeats`` interleaved rounds: each contender runs ``block`` iterations per round."""
     for run in loops.values():
-        timed(run, warmup)
+        timed(run, warmup, device)
     samples: dict[str, list[Sample]] = {name: [] for name in loops}
     for _ in range(repeats):
         for name, run in loops.items():
-            samples[name].append(timed(run, block))
+            samples[name].append(timed(run, block, device))
     return samples
 
 
@@ -199,6 +207,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default=None, help="folder holding mnist/ (else $IMPROVED_GAN_DATA)")
     parser.add_argument("--dataset", default="mnist")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default cpu)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=7, help="interleaved rounds (default 7)")
     parser.add_argument("--block", type=int, default=10, help="iterations per contender per round (default 10)")
@@ -211,23 +220,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config = dataclasses.replace(get_preset("mnist-fm"), dataset=args.dataset, data_dir=args.data_dir).validate()
-    data = load_experiment_data(config, device=torch.device("cpu"))
-    loops, (widths_d, widths_g) = build_contenders(config, data)
+    device = resolve_device(args.device)
+    data = load_experiment_data(config, device=device)
+    loops, (widths_d, widths_g) = build_contenders(config, data, device)
     shapes = product_shapes(widths_d, widths_g, config.batch_size)
     flops = sum(2.0 * m * k * n for m, k, n in shapes)
-    contenders = {**loops, "floor: products bf16": products(shapes, torch.bfloat16),
-                  "floor: products fp32": products(shapes, torch.float32)}
+    contenders = {**loops, "floor: products bf16": products(shapes, torch.bfloat16, device),
+                  "floor: products fp32": products(shapes, torch.float32, device)}
     epoch_iterations = loops[REFERENCE].iterations
     load_before = os.getloadavg()
     results, epochs = {}, {}
     for threads in args.threads:
         torch.set_num_threads(threads)
-        results[threads] = measure(contenders, args.repeats, args.block, args.warmup)
+        results[threads] = measure(contenders, args.repeats, args.block, args.warmup, device)
         if args.epoch:
-            epochs[threads] = timed(loops["fast bf16"], epoch_iterations).wall * epoch_iterations
+            epochs[threads] = timed(loops["fast bf16"], epoch_iterations, device).wall * epoch_iterations
     load_after = os.getloadavg()
     report = [
-        f"Machine: {machine()}. Load average (1, 5, 15 min) before: "
+        f"Machine: {machine()}{f', {torch.cuda.get_device_name(device)}' if device.type == 'cuda' else ''}. Load average (1, 5, 15 min) before: "
         f"{', '.join(f'{x:.1f}' for x in load_before)}; after: {', '.join(f'{x:.1f}' for x in load_after)}.",
         f"Data: {config.dataset}, {len(data.x_unlabeled)} training images, {epoch_iterations} iterations per epoch; "
         f"products: {len(shapes)} per iteration, {flops / 1e9:.2f} GFLOP.",

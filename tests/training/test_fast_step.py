@@ -27,10 +27,11 @@ from improved_gan.models.mnist import MNISTDiscriminator, MNISTGenerator
 from improved_gan.presets import get_preset
 from improved_gan.training.build import initialise_models
 from improved_gan.training.fast import FastTrainStep, build_step, compute_dtype
-from improved_gan.training.fast.adam import FusedAdam, Gradient
+from improved_gan.training.fast.adam import FusedAdamUpdate, Gradient, UnsupportedOptimizer
 from improved_gan.training.fast.native import native_kernels_available
 from improved_gan.training.fast.networks import discriminator_layers, generator_layers
 from improved_gan.training.fast.ops import RELU, SIGMOID, NativeOps, TorchOps
+from improved_gan.training.optim import AuthorsAdam
 from improved_gan.training.step import TrainStep
 
 native = pytest.mark.skipif(not native_kernels_available(), reason="no C compiler for the native kernels")
@@ -196,7 +197,7 @@ def test_fp32_iteration_matches_reference_losses_and_gradients(ops):
     for optimiser in (reference.opt_d, reference.opt_g):
         optimiser.step = lambda: None  # keep the gradients, change nothing
     recorded: list[Gradient] = []
-    fast.opt_d.step_with = fast.opt_g.step_with = recorded.extend
+    fast.update_d.step = fast.update_g.step = recorded.extend
     want, got = iteration(reference, x, y, 0, seed=5), iteration(fast, x, y, 0, seed=5)
     assert got.keys() == want.keys()
     for key in want:
@@ -321,7 +322,7 @@ def test_bf16_gradients_are_close_to_fp32_reference(ops):
         for optimiser in (steps[key].opt_d, steps[key].opt_g):
             optimiser.step = lambda: None
     recorded: list[Gradient] = []
-    steps["fast"].opt_d.step_with = steps["fast"].opt_g.step_with = recorded.extend
+    steps["fast"].update_d.step = steps["fast"].update_g.step = recorded.extend
     for step in steps.values():
         iteration(step, x, y, 0, seed=7)
     grads = {key: [p.grad for net in nets[key] for p in net.parameters()] for key in ("ref", "autocast")}
@@ -336,27 +337,36 @@ def test_bf16_gradients_are_close_to_fp32_reference(ops):
 # -- Adam, state, resumption ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kernels", [pytest.param(False, id="torch"), pytest.param(True, id="native", marks=native)])
-def test_fused_adam_equals_torch_adam(kernels):
+@pytest.mark.parametrize("adam", [pytest.param(torch.optim.Adam, id="torch-adam"), pytest.param(AuthorsAdam, id="authors-adam")])
+def test_fused_update_equals_the_optimisers_own_step(adam, kernels):
     torch.manual_seed(0)
     weight, bias = nn.Parameter(torch.randn(30, 70)), nn.Parameter(torch.randn(30))
     weight2, bias2 = nn.Parameter(weight.detach().clone()), nn.Parameter(bias.detach().clone())
-    adam = dict(lr=0.003, betas=(0.5, 0.999), eps=1e-8)
-    reference = torch.optim.Adam([weight, bias], foreach=True, **adam)
-    fused = FusedAdam([weight2, bias2], kernels=NativeOps().kernels if kernels else None, **adam)
+    options = dict(lr=0.003, betas=(0.5, 0.999), eps=1e-8)
+    reference, optimiser = adam([weight, bias], **options), adam([weight2, bias2], **options)
+    fused = FusedAdamUpdate(optimiser, kernels=NativeOps().kernels if kernels else None)
     copy_, sumsq = torch.empty(30, 70, dtype=BF16), torch.empty(30)
     for _ in range(6):
-        matrix, coefficient, grad_bias = torch.randn(30, 70), torch.randn(30) * 0.1, torch.randn(30)
+        # small gradients too, where the two Adams differ most
+        matrix, coefficient, grad_bias = torch.randn(30, 70) * 1e-3, torch.randn(30) * 1e-4, torch.randn(30)
         weight.grad, bias.grad = matrix + coefficient[:, None] * weight.detach(), grad_bias
         reference.step()
-        fused.step_with([Gradient(weight2, matrix, coefficient, copy=copy_, row_sumsq=sumsq), Gradient(bias2, grad_bias)])
+        fused.step([Gradient(weight2, matrix, coefficient, copy=copy_, row_sumsq=sumsq), Gradient(bias2, grad_bias)])
         torch.testing.assert_close(weight2, weight, rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(bias2, bias, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(copy_, weight.detach().to(BF16), rtol=1e-2, atol=1e-6)
     torch.testing.assert_close(sumsq, weight.detach().square().sum(1), rtol=1e-5, atol=0)
-    want, got = reference.state_dict(), fused.state_dict()
+    want, got = reference.state_dict(), optimiser.state_dict()
     for index, state in want["state"].items():
         for key, value in state.items():
             torch.testing.assert_close(got["state"][index][key], value, rtol=1e-5, atol=1e-6)
+
+
+def test_other_optimisers_are_declined():
+    parameter = nn.Parameter(torch.zeros(3))
+    for optimiser in (torch.optim.SGD([parameter], lr=0.1), torch.optim.Adam([parameter], weight_decay=0.1)):
+        with pytest.raises(UnsupportedOptimizer):
+            FusedAdamUpdate(optimiser)
 
 
 def test_state_dicts_move_between_reference_and_fast_steps():
@@ -371,6 +381,7 @@ def test_state_dicts_move_between_reference_and_fast_steps():
     state = back.state_dict()
     assert state.keys() == reference.state_dict().keys()
     assert int(state["opt_d"]["state"][0]["step"]) == 2
+    assert type(fast.opt_d) is type(reference.opt_d)  # the reference's own optimiser class
 
 
 @pytest.mark.parametrize("autocast", [pytest.param(contextlib.nullcontext, id="fp32"), pytest.param(bf16_autocast, id="bf16")])
@@ -448,3 +459,34 @@ def test_compute_dtype_reads_the_autocast_factory():
     assert compute_dtype(contextlib.nullcontext, cpu) == torch.float32
     assert compute_dtype(bf16_autocast, cpu) == BF16
     assert compute_dtype(lambda: torch.autocast("cpu", dtype=BF16, enabled=False), cpu) == torch.float32
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_fast_step_on_cuda_matches_reference():
+    """On CUDA (PyTorch operations, TF32 off): one iteration's losses and gradients, noise off."""
+    torch.backends.cuda.matmul.allow_tf32 = False
+    generator, discriminator, x, y = make_models(noise=False)
+    cuda = torch.device("cuda")
+    ref_nets = copy.deepcopy((generator, discriminator))
+    fast_nets = [net.to(cuda) for net in copy.deepcopy((generator, discriminator))]
+    x_cuda, y_cuda = x.to(cuda), y.to(cuda)
+    reference = TrainStep(CONFIG, *ref_nets)
+    fast = build_step(CONFIG, *fast_nets, autocast=contextlib.nullcontext)
+    assert isinstance(fast.fast_discriminator.ops, TorchOps)
+    for optimiser in (reference.opt_d, reference.opt_g):
+        optimiser.step = lambda: None
+    recorded: list[Gradient] = []
+    fast.update_d.step = fast.update_g.step = recorded.extend
+    want = iteration(reference, x, y, 0, seed=5)
+    x_unl, x_lab, y_lab, x_fm = batches(x_cuda, y_cuda, 0)
+    torch.manual_seed(5)
+    fast.sample_latent = lambda n, device: torch.rand(n, CONFIG.latent_dim).to(device)  # the CPU stream
+    got = {k: float(v) for k, v in fast.discriminator_step(x_unl, x_lab, y_lab).items()}
+    got.update({k: float(v) for k, v in fast.generator_step(x_fm).items()})
+    for key in want:
+        assert got[key] == pytest.approx(want[key], rel=1e-4, abs=1e-5), key
+    grads = {id(g.param): g.dense().cpu() for g in recorded}
+    for ref_net, fast_net in zip(ref_nets, fast_nets):
+        for p, q in zip(ref_net.parameters(), fast_net.parameters()):
+            assert relative_error(grads[id(q)], p.grad) < 1e-4

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from improved_gan.config import TrainConfig
+from improved_gan.training.fast.adam import UnsupportedOptimizer
 from improved_gan.training.fast.ops import NativeOps, TorchOps
 from improved_gan.training.fast.native import NativeKernelsUnavailable
 from improved_gan.training.fast.networks import discriminator_layers, generator_layers
@@ -51,9 +52,10 @@ def build_step(
 ) -> FastTrainStep | None:
     """A :class:`FastTrainStep` for ``config`` and the two networks, or None where it does not apply.
 
-    It applies to feature matching without historical averaging, with networks
-    of the shapes of :mod:`improved_gan.training.fast.networks` (mnist-fm), in
-    float32 or bfloat16 (``autocast``'s dtype) on any device.
+    It applies to feature matching without historical averaging, either Adam
+    (:mod:`improved_gan.training.optim`), networks of the shapes of
+    :mod:`improved_gan.training.fast.networks` (mnist-fm), float32 or bfloat16
+    (``autocast``'s dtype), on any device.
     """
     if config.generator_loss != "feature-matching" or config.historical_averaging > 0:
         return None
@@ -64,12 +66,15 @@ def build_step(
     dtype = compute_dtype(autocast, device)
     if dtype not in (torch.float32, torch.bfloat16):
         return None
-    return FastTrainStep(
-        config,
-        generator,
-        discriminator,
-        generator_layers=g_layers,
-        discriminator_layers=d_layers,
-        dtype=dtype,
-        ops=make_ops(device),
-    )
+    try:
+        return FastTrainStep(
+            config,
+            generator,
+            discriminator,
+            generator_layers=g_layers,
+            discriminator_layers=d_layers,
+            dtype=dtype,
+            ops=make_ops(device),
+        )
+    except UnsupportedOptimizer:
+        return None

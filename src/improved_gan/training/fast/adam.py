@@ -9,19 +9,17 @@ gets
     \nabla_v = (\delta \odot s)^T a \;-\; \frac{s}{\lVert v \rVert^2} \nabla_s \odot v
              = M + c \odot v \quad (\text{one } c \text{ per row}),
 
-so the optimiser can add the second term while it reads ``v`` anyway. One
-pass over each parameter then forms the gradient, takes the Adam step
-(:class:`torch.optim.Adam`'s update, exactly as its ``foreach`` code states it:
-no weight decay, no AMSGrad), writes the compute-dtype copy of the new
-parameter for the next products and sums each row's squares for the next
-weight norm: a step reads and writes each value once, where PyTorch's
-operations would take five passes.
+so the update can add the second term while it reads ``v`` anyway. One pass
+over each parameter then forms the gradient, takes the Adam step, writes the
+compute-dtype copy of the new parameter for the next products and sums each
+row's squares for the next weight norm: each value is read and written once,
+where PyTorch's operations take five passes or more.
 
-:class:`FusedAdam` *is* a :class:`torch.optim.Adam` (same parameter groups,
-same state, same ``state_dict``: checkpoints move freely between it and the
-reference step's optimiser); :meth:`FusedAdam.step_with` is its fused update.
-On any device but the CPU, or without the native kernels, it runs the same
-update as PyTorch operations.
+:class:`FusedAdamUpdate` updates the reference step's own optimiser (its
+state, its parameter groups), whichever of the two Adams the config chose
+(:mod:`improved_gan.training.optim`: the authors' with eps inside the square
+root, or torch's with eps outside); off the CPU, or without the native
+kernels, it calls that optimiser's own ``step()``.
 """
 
 from __future__ import annotations
@@ -34,8 +32,9 @@ from typing import Iterable
 import torch
 from torch import Tensor
 
-from improved_gan.training.fast.native import AdamTensor, pointer, run_split
+from improved_gan.training.fast.native import AdamScalars, AdamTensor, pointer, run_split
 from improved_gan.training.fast.weights import row_sumsq
+from improved_gan.training.optim import AuthorsAdam
 
 _ROW_GRAIN = 16  # rows per thread at least
 
@@ -74,44 +73,72 @@ class Gradient:
                 self.row_sumsq.copy_(row_sumsq(self.param))
 
 
-class FusedAdam(torch.optim.Adam):
-    """:class:`torch.optim.Adam` with a one-pass update from factored gradients.
+def eps_inside_root(optimizer: torch.optim.Optimizer) -> bool | None:
+    """Which Adam ``optimizer`` is: True for the authors' (eps inside the root,
+    :class:`~improved_gan.training.optim.AuthorsAdam`), False for :class:`torch.optim.Adam`
+    (without weight decay, AMSGrad, maximize or capturable state), None for anything else."""
+    if isinstance(optimizer, AuthorsAdam):
+        return True
+    if type(optimizer) is torch.optim.Adam:
+        plain = all(
+            not group.get(option) for group in optimizer.param_groups
+            for option in ("weight_decay", "amsgrad", "maximize", "capturable", "differentiable")
+        )
+        return False if plain else None
+    return None
 
-    Constructed like Adam (:meth:`step_with` supports neither ``weight_decay``,
-    ``amsgrad`` nor ``maximize``). ``kernels``: the loaded native kernels
-    (:func:`~improved_gan.training.fast.native.load_kernels`), or None for the
-    PyTorch fallback.
+
+class UnsupportedOptimizer(ValueError):
+    """The reference step's optimiser is not one of the two Adams :class:`FusedAdamUpdate` implements."""
+
+
+class FusedAdamUpdate:
+    """Adam steps on ``optimizer``'s parameters and state, in one pass per parameter.
+
+    ``optimizer`` stays the reference step's own object (its parameter groups,
+    learning rate and state dict are read and written as its own ``step()``
+    would), so checkpoints and :meth:`TrainStep.set_lr` work unchanged.
+
+    Args:
+        optimizer: a :class:`torch.optim.Adam` or the authors' Adam (see :func:`eps_inside_root`).
+        kernels: the loaded native kernels, or None: then :meth:`step` sets the
+            gradients and calls ``optimizer.step()`` (other devices, no compiler).
     """
 
-    def __init__(self, params: Iterable[Tensor], *, kernels=None, **adam) -> None:
-        super().__init__(params, **adam)
-        for group in self.param_groups:
-            if group["weight_decay"] or group["amsgrad"] or group["maximize"]:
-                raise ValueError("FusedAdam.step_with supports Adam without weight decay, amsgrad or maximize")
+    def __init__(self, optimizer: torch.optim.Optimizer, *, kernels=None) -> None:
+        inside = eps_inside_root(optimizer)
+        if inside is None:
+            raise UnsupportedOptimizer(f"FusedAdamUpdate implements plain Adam only (got {type(optimizer).__name__})")
+        self.optimizer = optimizer
+        self.eps_inside_root = inside
         self.kernels = kernels
 
     @torch.no_grad()
-    def step_with(self, gradients: list[Gradient]) -> None:
+    def step(self, gradients: list[Gradient]) -> None:
         """One Adam step on the parameters of ``gradients`` (all of one parameter group)."""
+        if self.kernels is None or any(g.param.device.type != "cpu" for g in gradients):
+            self._step_with_optimizer(gradients)
+            return
         group = self._group_of(gradients)
-        steps = [self._state_of(g.param) for g in gradients]
+        steps = [self._state_of(g.param)["step"] for g in gradients]
         torch._foreach_add_(steps, 1.0)
         step = float(steps[0])
         if any(float(s) != step for s in steps[1:]):  # only after loading a foreign state dict
-            raise ValueError("FusedAdam.step_with needs the same step count for all parameters")
-        if self.kernels is None or any(g.param.device.type != "cpu" for g in gradients):
-            self._step_with_torch(gradients, group, step)
-            return
+            raise ValueError("FusedAdamUpdate needs the same step count for all parameters")
         beta1, beta2 = group["betas"]
+        scalars = AdamScalars(
+            neg_step_size=-group["lr"] / (1 - beta1**step), beta1=beta1, beta2=beta2, eps=group["eps"],
+            bias_correction2=1 - beta2**step, bias_correction2_sqrt=math.sqrt(1 - beta2**step),
+            eps_inside_root=self.eps_inside_root,
+        )
         table = (AdamTensor * len(gradients))()
-        keep = []  # tensors whose pointers the table holds, alive until the call returns
+        keep = []  # the tensors whose addresses the table holds, alive until the call returns
         for entry, g in zip(table, gradients):
-            state = self.state[g.param]
+            state = self.optimizer.state[g.param]
             matrix = g.matrix.contiguous()
             coefficient = None if g.row_coefficient is None else g.row_coefficient.float().contiguous()
-            tensors = (g.param, state["exp_avg"], state["exp_avg_sq"], g.copy, g.row_sumsq)
-            if not all(t is None or t.is_contiguous() for t in tensors):
-                raise ValueError("FusedAdam.step_with needs contiguous parameters, state and outputs")
+            if not all(t is None or t.is_contiguous() for t in (g.param, g.copy, g.row_sumsq, *state.values())):
+                raise ValueError("FusedAdamUpdate needs contiguous parameters, state and outputs")
             keep += [matrix, coefficient]
             entry.param, entry.matrix, entry.coef = g.param.data_ptr(), matrix.data_ptr(), pointer(coefficient)
             entry.exp_avg, entry.exp_avg_sq = state["exp_avg"].data_ptr(), state["exp_avg_sq"].data_ptr()
@@ -122,35 +149,30 @@ class FusedAdam(torch.optim.Adam):
             entry.copy_bf16 = g.copy is not None and g.copy.dtype == torch.bfloat16
         rows = sum(entry.rows for entry in table)
         run_split(
-            self.kernels.igan_adam, rows, _ROW_GRAIN,
-            ctypes.addressof(table), len(gradients), group["lr"] / (1 - beta1**step), beta1, beta2, group["eps"],
-            math.sqrt(1 - beta2**step),
+            self.kernels.igan_adam, rows, _ROW_GRAIN, ctypes.addressof(table), len(gradients), ctypes.byref(scalars)
         )
 
     def _group_of(self, gradients: list[Gradient]) -> dict:
-        for group in self.param_groups:
+        for group in self.optimizer.param_groups:
             members = {id(p) for p in group["params"]}
             if all(id(g.param) in members for g in gradients):
                 return group
-        raise ValueError("FusedAdam.step_with: the gradients' parameters are not one group of this optimiser")
+        raise ValueError("FusedAdamUpdate: the gradients' parameters are not one group of the optimiser")
 
-    def _state_of(self, param: Tensor) -> Tensor:
-        """The parameter's step counter, its state created as torch.optim.Adam creates it."""
-        state = self.state[param]
+    def _state_of(self, param: Tensor) -> dict:
+        """The parameter's state, created as both Adams create it."""
+        state = self.optimizer.state[param]
         if not state:
-            state["step"] = torch.tensor(0.0, dtype=torch.float32)
+            state["step"] = torch.zeros((), dtype=torch.float32)
             state["exp_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
             state["exp_avg_sq"] = torch.zeros_like(param, memory_format=torch.preserve_format)
-        return state["step"]
+        return state
 
-    def _step_with_torch(self, gradients: list[Gradient], group: dict, step: float) -> None:
-        """The same update as PyTorch operations (other devices; no native kernels)."""
-        beta1, beta2 = group["betas"]
-        step_size, bias_correction2_sqrt = group["lr"] / (1 - beta1**step), math.sqrt(1 - beta2**step)
+    def _step_with_optimizer(self, gradients: list[Gradient]) -> None:
+        """The optimiser's own step on the dense gradients, then the copies and norms."""
         for g in gradients:
-            state, grad = self.state[g.param], g.dense()
-            state["exp_avg"].lerp_(grad, 1 - beta1)
-            state["exp_avg_sq"].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            denom = (state["exp_avg_sq"].sqrt() / bias_correction2_sqrt).add_(group["eps"])
-            g.param.addcdiv_(state["exp_avg"], denom, value=-step_size)
+            g.param.grad = g.dense()
+        self.optimizer.step()
+        for g in gradients:
+            g.param.grad = None
             g.finish()

@@ -141,7 +141,7 @@ class FastDiscriminator:
         return gradients
 
     def parameters_updated(self) -> None:
-        """After an update by :meth:`FusedAdam.step_with`: the new scales (the copies and norms are already written)."""
+        """After an update by :meth:`~improved_gan.training.fast.adam.FusedAdamUpdate.step`: the new scales (the copies and norms are already written)."""
         for d, w in zip(self.layers, self.weights.get_unchecked()):
             w.rescale(d.layer.weight_g)
         self.weights.restamp()

@@ -131,7 +131,7 @@ class FastGenerator:
         return gradients
 
     def parameters_updated(self) -> None:
-        """After an update by :meth:`FusedAdam.step_with`: the new output scale."""
+        """After an update by :meth:`~improved_gan.training.fast.adam.FusedAdamUpdate.step`: the new output scale."""
         _, out = self.weights.get_unchecked()
         out.rescale(self.layers.output.weight_g)
         self.weights.restamp()

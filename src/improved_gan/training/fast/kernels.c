@@ -394,6 +394,15 @@ void igan_batch_norm_softplus_backward(
 
 /* ==== Adam ======================================================================= */
 
+/* The hyperparameters of one fused Adam step (see igan_adam). */
+struct igan_adam_scalars {
+    float neg_step_size;          /* -lr / (1 - beta1^t) */
+    float beta1, beta2, eps;
+    float bias_correction2;       /* 1 - beta2^t */
+    float bias_correction2_sqrt;
+    int32_t eps_inside_root;
+};
+
 /* One parameter of a fused Adam step (see igan_adam); NULL pointers: not wanted. */
 struct igan_adam_tensor {
     float *param;            /* [rows, cols] float32, updated in place */
@@ -437,8 +446,7 @@ void igan_row_sumsq(const float *x, int64_t rows, int64_t cols, float *out, int6
     }
 }
 
-static void adam_row(const struct igan_adam_tensor *t, int64_t row, float step_size, float beta1, float beta2,
-                     float eps, float inv_bc2_sqrt)
+static void adam_row(const struct igan_adam_tensor *t, int64_t row, const struct igan_adam_scalars *s)
 {
     float g[SEGMENT], squares[SEGMENT];
     memset(squares, 0, sizeof squares);
@@ -450,9 +458,12 @@ static void adam_row(const struct igan_adam_tensor *t, int64_t row, float step_s
             for (int64_t j = 0; j < width; ++j)
                 g[j] += t->coef[row] * p[j];
         for (int64_t j = 0; j < width; ++j) {
-            m[j] += (1.0f - beta1) * (g[j] - m[j]);
-            v[j] = beta2 * v[j] + (1.0f - beta2) * g[j] * g[j];
-            p[j] -= step_size * m[j] / (__builtin_sqrtf(v[j]) * inv_bc2_sqrt + eps);
+            m[j] = s->beta1 > 0.5f ? m[j] + (1.0f - s->beta1) * (g[j] - m[j])   /* torch.lerp_(m, g, 1 - beta1) */
+                                   : g[j] - (g[j] - m[j]) * s->beta1;
+            v[j] = v[j] * s->beta2 + (1.0f - s->beta2) * g[j] * g[j];
+            float denom = s->eps_inside_root ? __builtin_sqrtf(v[j] / s->bias_correction2 + s->eps)
+                                             : __builtin_sqrtf(v[j]) / s->bias_correction2_sqrt + s->eps;
+            p[j] += s->neg_step_size * (m[j] / denom);
         }
         add_squares(squares, p, width);
         if (t->copy != NULL)
@@ -463,25 +474,24 @@ static void adam_row(const struct igan_adam_tensor *t, int64_t row, float step_s
 }
 
 /*
- * One step of torch.optim.Adam (no weight decay, no amsgrad; its foreach code's arithmetic) on
- * `count` parameters at once, whose gradients come factored the way weight norm's backward
- * produces them:
- *   grad = matrix + coef[row] * param
- *   exp_avg += (1 - beta1) (grad - exp_avg);  exp_avg_sq = beta2 exp_avg_sq + (1 - beta2) grad^2
- *   param -= step_size * exp_avg / (sqrt(exp_avg_sq) / bias_correction2_sqrt + eps)
+ * One Adam step on `count` parameters at once, whose gradients come factored the way weight
+ * norm's backward produces them (grad = matrix + coef[row] * param):
+ *   exp_avg = lerp(exp_avg, grad, 1 - beta1);  exp_avg_sq = beta2 exp_avg_sq + (1 - beta2) grad^2
+ *   param -= step_size * exp_avg / denom,  step_size = lr / (1 - beta1^t), and
+ *   denom = sqrt(exp_avg_sq / (1 - beta2^t) + eps)          (the authors' Adam: eps inside the root)
+ *   denom = sqrt(exp_avg_sq) / sqrt(1 - beta2^t) + eps       (torch.optim.Adam)
  * then, from the new param, its compute copy and its rows' sums of squares.
  * The work is the rows of all parameters one after the other: rows [row_begin, row_end) of that list.
  */
-void igan_adam(
-    const struct igan_adam_tensor *tensors, int64_t count, float step_size, float beta1, float beta2, float eps,
-    float bias_correction2_sqrt, int64_t row_begin, int64_t row_end)
+void igan_adam(const struct igan_adam_tensor *tensors, int64_t count, const struct igan_adam_scalars *scalars,
+               int64_t row_begin, int64_t row_end)
 {
     int64_t first = 0;
     for (int64_t i = 0; i < count; ++i) {
         const struct igan_adam_tensor *t = tensors + i;
         int64_t lo = row_begin > first ? row_begin - first : 0, hi = min64(row_end - first, t->rows);
         for (int64_t row = lo; row < hi; ++row)
-            adam_row(t, row, step_size, beta1, beta2, eps, 1.0f / bias_correction2_sqrt);
+            adam_row(t, row, scalars);
         first += t->rows;
     }
 }

@@ -46,9 +46,18 @@ _SIGNATURES = {
     "igan_dense_backward": [_ptr, _int, _ptr, _int, _ptr, _int, _ptr, _i64, _i64, _ptr, _int, _ptr, _ptr],
     "igan_batch_norm_softplus": [_ptr, _int, _ptr, _i64, _i64, _f32, _ptr, _ptr, _ptr, _ptr, _int],
     "igan_batch_norm_softplus_backward": [_ptr, _int, _ptr, _ptr, _ptr, _i64, _i64, _ptr, _int, _ptr],
-    "igan_adam": [_ptr, _i64, _f32, _f32, _f32, _f32, _f32],
+    "igan_adam": [_ptr, _i64, _ptr],
     "igan_row_sumsq": [_ptr, _i64, _i64, _ptr],
 }
+
+
+class AdamScalars(ctypes.Structure):
+    """``struct igan_adam_scalars`` of kernels.c: the hyperparameters of one fused Adam step."""
+
+    _fields_ = [
+        ("neg_step_size", _f32), ("beta1", _f32), ("beta2", _f32), ("eps", _f32),
+        ("bias_correction2", _f32), ("bias_correction2_sqrt", _f32), ("eps_inside_root", ctypes.c_int32),
+    ]
 
 
 class AdamTensor(ctypes.Structure):

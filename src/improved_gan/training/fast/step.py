@@ -7,8 +7,9 @@ optimisers, EMA, state dict, returned statistics) whose two updates run on
 autograd. What changes, and what does not:
 
 - The same losses (:mod:`improved_gan.semi_supervised`,
-  :mod:`improved_gan.techniques`), evaluated in float32 by autograd on the
-  logits and features only; the networks' backward passes are written out.
+  :mod:`improved_gan.techniques`) in float32, with their gradients in closed
+  form (:mod:`~improved_gan.training.fast.losses`); the networks' backward
+  passes are written out too.
 - Discriminator step: labeled, unlabeled and generated examples in one pass,
   as the reference does; no gradient for the input.
 - Generator step: the discriminator's weights are frozen, so the real and the
@@ -17,8 +18,9 @@ autograd. What changes, and what does not:
   generated rows.
 - Weight norm and the compute-dtype weight copies: once per optimiser step
   (:mod:`~improved_gan.training.fast.weights`), written by the optimiser itself.
-- Adam: :class:`~improved_gan.training.fast.adam.FusedAdam`, the reference's
-  update in one pass per parameter, with the same state dict.
+- Adam: the reference's optimisers (the config's Adam, same state dict),
+  updated in one pass per parameter by
+  :class:`~improved_gan.training.fast.adam.FusedAdamUpdate`.
 - Element-wise work between the products: one pass per stretch
   (:mod:`~improved_gan.training.fast.ops`: C kernels on CPU, PyTorch elsewhere).
 - Noise: the same distributions, drawn by the native kernels' counter-based
@@ -34,12 +36,11 @@ import contextlib
 import torch
 from torch import Tensor, nn
 
-from improved_gan import semi_supervised as ss
 from improved_gan.config import TrainConfig
-from improved_gan.techniques import feature_matching_loss
-from improved_gan.training.fast.adam import FusedAdam
+from improved_gan.training.fast.adam import FusedAdamUpdate
 from improved_gan.training.fast.discriminator import FastDiscriminator
 from improved_gan.training.fast.generator import FastGenerator
+from improved_gan.training.fast.losses import discriminator_loss_and_gradient, feature_matching_loss_and_gradient
 from improved_gan.training.fast.networks import DiscriminatorLayers, GeneratorLayers
 from improved_gan.training.step import TrainStep
 
@@ -70,9 +71,9 @@ class FastTrainStep(TrainStep):
         super().__init__(config, generator, discriminator, autocast=contextlib.nullcontext)
         if config.generator_loss != "feature-matching" or config.historical_averaging > 0:
             raise ValueError("FastTrainStep implements feature matching without historical averaging")
-        adam = dict(lr=config.lr, betas=(config.beta1, config.beta2), eps=1e-8, kernels=getattr(ops, "kernels", None))
-        self.opt_d = FusedAdam(self._d_trainable, **adam)
-        self.opt_g = FusedAdam(self._trainable(generator), **adam)
+        kernels = getattr(ops, "kernels", None)
+        self.update_d = FusedAdamUpdate(self.opt_d, kernels=kernels)  # the reference's optimisers, fused
+        self.update_g = FusedAdamUpdate(self.opt_g, kernels=kernels)
         self.dtype = dtype
         self.fast_discriminator = FastDiscriminator(discriminator_layers, dtype=dtype, ops=ops)
         self.fast_generator = FastGenerator(generator_layers, dtype=dtype, ops=ops)
@@ -85,42 +86,31 @@ class FastTrainStep(TrainStep):
         parts = [x_unl.reshape(len(x_unl), -1), x_gen]
         if x_lab is not None:
             parts.insert(0, x_lab.reshape(len(x_lab), -1))
-        forward = self.fast_discriminator.forward(torch.cat(parts))
-        logits = forward.logits.detach().requires_grad_()  # [N, K] float32
-        pieces = logits.split([len(p) for p in parts])
-        out_unl, out_gen = pieces[-2], pieces[-1]
-        with torch.enable_grad():
-            unsup = ss.unsupervised_loss(out_unl, out_gen, real_target=self.real_target)
-            stats = {"loss_unsup": unsup.detach()}
-            loss = self.config.unsupervised_weight * unsup
-            if x_lab is not None:
-                sup = ss.supervised_loss(pieces[0], y_lab)
-                loss = loss + sup
-                stats["loss_sup"] = sup.detach()
-                stats["train_errors"] = (pieces[0].detach().argmax(1) != y_lab).sum()
-            (grad_logits,) = torch.autograd.grad(loss, logits)
-        self.opt_d.step_with(self.fast_discriminator.backward_parameters(forward, grad_logits))
+        forward = self.fast_discriminator.forward(torch.cat(parts))  # [N, D] -> logits [N, K]
+        stats, grad_logits = discriminator_loss_and_gradient(
+            forward.logits, [len(p) for p in parts], y_lab,
+            real_target=self.real_target, unsupervised_weight=self.config.unsupervised_weight,
+        )
+        self.update_d.step(self.fast_discriminator.backward_parameters(forward, grad_logits))
         self.fast_discriminator.parameters_updated()
         self.ema.update(self.discriminator)
-        stats["loss_d"] = loss.detach()
         return stats
 
     # -- the generator ------------------------------------------------------------------
     def generator_step(self, x_real: Tensor) -> dict[str, Tensor]:
         """``generator_steps`` Adam steps on G's feature-matching loss; D gets no gradients."""
         n = len(x_real)
-        rows = slice(n, None)
+        generated_rows = slice(n, None)
         for _ in range(self.config.generator_steps):
             z = self.sample_latent(n, x_real.device)
             generated = self.fast_generator.forward(z)
-            forward = self.fast_discriminator.forward(
+            forward = self.fast_discriminator.forward(  # real and generated rows, features only
                 torch.cat([x_real.reshape(n, -1), generated.images]), logits=False
             )
-            f_real, f_gen = forward.features[:n], forward.features[rows].detach().requires_grad_()
-            with torch.enable_grad():
-                loss = feature_matching_loss(f_real, f_gen, distance=self.config.feature_matching_distance)
-                (grad_features,) = torch.autograd.grad(loss, f_gen)
-            grad_images = self.fast_discriminator.backward_input(forward, grad_features, rows)
-            self.opt_g.step_with(self.fast_generator.backward(generated, grad_images))
+            loss, grad_features = feature_matching_loss_and_gradient(
+                forward.features[:n], forward.features[generated_rows], distance=self.config.feature_matching_distance
+            )
+            grad_images = self.fast_discriminator.backward_input(forward, grad_features, generated_rows)
+            self.update_g.step(self.fast_generator.backward(generated, grad_images))
             self.fast_generator.parameters_updated()
-        return {"loss_g": loss.detach()}
+        return {"loss_g": loss}
