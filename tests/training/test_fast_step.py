@@ -22,12 +22,15 @@ import torch
 from scipy import stats
 from torch import nn
 
+from improved_gan import semi_supervised as ss
 from improved_gan.layers import GaussianNoise
 from improved_gan.models.mnist import MNISTDiscriminator, MNISTGenerator
 from improved_gan.presets import get_preset
 from improved_gan.training.build import initialise_models
 from improved_gan.training.fast import FastTrainStep, build_step, compute_dtype
+from improved_gan.techniques import feature_matching_loss
 from improved_gan.training.fast.adam import FusedAdamUpdate, Gradient, UnsupportedOptimizer
+from improved_gan.training.fast.losses import discriminator_loss_and_gradient, feature_matching_loss_and_gradient
 from improved_gan.training.fast.native import native_kernels_available
 from improved_gan.training.fast.networks import discriminator_layers, generator_layers
 from improved_gan.training.fast.ops import RELU, SIGMOID, NativeOps, TorchOps
@@ -184,6 +187,39 @@ def test_native_noise_depends_on_key_and_element_only():
     torch.testing.assert_close(first[:5000], shorter, rtol=0, atol=0)
     h, a = ops.scale_bias_relu_noise(torch.ones(7, 5000), torch.ones(5000), torch.zeros(5000), 0.5, torch.float32, 99, 1)
     torch.testing.assert_close(a - h, first[:35000].view(7, 5000), rtol=0, atol=1e-6)
+
+
+# -- the closed-form losses ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("labeled", [True, False], ids=["semi-supervised", "gan"])
+@pytest.mark.parametrize(("real_target", "weight"), [(1.0, 1.0), (0.9, 0.5)])
+def test_discriminator_loss_gradient_equals_autograd_of_the_reference_losses(labeled, real_target, weight):
+    torch.manual_seed(0)
+    sizes = [7, 9, 11] if labeled else [9, 11]
+    logits = (torch.randn(sum(sizes), 10, dtype=torch.float64) * 4).requires_grad_()
+    labels = torch.randint(0, 10, (7,)) if labeled else None
+    parts = logits.split(sizes)
+    unsup = ss.unsupervised_loss(parts[-2], parts[-1], real_target=real_target)
+    loss = weight * unsup + (ss.supervised_loss(parts[0], labels) if labeled else 0)
+    (want,) = torch.autograd.grad(loss, logits)
+    stats_, got = discriminator_loss_and_gradient(
+        logits.detach(), sizes, labels, real_target=real_target, unsupervised_weight=weight
+    )
+    torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+    assert float(stats_["loss_d"]) == pytest.approx(loss.item(), rel=1e-12)
+    assert float(stats_["loss_unsup"]) == pytest.approx(unsup.item(), rel=1e-12)
+    assert ("loss_sup" in stats_) == labeled
+
+
+@pytest.mark.parametrize("distance", ["l2", "l1"])
+def test_feature_matching_gradient_equals_autograd_of_the_reference_loss(distance):
+    torch.manual_seed(0)
+    real, generated = torch.rand(12, 30, dtype=torch.float64), torch.rand(8, 30, dtype=torch.float64).requires_grad_()
+    loss = feature_matching_loss(real, generated, distance=distance)
+    (want,) = torch.autograd.grad(loss, generated)
+    got_loss, got = feature_matching_loss_and_gradient(real, generated.detach(), distance=distance)
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-15)
+    assert float(got_loss) == pytest.approx(loss.item(), rel=1e-12)
 
 
 # -- fp32: the reference's numbers ----------------------------------------------------------------

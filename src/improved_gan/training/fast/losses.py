@@ -79,10 +79,10 @@ def discriminator_loss_and_gradient(
         loss = loss + sup
         stats["loss_sup"] = sup
         stats["train_errors"] = (logits_lab.argmax(1) != labels).sum()
-        factors.insert(0, torch.full((sizes[0],), 1.0 / sizes[0], device=logits.device))
+        factors.insert(0, logits.new_full((sizes[0],), 1.0 / sizes[0]))
     grad = probabilities * torch.cat(factors).unsqueeze(1)
     if labels is not None:
-        grad[: sizes[0]].scatter_add_(1, labels.unsqueeze(1), torch.full((sizes[0], 1), -1.0 / sizes[0], device=logits.device))
+        grad[: sizes[0]].scatter_add_(1, labels.unsqueeze(1), logits.new_full((sizes[0], 1), -1.0 / sizes[0]))
     stats["loss_d"] = loss
     return stats, grad
 
