@@ -57,6 +57,7 @@ class TrainConfig:
     epochs: int = 300
     iters_per_epoch: int | None = None           # None: one pass over the unlabeled set
     batch_size: int = 100                        # per part: labeled, unlabeled and generated
+    optimizer: Literal["adam-authors", "adam-torch"] = "adam-authors"  # eps inside / outside the sqrt (training/optim.py)
     lr: float = 0.003                            # Adam, same for G and D
     beta1: float = 0.5
     beta2: float = 0.999

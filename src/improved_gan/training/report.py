@@ -79,6 +79,9 @@ def write_report(run_dir: str | Path) -> Path:
     for name, value in sorted(scores.items()):
         if isinstance(value, dict) and "mean" in value:
             lines.append(f"- {name}: {value['mean']:.4f} +- {value.get('std', 0.0):.4f} ({value.get('n', '?')} samples)")
+        elif isinstance(value, dict) and "value" in value:
+            against = f" against {value['reference']}" if value.get("reference") else ""
+            lines.append(f"- {name}: {value['value']:.4f}{against} ({value.get('n', '?')} samples)")
         elif isinstance(value, (int, float)):
             lines.append(f"- {name}: {value:.4f}")
     lines.append("")

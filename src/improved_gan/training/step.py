@@ -20,6 +20,15 @@ from improved_gan import semi_supervised as ss
 from improved_gan.config import TrainConfig
 from improved_gan.techniques import HistoricalAverage, feature_matching_loss
 from improved_gan.training.ema import ExponentialMovingAverage
+from improved_gan.training.optim import AuthorsAdam
+
+
+def make_optimizer(config: TrainConfig, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+    """Adam with the config's rate and betas; eps 1e-8 inside the root (the authors') or outside (torch's)."""
+    betas = (config.beta1, config.beta2)
+    if config.optimizer == "adam-authors":
+        return AuthorsAdam(params, lr=config.lr, betas=betas, eps=1e-8)
+    return torch.optim.Adam(params, lr=config.lr, betas=betas, eps=1e-8, foreach=True)
 
 
 def _has_cross_sample_layers(model: nn.Module) -> bool:
@@ -48,10 +57,9 @@ class TrainStep:
         self.generator = generator
         self.discriminator = discriminator
         self.autocast = autocast
-        adam = dict(lr=config.lr, betas=(config.beta1, config.beta2), eps=1e-8, foreach=True)
         self._d_trainable = self._trainable(discriminator)
-        self.opt_d = torch.optim.Adam(self._d_trainable, **adam)
-        self.opt_g = torch.optim.Adam(self._trainable(generator), **adam)
+        self.opt_d = make_optimizer(config, self._d_trainable)
+        self.opt_g = make_optimizer(config, self._trainable(generator))
         self.ema = ExponentialMovingAverage(discriminator, rate=config.ema_rate)
         self.ha_d = self.ha_g = None
         if config.historical_averaging > 0:
