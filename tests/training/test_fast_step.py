@@ -154,6 +154,50 @@ def test_native_softplus_and_sigmoid_at_extreme_inputs():
     torch.testing.assert_close(slope.double(), torch.sigmoid(y), rtol=5e-7, atol=1e-37)
 
 
+_PHILOX_M, _PHILOX_W = (0xD2511F53, 0xCD9E8D57), (0x9E3779B9, 0xBB67AE85)
+
+
+def philox4x32_10(counter: np.ndarray, key: tuple[int, int]) -> np.ndarray:
+    """Philox-4x32-10 (Salmon et al., SC 2011) in NumPy: ``counter [n, 4]`` uint64 words -> ``[n, 4]``."""
+    c = [counter[:, i].astype(np.uint64) for i in range(4)]
+    k0, k1 = np.uint64(key[0]), np.uint64(key[1])
+    mask, shift = np.uint64(0xFFFFFFFF), np.uint64(32)
+    for _ in range(10):
+        p0, p1 = np.uint64(_PHILOX_M[0]) * c[0], np.uint64(_PHILOX_M[1]) * c[2]
+        c = [((p1 >> shift) ^ c[1] ^ k0) & mask, p1 & mask, ((p0 >> shift) ^ c[3] ^ k1) & mask, p0 & mask]
+        k0, k1 = (k0 + np.uint64(_PHILOX_W[0])) & mask, (k1 + np.uint64(_PHILOX_W[1])) & mask
+    return np.stack(c, axis=1)
+
+
+def test_reference_philox_reproduces_the_published_known_answers():
+    """Random123's known-answer vectors for Philox-4x32-10 (counter, key -> output)."""
+    cases = [
+        ((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
+        ((0xFFFFFFFF,) * 4, (0xFFFFFFFF,) * 2, (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
+        ((0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344), (0xA4093822, 0x299F31D0),
+         (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1)),
+    ]
+    for counter, key, expected in cases:
+        assert tuple(int(w) for w in philox4x32_10(np.array([counter], dtype=np.uint64), key)[0]) == expected
+
+
+@native
+def test_native_noise_is_philox_box_muller():
+    """Element e of a draw: block 16 (e // 64) + e % 16 of stream s under the key, word pair
+    (e % 64) // 32, cosine or sine by (e % 32) // 16; computed here in float64 from NumPy's Philox."""
+    key, stream, n = 0x0123456789ABCDEF, 5, 1000
+    got = NativeOps().input_noise(torch.zeros(n), 1.0, torch.float32, key, stream).double().numpy()
+    e = np.arange(n)
+    block = 16 * (e // 64) + e % 16
+    counter = np.stack([block & 0xFFFFFFFF, block >> 32, np.full(n, stream), np.zeros(n, dtype=np.int64)], axis=1)
+    words = philox4x32_10(counter.astype(np.uint64), (key & 0xFFFFFFFF, key >> 32)).astype(np.float64)
+    pair = (e % 64) // 32
+    radius = np.sqrt(-2 * np.log((words[e, 2 * pair] + 0.5) / 2**32))
+    angle = 2 * np.pi * words[e, 2 * pair + 1] / 2**32
+    want = radius * np.where((e % 32) // 16 == 0, np.cos(angle), np.sin(angle))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=5e-6)  # float32 arithmetic
+
+
 @native
 def test_native_noise_is_standard_normal_and_independent():
     ops = NativeOps()

@@ -32,11 +32,9 @@ from typing import Iterable
 import torch
 from torch import Tensor
 
-from improved_gan.training.fast.native import AdamScalars, AdamTensor, pointer, run_split
+from improved_gan.training.fast.native import AdamScalars, AdamTensor, pointer
 from improved_gan.training.fast.weights import row_sumsq
 from improved_gan.training.optim import AuthorsAdam
-
-_ROW_GRAIN = 16  # rows per thread at least
 
 
 @dataclass
@@ -147,10 +145,7 @@ class FusedAdamUpdate:
             entry.cols = g.param.numel() // entry.rows
             entry.matrix_bf16 = matrix.dtype == torch.bfloat16
             entry.copy_bf16 = g.copy is not None and g.copy.dtype == torch.bfloat16
-        rows = sum(entry.rows for entry in table)
-        run_split(
-            self.kernels.igan_adam, rows, _ROW_GRAIN, ctypes.addressof(table), len(gradients), ctypes.byref(scalars)
-        )
+        self.kernels.igan_adam(ctypes.addressof(table), len(gradients), ctypes.byref(scalars))
 
     def _group_of(self, gradients: list[Gradient]) -> dict:
         for group in self.optimizer.param_groups:

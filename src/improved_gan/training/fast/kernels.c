@@ -8,15 +8,40 @@
  * is kept or reduced. The Python side (epilogues.py) holds the PyTorch
  * expression each kernel computes; the tests compare the two.
  *
- * Work is split between threads by the caller: the noise kernels take a range
- * of 64-element chunks, the others a range of units (columns); no result
- * depends on the split.
+ * Work is split between PyTorch's OpenMP threads (see "threads" below); no
+ * result depends on the split.
  */
 
 #include <stdint.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* ==== threads ===============================================================
+ * Built with -fopenmp, the kernels share PyTorch's OpenMP threads (the same
+ * libgomp, so torch.set_num_threads applies and no second pool competes for the
+ * cores); without it, they run on the calling thread. Work is cut into
+ * independent items (noise tiles, blocks of units, rows), none of whose results
+ * depends on the cut.
+ */
+
+#define UNIT_BLOCK 64      /* units per work item of the unit-wise kernels */
+#define PARALLEL_MIN 16384 /* fewer values than this: one thread */
+
+/* this thread's share [*begin, *end) of `items` work items, inside a parallel region */
+static inline void share(int64_t items, int64_t *begin, int64_t *end)
+{
+#ifdef _OPENMP
+    int64_t thread = omp_get_thread_num(), threads = omp_get_num_threads();
+#else
+    int64_t thread = 0, threads = 1;
+#endif
+    *begin = items * thread / threads;
+    *end = items * (thread + 1) / threads;
+}
 
 /* ==== float32 and bfloat16 ================================================= */
 
@@ -125,15 +150,17 @@ static inline float log_unit(float u)
 
 static inline void philox4x32_10(uint64_t block, uint32_t stream, uint64_t key, uint32_t w[4])
 {
-    uint32_t c0 = (uint32_t)block, c1 = (uint32_t)(block >> 32), c2 = stream, c3 = 0;
-    uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
+    /* 32-bit values held in 64-bit variables: each multiply is then one 32 x 32 -> 64-bit
+     * vector lane operation (vpmuludq), with no shuffling of halves; a third faster */
+    uint64_t c0 = (uint32_t)block, c1 = (uint32_t)(block >> 32), c2 = stream, c3 = 0;
+    uint64_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
     for (int round = 0; round < 10; ++round) {
-        uint64_t p0 = (uint64_t)0xD2511F53u * c0, p1 = (uint64_t)0xCD9E8D57u * c2;
-        uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0, n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
-        c0 = n0; c1 = (uint32_t)p1; c2 = n2; c3 = (uint32_t)p0;
-        k0 += 0x9E3779B9u; k1 += 0xBB67AE85u;
+        uint64_t p0 = 0xD2511F53u * c0, p1 = 0xCD9E8D57u * c2;
+        uint64_t n0 = (p1 >> 32) ^ c1 ^ k0, n2 = (p0 >> 32) ^ c3 ^ k1;
+        c0 = n0; c1 = p1 & 0xFFFFFFFFu; c2 = n2; c3 = p0 & 0xFFFFFFFFu;
+        k0 = (k0 + 0x9E3779B9u) & 0xFFFFFFFFu; k1 = (k1 + 0xBB67AE85u) & 0xFFFFFFFFu;
     }
-    w[0] = c0; w[1] = c1; w[2] = c2; w[3] = c3;
+    w[0] = (uint32_t)c0; w[1] = (uint32_t)c1; w[2] = (uint32_t)c2; w[3] = (uint32_t)c3;
 }
 
 /* sqrt(-2 ln u), u = (w + 1/2) / 2^32 */
@@ -182,35 +209,43 @@ static inline void normal_tile(int64_t start, int64_t end, uint32_t stream, uint
         normal_chunk((uint64_t)(e / CHUNK), stream, key, z + (e - start));
 }
 
-/* out[e] = standard normal e of (key, stream), for the chunks [chunk_begin, chunk_end) */
-void igan_normal(float *out, int64_t n, uint64_t key, uint32_t stream, int64_t chunk_begin, int64_t chunk_end)
+static inline int64_t tiles_of(int64_t n) { return (n + TILE - 1) / TILE; }
+
+/* out[e] = standard normal e of (key, stream) */
+void igan_normal(float *out, int64_t n, uint64_t key, uint32_t stream)
 {
-    const int64_t end = min64(chunk_end * CHUNK, n);
-    float z[TILE];
-    for (int64_t tile = chunk_begin * CHUNK; tile < end; tile += TILE) {
-        int64_t tile_end = min64(tile + TILE, end);
-        normal_tile(tile, tile_end, stream, key, z);
-        memcpy(out + tile, z, (size_t)(tile_end - tile) * sizeof(float));
+    #pragma omp parallel if (n >= PARALLEL_MIN)
+    {
+        int64_t first, last;
+        float z[TILE];
+        share(tiles_of(n), &first, &last);
+        for (int64_t tile = first * TILE; tile < min64(last * TILE, n); tile += TILE) {
+            int64_t tile_end = min64(tile + TILE, n);
+            normal_tile(tile, tile_end, stream, key, z);
+            memcpy(out + tile, z, (size_t)(tile_end - tile) * sizeof(float));
+        }
     }
 }
 
 /* out = x + std * noise (the discriminator's input noise); std = 0: a copy (and a cast) */
-void igan_add_noise(
-    const float *x, int64_t n, void *out, int out_bf16, float std, uint64_t key, uint32_t stream,
-    int64_t chunk_begin, int64_t chunk_end)
+void igan_add_noise(const float *x, int64_t n, void *out, int out_bf16, float std, uint64_t key, uint32_t stream)
 {
-    const int64_t end = min64(chunk_end * CHUNK, n);
-    float z[TILE];
-    for (int64_t tile = chunk_begin * CHUNK; tile < end; tile += TILE) {
-        int64_t count = min64(tile + TILE, end) - tile;
-        if (std != 0.0f) {
-            normal_tile(tile, tile + count, stream, key, z);
-            for (int64_t i = 0; i < count; ++i)
-                z[i] = x[tile + i] + std * z[i];
-        } else {
-            memcpy(z, x + tile, (size_t)count * sizeof(float));
+    #pragma omp parallel if (n >= PARALLEL_MIN)
+    {
+        int64_t first, last;
+        float z[TILE];
+        share(tiles_of(n), &first, &last);
+        for (int64_t tile = first * TILE; tile < min64(last * TILE, n); tile += TILE) {
+            int64_t count = min64(tile + TILE, n) - tile;
+            if (std != 0.0f) {
+                normal_tile(tile, tile + count, stream, key, z);
+                for (int64_t i = 0; i < count; ++i)
+                    z[i] = x[tile + i] + std * z[i];
+            } else {
+                memcpy(z, x + tile, (size_t)count * sizeof(float));
+            }
+            store_segment(out, out_bf16, tile, count, z);
         }
-        store_segment(out, out_bf16, tile, count, z);
     }
 }
 
@@ -220,16 +255,16 @@ void igan_add_noise(
  * Forward epilogue of a weight-normalised ReLU layer followed by Gaussian noise:
  *   h = max(p * scale + bias, 0)     float32 [rows, units], kept for the backward pass
  *   a = h + std * noise              the next layer's input (noise element e = row * units + unit)
- * std = 0 draws no noise; a = NULL computes h only. Chunks [chunk_begin, chunk_end) of rows * units.
+ * std = 0 draws no noise; a = NULL computes h only. Work items: tiles of TILE elements.
  */
-void igan_scale_bias_relu_noise(
+static void scale_bias_relu_noise_tiles(
     const void *p, int p_bf16, const float *scale, const float *bias, int64_t rows, int64_t units,
-    float *h, void *a, int a_bf16, float std, uint64_t key, uint32_t stream, int64_t chunk_begin, int64_t chunk_end)
+    float *h, void *a, int a_bf16, float std, uint64_t key, uint32_t stream, int64_t first, int64_t last)
 {
-    const int64_t end = min64(chunk_end * CHUNK, rows * units);
+    const int64_t end = min64(last * TILE, rows * units);
     const int noisy = a != NULL && std != 0.0f;
     float z[TILE], buf[SEGMENT];
-    for (int64_t tile = chunk_begin * CHUNK; tile < end; tile += TILE) {
+    for (int64_t tile = first * TILE; tile < end; tile += TILE) {
         int64_t tile_end = min64(tile + TILE, end);
         if (noisy)
             normal_tile(tile, tile_end, stream, key, z);
@@ -257,6 +292,27 @@ void igan_scale_bias_relu_noise(
     }
 }
 
+void igan_scale_bias_relu_noise(
+    const void *p, int p_bf16, const float *scale, const float *bias, int64_t rows, int64_t units,
+    float *h, void *a, int a_bf16, float std, uint64_t key, uint32_t stream)
+{
+    #pragma omp parallel if (rows * units >= PARALLEL_MIN)
+    {
+        int64_t first, last;
+        share(tiles_of(rows * units), &first, &last);
+        scale_bias_relu_noise_tiles(p, p_bf16, scale, bias, rows, units, h, a, a_bf16, std, key, stream, first, last);
+    }
+}
+
+/* this thread's units [*begin, *end) of a unit-wise kernel: whole blocks of UNIT_BLOCK units */
+static inline void share_units(int64_t units, int64_t *begin, int64_t *end)
+{
+    int64_t first, last;
+    share((units + UNIT_BLOCK - 1) / UNIT_BLOCK, &first, &last);
+    *begin = first * UNIT_BLOCK;
+    *end = min64(last * UNIT_BLOCK, units);
+}
+
 enum { ACTIVATION_NONE = 0, ACTIVATION_RELU = 1, ACTIVATION_SIGMOID = 2 };
 
 /*
@@ -264,9 +320,9 @@ enum { ACTIVATION_NONE = 0, ACTIVATION_RELU = 1, ACTIVATION_SIGMOID = 2 };
  *   delta = grad * act'                  (relu: [out > 0]; sigmoid: out (1 - out); none: 1)
  *   dp = delta * scale                   the products' gradient, [rows, units]
  *   grad_bias[u] = sum_rows delta        grad_scale[u] = sum_rows delta * p    (both or neither: NULL)
- * `out` is the activation's output (float32; unused for none). Units [unit_begin, unit_end).
+ * `out` is the activation's output (float32; unused for none).
  */
-void igan_dense_backward(
+static void dense_backward_units(
     const void *grad, int grad_bf16, const float *out, int activation, const void *p, int p_bf16,
     const float *scale, int64_t rows, int64_t units, void *dp, int dp_bf16, float *grad_bias, float *grad_scale,
     int64_t unit_begin, int64_t unit_end)
@@ -302,6 +358,19 @@ void igan_dense_backward(
     }
 }
 
+void igan_dense_backward(
+    const void *grad, int grad_bf16, const float *out, int activation, const void *p, int p_bf16,
+    const float *scale, int64_t rows, int64_t units, void *dp, int dp_bf16, float *grad_bias, float *grad_scale)
+{
+    #pragma omp parallel if (rows * units >= PARALLEL_MIN)
+    {
+        int64_t begin, end;
+        share_units(units, &begin, &end);
+        dense_backward_units(grad, grad_bf16, out, activation, p, p_bf16, scale, rows, units, dp, dp_bf16,
+                             grad_bias, grad_scale, begin, end);
+    }
+}
+
 /* ==== the generator's blocks: batch statistics, bias, softplus ====================== */
 
 /*
@@ -310,7 +379,7 @@ void igan_dense_backward(
  *   y = q_hat + bias,  u = softplus(y) (= y above 20, as torch's),  slope = sigmoid(y) = softplus'(y)
  * Writes q_hat, slope (float32 [rows, units]), inv_std [units] and u (the next product's input).
  */
-void igan_batch_norm_softplus(
+static void batch_norm_softplus_units(
     const void *q, int q_bf16, const float *bias, int64_t rows, int64_t units, float eps,
     float *q_hat, float *slope, float *inv_std, void *u_out, int u_bf16, int64_t unit_begin, int64_t unit_end)
 {
@@ -351,12 +420,24 @@ void igan_batch_norm_softplus(
     }
 }
 
+void igan_batch_norm_softplus(
+    const void *q, int q_bf16, const float *bias, int64_t rows, int64_t units, float eps,
+    float *q_hat, float *slope, float *inv_std, void *u_out, int u_bf16)
+{
+    #pragma omp parallel if (rows * units >= PARALLEL_MIN)
+    {
+        int64_t begin, end;
+        share_units(units, &begin, &end);
+        batch_norm_softplus_units(q, q_bf16, bias, rows, units, eps, q_hat, slope, inv_std, u_out, u_bf16, begin, end);
+    }
+}
+
 /*
  * Backward: gamma = grad_u * slope (through the softplus), then through the batch statistics
  *   grad_q = (gamma - mean(gamma) - q_hat * mean(gamma * q_hat)) * inv_std,   grad_bias = sum(gamma)
  * (means and sums over the rows).
  */
-void igan_batch_norm_softplus_backward(
+static void batch_norm_softplus_backward_units(
     const void *grad_u, int g_bf16, const float *slope, const float *q_hat, const float *inv_std,
     int64_t rows, int64_t units, void *grad_q, int gq_bf16, float *grad_bias, int64_t unit_begin, int64_t unit_end)
 {
@@ -389,6 +470,19 @@ void igan_batch_norm_softplus_backward(
                 buf[j] = (buf[j] * sl[j] - sum_g[j] - qh[j] * sum_gq[j]) * is[j];
             store_segment(grad_q, gq_bf16, e, width, buf);
         }
+    }
+}
+
+void igan_batch_norm_softplus_backward(
+    const void *grad_u, int g_bf16, const float *slope, const float *q_hat, const float *inv_std,
+    int64_t rows, int64_t units, void *grad_q, int gq_bf16, float *grad_bias)
+{
+    #pragma omp parallel if (rows * units >= PARALLEL_MIN)
+    {
+        int64_t begin, end;
+        share_units(units, &begin, &end);
+        batch_norm_softplus_backward_units(grad_u, g_bf16, slope, q_hat, inv_std, rows, units, grad_q, gq_bf16,
+                                           grad_bias, begin, end);
     }
 }
 
@@ -433,16 +527,20 @@ static inline float total_of_squares(float squares[SEGMENT])
     return squares[0];
 }
 
-/* out[row] = sum of x[row, :]^2 for the rows [row_begin, row_end) of x [rows, cols] */
-void igan_row_sumsq(const float *x, int64_t rows, int64_t cols, float *out, int64_t row_begin, int64_t row_end)
+/* out[row] = sum of x[row, :]^2 for each row of x [rows, cols] */
+void igan_row_sumsq(const float *x, int64_t rows, int64_t cols, float *out)
 {
-    float squares[SEGMENT];
-    (void)rows;
-    for (int64_t row = row_begin; row < row_end; ++row) {
-        memset(squares, 0, sizeof squares);
-        for (int64_t c0 = 0; c0 < cols; c0 += SEGMENT)
-            add_squares(squares, x + row * cols + c0, min64(SEGMENT, cols - c0));
-        out[row] = total_of_squares(squares);
+    #pragma omp parallel if (rows * cols >= PARALLEL_MIN)
+    {
+        int64_t first, last;
+        float squares[SEGMENT];
+        share(rows, &first, &last);
+        for (int64_t row = first; row < last; ++row) {
+            memset(squares, 0, sizeof squares);
+            for (int64_t c0 = 0; c0 < cols; c0 += SEGMENT)
+                add_squares(squares, x + row * cols + c0, min64(SEGMENT, cols - c0));
+            out[row] = total_of_squares(squares);
+        }
     }
 }
 
@@ -481,17 +579,25 @@ static void adam_row(const struct igan_adam_tensor *t, int64_t row, const struct
  *   denom = sqrt(exp_avg_sq / (1 - beta2^t) + eps)          (the authors' Adam: eps inside the root)
  *   denom = sqrt(exp_avg_sq) / sqrt(1 - beta2^t) + eps       (torch.optim.Adam)
  * then, from the new param, its compute copy and its rows' sums of squares.
- * The work is the rows of all parameters one after the other: rows [row_begin, row_end) of that list.
+ * The work items are the rows of all parameters, one parameter after the other.
  */
-void igan_adam(const struct igan_adam_tensor *tensors, int64_t count, const struct igan_adam_scalars *scalars,
-               int64_t row_begin, int64_t row_end)
+void igan_adam(const struct igan_adam_tensor *tensors, int64_t count, const struct igan_adam_scalars *scalars)
 {
-    int64_t first = 0;
+    int64_t rows = 0, values = 0;
     for (int64_t i = 0; i < count; ++i) {
-        const struct igan_adam_tensor *t = tensors + i;
-        int64_t lo = row_begin > first ? row_begin - first : 0, hi = min64(row_end - first, t->rows);
-        for (int64_t row = lo; row < hi; ++row)
-            adam_row(t, row, scalars);
-        first += t->rows;
+        rows += tensors[i].rows;
+        values += tensors[i].rows * tensors[i].cols;
+    }
+    #pragma omp parallel if (values >= PARALLEL_MIN)
+    {
+        int64_t row_begin, row_end, first = 0;
+        share(rows, &row_begin, &row_end);
+        for (int64_t i = 0; i < count; ++i) {
+            const struct igan_adam_tensor *t = tensors + i;
+            int64_t lo = row_begin > first ? row_begin - first : 0, hi = min64(row_end - first, t->rows);
+            for (int64_t row = lo; row < hi; ++row)
+                adam_row(t, row, scalars);
+            first += t->rows;
+        }
     }
 }

@@ -9,10 +9,11 @@ about a second. Where no compiler works, :func:`load_kernels` raises
 :class:`NativeKernelsUnavailable`, and the callers use their pure-PyTorch
 implementations instead, saying so once in a warning.
 
-Every kernel works on a range of its work (64-element chunks for the noise
-kernels, units for the others); :func:`run_split` splits a call between
-``torch.get_num_threads()`` Python threads (ctypes releases the GIL), and no
-result depends on the split.
+Built with ``-fopenmp``, the kernels split their work between PyTorch's own
+OpenMP threads: the library's ``libgomp.so.1`` is the one PyTorch has already
+loaded, so ``torch.set_num_threads`` applies and no second thread pool
+competes with the matrix products for the cores. Where the compiler has no
+OpenMP, they are built without it and run on the calling thread.
 """
 
 from __future__ import annotations
@@ -25,20 +26,17 @@ import platform
 import shutil
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
 
 import torch
 
 SOURCE = Path(__file__).with_name("kernels.c")
 FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fPIC", "-shared", "-std=c99")
-CHUNK = 64  # elements per noise chunk; must match kernels.c
+OPENMP = ("-fopenmp",)
 
 _i64, _u64, _u32, _int, _f32, _ptr = (
     ctypes.c_int64, ctypes.c_uint64, ctypes.c_uint32, ctypes.c_int, ctypes.c_float, ctypes.c_void_p
 )
-# every kernel ends with the (begin, end) of its share of the work
 _SIGNATURES = {
     "igan_normal": [_ptr, _i64, _u64, _u32],
     "igan_add_noise": [_ptr, _i64, _ptr, _int, _f32, _u64, _u32],
@@ -89,7 +87,7 @@ def _compiler() -> str:
 def _build_key(compiler: str, source: bytes) -> str:
     """A name for the build: the source, the compiler, the flags and this processor."""
     digest = hashlib.sha256(source)
-    digest.update(" ".join([compiler, *FLAGS, platform.machine(), platform.processor()]).encode())
+    digest.update(" ".join([compiler, *FLAGS, *OPENMP, platform.machine(), platform.processor()]).encode())
     try:
         digest.update(subprocess.run([compiler, "--version"], capture_output=True, timeout=30).stdout)
     except (OSError, subprocess.SubprocessError) as err:
@@ -101,18 +99,23 @@ def _build_key(compiler: str, source: bytes) -> str:
     return digest.hexdigest()[:16]
 
 
-def _build(compiler: str, source: bytes, library: Path) -> None:
+def _build(compiler: str, library: Path) -> None:
+    """Compile with OpenMP, or without where the compiler has none."""
     library.parent.mkdir(parents=True, exist_ok=True)
     partial = library.with_name(f"{library.name}.{os.getpid()}.tmp")
-    command = [compiler, *FLAGS, "-x", "c", str(SOURCE), "-o", str(partial)]
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    except (OSError, subprocess.SubprocessError) as err:
-        raise NativeKernelsUnavailable(f"{' '.join(command)} failed to run ({err})") from None
-    if result.returncode != 0:
-        partial.unlink(missing_ok=True)
-        raise NativeKernelsUnavailable(f"{' '.join(command)} failed:\n{result.stderr.strip()}")
-    os.replace(partial, library)  # atomic: concurrent builders agree on the result
+    errors = []
+    for extra in (OPENMP, ()):
+        command = [compiler, *FLAGS, *extra, "-x", "c", str(SOURCE), "-o", str(partial)]
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        except (OSError, subprocess.SubprocessError) as err:
+            raise NativeKernelsUnavailable(f"{' '.join(command)} failed to run ({err})") from None
+        if result.returncode == 0:
+            os.replace(partial, library)  # atomic: concurrent builders agree on the result
+            return
+        errors.append(f"{' '.join(command)}:\n{result.stderr.strip()}")
+    partial.unlink(missing_ok=True)
+    raise NativeKernelsUnavailable("the kernels do not compile: " + "\n".join(errors))
 
 
 @functools.lru_cache(maxsize=1)
@@ -127,14 +130,14 @@ def load_kernels() -> ctypes.CDLL:
     compiler = _compiler()
     library = _cache_dir() / f"kernels-{_build_key(compiler, source)}.so"
     if not library.is_file():
-        _build(compiler, source, library)
+        _build(compiler, library)
     try:
         lib = ctypes.CDLL(str(library))
     except OSError as err:
         raise NativeKernelsUnavailable(f"cannot load {library} ({err})") from None
     for name, argtypes in _SIGNATURES.items():
         function = getattr(lib, name)
-        function.argtypes = [*argtypes, _i64, _i64]
+        function.argtypes = argtypes
         function.restype = None
     return lib
 
@@ -150,22 +153,3 @@ def native_kernels_available() -> bool:
     except NativeKernelsUnavailable:
         return False
     return True
-
-
-@functools.lru_cache(maxsize=None)
-def _pool(workers: int) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="improved-gan-kernel")
-
-
-def run_split(kernel: Callable[..., None], total: int, grain: int, *args) -> None:
-    """``kernel(*args, begin, end)`` over ``[0, total)``, split between up to
-    ``torch.get_num_threads()`` threads, each with at least ``grain`` of the work."""
-    threads = max(1, min(torch.get_num_threads(), total // max(grain, 1)))
-    if threads == 1:
-        kernel(*args, 0, total)
-        return
-    bounds = [total * t // threads for t in range(threads + 1)]
-    futures = [_pool(threads - 1).submit(kernel, *args, lo, hi) for lo, hi in zip(bounds[:-2], bounds[1:-1])]
-    kernel(*args, bounds[-2], bounds[-1])  # the last share on this thread
-    for future in futures:
-        future.result()

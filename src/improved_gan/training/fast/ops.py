@@ -36,15 +36,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from improved_gan.training.fast.native import CHUNK, load_kernels, pointer, run_split
+from improved_gan.training.fast.native import load_kernels, pointer
 from improved_gan.training.fast.weights import row_sumsq
 
 NormalSampler = Callable[[tuple[int, ...], torch.device], Tensor]
 RELU, SIGMOID = "relu", "sigmoid"
 _ACTIVATION_CODES = {None: 0, RELU: 1, SIGMOID: 2}
-_UNIT_GRAIN = 64  # units per thread at least (a thread hand-off costs ~20 us)
-_CHUNK_GRAIN = 64  # noise chunks per thread at least
-_ROW_GRAIN = 16  # rows per thread at least
 
 
 def _torch_normal(shape: tuple[int, ...], device: torch.device) -> Tensor:
@@ -144,15 +141,14 @@ class NativeOps:
         v = _float32(v)
         rows = v.shape[0]
         out = torch.empty(rows)
-        run_split(self.kernels.igan_row_sumsq, rows, _ROW_GRAIN, v.data_ptr(), rows, v.numel() // rows, out.data_ptr())
+        self.kernels.igan_row_sumsq(v.data_ptr(), rows, v.numel() // rows, out.data_ptr())
         return out
 
     # -- forward ----------------------------------------------------------------------
     def input_noise(self, x: Tensor, std: float, dtype: torch.dtype, key: int, stream: int) -> Tensor:
         x = _float32(x)
         out = torch.empty(x.shape, dtype=dtype)
-        run_split(
-            self.kernels.igan_add_noise, _chunks(x.numel()), _CHUNK_GRAIN,
+        self.kernels.igan_add_noise(
             x.data_ptr(), x.numel(), out.data_ptr(), _is_bf16(dtype), std, key, stream,
         )
         return out
@@ -164,8 +160,7 @@ class NativeOps:
         rows, units = p.shape
         h = torch.empty(rows, units)
         a = None if dtype is None else torch.empty(rows, units, dtype=dtype)
-        run_split(
-            self.kernels.igan_scale_bias_relu_noise, _chunks(p.numel()), _CHUNK_GRAIN,
+        self.kernels.igan_scale_bias_relu_noise(
             p.data_ptr(), _is_bf16(p.dtype), scale.data_ptr(), bias.data_ptr(), rows, units,
             h.data_ptr(), None if a is None else a.data_ptr(), _is_bf16(dtype), std, key, stream,
         )
@@ -178,8 +173,7 @@ class NativeOps:
         rows, units = q.shape
         q_hat, slope, inv_std = torch.empty(rows, units), torch.empty(rows, units), torch.empty(units)
         u = torch.empty(rows, units, dtype=dtype)
-        run_split(
-            self.kernels.igan_batch_norm_softplus, units, _UNIT_GRAIN,
+        self.kernels.igan_batch_norm_softplus(
             q.data_ptr(), _is_bf16(q.dtype), bias.data_ptr(), rows, units, eps,
             q_hat.data_ptr(), slope.data_ptr(), inv_std.data_ptr(), u.data_ptr(), _is_bf16(dtype),
         )
@@ -198,8 +192,7 @@ class NativeOps:
         if p is not None:
             p = p.contiguous()
             grad_bias, grad_scale = torch.empty(units), torch.empty(units)
-        run_split(
-            self.kernels.igan_dense_backward, units, _UNIT_GRAIN,
+        self.kernels.igan_dense_backward(
             grad.data_ptr(), _is_bf16(grad.dtype), pointer(out), _ACTIVATION_CODES[activation],
             pointer(p), _is_bf16(None if p is None else p.dtype), scale.data_ptr(), rows, units,
             dp.data_ptr(), _is_bf16(dtype), pointer(grad_bias), pointer(grad_scale),
@@ -212,16 +205,11 @@ class NativeOps:
         grad_u, slope, q_hat, inv_std = grad_u.contiguous(), _float32(slope), _float32(q_hat), _float32(inv_std)
         rows, units = grad_u.shape
         grad_q, grad_bias = torch.empty(rows, units, dtype=dtype), torch.empty(units)
-        run_split(
-            self.kernels.igan_batch_norm_softplus_backward, units, _UNIT_GRAIN,
+        self.kernels.igan_batch_norm_softplus_backward(
             grad_u.data_ptr(), _is_bf16(grad_u.dtype), slope.data_ptr(), q_hat.data_ptr(), inv_std.data_ptr(),
             rows, units, grad_q.data_ptr(), _is_bf16(dtype), grad_bias.data_ptr(),
         )
         return grad_q, grad_bias
-
-
-def _chunks(elements: int) -> int:
-    return -(-elements // CHUNK)
 
 
 def _float32(t: Tensor) -> Tensor:
