@@ -1,0 +1,53 @@
+"""``improved-gan ablate table3``: train Table 3's variants and score them beside the paper."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "ablate",
+        help="run Table 3's ablations (CIFAR-10 sample quality) and write a table beside the paper's",
+        description="Train each Table 3 variant (resumable: finished runs are kept), score 50,000 samples of each "
+        "with the Inception score, and write OUT/table3.md with the paper's numbers beside ours.",
+    )
+    p.add_argument("table", choices=["table3"])
+    p.add_argument("--out", type=Path, default=Path("runs/table3"), help="folder for the runs and the table")
+    p.add_argument("--data-dir", help="folder holding cifar10/ (else $IMPROVED_GAN_DATA)")
+    p.add_argument("--epochs", type=int, help="epochs per variant (default: the preset's 1,200)")
+    p.add_argument("--iters-per-epoch", type=int)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--n", type=int, default=50000, help="samples scored per variant (default 50,000, as the paper)")
+    p.add_argument("--weights", help="Inception weights file (else $IMPROVED_GAN_INCEPTION_WEIGHTS)")
+    p.add_argument("--only", action="append", default=[], metavar="ROW", help="run only these rows (repeatable)")
+    p.add_argument("--dry-run", action="store_true", help="list the variants' configs and exit")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from improved_gan.ablations import table3
+    from improved_gan.config import apply_overrides
+    from improved_gan.errors import UserError
+
+    rows = table3()
+    if args.only:
+        unknown = sorted(set(args.only) - {row.name for row in rows})
+        if unknown:
+            raise UserError(f"unknown rows {unknown}; choose from {[row.name for row in rows]}")
+        rows = [row for row in rows if row.name in args.only]
+    overrides = {k: v for k, v in {"data_dir": args.data_dir, "epochs": args.epochs,
+                                   "iters_per_epoch": args.iters_per_epoch, "device": args.device}.items()
+                 if v is not None}  # fmt: skip
+    configs = {row.name: apply_overrides(row.config, overrides).validate() for row in rows if row.config}
+    if args.dry_run:
+        print(json.dumps({name: config.to_dict() for name, config in configs.items()}, indent=2, sort_keys=True))
+        return 0
+    from improved_gan.ablation_runner import run_table
+
+    table = run_table(rows, configs, out=args.out, n=args.n, weights=args.weights, device=args.device)
+    print(f"table: {table}")
+    return 0
