@@ -5,7 +5,7 @@
  * whatever `-march=native` offers (AVX-512, AVX2, NEON), and a result does not
  * depend on the C library. Tensors are float32 or bfloat16 (a flag per
  * argument, `*_bf16`), row-major [rows, units]; float32 for every value that
- * is kept or reduced. The Python side (epilogues.py) holds the PyTorch
+ * is kept or reduced. The Python side (ops.py) holds the PyTorch
  * expression each kernel computes; the tests compare the two.
  *
  * Work is split between PyTorch's OpenMP threads (see "threads" below); no
@@ -211,22 +211,6 @@ static inline void normal_tile(int64_t start, int64_t end, uint32_t stream, uint
 
 static inline int64_t tiles_of(int64_t n) { return (n + TILE - 1) / TILE; }
 
-/* out[e] = standard normal e of (key, stream) */
-void igan_normal(float *out, int64_t n, uint64_t key, uint32_t stream)
-{
-    #pragma omp parallel if (n >= PARALLEL_MIN)
-    {
-        int64_t first, last;
-        float z[TILE];
-        share(tiles_of(n), &first, &last);
-        for (int64_t tile = first * TILE; tile < min64(last * TILE, n); tile += TILE) {
-            int64_t tile_end = min64(tile + TILE, n);
-            normal_tile(tile, tile_end, stream, key, z);
-            memcpy(out + tile, z, (size_t)(tile_end - tile) * sizeof(float));
-        }
-    }
-}
-
 /* out = x + std * noise (the discriminator's input noise); std = 0: a copy (and a cast) */
 void igan_add_noise(const float *x, int64_t n, void *out, int out_bf16, float std, uint64_t key, uint32_t stream)
 {
@@ -270,9 +254,8 @@ static void scale_bias_relu_noise_tiles(
             normal_tile(tile, tile_end, stream, key, z);
         /* segments of one row (contiguous units), at most SEGMENT long */
         for (int64_t e = tile; e < tile_end;) {
-            int64_t row = e / units, first = e - row * units;
-            int64_t count = min64(min64(units - first, tile_end - e), SEGMENT);
-            const float *s = scale + first, *b = bias + first, *zs = z + (e - tile);
+            int64_t unit = e % units, count = min64(min64(units - unit, tile_end - e), SEGMENT);
+            const float *s = scale + unit, *b = bias + unit, *zs = z + (e - tile);
             float *hs = h + e;
             load_segment(p, p_bf16, e, count, buf);
             for (int64_t i = 0; i < count; ++i) {

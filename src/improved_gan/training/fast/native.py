@@ -38,7 +38,6 @@ _i64, _u64, _u32, _int, _f32, _ptr = (
     ctypes.c_int64, ctypes.c_uint64, ctypes.c_uint32, ctypes.c_int, ctypes.c_float, ctypes.c_void_p
 )
 _SIGNATURES = {
-    "igan_normal": [_ptr, _i64, _u64, _u32],
     "igan_add_noise": [_ptr, _i64, _ptr, _int, _f32, _u64, _u32],
     "igan_scale_bias_relu_noise": [_ptr, _int, _ptr, _ptr, _i64, _i64, _ptr, _ptr, _int, _f32, _u64, _u32],
     "igan_dense_backward": [_ptr, _int, _ptr, _int, _ptr, _int, _ptr, _i64, _i64, _ptr, _int, _ptr, _ptr],
