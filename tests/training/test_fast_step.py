@@ -534,6 +534,15 @@ def test_build_step_declines_other_networks():
     assert build_step(CONFIG, generator, MNISTDiscriminator(), autocast=lambda: torch.autocast("cpu", dtype=torch.float16)) is None
 
 
+def test_build_step_declines_networks_with_parameters_it_would_not_update():
+    generator, discriminator, _, _ = make_models()
+    discriminator.extra = nn.Parameter(torch.zeros(3))  # trainable, but in no layer the fast passes know
+    assert build_step(CONFIG, generator, discriminator, autocast=contextlib.nullcontext) is None
+    del discriminator.extra
+    generator.net[-3].weight_g.requires_grad_(False)  # frozen: the fast passes would update it anyway
+    assert build_step(CONFIG, generator, discriminator, autocast=contextlib.nullcontext) is None
+
+
 def test_compute_dtype_reads_the_autocast_factory():
     cpu = torch.device("cpu")
     assert compute_dtype(contextlib.nullcontext, cpu) == torch.float32

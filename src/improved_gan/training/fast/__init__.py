@@ -16,10 +16,10 @@ from torch import nn
 
 from improved_gan.config import TrainConfig
 from improved_gan.training.fast.adam import UnsupportedOptimizer
-from improved_gan.training.fast.ops import NativeOps, TorchOps
 from improved_gan.training.fast.native import NativeKernelsUnavailable
 from improved_gan.training.fast.networks import discriminator_layers, generator_layers
-from improved_gan.training.fast.step import FastTrainStep
+from improved_gan.training.fast.ops import NativeOps, Ops, TorchOps
+from improved_gan.training.fast.step import FastTrainStep, UnsupportedNetwork
 
 __all__ = ["FastTrainStep", "build_step", "compute_dtype", "make_ops"]
 
@@ -32,7 +32,7 @@ def compute_dtype(autocast: Callable[[], ContextManager], device: torch.device) 
     return torch.float32
 
 
-def make_ops(device: torch.device) -> NativeOps | TorchOps:
+def make_ops(device: torch.device) -> Ops:
     """The C kernels on CPU where they build; else PyTorch operations (with a warning on CPU)."""
     if device.type != "cpu":
         return TorchOps()
@@ -76,5 +76,5 @@ def build_step(
             dtype=dtype,
             ops=make_ops(device),
         )
-    except UnsupportedOptimizer:
+    except (UnsupportedOptimizer, UnsupportedNetwork):
         return None

@@ -42,7 +42,7 @@ from torch import Tensor
 
 from improved_gan.training.fast.adam import Gradient
 from improved_gan.training.fast.networks import DiscriminatorLayers
-from improved_gan.training.fast.ops import RELU
+from improved_gan.training.fast.ops import RELU, Ops
 from improved_gan.training.fast.weights import (
     DerivedWeights,
     WeightNormWeights,
@@ -81,7 +81,7 @@ class FastDiscriminator:
             :class:`~improved_gan.training.fast.ops.TorchOps`.
     """
 
-    def __init__(self, layers: DiscriminatorLayers, *, dtype: torch.dtype, ops) -> None:
+    def __init__(self, layers: DiscriminatorLayers, *, dtype: torch.dtype, ops: Ops) -> None:
         self.layers = [*layers.hidden, layers.output]
         self.dtype = dtype
         self.ops = ops
@@ -140,8 +140,14 @@ class FastDiscriminator:
                 grad, activation = torch.mm(dp, w.v), RELU  # [N, I]
         return gradients
 
+    def parameters(self) -> list[Tensor]:
+        """The parameters :meth:`backward_parameters` gives gradients for."""
+        layers = [d.layer for d in self.layers]
+        return [t for m in layers for t in (m.weight_v, m.bias, m.weight_g if m.trainable_scale else None) if t is not None]
+
     def parameters_updated(self) -> None:
-        """After an update by :meth:`~improved_gan.training.fast.adam.FusedAdamUpdate.step`: the new scales (the copies and norms are already written)."""
+        """After :meth:`~improved_gan.training.fast.adam.FusedAdamUpdate.step`: the new scales
+        (the optimiser wrote the copies and the norms)."""
         for d, w in zip(self.layers, self.weights.get_unchecked()):
             w.rescale(d.layer.weight_g)
         self.weights.restamp()

@@ -32,7 +32,7 @@ from torch import Tensor
 
 from improved_gan.training.fast.adam import Gradient
 from improved_gan.training.fast.networks import GeneratorLayers
-from improved_gan.training.fast.ops import SIGMOID
+from improved_gan.training.fast.ops import SIGMOID, Ops
 from improved_gan.training.fast.weights import (
     DerivedWeights,
     WeightNormWeights,
@@ -73,7 +73,7 @@ class FastGenerator:
         ops: the element-wise work (:mod:`~improved_gan.training.fast.ops`).
     """
 
-    def __init__(self, layers: GeneratorLayers, *, dtype: torch.dtype, ops) -> None:
+    def __init__(self, layers: GeneratorLayers, *, dtype: torch.dtype, ops: Ops) -> None:
         self.layers = layers
         self.dtype = dtype
         self.ops = ops
@@ -130,8 +130,14 @@ class FastGenerator:
                 grad_u = torch.mm(grad_q, weight)
         return gradients
 
+    def parameters(self) -> list[Tensor]:
+        """The parameters :meth:`backward` gives gradients for."""
+        out = self.layers.output
+        blocks = [t for b in self.layers.blocks for t in (b.linear.weight, b.norm.bias)]
+        return blocks + [t for t in (out.weight_v, out.bias, out.weight_g if out.trainable_scale else None) if t is not None]
+
     def parameters_updated(self) -> None:
-        """After an update by :meth:`~improved_gan.training.fast.adam.FusedAdamUpdate.step`: the new output scale."""
+        """After :meth:`~improved_gan.training.fast.adam.FusedAdamUpdate.step`: the new output scale."""
         _, out = self.weights.get_unchecked()
         out.rescale(self.layers.output.weight_g)
         self.weights.restamp()

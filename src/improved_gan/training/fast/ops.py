@@ -57,6 +57,8 @@ class TorchOps:
             default ``torch.randn``.
     """
 
+    kernels = None  # no native kernels (the optimiser then runs its own step)
+
     def __init__(self, *, normal: NormalSampler = _torch_normal) -> None:
         self.normal = normal
 
@@ -223,3 +225,6 @@ def _is_bf16(dtype: torch.dtype | None) -> int:
     if dtype not in (None, torch.float32, torch.bfloat16):
         raise ValueError(f"the native kernels compute in float32 or bfloat16 (got {dtype})")
     return int(dtype == torch.bfloat16)
+
+
+Ops = TorchOps | NativeOps

@@ -42,7 +42,12 @@ from improved_gan.training.fast.discriminator import FastDiscriminator
 from improved_gan.training.fast.generator import FastGenerator
 from improved_gan.training.fast.losses import discriminator_loss_and_gradient, feature_matching_loss_and_gradient
 from improved_gan.training.fast.networks import DiscriminatorLayers, GeneratorLayers
+from improved_gan.training.fast.ops import Ops
 from improved_gan.training.step import TrainStep
+
+
+class UnsupportedNetwork(ValueError):
+    """A network's trainable parameters are not exactly those the fast passes compute gradients for."""
 
 
 class FastTrainStep(TrainStep):
@@ -66,17 +71,19 @@ class FastTrainStep(TrainStep):
         generator_layers: GeneratorLayers,
         discriminator_layers: DiscriminatorLayers,
         dtype: torch.dtype,
-        ops,
+        ops: Ops,
     ) -> None:
         super().__init__(config, generator, discriminator, autocast=contextlib.nullcontext)
         if config.generator_loss != "feature-matching" or config.historical_averaging > 0:
             raise ValueError("FastTrainStep implements feature matching without historical averaging")
-        kernels = getattr(ops, "kernels", None)
-        self.update_d = FusedAdamUpdate(self.opt_d, kernels=kernels)  # the reference's optimisers, fused
-        self.update_g = FusedAdamUpdate(self.opt_g, kernels=kernels)
+        self.update_d = FusedAdamUpdate(self.opt_d, kernels=ops.kernels)  # the reference's optimisers, fused
+        self.update_g = FusedAdamUpdate(self.opt_g, kernels=ops.kernels)
         self.dtype = dtype
         self.fast_discriminator = FastDiscriminator(discriminator_layers, dtype=dtype, ops=ops)
         self.fast_generator = FastGenerator(generator_layers, dtype=dtype, ops=ops)
+        for fast, model in ((self.fast_discriminator, discriminator), (self.fast_generator, generator)):
+            if {id(p) for p in fast.parameters()} != {id(p) for p in self._trainable(model)}:
+                raise UnsupportedNetwork(f"{type(model).__name__} has trainable parameters the fast step does not update")
 
     # -- the discriminator --------------------------------------------------------------
     def discriminator_step(self, x_unl: Tensor, x_lab: Tensor | None, y_lab: Tensor | None) -> dict[str, Tensor]:
