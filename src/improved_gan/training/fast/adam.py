@@ -110,6 +110,7 @@ class FusedAdamUpdate:
         self.optimizer = optimizer
         self.eps_inside_root = inside
         self.kernels = kernels
+        self._layouts: dict[int, tuple] = {}  # id(param) -> (exp_avg, exp_avg_sq, layout)
 
     @torch.no_grad()
     def step(self, gradients: list[Gradient]) -> None:
@@ -132,20 +133,34 @@ class FusedAdamUpdate:
         table = (AdamTensor * len(gradients))()
         keep = []  # the tensors whose addresses the table holds, alive until the call returns
         for entry, g in zip(table, gradients):
-            state = self.optimizer.state[g.param]
+            param_ptr, exp_avg_ptr, exp_avg_sq_ptr, entry.rows, entry.cols = self._layout(g.param)
             matrix = g.matrix.contiguous()
             coefficient = None if g.row_coefficient is None else g.row_coefficient.float().contiguous()
-            if not all(t is None or t.is_contiguous() for t in (g.param, g.copy, g.row_sumsq, *state.values())):
-                raise ValueError("FusedAdamUpdate needs contiguous parameters, state and outputs")
+            if not (g.copy is None or g.copy.is_contiguous()) or not (g.row_sumsq is None or g.row_sumsq.is_contiguous()):
+                raise ValueError("FusedAdamUpdate needs contiguous outputs")
             keep += [matrix, coefficient]
-            entry.param, entry.matrix, entry.coef = g.param.data_ptr(), matrix.data_ptr(), pointer(coefficient)
-            entry.exp_avg, entry.exp_avg_sq = state["exp_avg"].data_ptr(), state["exp_avg_sq"].data_ptr()
+            entry.param, entry.matrix, entry.coef = param_ptr, matrix.data_ptr(), pointer(coefficient)
+            entry.exp_avg, entry.exp_avg_sq = exp_avg_ptr, exp_avg_sq_ptr
             entry.copy, entry.sumsq = pointer(g.copy), pointer(g.row_sumsq)
-            entry.rows = g.param.shape[0] if g.param.dim() == 2 else 1
-            entry.cols = g.param.numel() // entry.rows
             entry.matrix_bf16 = matrix.dtype == torch.bfloat16
             entry.copy_bf16 = g.copy is not None and g.copy.dtype == torch.bfloat16
         self.kernels.igan_adam(ctypes.addressof(table), len(gradients), ctypes.byref(scalars))
+
+    def _layout(self, param: Tensor) -> tuple[int, int, int, int, int]:
+        """``(param, exp_avg, exp_avg_sq addresses, rows, cols)``, checked again whenever the state
+        tensors (``load_state_dict`` brings new ones) or the parameter's storage change."""
+        state = self.optimizer.state[param]
+        cached = self._layouts.get(id(param))
+        if (cached is not None and cached[0] is state["exp_avg"] and cached[1] is state["exp_avg_sq"]
+                and cached[2][0] == param.data_ptr()):
+            return cached[2]
+        tensors = (param, state["exp_avg"], state["exp_avg_sq"])
+        if not all(t.is_contiguous() and t.dtype == torch.float32 for t in tensors):
+            raise ValueError("FusedAdamUpdate needs contiguous float32 parameters and state")
+        rows = param.shape[0] if param.dim() == 2 else 1
+        layout = (*(t.data_ptr() for t in tensors), rows, param.numel() // rows)
+        self._layouts[id(param)] = (state["exp_avg"], state["exp_avg_sq"], layout)
+        return layout
 
     def _group_of(self, gradients: list[Gradient]) -> dict:
         for group in self.optimizer.param_groups:

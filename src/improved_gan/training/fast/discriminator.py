@@ -64,11 +64,13 @@ class LayerTape:
 
 @dataclass
 class DiscriminatorPass:
-    """A forward pass: ``logits [N, K]`` (None when not computed), ``features [N, F]`` and the tape."""
+    """A forward pass: ``logits [N, K]`` (None when not computed), ``features [N, F]``, the tape
+    and the weights it used (the backward pass uses the same)."""
 
     logits: Tensor | None
     features: Tensor
     tape: list[LayerTape]
+    weights: list[WeightNormWeights]
 
 
 class FastDiscriminator:
@@ -112,17 +114,17 @@ class FastDiscriminator:
             a = a_next
         features = tape[-1].h  # [N, F]
         if not logits:
-            return DiscriminatorPass(None, features, tape)
+            return DiscriminatorPass(None, features, tape, weights)
         w = weights[-1]
         p = torch.mm(a, w.v.t())  # [N, K]
         tape.append(LayerTape(a, p, None))
-        return DiscriminatorPass(torch.addcmul(w.bias, p, w.scale), features, tape)
+        return DiscriminatorPass(torch.addcmul(w.bias, p, w.scale), features, tape, weights)
 
     # -- backward -------------------------------------------------------------------------
     def backward_parameters(self, forward: DiscriminatorPass, grad_logits: Tensor) -> list[Gradient]:
         """Every trainable parameter's gradient from ``grad_logits [N, K]`` (the
         discriminator's step: no gradient for the input, none for the features)."""
-        weights = self.weights.get()
+        weights = forward.weights
         gradients = []
         grad, activation = grad_logits.float(), None  # d loss / d (layer output), and the layer's activation
         for index in range(len(self.layers) - 1, -1, -1):
@@ -155,7 +157,7 @@ class FastDiscriminator:
     def backward_input(self, forward: DiscriminatorPass, grad_features: Tensor, rows: slice) -> Tensor:
         """``d loss / d x`` for the examples ``rows`` of a ``logits=False`` pass, from
         ``grad_features [len(rows), F]``; parameters get no gradient. Returns ``[len(rows), D]`` float32."""
-        weights = self.weights.get()
+        weights = forward.weights
         grad = grad_features
         for index in range(len(forward.tape) - 1, -1, -1):
             h = forward.tape[index].h[rows]

@@ -62,6 +62,7 @@ class GeneratorPass:
     blocks: list[BlockTape]
     u: Tensor          # the output layer's input (compute dtype)
     p: Tensor          # the output layer's product (compute dtype)
+    weights: tuple[list[Tensor], WeightNormWeights]  # those the pass used
 
 
 class FastGenerator:
@@ -98,11 +99,11 @@ class FastGenerator:
             u = u_next
         p = torch.mm(u, out.v.t())  # [N, D]
         images = torch.sigmoid(torch.addcmul(out.bias, p, out.scale))
-        return GeneratorPass(images, tape, u, p)
+        return GeneratorPass(images, tape, u, p, (block_weights, out))
 
     def backward(self, forward: GeneratorPass, grad_images: Tensor) -> list[Gradient]:
         """Every trainable parameter's gradient from ``grad_images [N, D]``."""
-        block_weights, out = self.weights.get()
+        block_weights, out = forward.weights
         layer = self.layers.output
         dp, grad_bias, grad_scale = self.ops.dense_backward(
             grad_images, forward.images, SIGMOID, forward.p, out.scale, self.dtype
