@@ -30,6 +30,8 @@ from pathlib import Path
 
 import torch
 
+from improved_gan.training.device import cpu_flags
+
 SOURCE = Path(__file__).with_name("kernels.c")
 FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fPIC", "-shared", "-std=c99")
 OPENMP = ("-fopenmp",)
@@ -91,8 +93,8 @@ def _build_key(compiler: str, source: bytes) -> str:
         digest.update(subprocess.run([compiler, "--version"], capture_output=True, timeout=30).stdout)
     except (OSError, subprocess.SubprocessError) as err:
         raise NativeKernelsUnavailable(f"the C compiler {compiler} does not run ({err})") from None
-    try:  # -march=native builds for this processor: key the build by its flags
-        digest.update(Path("/proc/cpuinfo").read_bytes().split(b"\n\n")[0].split(b"flags", 1)[-1])
+    try:  # -march=native builds for this processor: key the build by its features
+        digest.update(" ".join(sorted(cpu_flags(Path("/proc/cpuinfo").read_text()))).encode())
     except OSError:
         pass
     return digest.hexdigest()[:16]
@@ -100,7 +102,10 @@ def _build_key(compiler: str, source: bytes) -> str:
 
 def _build(compiler: str, library: Path) -> None:
     """Compile with OpenMP, or without where the compiler has none."""
-    library.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        library.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise NativeKernelsUnavailable(f"cannot create the kernel cache {library.parent} ({err})") from None
     partial = library.with_name(f"{library.name}.{os.getpid()}.tmp")
     errors = []
     for extra in (OPENMP, ()):
