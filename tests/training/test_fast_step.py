@@ -492,6 +492,19 @@ def test_resuming_from_a_state_dict_is_exact(autocast, ops):
         assert torch.equal(a, b)
 
 
+def test_forward_follows_the_modules_mode_and_noise():
+    """Eval mode: no noise, as the reference modules; the noise std is read at each pass."""
+    generator, discriminator, x, _ = make_models(noise=True)
+    fast = fast_step(generator, discriminator).fast_discriminator
+    discriminator.eval()
+    torch.testing.assert_close(fast.forward(x[:8]).logits, discriminator(x[:8]).logits, rtol=1e-5, atol=1e-5)
+    discriminator.train()
+    for module in discriminator.modules():
+        if isinstance(module, GaussianNoise):
+            module.std = 0.0
+    torch.testing.assert_close(fast.forward(x[:8]).logits, discriminator(x[:8]).logits, rtol=1e-5, atol=1e-5)
+
+
 def test_weights_follow_parameter_changes_made_outside_the_step():
     """load_state_dict between iterations: the next pass uses the new weights, not stale copies."""
     generator, discriminator, x, y = make_models(noise=False)

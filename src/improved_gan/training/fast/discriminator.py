@@ -87,7 +87,6 @@ class FastDiscriminator:
         self.layers = [*layers.hidden, layers.output]
         self.dtype = dtype
         self.ops = ops
-        self.noisy = any(d.noise for d in self.layers)
         modules = [d.layer for d in self.layers]
         self.weights: DerivedWeights[list[WeightNormWeights]] = DerivedWeights(
             module_tensors(modules), lambda: [weight_norm_weights(m, dtype, sumsq=ops.row_sumsq) for m in modules]
@@ -95,21 +94,20 @@ class FastDiscriminator:
 
     # -- forward --------------------------------------------------------------------------
     def forward(self, x: Tensor, *, logits: bool = True) -> DiscriminatorPass:
-        """Training-mode pass (noise on). ``x [N, C, H, W]`` or ``[N, D]`` float32;
-        ``logits=False`` stops at the features (the head's noise is not drawn)."""
+        """The pass of the modules' current mode (noise in training mode only). ``x [N, C, H, W]``
+        or ``[N, D]`` float32; ``logits=False`` stops at the features (the head's noise is not drawn)."""
         weights = self.weights.get()
         ops, hidden = self.ops, len(self.layers) - 1
-        key = ops.new_key() if self.noisy else 0  # no draw from the global generator without noise
-        a = ops.input_noise(x.reshape(len(x), -1), self.layers[0].noise, self.dtype, key, 0)
+        noise = [d.noise for d in self.layers]
+        key = ops.new_key() if any(noise) else 0  # no draw from the global generator without noise
+        a = ops.input_noise(x.reshape(len(x), -1), noise[0], self.dtype, key, 0)
         tape = []
         for index in range(hidden):
             w = weights[index]
             p = torch.mm(a, w.v.t())  # [N, U]
             last_hidden = index == hidden - 1
             next_dtype = None if last_hidden and not logits else self.dtype
-            h, a_next = ops.scale_bias_relu_noise(
-                p, w.scale, w.bias, self.layers[index + 1].noise, next_dtype, key, index + 1
-            )
+            h, a_next = ops.scale_bias_relu_noise(p, w.scale, w.bias, noise[index + 1], next_dtype, key, index + 1)
             tape.append(LayerTape(a, p, h))
             a = a_next
         features = tape[-1].h  # [N, F]

@@ -25,10 +25,16 @@ from improved_gan.layers import BatchStatisticsNorm, GaussianNoise, WeightNormLi
 
 @dataclass(frozen=True)
 class NoisyDense:
-    """One discriminator layer: Gaussian noise of std ``noise`` on its input, then ``layer``."""
+    """One discriminator layer: the Gaussian noise module on its input (or None), then ``layer``."""
 
     layer: WeightNormLinear
-    noise: float
+    noise_module: GaussianNoise | None
+
+    @property
+    def noise(self) -> float:
+        """The noise's std now: 0 without a noise module or in eval mode (as :class:`GaussianNoise`)."""
+        module = self.noise_module
+        return module.std if module is not None and module.training else 0.0
 
 
 @dataclass(frozen=True)
@@ -83,14 +89,14 @@ def discriminator_layers(discriminator: nn.Module) -> DiscriminatorLayers | None
 
 def _noisy_dense_sequence(modules: list[nn.Module], *, relu: bool) -> list[NoisyDense] | None:
     """``[GaussianNoise] -> WeightNormLinear [-> ReLU]`` repeated, exactly; else None."""
-    layers, noise, i = [], 0.0, 0
+    layers, noise, i = [], None, 0
     while i < len(modules):
-        if isinstance(modules[i], GaussianNoise):
-            noise, i = modules[i].std, i + 1
+        if type(modules[i]) is GaussianNoise:
+            noise, i = modules[i], i + 1
         if i >= len(modules) or type(modules[i]) is not WeightNormLinear:
             return None
         layers.append(NoisyDense(modules[i], noise))
-        noise, i = 0.0, i + 1
+        noise, i = None, i + 1
         if relu:
             if i >= len(modules) or type(modules[i]) is not nn.ReLU:
                 return None
