@@ -12,7 +12,8 @@ machine slow every contender alike), for each thread count asked for:
 Each block runs ``--block`` iterations of the real epoch loop (batches drawn
 as the trainer draws them, gathered from the resident training set); a row
 gives the median over ``--repeats`` blocks of ms per iteration (wall clock and
-CPU time of the process), s per epoch (600 iterations), achieved GFLOP/s (the
+CPU time of the process: on a shared machine, one thread's CPU time is what an
+idle core would take), s per epoch (600 iterations), achieved GFLOP/s (the
 products' FLOPs over the wall time) and the ratio to the fp32 reference (the
 median of the per-repeat ratios: the result; absolute times are noisy on a
 shared machine). ``--epoch`` also times one whole epoch of the fast bf16 step.
@@ -174,8 +175,9 @@ def measure(
 
 def table(results: dict[int, dict[str, list[Sample]]], flops: float, epoch_iterations: int) -> str:
     lines = [
-        "| threads | step | ms/iteration (wall) | ms/iteration (CPU) | s/epoch | GFLOP/s | x reference fp32 |",
-        "| ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| threads | step | ms/iteration (wall) | ms/iteration (CPU) | s/epoch (wall) | s/epoch (CPU) "
+        "| GFLOP/s (wall) | x reference fp32 |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for threads, samples in results.items():
         reference = samples[REFERENCE]
@@ -186,7 +188,7 @@ def table(results: dict[int, dict[str, list[Sample]]], flops: float, epoch_itera
             low, high = min(s.wall for s in runs), max(s.wall for s in runs)
             lines.append(
                 f"| {threads} | {name} | {wall * 1e3:.1f} ({low * 1e3:.1f}-{high * 1e3:.1f}) | {cpu * 1e3:.1f} "
-                f"| {wall * epoch_iterations:.1f} | {flops / wall / 1e9:.0f} | {speedup:.2f} |"
+                f"| {wall * epoch_iterations:.1f} | {cpu * epoch_iterations:.1f} | {flops / wall / 1e9:.0f} | {speedup:.2f} |"
             )
     return "\n".join(lines)
 
@@ -242,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Data: {config.dataset}, {len(data.x_unlabeled)} training images, {epoch_iterations} iterations per epoch; "
         f"products: {len(shapes)} per iteration, {flops / 1e9:.2f} GFLOP.",
         f"Median of {args.repeats} interleaved blocks of {args.block} iterations (min-max in brackets); "
-        "CPU = process time (all threads); s/epoch = wall ms/iteration x iterations.",
+        "CPU = process time (all threads; with one thread, what an idle core would take); "
+        "s/epoch = ms/iteration x iterations.",
         "",
         table(results, flops, epoch_iterations),
     ]
