@@ -27,7 +27,12 @@ def _history(run: Path) -> list[dict]:
 def _start(run: Path) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
     args = [sys.executable, "-m", "improved_gan", "train", "mnist-fm", *TINY, *EPOCHS, "--out", str(run)]
-    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # a shell that starts jobs in the background (nohup, CI runners) hands them SIGINT ignored,
+    # and Python keeps it ignored: give the child the default disposition a terminal would
+    return subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.default_int_handler),
+    )
 
 
 def _wait_for_epochs(run: Path, proc: subprocess.Popen, epochs: int, timeout: float = 120.0) -> None:
