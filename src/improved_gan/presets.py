@@ -58,12 +58,12 @@ def mnist_fm() -> TrainConfig:
     mean over units); Adam lr 0.003, beta1 0.5; 100 labeled + 100 unlabeled +
     100 generated per step; 300 epochs of 600 steps; 100 labels (10 per class).
 
-    Deliberate differences: the EMA of D's parameters that evaluates the test
-    error is warm-started (its window grows to the authors' 10,000 steps by
-    epoch 150; theirs starts at the initial weights, so its first epochs
-    evaluate a nearly untrained network); torch's
-    Adam adds eps outside the square root (the authors' inside; eps = 1e-8
-    makes this immaterial).
+    Adam is the authors' own, with epsilon inside the square root
+    (training/optim.py): with torch's Adam this run collapses after about 13
+    epochs (docs/results.md). Deliberate difference: the EMA of D's parameters
+    that evaluates the test error is warm-started (its window grows to the
+    authors' 10,000 steps by epoch 150; theirs starts at zero, so its first
+    epochs evaluate a shrunken network).
     """
     return TrainConfig(preset="mnist-fm")
 

@@ -26,6 +26,7 @@ from improved_gan.training.batches import epoch_plan, iterations_per_epoch
 from improved_gan.training.build import build_models, initialise_models
 from improved_gan.training.device import autocast_factory, resolve_device, resolve_precision
 from improved_gan.training.evaluate import count_errors
+from improved_gan.training.fast import build_step
 from improved_gan.training.experiment_data import ExperimentData, load_experiment_data
 from improved_gan.training.pixels import to_uint8
 from improved_gan.training.run_dir import CONFIG, close_log, open_log, sample_grid_path, write_metrics
@@ -117,7 +118,8 @@ class Trainer:
         state = ckpt.load_checkpoint(self.run_dir, map_location=self.device) if ckpt.latest_checkpoint(self.run_dir) else None
         if state is None:
             initialise_models(self.generator, self.discriminator, self.data.x_unlabeled, config)
-        self.step = TrainStep(config, self.generator, self.discriminator, autocast=autocast)
+        fast = build_step(config, self.generator, self.discriminator, autocast=autocast) if config.fast_step else None
+        self.step = fast or TrainStep(config, self.generator, self.discriminator, autocast=autocast)
         if state is not None:
             self._restore(state)
 
