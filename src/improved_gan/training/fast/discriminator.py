@@ -28,9 +28,12 @@ its step needs: the discriminator's step no gradient for the input, the
 generator's step no parameter gradient, no logits, and input gradients only
 for the generated rows.
 
-The three products of each layer run in the compute dtype (bfloat16 or
-float32); the element-wise work, the scales and every gradient handed to the
-optimiser are float32.
+The three products of each layer (forward, weight gradient, input gradient)
+take their operands in the compute dtype (bfloat16 or float32) and return it;
+the element-wise work, the kept activations, the scales and the bias and
+scale gradients are float32. The weight gradients reach the optimiser as the
+products' output plus the float32 weight-norm term
+(:class:`~improved_gan.training.fast.adam.Gradient`).
 """
 
 from __future__ import annotations
