@@ -72,7 +72,6 @@ class TrainConfig:
     eval_batch_size: int = 1000
     sample_grid: int = 100                       # images in each epoch's sample grid
     checkpoint_every: int = 1                    # epochs between checkpoints (the last one always)
-    score_every: int = 0                         # epochs between cheap sample scores (0: only at the end)
     final_score_samples: int = 10000             # samples for the end-of-run sample scores
 
     # ---------------------------------------------------------------------------------

@@ -74,3 +74,13 @@ def test_bad_input_gives_one_clear_error(args, message, tmp_path):
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("error: ") and message in result.stderr
+
+
+def test_run_without_the_mnist_classifier_says_how_to_score(tmp_path):
+    """The end-of-run sample scores need the cached classifier; without it the run still
+    finishes and says how to get the scores."""
+    args = [a if a != "final_score_samples=0" else "final_score_samples=200" for a in TINY]
+    result = cli("train", "mnist-fm", *args, "--epochs", "1", "--out", str(tmp_path / "r"),
+                 env={"IMPROVED_GAN_CACHE": str(tmp_path / "empty-cache")})
+    assert "sample scores not computed" in result.stdout and "classifier" in result.stdout
+    assert not (tmp_path / "r" / "scores.json").exists()

@@ -219,6 +219,33 @@ class Trainer:
         finally:
             self.generator.train(was_training)
 
+    # -- sample scores ---------------------------------------------------------------------------
+    def _final_scores(self, log_message) -> None:
+        """MNIST score and MNIST FD of ``final_score_samples`` samples (MNIST-family runs), into
+        ``scores.json``, when the project's MNIST classifier is cached; otherwise say how to get it."""
+        config = self.config
+        if not config.dataset.startswith("mnist") or config.final_score_samples <= 0:
+            return
+        from improved_gan.metrics.classifier import load_classifier
+        from improved_gan.metrics.run_scores import score_mnist_samples
+
+        try:
+            load_classifier()
+        except UserError as err:  # no cached classifier: the run is fine, the scores wait
+            log_message(f"sample scores not computed: {err}")
+            return
+        n, chunks = config.final_score_samples, []
+        rng = torch.Generator().manual_seed(config.seed + GRID_SEED_OFFSET + 1)
+        for start in range(0, n, config.batch_size):
+            z = torch.rand(min(config.batch_size, n - start), config.latent_dim, generator=rng).to(self.device)
+            chunks.append(to_uint8(self.generator_samples(z), config.pixel_scale))
+        entries = score_mnist_samples(
+            np.concatenate(chunks), run_dir=self.run_dir, dataset=config.dataset,
+            data_dir=config.data_dir, device=self.device, seed=config.seed,
+        )  # fmt: skip
+        score, fd = entries["mnist_score"], entries["mnist_fd"]
+        log_message(f"MNIST score {score['mean']:.3f} +- {score['std']:.3f}, MNIST FD {fd['value']:.3f} ({n} samples)")
+
     # -- the loop -------------------------------------------------------------------------------
     def train(self) -> TrainResult:
         from torch.utils.tensorboard import SummaryWriter
@@ -263,6 +290,7 @@ class Trainer:
         finally:
             writer.close()
             close_log(log)
+        self._final_scores(log_message=print)
         report = write_report(self.run_dir)
         return TrainResult(self.run_dir, self.epoch, self.history[-1] if self.history else {}, report)
 

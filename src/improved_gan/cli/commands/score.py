@@ -90,10 +90,12 @@ def run(args: argparse.Namespace) -> int:
         images, metrics=[s.name for s in specs], reference=reference, splits=args.splits, device=device,
         batch_size=args.batch_size, networks=networks, progress=True,
     )  # fmt: skip
-    entries = _entries(specs, scores, networks, n=len(images), splits=args.splits, reference=reference_name,
+    from improved_gan.metrics.run_scores import merge_run_scores, score_entries
+
+    entries = score_entries(specs, scores, networks, n=len(images), splits=args.splits, reference=reference_name,
                        seed=args.seed if is_run else None)  # fmt: skip
     if is_run:
-        _merge_scores(Path(args.source) / SCORES_FILE, entries)
+        merge_run_scores(Path(args.source) / SCORES_FILE, entries)
     if args.json:
         print(json.dumps(entries, indent=2, sort_keys=True))
         return 0
@@ -138,23 +140,6 @@ def _choose_reference(given: str | None, run_dataset: str | None, images, specs)
     )
 
 
-def _entries(specs, scores, networks, *, n: int, splits: int, reference: str | None, seed: int | None) -> dict:
-    """One ``scores.json`` entry per metric: its numbers and where they came from (module docstring)."""
-    from improved_gan.metrics.reference import network_fingerprint
-
-    entries = {}
-    for spec in specs:
-        provenance = {"n": n, "network": f"{spec.network} {network_fingerprint(networks[spec.network])}"}
-        if seed is not None:
-            provenance["seed"] = seed
-        values = [scores[key] for key in spec.keys]
-        if spec.needs_reference:
-            entries[spec.name] = {"value": values[0], "reference": reference, **provenance}
-        else:
-            entries[spec.name] = {"mean": values[0], "std": values[1], "splits": splits, **provenance}
-    return entries
-
-
 def _run_dataset(run_dir: str) -> str:
     from improved_gan.config import load_config
 
@@ -177,16 +162,3 @@ def _reference(name: str, specs, networks, args, device) -> Any:
         for spec in specs
         if spec.needs_reference
     }
-
-
-def _merge_scores(path: Path, entries: dict[str, dict[str, Any]]) -> None:
-    from improved_gan.errors import UserError
-    from improved_gan.utils.atomic import atomic_write_json
-
-    existing: dict[str, Any] = {}
-    if path.is_file():
-        try:
-            existing = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            raise UserError(f"{path} is not valid JSON ({err}); fix or delete it") from None
-    atomic_write_json(path, {**existing, **entries})
