@@ -27,7 +27,6 @@ from __future__ import annotations
 import ctypes
 import math
 from dataclasses import dataclass
-from typing import Iterable
 
 import torch
 from torch import Tensor
