@@ -66,7 +66,6 @@ def measure(preset: str, device: torch.device, precision: str, iters: int, warmu
     return {
         "preset": preset, "device": str(device), "precision": precision,
         "ms_per_iter": round(ms, 3), "images_per_s": round(3 * b / (ms / 1000), 1),
-        "iters_per_epoch_500": None,
     }
 
 
@@ -85,7 +84,6 @@ def main() -> None:
     for preset in args.presets:
         for precision in args.precision:
             row = measure(preset, device, precision, args.iters, args.warmup, args.repeats)
-            row.pop("iters_per_epoch_500")
             print(json.dumps(row))
 
 

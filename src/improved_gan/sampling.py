@@ -35,6 +35,30 @@ def load_generator(run_dir: str | Path, *, device: torch.device | str | None = N
 
 
 @torch.no_grad()
+def generate_images(
+    generator: nn.Module, n: int, *, scale: str, seed: int = 0, batch_size: int = 100, progress: bool = False
+) -> np.ndarray:
+    """``n`` samples of ``generator`` (in eval mode, restored after) as uint8 ``[n, H, W, C]``.
+
+    z is drawn on the CPU from a generator seeded by ``seed``, so the samples do
+    not depend on the device or on the global random state.
+    """
+    if n <= 0:
+        raise ValueError(f"expected a positive number of samples (got {n})")
+    device = next(generator.parameters()).device
+    rng = torch.Generator().manual_seed(seed)
+    was_training = generator.training
+    generator.eval()
+    try:
+        chunks = []
+        for start in tqdm(range(0, n, batch_size), desc="sampling", disable=not progress, leave=False):
+            z = torch.rand(min(batch_size, n - start), generator.latent_dim, generator=rng).to(device)
+            chunks.append(to_uint8(generator(z), scale))
+        return np.concatenate(chunks)
+    finally:
+        generator.train(was_training)
+
+
 def sample_images(
     run_dir: str | Path,
     n: int,
@@ -48,10 +72,4 @@ def sample_images(
     if n <= 0:
         raise ValueError(f"expected a positive number of samples (got {n})")
     generator, scale = load_generator(run_dir, device=device)
-    device = next(generator.parameters()).device
-    rng = torch.Generator().manual_seed(seed)
-    chunks = []
-    for start in tqdm(range(0, n, batch_size), desc="sampling", disable=not progress, leave=False):
-        z = torch.rand(min(batch_size, n - start), generator.latent_dim, generator=rng).to(device)
-        chunks.append(to_uint8(generator(z), scale))
-    return np.concatenate(chunks)
+    return generate_images(generator, n, scale=scale, seed=seed, batch_size=batch_size, progress=progress)

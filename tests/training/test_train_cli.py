@@ -84,3 +84,15 @@ def test_run_without_the_mnist_classifier_says_how_to_score(tmp_path):
                  env={"IMPROVED_GAN_CACHE": str(tmp_path / "empty-cache")})
     assert "sample scores not computed" in result.stdout and "classifier" in result.stdout
     assert not (tmp_path / "r" / "scores.json").exists()
+
+
+def test_damaged_checkpoint_gives_one_clear_error(tiny_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "damaged"
+    shutil.copytree(tiny_run, run)
+    checkpoint = run / "checkpoints" / "last.pt"
+    checkpoint.write_bytes(checkpoint.read_bytes()[:1000])  # truncated, as by a full disk
+    result = cli("eval", str(run), check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "last.pt" in result.stderr and "damaged" in result.stderr

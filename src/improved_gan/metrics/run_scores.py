@@ -48,16 +48,17 @@ def merge_run_scores(path: Path, entries: dict[str, dict[str, Any]]) -> None:
     atomic_write_json(path, {**existing, **entries})
 
 
-def score_mnist_samples(images, *, run_dir: Path, dataset: str, data_dir, device, seed: int) -> dict:
+def score_mnist_samples(images, *, run_dir: Path, dataset: str, data_dir, device, seed: int, classifier=None) -> dict:
     """MNIST score and MNIST FD of ``images`` (uint8 ``[N, 28, 28, 1]``) with the cached
-    classifier, against ``dataset``'s training split; merged into ``run_dir/scores.json``."""
+    classifier (or ``classifier``, already loaded), against ``dataset``'s training split;
+    merged into ``run_dir/scores.json``."""
     from improved_gan.metrics.evaluate import evaluate_samples, load_scoring_network
     from improved_gan.metrics.inception_score import DEFAULT_SPLITS
     from improved_gan.metrics.reference import dataset_statistics
     from improved_gan.metrics.registry import MNIST_CLASSIFIER, resolve_metrics
 
     specs = resolve_metrics(("mnist_score", "mnist_fd"))
-    network = load_scoring_network(MNIST_CLASSIFIER)
+    network = load_scoring_network(MNIST_CLASSIFIER, classifier=classifier)
     reference = dataset_statistics(MNIST_CLASSIFIER, network, dataset, split="train", data_dir=data_dir,
                                    device=device, progress=False)  # fmt: skip
     scores = evaluate_samples(images, metrics=[s.name for s in specs], reference={MNIST_CLASSIFIER: reference},

@@ -29,6 +29,7 @@ from improved_gan.training.evaluate import count_errors
 from improved_gan.training.fast import build_step
 from improved_gan.training.experiment_data import ExperimentData, load_experiment_data
 from improved_gan.training.pixels import to_uint8
+from improved_gan.sampling import generate_images
 from improved_gan.training.run_dir import CONFIG, close_log, open_log, sample_grid_path, write_metrics
 from improved_gan.training.step import TrainStep
 from improved_gan.utils.image_grid import save_grid
@@ -230,18 +231,18 @@ class Trainer:
         from improved_gan.metrics.run_scores import score_mnist_samples
 
         try:
-            load_classifier()
+            classifier = load_classifier()
         except UserError as err:  # no cached classifier: the run is fine, the scores wait
             log_message(f"sample scores not computed: {err}")
             return
-        n, chunks = config.final_score_samples, []
-        rng = torch.Generator().manual_seed(config.seed + GRID_SEED_OFFSET + 1)
-        for start in range(0, n, config.batch_size):
-            z = torch.rand(min(config.batch_size, n - start), config.latent_dim, generator=rng).to(self.device)
-            chunks.append(to_uint8(self.generator_samples(z), config.pixel_scale))
+        n = config.final_score_samples
+        images = generate_images(
+            self.generator, n, scale=config.pixel_scale, seed=config.seed + GRID_SEED_OFFSET + 1,
+            batch_size=config.batch_size,
+        )  # fmt: skip
         entries = score_mnist_samples(
-            np.concatenate(chunks), run_dir=self.run_dir, dataset=config.dataset,
-            data_dir=config.data_dir, device=self.device, seed=config.seed,
+            images, run_dir=self.run_dir, dataset=config.dataset, data_dir=config.data_dir,
+            device=self.device, seed=config.seed, classifier=classifier,
         )  # fmt: skip
         score, fd = entries["mnist_score"], entries["mnist_fd"]
         log_message(f"MNIST score {score['mean']:.3f} +- {score['std']:.3f}, MNIST FD {fd['value']:.3f} ({n} samples)")
