@@ -4,4 +4,5 @@ TINY = [
     "--dataset", "mnist5k", "--epochs", "3", "--iters-per-epoch", "4", "--batch-size", "20",
     "--labels", "20", "--precision", "fp32", "--no-progress",
     "--set", "init_batch_size=100", "--set", "sample_grid=16", "--set", "final_score_samples=0",
+    "--set", "epoch_score_every=0",
 ]

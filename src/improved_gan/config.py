@@ -44,6 +44,7 @@ class TrainConfig:
     d_widths: tuple[int, int] = (96, 192)        # conv D channel widths (cifar-conv only)
     minibatch_kernels: int = 0                   # B of Section 3.2; 0 switches it off
     minibatch_kernel_dim: int = 5                # C of Section 3.2
+    minibatch_weight_norm: bool = True           # the authors' weight-normed T with data-dependent init
     d_input_noise: float | None = None           # std of Gaussian noise on D's input; None: the model's default
     generator_norm: Literal["batch", "virtual"] = "batch"   # Section 3.5 for G's normalisation
     # -- objective (Sections 3 and 5) -------------------------------------------------
@@ -72,7 +73,9 @@ class TrainConfig:
     eval_batch_size: int = 1000
     sample_grid: int = 100                       # images in each epoch's sample grid
     checkpoint_every: int = 1                    # epochs between checkpoints (the last one always)
-    final_score_samples: int = 10000             # samples for the end-of-run sample scores
+    epoch_score_every: int = 5                   # epochs between sample scores during training (0: off)
+    epoch_score_samples: int = 1000              # samples for those (MNIST score and FD; MNIST runs)
+    final_score_samples: int = 10000             # samples for the end-of-run sample scores (0: off)
 
     # ---------------------------------------------------------------------------------
     @property
@@ -110,6 +113,12 @@ class TrainConfig:
             problems.append(
                 f"need 0 <= lr_decay_start < lr_decay_end (got {self.lr_decay_start}, {self.lr_decay_end})"
             )
+        for name in ("epoch_score_every", "epoch_score_samples", "final_score_samples"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name} must be >= 0 (got {getattr(self, name)}; 0 switches it off)")
+        for name in ("epoch_score_samples", "final_score_samples"):
+            if 0 < getattr(self, name) < 10:
+                problems.append(f"{name} must be 0 or at least 10, the score's 10 splits (got {getattr(self, name)})")
         if self.minibatch_kernels < 0 or self.minibatch_kernel_dim <= 0:
             problems.append("minibatch_kernels must be >= 0 and minibatch_kernel_dim > 0")
         if self.architecture == "mnist-mlp" and self.generator_norm == "virtual":

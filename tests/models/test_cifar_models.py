@@ -54,9 +54,11 @@ def test_svhn_discriminator_parameter_count_by_hand():
 
 def test_minibatch_discrimination_discriminator_parameter_count_by_hand():
     # the CIFAR-10 model + T (192*100*5 = 96,000) + its bias (100) + 100 more inputs to the dense
-    # layer (100*10 = 1,000): 1,406,804 + 96,100 + 1,000 = 1,503,904
+    # layer (100*10 = 1,000): 1,406,804 + 96,100 + 1,000 = 1,503,904; the authors' weight-normalised
+    # layer (the default) adds T's log-scales, 100*5 = 500
     discriminator = CIFARDiscriminator(minibatch_kernels=100)
-    assert _trainable(discriminator) == 1_503_904
+    assert _trainable(discriminator) == 1_503_904 + 500
+    assert _trainable(CIFARDiscriminator(minibatch_kernels=100, minibatch_weight_norm=False)) == 1_503_904
 
 
 def test_generator_parameter_count_by_hand():

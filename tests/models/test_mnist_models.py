@@ -185,9 +185,12 @@ def test_print_explains_the_models():
 
 
 def test_minibatch_variant_by_hand_and_cross_sample_flag():
-    # + T (250*100*5 = 125,000) + its bias (100) + 100 more inputs to the output layer (100*10 = 1,000)
+    # + T (250*100*5 = 125,000) + its bias (100) + 100 more inputs to the output layer (100*10 = 1,000),
+    # + T's log-scales (100*5 = 500) in the authors' weight-normalised layer (the default)
     discriminator = MNISTDiscriminator(minibatch_kernels=100, minibatch_kernel_dim=5)
-    assert _trainable(discriminator) == 1_538_770 + 125_000 + 100 + 1_000
+    assert _trainable(discriminator) == 1_538_770 + 125_000 + 100 + 1_000 + 500
+    plain = MNISTDiscriminator(minibatch_kernels=100, minibatch_kernel_dim=5, minibatch_weight_norm=False)
+    assert _trainable(plain) == 1_538_770 + 125_000 + 100 + 1_000
     assert discriminator.cross_sample and not MNISTDiscriminator().cross_sample
     assert MNISTDiscriminator(minibatch_kernels=0).minibatch_kernels == 0
     discriminator.eval()

@@ -119,7 +119,8 @@ def test_shape_dtype_device_repr_and_reset():
     assert layer.weight.shape == (10, 7, 2) and layer.weight.dtype == torch.float64
     assert layer.out_features == 17 and layer(torch.randn(3, 10, dtype=torch.float64)).shape == (3, 17)
     assert repr(layer) == (
-        "MinibatchDiscrimination(in_features=10, num_kernels=7, kernel_dim=2, bias=True, init_std=0.05)"
+        "MinibatchDiscrimination(in_features=10, num_kernels=7, kernel_dim=2, bias=True, init_std=0.05, "
+        "weight_norm=False)"
     )
     with torch.no_grad():
         layer.bias.fill_(3.0)

@@ -25,7 +25,10 @@ def init_weight_norm(model: nn.Module, batch: Tensor) -> list[str]:
     One forward pass of ``batch`` through ``model``, with every
     :class:`~improved_gan.layers.WeightNormLayer` whose ``init_scale`` is not None
     re-initialised on its own output (:meth:`WeightNormLayer.data_dependent_init`)
-    before that output goes on to the next layer. Layers built with
+    before that output goes on to the next layer. Layers that initialise from
+    their *input* (``initialises_from_input`` true, e.g. a weight-normalised
+    :class:`~improved_gan.techniques.MinibatchDiscrimination`) get
+    ``data_dependent_init(input)`` instead, whose return value is their output. Layers built with
     ``init_scale=None`` keep their values (the reference does not initialise the
     MNIST generator's output layer from data).
 
@@ -54,16 +57,18 @@ def init_weight_norm(model: nn.Module, batch: Tensor) -> list[str]:
     pending = {
         module: name or type(model).__name__
         for name, module in model.named_modules()
-        if isinstance(module, WeightNormLayer) and module.init_scale is not None
+        if _reads_output(module) or _reads_input(module)
     }
     initialised: list[str] = []
     handles = []
 
-    def initialise_once(module: nn.Module, _inputs, output: Tensor) -> Tensor | None:
+    def initialise_once(module: nn.Module, inputs, output: Tensor) -> Tensor | None:
         name = pending.pop(module, None)
         if name is None:  # a layer used twice in one pass is initialised on its first use
             return None
         initialised.append(name)
+        if _reads_input(module):
+            return module.data_dependent_init(inputs[0])
         return module.data_dependent_init(output)
 
     try:
@@ -78,3 +83,14 @@ def init_weight_norm(model: nn.Module, batch: Tensor) -> list[str]:
         missing = ", ".join(sorted(pending.values()))
         raise ValueError(f"the forward pass did not reach these weight-normalised layers: {missing}")
     return initialised
+
+
+def _reads_output(module: nn.Module) -> bool:
+    """A weight-normalised layer due for initialisation: ``data_dependent_init(output)``."""
+    return isinstance(module, WeightNormLayer) and module.init_scale is not None
+
+
+def _reads_input(module: nn.Module) -> bool:
+    """A layer initialised from its input, ``data_dependent_init(input) -> output``, such as
+    :class:`~improved_gan.techniques.MinibatchDiscrimination` with ``weight_norm=True``."""
+    return bool(getattr(module, "initialises_from_input", False))

@@ -77,11 +77,14 @@ class Discriminator(nn.Module):
 
 
 def minibatch_discrimination_layers(
-    in_features: int, num_kernels: int | None, kernel_dim: int, *, device=None, dtype=None
+    in_features: int, num_kernels: int | None, kernel_dim: int, *, weight_norm: bool = True, device=None, dtype=None
 ) -> list[nn.Module]:
-    """``[MinibatchDiscrimination(in_features, num_kernels, kernel_dim)]``, or ``[]`` when ``num_kernels`` is None or 0."""
+    """``[MinibatchDiscrimination(in_features, num_kernels, kernel_dim, weight_norm=...)]``, or ``[]``
+    when ``num_kernels`` is None or 0. ``weight_norm=True`` is the authors' layer (weight-normalised T,
+    data-dependent initialisation), which all their minibatch models use."""
     if not num_kernels:
         return []
     if num_kernels < 0:
         raise ValueError(f"minibatch_kernels must be a positive number, or None/0 for none (got {num_kernels})")
-    return [MinibatchDiscrimination(in_features, num_kernels, kernel_dim, device=device, dtype=dtype)]
+    factory = {"device": device, "dtype": dtype}
+    return [MinibatchDiscrimination(in_features, num_kernels, kernel_dim, weight_norm=weight_norm, **factory)]

@@ -169,6 +169,9 @@ class CIFARDiscriminator(Discriminator):
         minibatch_kernels: B of Section 3.2, a minibatch-discrimination layer after
             the global average pooling, or None/0 for none. Default: None.
         minibatch_kernel_dim: C of Section 3.2. Default: 5.
+        minibatch_weight_norm: the authors' minibatch layer, with a weight-normalised
+            T and a data-dependent initialisation (:class:`MinibatchDiscrimination`
+            with ``weight_norm=True``); False for the paper's plain T. Default: True.
 
     Every convolution and the dense layer are weight-normalised (directions
     ``N(0, 0.05^2)``); :func:`~improved_gan.layers.init_weight_norm` sets the
@@ -202,6 +205,7 @@ class CIFARDiscriminator(Discriminator):
         input_noise: float | None = None,
         minibatch_kernels: int | None = None,
         minibatch_kernel_dim: int = 5,
+        minibatch_weight_norm: bool = True,
         device=None,
         dtype=None,
     ) -> None:
@@ -247,7 +251,9 @@ class CIFARDiscriminator(Discriminator):
             nn.Flatten(),  # [N, wide]: the features
         ]
         self.trunk = nn.Sequential(*trunk)
-        minibatch = minibatch_discrimination_layers(wide, minibatch_kernels, minibatch_kernel_dim, **factory)
+        minibatch = minibatch_discrimination_layers(
+            wide, minibatch_kernels, minibatch_kernel_dim, weight_norm=minibatch_weight_norm, **factory
+        )
         self.minibatch_kernels = minibatch[0].num_kernels if minibatch else 0
         self.cross_sample = with_minibatch
         # [N, wide] -> ([N, wide + B]) -> [N, num_classes]

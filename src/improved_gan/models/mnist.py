@@ -122,6 +122,9 @@ class MNISTDiscriminator(Discriminator):
             3.2) applied to the features before the last noise and dense layer, or
             None/0 for none (the paper's feature-matching model). Default: None.
         minibatch_kernel_dim: C, the dimension of each kernel. Default: 5.
+        minibatch_weight_norm: the authors' minibatch layer, with a weight-normalised
+            T and a data-dependent initialisation; False for the paper's plain T
+            (with which ``mnist-mbd`` collapses, docs/results.md). Default: True.
 
     Every dense layer is weight-normalised with its direction ``v`` drawn from
     ``N(0, 0.1^2)`` (the reference's initial values); the hidden layers' scales
@@ -159,6 +162,7 @@ class MNISTDiscriminator(Discriminator):
         hidden_noise: float = 0.5,
         minibatch_kernels: int | None = None,
         minibatch_kernel_dim: int = 5,
+        minibatch_weight_norm: bool = True,
         device=None,
         dtype=None,
     ) -> None:
@@ -181,7 +185,9 @@ class MNISTDiscriminator(Discriminator):
         # [N, 784] -> [N, hidden_sizes[-1]]: the features
         self.trunk = nn.Sequential(*trunk)
         # [N, hidden_sizes[-1]] -> ([N, hidden_sizes[-1] + B] with minibatch features) -> [N, num_classes]
-        minibatch = minibatch_discrimination_layers(width, minibatch_kernels, minibatch_kernel_dim, **factory)
+        minibatch = minibatch_discrimination_layers(
+            width, minibatch_kernels, minibatch_kernel_dim, weight_norm=minibatch_weight_norm, **factory
+        )
         self.minibatch_kernels = minibatch[0].num_kernels if minibatch else 0
         self.cross_sample = bool(minibatch)
         self.head = nn.Sequential(

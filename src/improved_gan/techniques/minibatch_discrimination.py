@@ -161,12 +161,29 @@ class MinibatchDiscrimination(nn.Module):
     ``reference``, each row is instead compared with all rows of another batch.
 
     ``weight`` is the paper's T, initialised :math:`\mathcal N(0, \text{init\_std}^2)`
-    with ``init_std = 0.05`` as in the authors' code; ``bias`` starts at 0. (The
-    authors' Theano layer also reparameterises T with a learned per-kernel scale
-    and sets scale and bias by a data-dependent initialisation; this layer is the
-    paper's plain T, which weight normalisation can wrap.) In the authors' CIFAR-10
-    and SVHN models B = 100 kernels of C = 5 dimensions follow global average
-    pooling; their ImageNet model uses B = 300, C = 50.
+    with ``init_std = 0.05`` as in the authors' code; ``bias`` starts at 0. In the
+    authors' CIFAR-10 and SVHN models B = 100 kernels of C = 5 dimensions follow
+    global average pooling; their ImageNet model uses B = 300, C = 50.
+
+    With ``weight_norm=True`` the layer is the authors' Theano one: ``weight`` is
+    then a direction V and T is normalised column by column with a learned
+    log-scale ``log_scale`` ``[B, C]``,
+
+    .. math::
+
+        T_{:, b, c} = e^{s_{b,c}}\, V_{:, b, c} / \lVert V_{:, b, c} \rVert_2,
+
+    and :meth:`data_dependent_init` (called for it by
+    :func:`improved_gan.layers.init_weight_norm`) sets the scale and the bias
+    from a batch of real features: every kernel's distances are divided by half
+    the batch's mean nearest-neighbour distance, so that this distance becomes 2
+    (:math:`c_b = e^{-2}` for the nearest neighbour instead of a value that
+    underflows to 0 or saturates at 1), and the bias is set to minus the mean of
+    the resulting :math:`o_b`. Without that initialisation the closeness scale
+    depends on the feature scale of whatever layer the minibatch features read,
+    and on the permutation-invariant MNIST model the generator collapses within
+    an epoch (docs/results.md). Before the initialisation the bias is -1, as in
+    the authors' code.
 
     Memory: :math:`O(n^2 B)` for a batch of n (see :func:`minibatch_features`).
 
@@ -175,7 +192,9 @@ class MinibatchDiscrimination(nn.Module):
         num_kernels: B, the number of minibatch features appended. Default 100.
         kernel_dim: C, the dimension of each kernel's projection. Default 5.
         bias: learn an additive bias per kernel. Default ``True``.
-        init_std: standard deviation of T's normal initialisation. Default 0.05.
+        init_std: standard deviation of T's (or V's) normal initialisation. Default 0.05.
+        weight_norm: learn T as a normalised direction times ``exp(log_scale)`` and
+            allow :meth:`data_dependent_init` (the authors' layer). Default ``False``.
 
     Shape:
         - Input: ``x [N, A]``; optional ``reference [M, A]``.
@@ -196,6 +215,7 @@ class MinibatchDiscrimination(nn.Module):
         *,
         bias: bool = True,
         init_std: float = 0.05,
+        weight_norm: bool = False,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -209,7 +229,12 @@ class MinibatchDiscrimination(nn.Module):
         self.num_kernels = num_kernels
         self.kernel_dim = kernel_dim
         self.init_std = init_std
+        self.weight_norm = weight_norm
         self.weight = nn.Parameter(torch.empty(in_features, num_kernels, kernel_dim, **factory_kwargs))
+        if weight_norm:
+            self.log_scale = nn.Parameter(torch.empty(num_kernels, kernel_dim, **factory_kwargs))
+        else:
+            self.register_parameter("log_scale", None)
         if bias:
             self.bias = nn.Parameter(torch.empty(num_kernels, **factory_kwargs))
         else:
@@ -222,14 +247,67 @@ class MinibatchDiscrimination(nn.Module):
         return self.in_features + self.num_kernels
 
     def reset_parameters(self) -> None:
+        """T (or V) ~ N(0, init_std^2); log-scale 0; bias 0 (-1 with ``weight_norm``, the authors' value)."""
         nn.init.normal_(self.weight, mean=0.0, std=self.init_std)
+        if self.log_scale is not None:
+            nn.init.zeros_(self.log_scale)
         if self.bias is not None:
-            nn.init.zeros_(self.bias)
+            nn.init.constant_(self.bias, -1.0 if self.weight_norm else 0.0)
+
+    @property
+    def initialises_from_input(self) -> bool:
+        """True when :func:`~improved_gan.layers.init_weight_norm` should call :meth:`data_dependent_init`."""
+        return self.weight_norm
+
+    def kernel(self) -> Tensor:
+        r"""The tensor T, ``[A, B, C]``: ``weight`` itself, or with ``weight_norm`` its
+        columns scaled to the norm :math:`e^{s_{b,c}}`."""
+        if self.log_scale is None:
+            return self.weight
+        return self.weight * (self.log_scale.exp() * torch.rsqrt(self.weight.square().sum(0)))  # [A, B, C]
 
     def project(self, x: Tensor) -> Tensor:
         r"""The projections :math:`M_i = \mathbf f(x_i)\,T`: ``[N, A] -> [N, B, C]``."""
         self._check_input("x", x)
-        return (x @ self.weight.flatten(1)).unflatten(1, (self.num_kernels, self.kernel_dim))
+        return (x @ self.kernel().flatten(1)).unflatten(1, (self.num_kernels, self.kernel_dim))
+
+    @torch.no_grad()
+    def data_dependent_init(self, x: Tensor) -> Tensor:
+        r"""Set the log-scale and the bias from a batch of features ``x`` ``[N, A]`` (``weight_norm`` only).
+
+        With :math:`d_{i,b} = \min_{j \ne i} \lVert M_{i,b} - M_{j,b} \rVert_1` on this
+        batch and :math:`h_b = \tfrac12 \operatorname{mean}_i d_{i,b}`:
+        :math:`s_{b,c} \leftarrow s_{b,c} - \log h_b` (all C columns of kernel b, so every
+        distance of kernel b is divided by :math:`h_b`), then
+        :math:`\text{bias}_b \leftarrow -\operatorname{mean}_i o(x_i)_b`. Statistics in
+        float32 at least.
+
+        Returns:
+            The re-initialised layer's output on ``x``, ``[N, A + B]``, for the layers above.
+        """
+        if not self.weight_norm:
+            raise ValueError("data_dependent_init needs a layer built with weight_norm=True")
+        if x.dim() != 2 or x.size(0) < 2:
+            raise ValueError(
+                f"the data-dependent initialisation needs features [N >= 2, {self.in_features}] (got {tuple(x.shape)})"
+            )
+        dtype = torch.promote_types(x.dtype, torch.float32)
+        m = self.project(x.to(dtype)).transpose(0, 1)  # [B, N, C]
+        distances = _pairwise_l1(m, m)  # [B, N, N]
+        distances.diagonal(dim1=1, dim2=2).fill_(float("inf"))
+        half_mean_nearest = 0.5 * distances.amin(dim=2).mean(dim=1)  # [B]
+        if not bool((half_mean_nearest > 0).all() and torch.isfinite(half_mean_nearest).all()):
+            raise ValueError(
+                "the data-dependent initialisation needs distinct feature rows (some kernel's nearest-"
+                "neighbour distance is 0); use a batch of distinct examples"
+            )
+        self.log_scale.sub_(half_mean_nearest.log().to(self.log_scale.dtype)[:, None])
+        o = torch.exp(-distances / half_mean_nearest[:, None, None]).sum(dim=2).transpose(0, 1)  # [N, B]
+        mean = o.mean(dim=0)  # [B]
+        if self.bias is not None:
+            self.bias.copy_(-mean)
+            o = o - mean
+        return torch.cat([x, o.to(x.dtype)], dim=1)
 
     def forward(self, x: Tensor, reference: Tensor | None = None) -> Tensor:
         m = self.project(x)  # [N, B, C]
@@ -249,6 +327,7 @@ class MinibatchDiscrimination(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"in_features={self.in_features}, num_kernels={self.num_kernels}, "
-            f"kernel_dim={self.kernel_dim}, bias={self.bias is not None}, init_std={self.init_std}"
+            f"kernel_dim={self.kernel_dim}, bias={self.bias is not None}, init_std={self.init_std}, "
+            f"weight_norm={self.weight_norm}"
         )
 

@@ -17,7 +17,11 @@ def build_models(
     noise = {} if config.d_input_noise is None else {"input_noise": config.d_input_noise}
     mbd = {}
     if config.minibatch_kernels:
-        mbd = {"minibatch_kernels": config.minibatch_kernels, "minibatch_kernel_dim": config.minibatch_kernel_dim}
+        mbd = {
+            "minibatch_kernels": config.minibatch_kernels,
+            "minibatch_kernel_dim": config.minibatch_kernel_dim,
+            "minibatch_weight_norm": config.minibatch_weight_norm,
+        }
     if config.architecture == "mnist-mlp":
         from improved_gan.models.mnist import MNIST_IMAGE_SHAPE, MNISTDiscriminator, MNISTGenerator
 

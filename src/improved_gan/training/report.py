@@ -90,15 +90,32 @@ def write_report(run_dir: str | Path) -> Path:
     for key, label in (("loss_d", "D loss"), ("loss_g", "G loss")):
         _plot({config.preset: rows}, key, label, run_dir / f"{key}.png")
     lines += ["## Losses", "", "![D loss](loss_d.png) ![G loss](loss_g.png)", ""]
+    n = config.epoch_score_samples
+    if _plot({config.preset: rows}, "mnist_score_mean", f"MNIST score ({n} samples)", run_dir / "mnist_score.png"):
+        _plot({config.preset: rows}, "mnist_fd", f"MNIST FD ({n} samples)", run_dir / "mnist_fd.png", logy=True)
+        lines += [
+            "## Sample scores during training",
+            "",
+            f"Every {config.epoch_score_every} epochs, {n} samples from fixed z (real MNIST test digits:"
+            " MNIST score 9.75; a Frechet distance from few samples is biased upwards, so compare"
+            " epochs of this run with each other, and the end-of-run scores above with other runs).",
+            "",
+            "![MNIST score](mnist_score.png) ![MNIST FD](mnist_fd.png)",
+            "",
+        ]
     grid = sample_grid_path(run_dir, last["epoch"])
     if grid.is_file():
         lines += [f"## Samples after epoch {last['epoch']}", "", f"![samples]({grid.relative_to(run_dir)})", ""]
-    lines += ["## Per epoch", "", "| epoch | test errors | D loss | G loss | s |", "|---|---|---|---|---|"]
+    scored = any("mnist_score_mean" in r for r in rows)
+    header = "| epoch | test errors | D loss | G loss |" + (" MNIST score | MNIST FD |" if scored else "") + " s |"
+    lines += ["## Per epoch", "", header, "|" + "---|" * (header.count("|") - 1)]
     for r in rows:
-        lines.append(
-            f"| {r['epoch']} | {r.get('test_errors', '-')} | {r.get('loss_d', float('nan')):.4f} "
-            f"| {r.get('loss_g', float('nan')):.4f} | {r.get('seconds', 0):.1f} |"
-        )
+        cells = [str(r["epoch"]), str(r.get("test_errors", "-")), f"{r.get('loss_d', float('nan')):.4f}",
+                 f"{r.get('loss_g', float('nan')):.4f}"]  # fmt: skip
+        if scored:
+            cells += [f"{r['mnist_score_mean']:.2f}", f"{r['mnist_fd']:.2f}"] if "mnist_score_mean" in r else ["", ""]
+        cells.append(f"{r.get('seconds', 0):.1f}")
+        lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "## Configuration", "", "```json", json.dumps(config.to_dict(), indent=2, sort_keys=True), "```"]
     return _finish(run_dir, lines)
 

@@ -29,8 +29,8 @@ from improved_gan.training.evaluate import count_errors
 from improved_gan.training.fast import build_step
 from improved_gan.training.experiment_data import ExperimentData, load_experiment_data
 from improved_gan.training.pixels import to_uint8
-from improved_gan.sampling import generate_images
 from improved_gan.training.run_dir import CONFIG, close_log, open_log, sample_grid_path, write_metrics
+from improved_gan.training.sample_scores import SampleScorer
 from improved_gan.training.step import TrainStep
 from improved_gan.utils.image_grid import save_grid
 
@@ -206,6 +206,11 @@ class Trainer:
         n = len(self.data.y_test)
         return {"test_errors": errors, "test_examples": n, "test_error_rate": errors / n, "test_errors_raw": raw}
 
+    def _scores_due(self) -> bool:
+        """Sample scores after every ``epoch_score_every``-th epoch and after the last one."""
+        every = self.config.epoch_score_every
+        return bool(every) and (self.epoch % every == 0 or self.epoch == self.config.epochs)
+
     @torch.no_grad()
     def sample_grid(self) -> Path:
         images = to_uint8(self.generator_samples(self.grid_z), self.config.pixel_scale)
@@ -219,33 +224,6 @@ class Trainer:
             return self.generator(z).float()
         finally:
             self.generator.train(was_training)
-
-    # -- sample scores ---------------------------------------------------------------------------
-    def _final_scores(self, log_message) -> None:
-        """MNIST score and MNIST FD of ``final_score_samples`` samples (MNIST-family runs), into
-        ``scores.json``, when the project's MNIST classifier is cached; otherwise say how to get it."""
-        config = self.config
-        if not config.dataset.startswith("mnist") or config.final_score_samples <= 0:
-            return
-        from improved_gan.metrics.classifier import load_classifier
-        from improved_gan.metrics.run_scores import score_mnist_samples
-
-        try:
-            classifier = load_classifier()
-        except UserError as err:  # no cached classifier: the run is fine, the scores wait
-            log_message(f"sample scores not computed: {err}")
-            return
-        n = config.final_score_samples
-        images = generate_images(
-            self.generator, n, scale=config.pixel_scale, seed=config.seed + GRID_SEED_OFFSET + 1,
-            batch_size=config.batch_size,
-        )  # fmt: skip
-        entries = score_mnist_samples(
-            images, run_dir=self.run_dir, dataset=config.dataset, data_dir=config.data_dir,
-            device=self.device, seed=config.seed, classifier=classifier,
-        )  # fmt: skip
-        score, fd = entries["mnist_score"], entries["mnist_fd"]
-        log_message(f"MNIST score {score['mean']:.3f} +- {score['std']:.3f}, MNIST FD {fd['value']:.3f} ({n} samples)")
 
     # -- the loop -------------------------------------------------------------------------------
     def train(self) -> TrainResult:
@@ -261,6 +239,12 @@ class Trainer:
         else:
             log.info(f"resume at epoch {self.epoch} of {config.epochs}")
         write_metrics(self.run_dir, self.history)
+
+        def announce(message: str) -> None:  # to the log and the terminal
+            log.info(message)
+            tqdm.write(message)
+
+        scorer = SampleScorer(config, self.device, log_message=announce)
         try:
             epochs = tqdm(
                 range(self.epoch, config.epochs),
@@ -274,6 +258,8 @@ class Trainer:
                 row = self._run_epoch()
                 self.epoch += 1
                 self.sample_grid()
+                if self._scores_due():
+                    row.update(scorer.epoch_scores(self.generator))
                 self.history.append(row)
                 write_metrics(self.run_dir, self.history)
                 for key, value in row.items():
@@ -288,10 +274,10 @@ class Trainer:
                     epochs.set_postfix_str(message.split(": ", 1)[1], refresh=False)
                     tqdm.write(message)
             epochs.close()
+            scorer.final_scores(self.generator, self.run_dir)
         finally:
             writer.close()
             close_log(log)
-        self._final_scores(log_message=print)
         report = write_report(self.run_dir)
         return TrainResult(self.run_dir, self.epoch, self.history[-1] if self.history else {}, report)
 
@@ -304,6 +290,8 @@ def _describe(row: dict[str, Any]) -> str:
     for key in ("loss_d", "loss_g"):
         if key in row:
             summary.append(f"{key} {row[key]:.4f}")
+    if "mnist_score_mean" in row:
+        summary.append(f"MNIST score {row['mnist_score_mean']:.2f}, FD {row['mnist_fd']:.2f}")
     summary.append(f"{row['seconds']:.1f}s")
     return parts[0] + ": " + ", ".join(summary)
 

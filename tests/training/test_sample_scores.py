@@ -1,0 +1,84 @@
+"""Sample scores during training: every k epochs into metrics.jsonl, TensorBoard and the report.
+
+The trainer scores with the cached reference classifier; here a narrow classifier
+trained on mnist5k in seconds stands in for it (``load_classifier`` patched), so the
+test needs neither the reference weights nor the real MNIST files.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from improved_gan.config import TrainConfig, apply_overrides
+from improved_gan.presets import get_preset
+from improved_gan.training.trainer import train
+
+SMALL = {
+    "dataset": "mnist5k", "epochs": 3, "iters_per_epoch": 4, "batch_size": 20, "labels": 20,
+    "precision": "fp32", "init_batch_size": 100, "sample_grid": 16, "final_score_samples": 0,
+    "epoch_score_samples": 40,
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def stand_in_classifier():
+    from improved_gan.data import load_dataset
+    from improved_gan.metrics.classifier import MnistClassifier, TrainingOptions, train_classifier
+
+    data = load_dataset("mnist5k", split="train")
+    options = TrainingOptions(epochs=1, batch_size=50, max_lr=1e-2)
+    return train_classifier(data.images, data.labels, options=options, model=MnistClassifier(width=8, feature_dim=32),
+                            progress=False)  # fmt: skip
+
+
+def _config(**overrides) -> TrainConfig:
+    return apply_overrides(get_preset("mnist-fm"), {**SMALL, **overrides})
+
+
+@pytest.fixture
+def patched_classifier(stand_in_classifier, monkeypatch, tmp_path):
+    monkeypatch.setenv("IMPROVED_GAN_CACHE", str(tmp_path / "cache"))  # reference statistics land here
+    monkeypatch.setattr("improved_gan.metrics.classifier.load_classifier", lambda path=None: stand_in_classifier)
+
+
+def _rows(run):
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_scores_every_k_epochs_and_after_the_last(patched_classifier, tmp_path):
+    run = tmp_path / "scored"
+    train(_config(epoch_score_every=2), run, progress=False)
+    rows = _rows(run)
+    assert ["mnist_score_mean" in r for r in rows] == [False, True, True]  # epoch 2, and 3 = the last
+    for row in rows[1:]:
+        assert 1.0 <= row["mnist_score_mean"] <= 10.0 and row["mnist_score_std"] >= 0 and row["mnist_fd"] > 0
+    report = (run / "report.md").read_text()
+    assert "## Sample scores during training" in report and (run / "mnist_score.png").is_file()
+    assert "| epoch | test errors | D loss | G loss | MNIST score | MNIST FD | s |" in report
+    assert "MNIST score" in (run / "log.txt").read_text()
+
+
+def test_scoring_does_not_change_the_training(patched_classifier, tmp_path):
+    train(_config(epoch_score_every=1), tmp_path / "on", progress=False)
+    train(_config(epoch_score_every=0), tmp_path / "off", progress=False)
+    drop = {"seconds", "mnist_score_mean", "mnist_score_std", "mnist_fd"}
+    on = [{k: v for k, v in r.items() if k not in drop} for r in _rows(tmp_path / "on")]
+    off = [{k: v for k, v in r.items() if k not in drop} for r in _rows(tmp_path / "off")]
+    assert on == off
+    assert all("mnist_score_mean" in r for r in _rows(tmp_path / "on"))
+    assert not any("mnist_score_mean" in r for r in _rows(tmp_path / "off"))
+    assert "Sample scores during training" not in (tmp_path / "off" / "report.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [({"epoch_score_every": -1}, "epoch_score_every must be >= 0"),
+     ({"epoch_score_samples": 5}, "epoch_score_samples must be 0 or at least 10")],
+)  # fmt: skip
+def test_bad_score_settings(overrides, message):
+    from improved_gan.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        _config(**overrides).validate()
