@@ -35,6 +35,8 @@ class TrainConfig:
     data_dir: str | None = None                  # data root (else $IMPROVED_GAN_DATA, else the cache)
     pixel_scale: PixelScale = "unit"             # unit: x/255; cifar: (x-127.5)/128; symmetric: (x-127.5)/127.5
     labels: int = 100                            # labeled examples, balanced over classes (semi-supervised)
+    train_split: str = "train"                   # or "train-minus-validation" (data/registry.py)
+    eval_split: str = "test"                     # test errors on this split; or "validation"
     data_seed: int | None = None                 # picks the labeled subset; None: same as seed
     seed: int = 0                                # initialisation, noise, batch order
     # -- models -----------------------------------------------------------------------
@@ -119,6 +121,11 @@ class TrainConfig:
         for name in ("epoch_score_samples", "final_score_samples"):
             if 0 < getattr(self, name) < 10:
                 problems.append(f"{name} must be 0 or at least 10, the score's 10 splits (got {getattr(self, name)})")
+        if self.eval_split == "validation" and self.train_split != "train-minus-validation":
+            problems.append(
+                "eval_split=validation needs train_split=train-minus-validation (the validation examples"
+                " are part of the training set otherwise)"
+            )
         if self.minibatch_kernels < 0 or self.minibatch_kernel_dim <= 0:
             problems.append("minibatch_kernels must be >= 0 and minibatch_kernel_dim > 0")
         if self.architecture == "mnist-mlp" and self.generator_norm == "virtual":

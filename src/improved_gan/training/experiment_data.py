@@ -23,7 +23,7 @@ class ExperimentData:
     x_unlabeled: Tensor                 # [N, C, H, W] every training image (the unlabeled pool)
     y_unlabeled: Tensor                 # [N] their labels (only labeled_indices are ever read in training)
     labeled_indices: np.ndarray | None  # [L] the balanced labeled subset, None in GAN mode
-    x_test: Tensor                      # [M, C, H, W]
+    x_test: Tensor                      # [M, C, H, W] the evaluation split (config.eval_split)
     y_test: Tensor                      # [M]
     num_classes: int
     test_note: str = ""                 # e.g. that the test split is partial
@@ -39,8 +39,8 @@ class ExperimentData:
 
 
 def load_experiment_data(config: TrainConfig, *, device: torch.device) -> ExperimentData:
-    train = load_dataset(config.dataset, root=config.data_dir, split="train")
-    test = load_dataset(config.dataset, root=config.data_dir, split="test")
+    train = load_dataset(config.dataset, root=config.data_dir, split=config.train_split)
+    test = load_dataset(config.dataset, root=config.data_dir, split=config.eval_split)
     labeled = None
     if config.mode == "semi-supervised":
         labeled = labeled_subset(

@@ -71,6 +71,7 @@ def write_report(run_dir: str | Path) -> Path:
         best = min(rows, key=lambda r: r["test_errors"])
         lines += [
             f"- labels: {config.labels} (data seed {config.resolved_data_seed}), seed {config.seed}",
+            f"- trained on the {config.train_split} split, errors counted on the {config.eval_split} split",
             f"- **test errors (EMA discriminator): {last['test_errors']} / {last['test_examples']}"
             f" = {100 * last['test_error_rate']:.2f}%** at the last epoch"
             f" (lowest {best['test_errors']} at epoch {best['epoch']}; report the last, not the lowest)",
