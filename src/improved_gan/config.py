@@ -71,7 +71,7 @@ class TrainConfig:
     # -- execution --------------------------------------------------------------------
     device: str = "auto"                         # auto: cuda when present, else cpu
     precision: Precision = "auto"                # bf16 autocast where the hardware computes it natively
-    fast_step: bool = True                       # training/fast's fused step where it applies (same math)
+    fast_step: bool = False                      # training/fast's fused step (mnist-fm; opt-in, docs/speed.md)
     eval_batch_size: int = 1000
     sample_grid: int = 100                       # images in each epoch's sample grid
     checkpoint_every: int = 1                    # epochs between checkpoints (the last one always)
