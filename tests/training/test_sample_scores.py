@@ -1,8 +1,10 @@
 """Sample scores during training: every k epochs into metrics.jsonl, TensorBoard and the report.
 
 The trainer scores with the cached reference classifier; here a narrow classifier
-trained on mnist5k in seconds stands in for it (``load_classifier`` patched), so the
-test needs neither the reference weights nor the real MNIST files.
+trained on mnist5k in seconds stands in for it: it is saved into a temporary cache
+as the reference (the package's recorded digest patched to its own), so the
+trainer loads it through the real path, and the test needs neither the reference
+weights nor the real MNIST files.
 """
 
 from __future__ import annotations
@@ -39,8 +41,11 @@ def _config(**overrides) -> TrainConfig:
 
 @pytest.fixture
 def patched_classifier(stand_in_classifier, monkeypatch, tmp_path):
-    monkeypatch.setenv("IMPROVED_GAN_CACHE", str(tmp_path / "cache"))  # reference statistics land here
-    monkeypatch.setattr("improved_gan.metrics.classifier.load_classifier", lambda path=None: stand_in_classifier)
+    from improved_gan.metrics import classifier
+
+    monkeypatch.setenv("IMPROVED_GAN_CACHE", str(tmp_path / "cache"))  # the classifier and statistics land here
+    monkeypatch.setattr(classifier, "MNIST_CLASSIFIER_SHA256", classifier.weights_digest(stand_in_classifier))
+    classifier.save_classifier(stand_in_classifier, classifier.default_classifier_path())
 
 
 def _rows(run):
@@ -61,13 +66,15 @@ def test_scores_every_k_epochs_and_after_the_last(patched_classifier, tmp_path):
 
 
 def test_scoring_does_not_change_the_training(patched_classifier, tmp_path):
-    train(_config(epoch_score_every=1), tmp_path / "on", progress=False)
+    """Loading the classifier builds a model (random initial weights, then the saved ones) and
+    computes reference statistics: none of it may draw from the training's random stream."""
+    train(_config(epoch_score_every=2), tmp_path / "on", progress=False)  # first scores after epoch 2
     train(_config(epoch_score_every=0), tmp_path / "off", progress=False)
     drop = {"seconds", "mnist_score_mean", "mnist_score_std", "mnist_fd"}
     on = [{k: v for k, v in r.items() if k not in drop} for r in _rows(tmp_path / "on")]
     off = [{k: v for k, v in r.items() if k not in drop} for r in _rows(tmp_path / "off")]
     assert on == off
-    assert all("mnist_score_mean" in r for r in _rows(tmp_path / "on"))
+    assert ["mnist_score_mean" in r for r in _rows(tmp_path / "on")] == [False, True, True]
     assert not any("mnist_score_mean" in r for r in _rows(tmp_path / "off"))
     assert "Sample scores during training" not in (tmp_path / "off" / "report.md").read_text()
 

@@ -316,7 +316,8 @@ def load_classifier(path: str | os.PathLike | None = None) -> MnistClassifier:
         raise UserError(_missing_message(path, reference))
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-        model = MnistClassifier(**state["architecture"])
+        with torch.random.fork_rng(devices=[]):  # the throwaway initial weights must not draw from
+            model = MnistClassifier(**state["architecture"])  # the caller's random stream (a training)
         model.load_state_dict(state["state_dict"])
     except Exception as err:  # any unreadable or foreign file: say which and how to replace it
         raise UserError(f"{path}: not a classifier saved by `improved-gan classifier train` ({err})") from None

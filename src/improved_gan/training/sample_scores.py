@@ -53,6 +53,10 @@ class SampleScorer:
             return False
         if self._classifier is not None:
             return True
+        with torch.random.fork_rng(devices=[]):  # loading must leave the training's random stream alone
+            return self._load_once()
+
+    def _load_once(self) -> bool:
         from improved_gan.metrics.classifier import load_classifier
         from improved_gan.metrics.reference import dataset_statistics
         from improved_gan.metrics.registry import MNIST_CLASSIFIER
