@@ -54,8 +54,11 @@ def _rows(run):
 
 def test_scores_every_k_epochs_and_after_the_last(patched_classifier, tmp_path):
     run = tmp_path / "scored"
-    train(_config(epoch_score_every=2), run, progress=False)
+    train(_config(epoch_score_every=2, final_score_samples=20), run, progress=False)
     rows = _rows(run)
+    scores = json.loads((run / "scores.json").read_text())  # the end-of-run entries
+    assert scores["mnist_score"]["n"] == 20 and 1.0 <= scores["mnist_score"]["mean"] <= 10.0
+    assert scores["mnist_fd"]["reference"] == "mnist5k:train" and scores["mnist_fd"]["value"] > 0
     assert ["mnist_score_mean" in r for r in rows] == [False, True, True]  # epoch 2, and 3 = the last
     for row in rows[1:]:
         assert 1.0 <= row["mnist_score_mean"] <= 10.0 and row["mnist_score_std"] >= 0 and row["mnist_fd"] > 0

@@ -1,7 +1,8 @@
 """Scores that belong to a run folder: ``RUN/scores.json``, one entry per metric.
 
-Both ``improved-gan score RUN`` and the trainer (at the end of a run) write
-here, through :func:`score_entries` and :func:`merge_run_scores`; the report
+Both ``improved-gan score RUN`` and the trainer (at the end of a run,
+:mod:`improved_gan.training.sample_scores`) write here, through
+:func:`score_entries` and :func:`merge_run_scores`; the report
 reads the file. Entries record where their numbers came from::
 
     "mnist_score": {"mean": 9.1, "std": 0.02, "splits": 10, "n": 10000, "seed": 0, "network": "mnist_classifier SHA"}
@@ -46,24 +47,3 @@ def merge_run_scores(path: Path, entries: dict[str, dict[str, Any]]) -> None:
         except json.JSONDecodeError as err:
             raise UserError(f"{path} is not valid JSON ({err}); fix or delete it") from None
     atomic_write_json(path, {**existing, **entries})
-
-
-def score_mnist_samples(images, *, run_dir: Path, dataset: str, data_dir, device, seed: int, classifier=None) -> dict:
-    """MNIST score and MNIST FD of ``images`` (uint8 ``[N, 28, 28, 1]``) with the cached
-    classifier (or ``classifier``, already loaded), against ``dataset``'s training split;
-    merged into ``run_dir/scores.json``."""
-    from improved_gan.metrics.evaluate import evaluate_samples, load_scoring_network
-    from improved_gan.metrics.inception_score import DEFAULT_SPLITS
-    from improved_gan.metrics.reference import dataset_statistics
-    from improved_gan.metrics.registry import MNIST_CLASSIFIER, resolve_metrics
-
-    specs = resolve_metrics(("mnist_score", "mnist_fd"))
-    network = load_scoring_network(MNIST_CLASSIFIER, classifier=classifier)
-    reference = dataset_statistics(MNIST_CLASSIFIER, network, dataset, split="train", data_dir=data_dir,
-                                   device=device, progress=False)  # fmt: skip
-    scores = evaluate_samples(images, metrics=[s.name for s in specs], reference={MNIST_CLASSIFIER: reference},
-                              networks={MNIST_CLASSIFIER: network}, device=device)  # fmt: skip
-    entries = score_entries(specs, scores, {MNIST_CLASSIFIER: network}, n=len(images), splits=DEFAULT_SPLITS,
-                            reference=f"{dataset}:train", seed=seed)  # fmt: skip
-    merge_run_scores(Path(run_dir) / SCORES_FILE, entries)
-    return entries

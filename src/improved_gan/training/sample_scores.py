@@ -27,6 +27,7 @@ from improved_gan.errors import UserError
 from improved_gan.sampling import generate_images
 
 EPOCH_SEED_OFFSET = 104_729  # the epoch scores' z: the same every epoch, distinct from the grid's
+SCORED = ("mnist_score", "mnist_fd")
 FINAL_SEED_OFFSET = 7_920  # the end-of-run samples' z (the grid's offset + 1, as since the first release)
 
 
@@ -78,19 +79,22 @@ class SampleScorer:
             generator, n, scale=self.config.pixel_scale, seed=seed, batch_size=self.config.batch_size
         )
 
+    def _scores(self, images) -> dict[str, float]:
+        """MNIST score and FD of uint8 ``images`` with the loaded classifier and reference statistics."""
+        from improved_gan.metrics.evaluate import evaluate_samples
+        from improved_gan.metrics.registry import MNIST_CLASSIFIER
+
+        return evaluate_samples(
+            images, metrics=SCORED, reference={MNIST_CLASSIFIER: self._reference},
+            networks={MNIST_CLASSIFIER: self._classifier}, device=self.device,
+        )  # fmt: skip
+
     def epoch_scores(self, generator: nn.Module) -> dict[str, Any]:
         """``{"mnist_score_mean", "mnist_score_std", "mnist_fd"}`` of ``epoch_score_samples`` samples, or ``{}``."""
         n = self.config.epoch_score_samples
         if n <= 0 or not self._load():
             return {}
-        from improved_gan.metrics.evaluate import evaluate_samples
-        from improved_gan.metrics.registry import MNIST_CLASSIFIER
-
-        images = self._samples(generator, n, self.config.seed + EPOCH_SEED_OFFSET)
-        scores = evaluate_samples(
-            images, metrics=("mnist_score", "mnist_fd"), reference={MNIST_CLASSIFIER: self._reference},
-            networks={MNIST_CLASSIFIER: self._classifier}, device=self.device,
-        )  # fmt: skip
+        scores = self._scores(self._samples(generator, n, self.config.seed + EPOCH_SEED_OFFSET))
         return {key: round(value, 4) for key, value in scores.items()}
 
     def final_scores(self, generator: nn.Module, run_dir: Path) -> dict[str, Any]:
@@ -98,13 +102,16 @@ class SampleScorer:
         n = self.config.final_score_samples
         if n <= 0 or not self._load():
             return {}
-        from improved_gan.metrics.run_scores import score_mnist_samples
+        from improved_gan.metrics.inception_score import DEFAULT_SPLITS
+        from improved_gan.metrics.registry import MNIST_CLASSIFIER, resolve_metrics
+        from improved_gan.metrics.run_scores import SCORES_FILE, merge_run_scores, score_entries
 
-        images = self._samples(generator, n, self.config.seed + FINAL_SEED_OFFSET)
-        entries = score_mnist_samples(
-            images, run_dir=run_dir, dataset=self.config.dataset, data_dir=self.config.data_dir,
-            device=self.device, seed=self.config.seed, classifier=self._classifier,
+        scores = self._scores(self._samples(generator, n, self.config.seed + FINAL_SEED_OFFSET))
+        entries = score_entries(
+            resolve_metrics(SCORED), scores, {MNIST_CLASSIFIER: self._classifier}, n=n, splits=DEFAULT_SPLITS,
+            reference=f"{self.config.dataset}:train", seed=self.config.seed,
         )  # fmt: skip
+        merge_run_scores(Path(run_dir) / SCORES_FILE, entries)
         score, fd = entries["mnist_score"], entries["mnist_fd"]
         self.log_message(
             f"MNIST score {score['mean']:.3f} +- {score['std']:.3f}, MNIST FD {fd['value']:.3f} ({n} samples)"
