@@ -1,7 +1,8 @@
 """Where the fast mnist-fm step's time goes, and what bf16 does to its gradients (docs/speed.md).
 
 Prints, with one thread and thread CPU time (so that other processes on a
-shared machine do not count):
+shared machine do not count), or with ``--threads N`` (N > 1) in wall-clock
+time, which means something only on otherwise idle cores:
 
 - stages: the fast bf16 step's time per iteration by stage (forward and
   backward passes, Adam, EMA, losses, the rest), and its products alone;
@@ -80,8 +81,8 @@ def iterate(step, data, batch: int, i: int) -> None:
 
 # -- stages --------------------------------------------------------------------------------
 
-def stages(config, data, iterations: int) -> dict[str, float]:
-    """ms per iteration of each stage of the fast bf16 step (thread CPU time)."""
+def stages(config, data, iterations: int, clock: Callable[[], float] = time.thread_time) -> dict[str, float]:
+    """ms per iteration of each stage of the fast bf16 step, timed by ``clock`` (thread CPU time)."""
     step = build_step(config, *models(config, data), autocast=autocast_factory("bf16", CPU))
     totals: dict[str, float] = defaultdict(float)
 
@@ -90,9 +91,9 @@ def stages(config, data, iterations: int) -> dict[str, float]:
 
         @functools.wraps(method)
         def wrapper(*args, **kwargs):
-            start = time.thread_time()
+            start = clock()
             result = method(*args, **kwargs)
-            totals[label] += time.thread_time() - start
+            totals[label] += clock() - start
             return result
 
         setattr(owner, name, wrapper)
@@ -113,17 +114,17 @@ def stages(config, data, iterations: int) -> dict[str, float]:
     mm = torch.mm
 
     def timed_mm(a, b):
-        start = time.thread_time()
+        start = clock()
         result = mm(a, b)
-        products[0] += time.thread_time() - start
+        products[0] += clock() - start
         return result
 
     torch.mm = timed_mm
     try:
-        start = time.thread_time()
+        start = clock()
         for i in range(iterations):
             iterate(step, data, config.batch_size, i)
-        total = time.thread_time() - start
+        total = clock() - start
     finally:
         torch.mm = mm
     result = {label: seconds / iterations * 1e3 for label, seconds in totals.items()}
@@ -161,7 +162,7 @@ def bf16_gradient_errors(config, data) -> list[tuple[str, float, float]]:
     for optimiser in (reference.opt_d, reference.opt_g, autocast.opt_d, autocast.opt_g):
         optimiser.step = lambda: None  # keep the gradients
     recorded = []
-    fast.update_d.step = fast.update_g.step = recorded.extend
+    fast.update_d.step = fast.update_g.step = lambda gradients, **_: recorded.extend(gradients)
     for step in (reference, autocast, fast):
         torch.manual_seed(1)
         iterate(step, data, config.batch_size, 0)
@@ -184,13 +185,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--dataset", default="mnist")
     parser.add_argument("--iterations", type=int, default=40)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="intra-op threads; above 1 the stages are timed in wall-clock time (idle cores only)")
+    parser.add_argument("--stages-only", action="store_true", help="skip the element-wise and bf16 tables")
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
+    clock = time.thread_time if args.threads == 1 else time.perf_counter
     config = dataclasses.replace(get_preset("mnist-fm"), dataset=args.dataset, data_dir=args.data_dir).validate()
     data = load_experiment_data(config, device=CPU)
-    print("| fast bf16 step, stage | ms/iteration |\n| --- | ---: |")
-    for label, ms in stages(config, data, args.iterations).items():
+    timing = "thread CPU time" if args.threads == 1 else "wall clock"
+    print(f"| fast bf16 step, stage ({args.threads} thread(s), {timing}) | ms/iteration |\n| --- | ---: |")
+    for label, ms in stages(config, data, args.iterations, clock).items():
         print(f"| {label} | {ms:.2f} |")
+    if args.stages_only:
+        return 0
     print("\n| element-wise work | ns/element |\n| --- | ---: |")
     for label, ns in elementwise().items():
         print(f"| {label} | {ns:.2f} |")

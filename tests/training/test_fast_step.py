@@ -277,7 +277,7 @@ def test_fp32_iteration_matches_reference_losses_and_gradients(ops):
     for optimiser in (reference.opt_d, reference.opt_g):
         optimiser.step = lambda: None  # keep the gradients, change nothing
     recorded: list[Gradient] = []
-    fast.update_d.step = fast.update_g.step = recorded.extend
+    fast.update_d.step = fast.update_g.step = lambda gradients, **_: recorded.extend(gradients)
     want, got = iteration(reference, x, y, 0, seed=5), iteration(fast, x, y, 0, seed=5)
     assert got.keys() == want.keys()
     for key in want:
@@ -402,7 +402,7 @@ def test_bf16_gradients_are_close_to_fp32_reference(ops):
         for optimiser in (steps[key].opt_d, steps[key].opt_g):
             optimiser.step = lambda: None
     recorded: list[Gradient] = []
-    steps["fast"].update_d.step = steps["fast"].update_g.step = recorded.extend
+    steps["fast"].update_d.step = steps["fast"].update_g.step = lambda gradients, **_: recorded.extend(gradients)
     for step in steps.values():
         iteration(step, x, y, 0, seed=7)
     grads = {key: [p.grad for net in nets[key] for p in net.parameters()] for key in ("ref", "autocast")}
@@ -426,14 +426,23 @@ def test_fused_update_equals_the_optimisers_own_step(adam, kernels):
     reference, optimiser = adam([weight, bias], **options), adam([weight2, bias2], **options)
     fused = FusedAdamUpdate(optimiser, kernels=NativeOps().kernels if kernels else None)
     copy_, sumsq = torch.empty(30, 70, dtype=BF16), torch.empty(30)
-    for _ in range(6):
+    want_averages = [torch.randn(30, 70), torch.randn(30)]  # running averages, folded in as the EMA does
+    got_averages = [a.clone() for a in want_averages]
+    averages = {id(weight2): got_averages[0], id(bias2): got_averages[1]}
+    for rate in (1.0, 0.5, 0.7, 0.3, 1e-4, 0.0):  # 1 copies; both branches of lerp's formula
         # small gradients too, where the two Adams differ most
         matrix, coefficient, grad_bias = torch.randn(30, 70) * 1e-3, torch.randn(30) * 1e-4, torch.randn(30)
         weight.grad, bias.grad = matrix + coefficient[:, None] * weight.detach(), grad_bias
         reference.step()
-        fused.step([Gradient(weight2, matrix, coefficient, copy=copy_, row_sumsq=sumsq), Gradient(bias2, grad_bias)])
+        torch._foreach_lerp_(want_averages, [weight.detach(), bias.detach()], rate)
+        fused.step([Gradient(weight2, matrix, coefficient, copy=copy_, row_sumsq=sumsq), Gradient(bias2, grad_bias)],
+                   averages=averages, average_rate=rate)
         torch.testing.assert_close(weight2, weight, rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(bias2, bias, rtol=1e-5, atol=1e-6)
+        for got, want in zip(got_averages, want_averages):
+            torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+        if rate == 1.0:
+            assert torch.equal(got_averages[0], weight2.detach())  # a rate of 1 copies exactly
     torch.testing.assert_close(copy_, weight.detach().to(BF16), rtol=1e-2, atol=1e-6)
     torch.testing.assert_close(sumsq, weight.detach().square().sum(1), rtol=1e-5, atol=0)
     want, got = reference.state_dict(), optimiser.state_dict()
@@ -523,6 +532,8 @@ def test_build_step_accepts_mnist_fm_in_both_precisions():
     assert isinstance(build_step(CONFIG, generator, discriminator, autocast=contextlib.nullcontext), FastTrainStep)
     step = build_step(CONFIG, generator, discriminator, autocast=bf16_autocast)
     assert step.dtype == BF16
+    # D's Adam pass folds the EMA in: it updates every parameter the EMA averages
+    assert set(step._d_averages) == {id(p) for p in discriminator.parameters()}
 
 
 @pytest.mark.parametrize(
@@ -579,7 +590,7 @@ def test_fast_step_on_cuda_matches_reference():
     for optimiser in (reference.opt_d, reference.opt_g):
         optimiser.step = lambda: None
     recorded: list[Gradient] = []
-    fast.update_d.step = fast.update_g.step = recorded.extend
+    fast.update_d.step = fast.update_g.step = lambda gradients, **_: recorded.extend(gradients)
     want = iteration(reference, x, y, 0, seed=5)
     x_unl, x_lab, y_lab, x_fm = batches(x_cuda, y_cuda, 0)
     torch.manual_seed(5)

@@ -64,14 +64,26 @@ class ExponentialMovingAverage(nn.Module):
             return 1.0 if step == 1 else self.rate
         return max(self.rate, min(1.0, (self.warmup - 1) / (self.warmup - 2 + step)))
 
+    def next_rate(self) -> float:
+        """Count one more update and return its rate :math:`\\lambda_t`, for a caller that folds
+        the parameters in itself (``a.lerp_(p, rate)`` for each average ``a``, as :meth:`update` does)."""
+        self.steps += 1
+        return self.current_rate(int(self.steps))
+
+    def averages_of(self, module: nn.Module) -> dict[int, torch.Tensor]:
+        """``id(parameter) -> its average`` for ``module``'s parameters (those :meth:`update` reads)."""
+        params = list(module.parameters())
+        if len(params) != len(self.shadow):
+            raise ValueError(f"expected {len(self.shadow)} parameters (got {len(params)})")
+        return {id(p): a for p, a in zip(params, self.shadow)}
+
     @torch.no_grad()
     def update(self, module: nn.Module) -> None:
         """Fold ``module``'s current parameters into the average."""
         params = [p.detach() for p in module.parameters()]
         if len(params) != len(self.shadow):
             raise ValueError(f"expected {len(self.shadow)} parameters (got {len(params)})")
-        self.steps += 1
-        torch._foreach_lerp_(list(self.shadow), params, self.current_rate(int(self.steps)))
+        torch._foreach_lerp_(list(self.shadow), params, self.next_rate())
 
     @torch.no_grad()
     def averaged(self) -> list[torch.Tensor]:

@@ -1,4 +1,4 @@
-r"""Adam fused with the work around it: weight norm's gradient, the weight copy, the norms.
+r"""Adam fused with the work around it: weight norm's gradient, the weight copy, the norms, the EMA.
 
 The hand-written backward passes (:mod:`~improved_gan.training.fast.discriminator`,
 :mod:`~improved_gan.training.fast.generator`) give each parameter's gradient
@@ -11,8 +11,9 @@ gets
 
 so the update can add the second term while it reads ``v`` anyway. One pass
 over each parameter then forms the gradient, takes the Adam step, writes the
-compute-dtype copy of the new parameter for the next products and sums each
-row's squares for the next weight norm: each value is read and written once,
+compute-dtype copy of the new parameter for the next products, sums each
+row's squares for the next weight norm and, where asked (the discriminator's
+EMA), folds the new value into its running average: each value is read and written once,
 where PyTorch's operations take five passes or more.
 
 :class:`FusedAdamUpdate` updates the reference step's own optimiser (its
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -112,10 +114,20 @@ class FusedAdamUpdate:
         self._layouts: dict[int, tuple] = {}  # id(param) -> (exp_avg, exp_avg_sq, layout)
 
     @torch.no_grad()
-    def step(self, gradients: list[Gradient]) -> None:
-        """One Adam step on the parameters of ``gradients`` (all of one parameter group)."""
+    def step(
+        self, gradients: list[Gradient], *, averages: Mapping[int, Tensor] | None = None, average_rate: float = 0.0
+    ) -> None:
+        """One Adam step on the parameters of ``gradients`` (all of one parameter group).
+
+        ``averages`` (``id(param) -> average``, e.g.
+        :meth:`~improved_gan.training.ema.ExponentialMovingAverage.averages_of`): fold each
+        updated parameter into its running average, ``average.lerp_(param, average_rate)``,
+        in the same pass; every parameter of ``gradients`` must have one.
+        """
         if self.kernels is None or any(g.param.device.type != "cpu" for g in gradients):
             self._step_with_optimizer(gradients)
+            if averages is not None:
+                torch._foreach_lerp_([averages[id(g.param)] for g in gradients], [g.param for g in gradients], average_rate)
             return
         group = self._group_of(gradients)
         steps = [self._state_of(g.param)["step"] for g in gradients]
@@ -127,7 +139,7 @@ class FusedAdamUpdate:
         scalars = AdamScalars(
             neg_step_size=-group["lr"] / (1 - beta1**step), beta1=beta1, beta2=beta2, eps=group["eps"],
             bias_correction2=1 - beta2**step, bias_correction2_sqrt=math.sqrt(1 - beta2**step),
-            eps_inside_root=self.eps_inside_root,
+            eps_inside_root=self.eps_inside_root, average_rate=average_rate,
         )
         table = (AdamTensor * len(gradients))()
         keep = []  # the tensors whose addresses the table holds, alive until the call returns
@@ -141,6 +153,11 @@ class FusedAdamUpdate:
             entry.param, entry.matrix, entry.coef = param_ptr, matrix.data_ptr(), pointer(coefficient)
             entry.exp_avg, entry.exp_avg_sq = exp_avg_ptr, exp_avg_sq_ptr
             entry.copy, entry.sumsq = pointer(g.copy), pointer(g.row_sumsq)
+            if averages is not None:
+                average = averages[id(g.param)]
+                if not (average.is_contiguous() and average.dtype == torch.float32 and average.shape == g.param.shape):
+                    raise ValueError("FusedAdamUpdate needs contiguous float32 averages of the parameters' shapes")
+                entry.average = average.data_ptr()
             entry.matrix_bf16 = matrix.dtype == torch.bfloat16
             entry.copy_bf16 = g.copy is not None and g.copy.dtype == torch.bfloat16
         self.kernels.igan_adam(ctypes.addressof(table), len(gradients), ctypes.byref(scalars))

@@ -478,6 +478,7 @@ struct igan_adam_scalars {
     float bias_correction2;       /* 1 - beta2^t */
     float bias_correction2_sqrt;
     int32_t eps_inside_root;
+    float average_rate;           /* the running averages' rate lambda_t (see igan_adam_tensor.average) */
 };
 
 /* One parameter of a fused Adam step (see igan_adam); NULL pointers: not wanted. */
@@ -489,6 +490,7 @@ struct igan_adam_tensor {
     float *exp_avg_sq;
     void *copy;              /* the new param in the compute dtype */
     float *sumsq;            /* [rows]: sum over each row of the new param squared */
+    float *average;          /* the param's running average, float32: average = lerp(average, new param, rate) */
     int64_t rows, cols;
     int32_t matrix_bf16, copy_bf16;
 };
@@ -546,6 +548,12 @@ static void adam_row(const struct igan_adam_tensor *t, int64_t row, const struct
                                              : __builtin_sqrtf(v[j]) / s->bias_correction2_sqrt + s->eps;
             p[j] += s->neg_step_size * (m[j] / denom);
         }
+        if (t->average != NULL) {
+            /* torch.lerp's formula (what ExponentialMovingAverage.update runs), a rate of 1 copies exactly */
+            float *a = t->average + e, w = s->average_rate;
+            for (int64_t j = 0; j < width; ++j)
+                a[j] = w < 0.5f ? a[j] + w * (p[j] - a[j]) : p[j] - (p[j] - a[j]) * (1.0f - w);
+        }
         add_squares(squares, p, width);
         if (t->copy != NULL)
             store_segment(t->copy, t->copy_bf16, e, width, p);
@@ -561,7 +569,8 @@ static void adam_row(const struct igan_adam_tensor *t, int64_t row, const struct
  *   param -= step_size * exp_avg / denom,  step_size = lr / (1 - beta1^t), and
  *   denom = sqrt(exp_avg_sq / (1 - beta2^t) + eps)          (the authors' Adam: eps inside the root)
  *   denom = sqrt(exp_avg_sq) / sqrt(1 - beta2^t) + eps       (torch.optim.Adam)
- * then, from the new param, its compute copy and its rows' sums of squares.
+ * then, from the new param, its compute copy, its rows' sums of squares and (where wanted) its
+ * running average: average = lerp(average, param, average_rate).
  * The work items are the rows of all parameters, one parameter after the other.
  */
 void igan_adam(const struct igan_adam_tensor *tensors, int64_t count, const struct igan_adam_scalars *scalars)

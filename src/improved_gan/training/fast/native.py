@@ -56,6 +56,7 @@ class AdamScalars(ctypes.Structure):
     _fields_ = [
         ("neg_step_size", _f32), ("beta1", _f32), ("beta2", _f32), ("eps", _f32),
         ("bias_correction2", _f32), ("bias_correction2_sqrt", _f32), ("eps_inside_root", ctypes.c_int32),
+        ("average_rate", _f32),
     ]
 
 
@@ -64,7 +65,7 @@ class AdamTensor(ctypes.Structure):
 
     _fields_ = [
         ("param", _ptr), ("matrix", _ptr), ("coef", _ptr), ("exp_avg", _ptr), ("exp_avg_sq", _ptr),
-        ("copy", _ptr), ("sumsq", _ptr),
+        ("copy", _ptr), ("sumsq", _ptr), ("average", _ptr),
         ("rows", _i64), ("cols", _i64), ("matrix_bf16", ctypes.c_int32), ("copy_bf16", ctypes.c_int32),
     ]
 

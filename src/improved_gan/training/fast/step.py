@@ -20,7 +20,8 @@ autograd. What changes, and what does not:
   (:mod:`~improved_gan.training.fast.weights`), written by the optimiser itself.
 - Adam: the reference's optimisers (the config's Adam, same state dict),
   updated in one pass per parameter by
-  :class:`~improved_gan.training.fast.adam.FusedAdamUpdate`.
+  :class:`~improved_gan.training.fast.adam.FusedAdamUpdate`, which also folds
+  D's new parameters into the reference's EMA (same object, same state).
 - Element-wise work between the products: one pass per stretch
   (:mod:`~improved_gan.training.fast.ops`: C kernels on CPU, PyTorch elsewhere).
 - Noise: the same distributions, drawn by the native kernels' counter-based
@@ -84,6 +85,9 @@ class FastTrainStep(TrainStep):
         for fast, model in ((self.fast_discriminator, discriminator), (self.fast_generator, generator)):
             if {id(p) for p in fast.parameters()} != {id(p) for p in self._trainable(model)}:
                 raise UnsupportedNetwork(f"{type(model).__name__} has trainable parameters the fast step does not update")
+        # the EMA of D is folded in by D's Adam pass when that pass updates every parameter it averages
+        averaged = {id(p) for p in discriminator.parameters()}
+        self._d_averages = self.ema.averages_of(discriminator) if averaged == {id(p) for p in self._d_trainable} else None
 
     # -- the discriminator --------------------------------------------------------------
     def discriminator_step(self, x_unl: Tensor, x_lab: Tensor | None, y_lab: Tensor | None) -> dict[str, Tensor]:
@@ -98,9 +102,13 @@ class FastTrainStep(TrainStep):
             forward.logits, [len(p) for p in parts], y_lab,
             real_target=self.real_target, unsupervised_weight=self.config.unsupervised_weight,
         )
-        self.update_d.step(self.fast_discriminator.backward_parameters(forward, grad_logits))
+        gradients = self.fast_discriminator.backward_parameters(forward, grad_logits)
+        if self._d_averages is None:
+            self.update_d.step(gradients)
+            self.ema.update(self.discriminator)
+        else:
+            self.update_d.step(gradients, averages=self._d_averages, average_rate=self.ema.next_rate())
         self.fast_discriminator.parameters_updated()
-        self.ema.update(self.discriminator)
         return stats
 
     # -- the generator ------------------------------------------------------------------
