@@ -451,6 +451,17 @@ def test_fused_update_equals_the_optimisers_own_step(adam, kernels):
             torch.testing.assert_close(got["state"][index][key], value, rtol=1e-5, atol=1e-6)
 
 
+@native
+def test_fused_update_refuses_parameters_at_different_step_counts():
+    weight, bias = nn.Parameter(torch.randn(3, 4)), nn.Parameter(torch.randn(3))
+    optimiser = AuthorsAdam([weight, bias], lr=0.003, betas=(0.5, 0.999), eps=1e-8)
+    fused = FusedAdamUpdate(optimiser, kernels=NativeOps().kernels)
+    fused.step([Gradient(weight, torch.ones(3, 4)), Gradient(bias, torch.ones(3))])
+    fused.step([Gradient(weight, torch.ones(3, 4))])  # the bias is one step behind now
+    with pytest.raises(ValueError, match="same step count"):
+        fused.step([Gradient(weight, torch.ones(3, 4)), Gradient(bias, torch.ones(3))])
+
+
 def test_other_optimisers_are_declined():
     parameter = nn.Parameter(torch.zeros(3))
     for optimiser in (torch.optim.SGD([parameter], lr=0.1), torch.optim.Adam([parameter], weight_decay=0.1)):

@@ -132,8 +132,9 @@ class FusedAdamUpdate:
         group = self._group_of(gradients)
         steps = [self._state_of(g.param)["step"] for g in gradients]
         torch._foreach_add_(steps, 1.0)
-        step = float(steps[0])
-        if any(float(s) != step for s in steps[1:]):  # only after loading a foreign state dict
+        counts = torch.stack(steps)  # one comparison, not one .item() per parameter
+        step = float(counts[0])
+        if not bool((counts == step).all()):  # only after loading a foreign state dict
             raise ValueError("FusedAdamUpdate needs the same step count for all parameters")
         beta1, beta2 = group["betas"]
         scalars = AdamScalars(
