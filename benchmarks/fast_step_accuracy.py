@@ -41,6 +41,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--labels", type=int, default=100)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--dataset", default="mnist")
+    parser.add_argument(
+        "--noise-salt", type=lambda text: int(text, 0), default=0,
+        help="fast step with the native kernels: XOR every Philox key with this value, i.e. other noise "
+             "draws with the same seed, data order, labels, z and initial networks (default 0: none)",
+    )
     return parser.parse_args(argv)
 
 
@@ -62,24 +67,38 @@ def open_run(args: argparse.Namespace) -> Trainer:
     return Trainer(args.out, progress=False)
 
 
-def use_step(trainer: Trainer, kind: str) -> None:
+def use_step(trainer: Trainer, kind: str, noise_salt: int = 0) -> None:
     """Replace the trainer's step by ``kind``'s, carrying over its (possibly restored) state."""
     autocast = autocast_factory(trainer.precision, trainer.device)
     if kind == "fast":
         step = build_step(trainer.config, trainer.generator, trainer.discriminator, autocast=autocast)
         if step is None:
             raise UserError("the fast step does not apply to this configuration")
+        if noise_salt:
+            salt_noise(step.fast_discriminator.ops, noise_salt)
     else:
         step = TrainStep(trainer.config, trainer.generator, trainer.discriminator, autocast=autocast)
     step.load_state_dict(trainer.step.state_dict())
     trainer.step = step
 
 
+def salt_noise(ops, salt: int) -> None:
+    """Make ``ops`` (:class:`~improved_gan.training.fast.ops.NativeOps`) draw other noise: each key,
+    still taken from PyTorch's generator (so nothing else a run draws changes), XOR ``salt``."""
+    if ops.kernels is None:
+        raise UserError("--noise-salt needs the native kernels (the PyTorch operations draw with torch.randn)")
+    draw = ops.new_key
+    ops.new_key = lambda: draw() ^ salt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.noise_salt and args.step != "fast":
+        print("error: --noise-salt applies to --step fast", file=sys.stderr)
+        return 2
     try:
         trainer = open_run(args)
-        use_step(trainer, args.step)
+        use_step(trainer, args.step, args.noise_salt)
         resumed = ckpt.latest_checkpoint(args.out) is not None
         print(f"{args.step} step ({trainer.precision}), {'resuming' if resumed else 'starting'} {args.out}", flush=True)
         result = trainer.train()
