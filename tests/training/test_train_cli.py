@@ -96,3 +96,17 @@ def test_damaged_checkpoint_gives_one_clear_error(tiny_run, tmp_path):
     result = cli("eval", str(run), check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "last.pt" in result.stderr and "damaged" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "preset, says",
+    [
+        ("mnist-fm", "training step: fast ("),
+        ("mnist-mbd", "training step: reference (fast_step=true, but the fast step does not implement"),
+    ],
+)
+def test_asking_for_the_fast_step_says_which_step_runs(preset, says, tmp_path):
+    """``fast_step=true`` where the fast step applies, and where it does not: no silent fallback."""
+    result = cli("train", preset, *TINY, "--epochs", "1", "--set", "fast_step=true", "--out", str(tmp_path / "r"))
+    assert says in result.stdout
+    assert says in (tmp_path / "r" / "log.txt").read_text()

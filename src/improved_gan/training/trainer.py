@@ -26,7 +26,7 @@ from improved_gan.training.batches import epoch_plan, iterations_per_epoch
 from improved_gan.training.build import build_models, initialise_models
 from improved_gan.training.device import autocast_factory, resolve_device, resolve_precision
 from improved_gan.training.evaluate import count_errors
-from improved_gan.training.fast import build_step
+from improved_gan.training.fast import FastTrainStep, build_step
 from improved_gan.training.experiment_data import ExperimentData, load_experiment_data
 from improved_gan.training.pixels import to_uint8
 from improved_gan.training.run_dir import CONFIG, close_log, open_log, sample_grid_path, write_metrics
@@ -123,6 +123,14 @@ class Trainer:
         self.step = fast or TrainStep(config, self.generator, self.discriminator, autocast=autocast)
         if state is not None:
             self._restore(state)
+
+    def step_description(self) -> str:
+        """Which training step runs, and why (``fast_step`` asks for a step that may not apply)."""
+        if isinstance(self.step, FastTrainStep):
+            return f"fast (training/fast, {'native kernels' if self.step.ops.kernels else 'PyTorch operations'})"
+        if self.config.fast_step:
+            return "reference (fast_step=true, but the fast step does not implement this configuration)"
+        return "reference"
 
     # -- checkpoints ---------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
@@ -243,6 +251,8 @@ class Trainer:
         def announce(message: str) -> None:  # to the log and the terminal
             log.info(message)
             tqdm.write(message)
+
+        (announce if config.fast_step else log.info)(f"training step: {self.step_description()}")
 
         scorer = SampleScorer(config, self.device, log_message=announce)
         try:

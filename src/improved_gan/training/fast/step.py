@@ -77,6 +77,7 @@ class FastTrainStep(TrainStep):
         super().__init__(config, generator, discriminator, autocast=contextlib.nullcontext)
         if config.generator_loss != "feature-matching" or config.historical_averaging > 0:
             raise ValueError("FastTrainStep implements feature matching without historical averaging")
+        self.ops = ops
         self.update_d = FusedAdamUpdate(self.opt_d, kernels=ops.kernels)  # the reference's optimisers, fused
         self.update_g = FusedAdamUpdate(self.opt_g, kernels=ops.kernels)
         self.dtype = dtype
