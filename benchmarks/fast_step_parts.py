@@ -134,6 +134,50 @@ def stages(config, data, iterations: int, clock: Callable[[], float] = time.thre
     return result
 
 
+# -- products by shape ------------------------------------------------------------------------
+
+def product_scaling(config, data, threads: list[int]) -> list[tuple[str, int, list[float]]]:
+    """The fast bf16 step's products, grouped by shape and operand layout:
+    ``(description, calls per iteration, [ms per iteration at each thread count])``, wall clock."""
+    step = build_step(config, *models(config, data), autocast=autocast_factory("bf16", CPU))
+    calls: dict[tuple, list] = {}
+    mm = torch.mm
+
+    def record(a, b):
+        key = (tuple(a.shape), a.stride(1) != 1, tuple(b.shape), b.stride(1) != 1, a.dtype)
+        calls.setdefault(key, [a.clone() if a.is_contiguous() else a.t().contiguous().t(), b.t().contiguous().t() if b.stride(1) != 1 else b.contiguous(), 0])
+        calls[key][2] += 1
+        return mm(a, b)
+
+    iterate(step, data, config.batch_size, 0)
+    torch.mm = record
+    try:
+        iterate(step, data, config.batch_size, 1)
+    finally:
+        torch.mm = mm
+    rows = []
+    for (shape_a, a_t, shape_b, b_t, dtype), (a, b, count) in calls.items():
+        times = []
+        for n in threads:
+            torch.set_num_threads(n)
+            times.append(wall_ms(lambda: mm(a, b)) * count)
+        label = f"[{shape_a[0]}, {shape_a[1]}]{'ᵀ' if a_t else ''} x [{shape_b[0]}, {shape_b[1]}]{'ᵀ' if b_t else ''} {str(dtype)[6:]}"
+        rows.append((label, count, times))
+    return rows
+
+
+def wall_ms(run: Callable[[], object], repeats: int = 50) -> float:
+    """Median wall-clock time of ``run()`` in ms, after a warm-up (idle cores only)."""
+    for _ in range(5):
+        run()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e3
+
+
 # -- element-wise kernels --------------------------------------------------------------------
 
 def elementwise() -> dict[str, float]:
@@ -188,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1,
                         help="intra-op threads; above 1 the stages are timed in wall-clock time (idle cores only)")
     parser.add_argument("--stages-only", action="store_true", help="skip the element-wise and bf16 tables")
+    parser.add_argument("--products", action="store_true",
+                        help="also time each product shape alone, with 1 and --threads threads (wall clock; idle cores)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     clock = time.thread_time if args.threads == 1 else time.perf_counter
@@ -197,6 +243,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| fast bf16 step, stage ({args.threads} thread(s), {timing}) | ms/iteration |\n| --- | ---: |")
     for label, ms in stages(config, data, args.iterations, clock).items():
         print(f"| {label} | {ms:.2f} |")
+    if args.products:
+        counts = [1, args.threads] if args.threads > 1 else [1]
+        rows = product_scaling(config, data, counts)
+        torch.set_num_threads(args.threads)
+        header = " | ".join(f"ms, {n} thread(s)" for n in counts)
+        print(f"\n| product (per iteration), wall clock | calls | {header} |\n| --- | ---: |" + " ---: |" * len(counts))
+        for label, count, times in rows:
+            print(f"| {label} | {count} | " + " | ".join(f"{t:.3f}" for t in times) + " |")
+        totals = [sum(r[2][i] for r in rows) for i in range(len(counts))]
+        print("| **all products** | " + str(sum(r[1] for r in rows)) + " | " + " | ".join(f"**{t:.2f}**" for t in totals) + " |")
     if args.stages_only:
         return 0
     print("\n| element-wise work | ns/element |\n| --- | ---: |")
