@@ -42,15 +42,16 @@ from improved_gan.training.step import TrainStep
 CPU = torch.device("cpu")
 
 
-def thread_ms(run: Callable[[], object], repeats: int = 30) -> float:
-    """Median thread CPU time of ``run()`` in ms, after a warm-up."""
+def thread_ms(run: Callable[[], object], repeats: int = 30, clock: Callable[[], float] = time.thread_time) -> float:
+    """Median time of ``run()`` in ms after a warm-up, by ``clock`` (thread CPU time; wall clock
+    with ``time.perf_counter``, meaningful on idle cores only)."""
     for _ in range(3):
         run()
     times = []
     for _ in range(repeats):
-        start = time.thread_time()
+        start = clock()
         run()
-        times.append(time.thread_time() - start)
+        times.append(clock() - start)
     return statistics.median(times) * 1e3
 
 
@@ -160,22 +161,10 @@ def product_scaling(config, data, threads: list[int]) -> list[tuple[str, int, li
         times = []
         for n in threads:
             torch.set_num_threads(n)
-            times.append(wall_ms(lambda: mm(a, b)) * count)
+            times.append(thread_ms(lambda: mm(a, b), 50, time.perf_counter) * count)
         label = f"[{shape_a[0]}, {shape_a[1]}]{'ᵀ' if a_t else ''} x [{shape_b[0]}, {shape_b[1]}]{'ᵀ' if b_t else ''} {str(dtype)[6:]}"
         rows.append((label, count, times))
     return rows
-
-
-def wall_ms(run: Callable[[], object], repeats: int = 50) -> float:
-    """Median wall-clock time of ``run()`` in ms, after a warm-up (idle cores only)."""
-    for _ in range(5):
-        run()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
 
 
 # -- element-wise kernels --------------------------------------------------------------------
