@@ -5,7 +5,9 @@ shared machine do not count), or with ``--threads N`` (N > 1) in wall-clock
 time, which means something only on otherwise idle cores:
 
 - stages: the fast bf16 step's time per iteration by stage (forward and
-  backward passes, Adam, EMA, losses, the rest), and its products alone;
+  backward passes, Adam with D's EMA, losses, the rest), its products alone,
+  and its number of PyTorch operator calls;
+- with ``--products``: each product shape timed alone, on 1 and N threads;
 - noise: ns per standard normal, the native kernel (added and stored) against
   ``torch.randn``; and PyTorch's own element-wise kernels that the fast step
   replaces (softplus, ``where`` with a scalar, ``var_mean``), in ns per element;
@@ -42,7 +44,7 @@ from improved_gan.training.step import TrainStep
 CPU = torch.device("cpu")
 
 
-def thread_ms(run: Callable[[], object], repeats: int = 30, clock: Callable[[], float] = time.thread_time) -> float:
+def median_ms(run: Callable[[], object], repeats: int = 30, clock: Callable[[], float] = time.thread_time) -> float:
     """Median time of ``run()`` in ms after a warm-up, by ``clock`` (thread CPU time; wall clock
     with ``time.perf_counter``, meaningful on idle cores only)."""
     for _ in range(3):
@@ -146,7 +148,7 @@ def product_scaling(config, data, threads: list[int]) -> list[tuple[str, int, li
 
     def record(a, b):
         key = (tuple(a.shape), a.stride(1) != 1, tuple(b.shape), b.stride(1) != 1, a.dtype)
-        calls.setdefault(key, [a.clone() if a.is_contiguous() else a.t().contiguous().t(), b.t().contiguous().t() if b.stride(1) != 1 else b.contiguous(), 0])
+        calls.setdefault(key, [a.clone(), b.clone(), 0])  # clone keeps a transposed view's layout
         calls[key][2] += 1
         return mm(a, b)
 
@@ -161,10 +163,23 @@ def product_scaling(config, data, threads: list[int]) -> list[tuple[str, int, li
         times = []
         for n in threads:
             torch.set_num_threads(n)
-            times.append(thread_ms(lambda: mm(a, b), 50, time.perf_counter) * count)
+            times.append(median_ms(lambda: mm(a, b), 50, time.perf_counter) * count)
         label = f"[{shape_a[0]}, {shape_a[1]}]{'ᵀ' if a_t else ''} x [{shape_b[0]}, {shape_b[1]}]{'ᵀ' if b_t else ''} {str(dtype)[6:]}"
         rows.append((label, count, times))
     return rows
+
+
+def pytorch_calls(config, data, iterations: int = 10) -> float:
+    """Top-level PyTorch operator calls per iteration of the fast bf16 step (``torch.profiler``;
+    the C kernels, called through ctypes, are not among them)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    step = build_step(config, *models(config, data), autocast=autocast_factory("bf16", CPU))
+    iterate(step, data, config.batch_size, 0)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for i in range(iterations):
+            iterate(step, data, config.batch_size, i)
+    return sum(event.cpu_parent is None for event in prof.events()) / iterations
 
 
 # -- element-wise kernels --------------------------------------------------------------------
@@ -176,11 +191,11 @@ def elementwise() -> dict[str, float]:
     h, g = torch.randn(300, 1000), torch.randn(300, 1000).bfloat16()
     ops = NativeOps()
     return {
-        "native noise, added and stored (1M)": thread_ms(lambda: ops.input_noise(x, 1.0, torch.float32, 1, 0)) * 1e6 / n,
-        "torch.randn (1M)": thread_ms(lambda: torch.randn(n)) * 1e6 / n,
-        "F.softplus [100, 500]": thread_ms(lambda: F.softplus(q)) * 1e6 / q.numel(),
-        "torch.where(h > 0, bf16.float(), 0.0) [300, 1000]": thread_ms(lambda: torch.where(h > 0, g.float(), 0.0)) * 1e6 / h.numel(),
-        "torch.var_mean(dim=0) [100, 500]": thread_ms(lambda: torch.var_mean(q, dim=0, correction=0)) * 1e6 / q.numel(),
+        "native noise, added and stored (1M)": median_ms(lambda: ops.input_noise(x, 1.0, torch.float32, 1, 0)) * 1e6 / n,
+        "torch.randn (1M)": median_ms(lambda: torch.randn(n)) * 1e6 / n,
+        "F.softplus [100, 500]": median_ms(lambda: F.softplus(q)) * 1e6 / q.numel(),
+        "torch.where(h > 0, bf16.float(), 0.0) [300, 1000]": median_ms(lambda: torch.where(h > 0, g.float(), 0.0)) * 1e6 / h.numel(),
+        "torch.var_mean(dim=0) [100, 500]": median_ms(lambda: torch.var_mean(q, dim=0, correction=0)) * 1e6 / q.numel(),
     }
 
 
@@ -232,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| fast bf16 step, stage ({args.threads} thread(s), {timing}) | ms/iteration |\n| --- | ---: |")
     for label, ms in stages(config, data, args.iterations, clock).items():
         print(f"| {label} | {ms:.2f} |")
+    print(f"\nPyTorch operator calls per iteration (top level): {pytorch_calls(config, data):.0f}")
     if args.products:
         counts = [1, args.threads] if args.threads > 1 else [1]
         rows = product_scaling(config, data, counts)

@@ -462,6 +462,25 @@ def test_fused_update_refuses_parameters_at_different_step_counts():
         fused.step([Gradient(weight, torch.ones(3, 4)), Gradient(bias, torch.ones(3))])
 
 
+@pytest.mark.parametrize("ops", ALL_OPS)
+def test_ema_of_a_discriminator_with_a_frozen_parameter_is_updated_in_a_pass_of_its_own(ops):
+    """D's Adam pass updates only trained parameters, so it cannot fold in an EMA that also
+    averages a frozen one; the step then updates the EMA as the reference does."""
+    generator, discriminator, x, y = make_models()
+    discriminator.frozen = nn.Parameter(torch.ones(3), requires_grad=False)  # averaged, never trained
+    step = fast_step(generator, discriminator, ops=ops())
+    assert step._d_averages is None
+    iteration(step, x, y, 0, seed=1)
+    before = [p.detach().clone() for p in discriminator.parameters()]
+    iteration(step, x, y, 1, seed=2)
+    assert int(step.ema.steps) == 2
+    rate = step.ema.current_rate(2)
+    for average, old, new in zip(step.ema.shadow, before, discriminator.parameters()):  # the first update copied
+        torch.testing.assert_close(average, torch.lerp(old, new.detach(), rate), rtol=1e-6, atol=1e-7)
+    changed = [not torch.equal(old, new.detach()) for old, new in zip(before, discriminator.parameters())]
+    assert changed[0] is False and all(changed[1:])  # the frozen one stays, the trained ones moved
+
+
 def test_other_optimisers_are_declined():
     parameter = nn.Parameter(torch.zeros(3))
     for optimiser in (torch.optim.SGD([parameter], lr=0.1), torch.optim.Adam([parameter], weight_decay=0.1)):

@@ -70,19 +70,21 @@ class ExponentialMovingAverage(nn.Module):
         self.steps += 1
         return self.current_rate(int(self.steps))
 
-    def averages_of(self, module: nn.Module) -> dict[int, torch.Tensor]:
-        """``id(parameter) -> its average`` for ``module``'s parameters (those :meth:`update` reads)."""
+    def _parameters_of(self, module: nn.Module) -> list[nn.Parameter]:
+        """``module``'s parameters, one per average (else a ValueError)."""
         params = list(module.parameters())
         if len(params) != len(self.shadow):
             raise ValueError(f"expected {len(self.shadow)} parameters (got {len(params)})")
-        return {id(p): a for p, a in zip(params, self.shadow)}
+        return params
+
+    def averages_of(self, module: nn.Module) -> dict[int, torch.Tensor]:
+        """``id(parameter) -> its average`` for ``module``'s parameters (those :meth:`update` reads)."""
+        return {id(p): a for p, a in zip(self._parameters_of(module), self.shadow)}
 
     @torch.no_grad()
     def update(self, module: nn.Module) -> None:
         """Fold ``module``'s current parameters into the average."""
-        params = [p.detach() for p in module.parameters()]
-        if len(params) != len(self.shadow):
-            raise ValueError(f"expected {len(self.shadow)} parameters (got {len(params)})")
+        params = [p.detach() for p in self._parameters_of(module)]
         torch._foreach_lerp_(list(self.shadow), params, self.next_rate())
 
     @torch.no_grad()

@@ -27,8 +27,8 @@ from improved_gan.errors import UserError
 from improved_gan.sampling import generate_images
 
 EPOCH_SEED_OFFSET = 104_729  # the epoch scores' z: the same every epoch, distinct from the grid's
-SCORED = ("mnist_score", "mnist_fd")
 FINAL_SEED_OFFSET = 7_920  # the end-of-run samples' z (the grid's offset + 1, as since the first release)
+SCORED = ("mnist_score", "mnist_fd")  # the metrics of both, from the cached MNIST classifier
 
 
 class SampleScorer:
