@@ -7,6 +7,8 @@ feature matching                       :func:`feature_matching_loss`,           
                                        :class:`FeatureMatchingLoss`
 minibatch discrimination               :func:`minibatch_features`,                 3.2
                                        :class:`MinibatchDiscrimination`
+  (ImageNet: on the joint batch)       :func:`joint_minibatch_features`,           3.2
+                                       :class:`JointMinibatchDiscrimination`
 historical averaging                   :func:`historical_averaging_penalty`,       3.3
                                        :class:`HistoricalAverage`
 one-sided label smoothing              :func:`smoothed_discriminator_loss`,        3.4
@@ -29,6 +31,10 @@ from improved_gan.techniques.label_smoothing import (
     smoothed_discriminator_loss,
     smoothed_unsupervised_loss,
 )
+from improved_gan.techniques.joint_minibatch_discrimination import (
+    JointMinibatchDiscrimination,
+    joint_minibatch_features,
+)
 from improved_gan.techniques.minibatch_discrimination import MinibatchDiscrimination, minibatch_features
 from improved_gan.techniques.virtual_batch_normalization import (
     VirtualBatchNorm,
@@ -40,12 +46,14 @@ from improved_gan.techniques.virtual_batch_normalization import (
 __all__ = [
     "FeatureMatchingLoss",
     "HistoricalAverage",
+    "JointMinibatchDiscrimination",
     "MinibatchDiscrimination",
     "SmoothedDiscriminatorLoss",
     "VirtualBatchNorm",
     "WithReferenceBatch",
     "feature_matching_loss",
     "historical_averaging_penalty",
+    "joint_minibatch_features",
     "minibatch_features",
     "one_sided_smoothed_targets",
     "reference_batch_norm",

@@ -1,0 +1,60 @@
+"""The cross batch norm against a loop over channels in NumPy float64."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from improved_gan.layers import CrossBatchNorm, cross_batch_norm
+
+
+def _reference(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
+    """Channel by channel: the first C//2 with the real (first) half's moments, the rest with the generated half's."""
+    half, channels = x.shape[0] // 2, x.shape[1]
+    y = np.empty_like(x)
+    for c in range(channels):
+        source = x[:half, c] if c < channels // 2 else x[half:, c]
+        mean = source.mean()
+        var = ((source - mean) ** 2).mean()
+        y[:, c] = (x[:, c] - mean) / np.sqrt(var + eps) * gamma[c] + beta[c]
+    return y
+
+
+@pytest.mark.parametrize("shape", [(6, 5, 3, 4), (4, 7), (2, 2, 1, 1)])
+def test_matches_a_loop_in_float64(shape):
+    rng = np.random.default_rng(0)
+    x = rng.normal(2.0, 3.0, size=shape)
+    x[: shape[0] // 2] += 5.0  # the halves differ, so using the wrong half's moments shows
+    gamma, beta = rng.normal(1, 0.1, size=shape[1]), rng.normal(0, 0.1, size=shape[1])
+    got = cross_batch_norm(torch.from_numpy(x), torch.from_numpy(gamma), torch.from_numpy(beta), eps=1e-5)
+    np.testing.assert_allclose(got.numpy(), _reference(x, gamma, beta, 1e-5), rtol=1e-12, atol=1e-12)
+
+
+def test_module_parameters_and_gradients():
+    norm = CrossBatchNorm(6, dtype=torch.float64)
+    assert norm.weight.shape == norm.bias.shape == (6,)
+    assert torch.all(norm.bias == 0) and abs(norm.weight.mean().item() - 1) < 0.1
+    x = torch.randn(4, 6, 3, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: norm(t), (x,))
+    assert "real_statistics=channels[:3]" in repr(norm)
+
+
+def test_statistics_come_from_one_half_per_channel():
+    norm = CrossBatchNorm(2, affine=False)
+    real, generated = torch.randn(3, 2, 4, 4), torch.randn(3, 2, 4, 4) * 10 + 7
+    y = norm(torch.cat([real, generated]))
+    # channel 0 is standardised over the real half, channel 1 over the generated half
+    assert abs(y[:3, 0].mean().item()) < 1e-5 and abs(y[:3, 0].std(correction=0).item() - 1) < 1e-3
+    assert abs(y[3:, 1].mean().item()) < 1e-5 and abs(y[3:, 1].std(correction=0).item() - 1) < 1e-3
+    # changing the generated half leaves channel 0 of the real rows alone
+    y2 = norm(torch.cat([real, generated * 2]))
+    torch.testing.assert_close(y2[:3, 0], y[:3, 0])
+
+
+@pytest.mark.parametrize("rows", [0, 1, 3])
+def test_needs_two_equal_halves(rows):
+    with pytest.raises(ValueError, match="joint batch \\[real; generated\\] of two equal halves"):
+        CrossBatchNorm(4)(torch.randn(rows, 4, 2, 2))
+    with pytest.raises(ValueError, match=r"expected input of shape \[N, 4\]"):
+        CrossBatchNorm(4)(torch.randn(4, 3))
