@@ -7,10 +7,14 @@
 Data root (a folder holding ``mnist/``, ``cifar10/``, ``svhn/``): the ``root``
 argument (``--data-dir``), else ``$IMPROVED_GAN_DATA``, else
 ``~/.cache/improved-gan/data``.
+
+An ImageNet-style folder (``ROOT/<class>/*.JPEG``), too large for memory, is
+streamed by :class:`ImageFolderDataset` (a torch ``Dataset``) instead.
 """
 
 from improved_gan.data.dataset import ImageDataset
 from improved_gan.data.download import Downloader
+from improved_gan.data.image_folder import ImageFolderDataset
 from improved_gan.data.registry import DATASETS, TRAIN_MINUS_VALIDATION, VALIDATION, DatasetSpec, load_dataset
 from improved_gan.data.root import DATA_ROOT_ENV, resolve_data_root
 from improved_gan.data.splits import labeled_subset
@@ -21,6 +25,7 @@ __all__ = [
     "DatasetSpec",
     "Downloader",
     "ImageDataset",
+    "ImageFolderDataset",
     "TRAIN_MINUS_VALIDATION",
     "VALIDATION",
     "labeled_subset",
