@@ -10,11 +10,11 @@ import pytest
 
 from improved_gan.turing.app import create_app
 from improved_gan.turing.config import StudyOptions
-from improved_gan.turing.create import CreatedStudy, create_study
+from improved_gan.turing.create import CreatedStudy, PoolWarning, create_study
 from improved_gan.turing.server import BackgroundServer, open_studies
 
 from turing.pg_cluster import PostgresServer, Unavailable
-from turing.study_data import study_pools
+from turing.study_data import InvitedStudy, invite, study_pools
 
 with warnings.catch_warnings():  # starlette prefers the httpx2 package; httpx works
     warnings.simplefilter("ignore")
@@ -23,15 +23,22 @@ with warnings.catch_warnings():  # starlette prefers the httpx2 package; httpx w
 
 @pytest.fixture
 def make_study(tmp_path: Path) -> Callable[..., CreatedStudy]:
-    """``make_study(slug, per_session=, feedback=, n=, database_url=, folder=)``; folder: tmp/slug."""
+    """``make_study(slug, per_session=, feedback=, n=, database_url=, folder=, invitations=)``.
+
+    The study is in tmp/<folder or slug>, with ``invitations`` codes (``.code()``).
+    """
 
     def make(slug: str = "demo", *, per_session: int = 6, feedback: str = "on", n: int = 12,
              database_url: str | None = None, shape=(8, 8, 3), folder: str | None = None,
-             ) -> CreatedStudy:
+             invitations: int = 8) -> InvitedStudy:
         real, generated = study_pools(n, shape=shape)
         options = StudyOptions(slug=slug, per_session=per_session, feedback=feedback)
-        return create_study(tmp_path / (folder or slug), options, real=real, generated=generated,
-                            database_url=database_url)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PoolWarning)  # small test pools
+            created = create_study(tmp_path / (folder or slug), options, real=real,
+                                   generated=generated, database_url=database_url)
+        codes = invite(created, invitations, database_url=database_url) if invitations else []
+        return InvitedStudy(**vars(created), codes=codes, database_url=database_url)
 
     return make
 

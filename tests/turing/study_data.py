@@ -1,10 +1,14 @@
-"""Small image pools for study tests."""
+"""Small image pools and invited studies for study tests."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
-from improved_gan.turing.create import ImagePool
+from improved_gan.turing.create import CreatedStudy, ImagePool
+from improved_gan.turing.database import default_url
+from improved_gan.turing.store import Store
 
 
 def study_pools(n: int = 12, *, shape=(8, 8, 3)) -> tuple[ImagePool, ImagePool]:
@@ -15,3 +19,24 @@ def study_pools(n: int = 12, *, shape=(8, 8, 3)) -> tuple[ImagePool, ImagePool]:
     generated = np.broadcast_to(ramp, (n, *shape)).astype(np.uint8).copy()
     generated[:, 0, 0, :] = np.arange(n)[:, None]  # all distinct
     return ImagePool(real, source="noise"), ImagePool(generated, source="ramp")
+
+
+@dataclass(frozen=True)
+class InvitedStudy(CreatedStudy):
+    """A created study with invitation codes; :meth:`code` hands out the next unused one."""
+
+    codes: list = field(default_factory=list)
+    database_url: str | None = None
+
+    def code(self) -> str:
+        return self.codes.pop(0)
+
+
+def invite(created: CreatedStudy, n: int, *, database_url: str | None = None,
+           labels=None) -> list[str]:
+    """``n`` invitation codes of ``created`` (labels: one per code, or None)."""
+    store = Store.open(database_url or default_url(created.folder))
+    try:
+        return store.add_invitations(store.study(created.slug), labels or [None] * n)
+    finally:
+        store.close()

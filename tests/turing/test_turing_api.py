@@ -26,7 +26,7 @@ def test_flow_with_feedback(make_study, client_for):
     created = make_study(per_session=6, feedback="on")
     kinds = truth(created)
     annotator = ScriptedAnnotator(client_for(created), created.slug)
-    annotator.start(label="p-1")
+    annotator.start(created.code())
     for position in range(6):
         trial = annotator.current()
         assert trial.position == position
@@ -48,7 +48,7 @@ def test_flow_with_feedback(make_study, client_for):
 def test_flow_without_feedback(make_study, client_for):
     created = make_study(per_session=4, feedback="off")
     annotator = ScriptedAnnotator(client_for(created), created.slug)
-    annotator.start()
+    annotator.start(created.code())
     trial = annotator.current()
     response = annotator.vote(trial, "real")
     assert response.headers["location"] == "/s/demo/trial"
@@ -59,7 +59,7 @@ def test_flow_without_feedback(make_study, client_for):
 def test_replayed_and_double_clicked_votes_count_once(make_study, client_for):
     created = make_study(per_session=4, feedback="off")
     annotator = ScriptedAnnotator(client_for(created), created.slug)
-    annotator.start()
+    annotator.start(created.code())
     trial = annotator.current()
     first = annotator.vote(trial, "real")
     replay = annotator.vote(trial, "generated")  # the same form submitted again, other button
@@ -75,7 +75,7 @@ def test_replayed_and_double_clicked_votes_count_once(make_study, client_for):
 def test_vote_for_a_later_image_is_refused(make_study, client_for):
     created = make_study(per_session=4)
     annotator = ScriptedAnnotator(client_for(created), created.slug)
-    annotator.start()
+    annotator.start(created.code())
     trial = annotator.current()
     later = type(trial)(3, trial.image_name, trial.csrf, "")
     assert annotator.vote(later, "real").status_code == 409
@@ -88,7 +88,7 @@ def test_forged_or_sessionless_votes_are_refused(make_study, client_for):
     created = make_study()
     client = client_for(created)
     alice = ScriptedAnnotator(client, created.slug)
-    alice.start()
+    alice.start(created.code())
     trial = alice.current()
     data = {"csrf": trial.csrf, "position": "0", "answer": "real"}
     assert client.post("/s/demo/vote", data={**data, "csrf": "x" * 43}).status_code == 403
@@ -98,23 +98,28 @@ def test_forged_or_sessionless_votes_are_refused(make_study, client_for):
     client.cookies.clear()
     assert client.post("/s/demo/vote", data=data).status_code == 403  # no session cookie
     bob = ScriptedAnnotator(client, created.slug)
-    bob.start()
+    bob.start(created.code())
     assert bob.token != alice_token
     assert client.post("/s/demo/vote", data=data).status_code == 403  # Alice's token, Bob's session
     client.cookies.set("ig_session", alice_token, path="/s/demo/")
     assert client.post("/s/demo/vote", data=data).status_code == 303
 
 
-def test_start_needs_a_genuine_form(make_study, client_for):
+def test_start_needs_a_genuine_form_and_an_invitation(make_study, client_for):
     created = make_study()
     client = client_for(created)
-    assert client.post("/s/demo/start", data={"csrf": "abc"}).status_code == 403
-    page = client.get("/s/demo/")
+    code = created.code()
+    assert client.post("/s/demo/start", data={"csrf": "abc", "code": code}).status_code == 403
+    page = client.get("/s/demo/", params={"code": code})
+    assert f'value="{code}"' in page.text  # the invitation link fills the code in
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    assert client.post("/s/demo/start", data={"csrf": csrf},
+    assert client.post("/s/demo/start", data={"csrf": csrf, "code": code},
                        headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
-    assert client.post("/s/demo/start", data={"csrf": csrf}).status_code == 303
-    again = client.post("/s/demo/start", data={"csrf": csrf})  # double click on Start
+    assert client.post("/s/demo/start", data={"csrf": csrf}).status_code == 400  # no code
+    unknown = client.post("/s/demo/start", data={"csrf": csrf, "code": "A" * 43})
+    assert unknown.status_code == 403 and "Unknown invitation code" in unknown.text
+    assert client.post("/s/demo/start", data={"csrf": csrf, "code": code}).status_code == 303
+    again = client.post("/s/demo/start", data={"csrf": csrf, "code": code})  # double click
     assert again.headers["location"] == "/s/demo/trial"
 
 
@@ -125,7 +130,7 @@ def test_start_needs_a_genuine_form(make_study, client_for):
 def test_invalid_vote_fields(make_study, client_for, field, value):
     created = make_study()
     annotator = ScriptedAnnotator(client_for(created), created.slug)
-    annotator.start()
+    annotator.start(created.code())
     trial = annotator.current()
     data = {"csrf": trial.csrf, "position": "0", "answer": "real", field: value}
     response = annotator.client.post("/s/demo/vote", data=data)
@@ -138,8 +143,8 @@ def test_invalid_label_and_oversized_or_unsized_bodies(make_study, client_for):
     client = client_for(created)
     page = client.get("/s/demo/")
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    assert client.post("/s/demo/start", data={"csrf": csrf, "label": "<script>"}).status_code == 400
-    assert client.post("/s/demo/start", data={"csrf": csrf, "label": "x" * 65}).status_code == 400
+    assert client.post("/s/demo/start", data={"csrf": csrf, "code": "<script>"}).status_code == 400
+    assert client.post("/s/demo/start", data={"csrf": csrf, "code": "x" * 65}).status_code == 400
     assert client.post("/s/demo/start", data={"csrf": csrf, "pad": "x" * 9000}).status_code == 413
     chunked = client.post("/s/demo/start", content=iter([b"csrf=abc"]),
                           headers={"Content-Type": "application/x-www-form-urlencoded"})
@@ -202,19 +207,22 @@ def test_owner_of_one_study_cannot_read_another(make_study, client_for):
 
 
 def test_results_reflect_votes(make_study, client_for):
-    created = make_study(per_session=4, feedback="random")
+    created = make_study(per_session=4, feedback="random", invitations=2)  # one in each arm
     client = client_for(created)
     for _ in range(2):
         client.cookies.clear()
         annotator = ScriptedAnnotator(client, created.slug)
-        annotator.start()
+        annotator.start(created.code())
         while (trial := annotator.current()) is not None:
             annotator.vote(trial, "generated")
     bearer = {"Authorization": f"Bearer {created.owner_token}"}
     data = client.get("/s/demo/results/results.json", headers=bearer).json()
     assert data["votes"] == 8 and len(data["annotators"]) == 2
-    assert data["groups"]["all"]["accuracy"]["successes"] == 4  # "generated" is right half the time
-    assert data["groups"]["all"]["accuracy_on_generated"]["estimate"] == 1.0
+    shown_generated = sum(row.split(",")[5] == "generated" for row in client.get(
+        "/s/demo/results/votes.csv", headers=bearer).text.strip().splitlines()[1:])
+    assert data["groups"]["all"]["accuracy"]["successes"] == shown_generated  # "generated" right
+    assert data["groups"]["all"]["accuracy_on_generated"]["estimate"] in (1.0, None)
+    assert data["chance"] == 0.5 and data["groups"]["all"]["chance"] == 0.5
     assert {a["feedback"] for a in data["annotators"]} == {True, False}  # arms kept level
     page = client.get("/s/demo/results", headers=bearer)
     assert re.search(r'id="n-votes">8<', page.text)

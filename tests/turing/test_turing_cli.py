@@ -28,7 +28,7 @@ def create(sources, *extra: str) -> int:
 
 def test_create_top_fraction_results_and_token(sources, capsys):
     status = create(sources, "--generated-scores", str(sources / "scores.npy"),
-                    "--generated-top", "0.25", "--per-session", "10", "--feedback", "off",
+                    "--generated-top", "0.25", "--per-session", "4", "--feedback", "off",
                     "--slug", "cli-study")
     out = capsys.readouterr().out
     assert status == 0
@@ -37,7 +37,7 @@ def test_create_top_fraction_results_and_token(sources, capsys):
     manifest = json.loads((sources / "study" / "study.json").read_text())
     assert manifest["generated"]["top_fraction"] == 0.25
     assert manifest["options"] == {"slug": "cli-study", "title": "Real or generated?",
-                                   "per_session": 10, "feedback": "off"}
+                                   "per_session": 4, "feedback": "off"}
 
     assert main(["turing", "results", str(sources / "study"), "--json", str(sources / "r.json"),
                  "--votes-csv", str(sources / "v.csv"), "--images-csv", str(sources / "i.csv")]) == 0
@@ -55,12 +55,12 @@ def test_create_top_fraction_results_and_token(sources, capsys):
 
 
 def test_user_errors_exit_2(sources, capsys):
-    assert create(sources, "--per-session", "7") == 2
-    assert "even number" in capsys.readouterr().err
+    assert create(sources, "--per-session", "0") == 2
+    assert "per_session must be between 1" in capsys.readouterr().err
     assert create(sources, "--generated-top", "0.5") == 2
     assert "give both or neither" in capsys.readouterr().err
     assert create(sources, "--per-session", "50") == 2
-    assert "lower per_session to at most 40" in capsys.readouterr().err
+    assert "lower per_session to at most 20" in capsys.readouterr().err
     assert create(sources, "--per-session", "10") == 0
     capsys.readouterr()
     assert create(sources, "--per-session", "10") == 2

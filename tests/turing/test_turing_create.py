@@ -54,7 +54,7 @@ def test_refusals(tmp_path, make_study):
     with pytest.raises(UserError, match="same height, width and channels"):
         small = ImagePool(np.zeros((4, 4, 4, 3), np.uint8))
         create_study(tmp_path / "a", options, real=real, generated=small)
-    with pytest.raises(ConfigError, match="lower per_session to at most 8"):
+    with pytest.raises(ConfigError, match="lower per_session to at most 4"):
         create_study(tmp_path / "b", StudyOptions(slug="x", per_session=10), real=real,
                      generated=generated)
     with pytest.raises(UserError, match="uint8"):
@@ -78,8 +78,10 @@ def test_options_validation():
     for bad in ("", "Upper", "-lead", "a" * 65, "sp ace"):
         with pytest.raises(ConfigError, match="not usable in a URL"):
             StudyOptions(slug=bad)
-    with pytest.raises(ConfigError, match="even"):
-        StudyOptions(slug="ok", per_session=5)
+    for bad in (0, -2, 10_001):
+        with pytest.raises(ConfigError, match="per_session must be between 1 and 10000"):
+            StudyOptions(slug="ok", per_session=bad)
+    assert StudyOptions(slug="ok", per_session=5).per_session == 5  # odd is fine: kinds by coin
     with pytest.raises(ConfigError, match="feedback"):
         StudyOptions(slug="ok", feedback="sometimes")
     assert slug_from_folder("runs/CIFAR top_1%") == "cifar-top-1"

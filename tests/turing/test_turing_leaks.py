@@ -35,7 +35,7 @@ def stable_headers(response) -> dict:
 
 
 def test_trial_pages_differ_only_in_name_and_token(make_study, client_for):
-    created = make_study(per_session=4, feedback="off")
+    created = make_study(per_session=4, feedback="off", invitations=16)
     kinds = kinds_of(created)
     client = client_for(created)
     pages: dict[bool, set] = defaultdict(set)
@@ -43,7 +43,7 @@ def test_trial_pages_differ_only_in_name_and_token(make_study, client_for):
     for _ in range(16):  # many sessions, so position 0 holds both kinds
         client.cookies.clear()
         annotator = ScriptedAnnotator(client, created.slug)
-        annotator.start()
+        annotator.start(created.code())
         trial = annotator.current()
         is_generated = kinds[trial.image_name]
         pages[is_generated].add(normalized(trial.html, trial.image_name, trial.csrf))
@@ -67,10 +67,10 @@ def test_image_responses_are_alike(make_study, client_for):
 
 
 def test_vote_answers_do_not_depend_on_the_truth_without_feedback(make_study, client_for):
-    created = make_study(per_session=12, n=6, feedback="off")
+    created = make_study(per_session=12, n=12, feedback="off")
     client = client_for(created)
     annotator = ScriptedAnnotator(client, created.slug)
-    annotator.start()
+    annotator.start(created.code())
     answers = set()
     while (trial := annotator.current()) is not None:
         response = annotator.vote(trial, "real")
@@ -79,28 +79,28 @@ def test_vote_answers_do_not_depend_on_the_truth_without_feedback(make_study, cl
 
 
 def test_order_is_unpredictable(make_study, client_for):
-    created = make_study(per_session=8, n=4, feedback="off")  # every session: all 8 images
+    created = make_study(per_session=8, n=8, feedback="off")
     kinds = kinds_of(created)
     client = client_for(created)
     patterns, orders = set(), set()
     for _ in range(8):
         client.cookies.clear()
         annotator = ScriptedAnnotator(client, created.slug)
-        annotator.start()
+        annotator.start(created.code())
         names = []
         while (trial := annotator.current()) is not None:
             names.append(trial.image_name)
             annotator.vote(trial, "real")
         patterns.add(tuple(kinds[n] for n in names))
         orders.add(tuple(names))
-    assert len(orders) == 8 and len(patterns) > 4  # C(8,4) = 70 possible kind patterns
+    assert len(orders) == 8 and len(patterns) > 4  # 2^8 = 256 possible kind patterns
 
 
 def test_feedback_only_after_the_vote(make_study, client_for):
     created = make_study(per_session=4, feedback="on")
     client = client_for(created)
     annotator = ScriptedAnnotator(client, created.slug)
-    annotator.start()
+    annotator.start(created.code())
     trial = annotator.current()
     for position in range(4):
         early = client.get(f"/s/demo/feedback/{position}")
@@ -116,7 +116,7 @@ def test_static_assets_and_cookies_carry_no_answer(make_study, client_for):
     kinds = kinds_of(created)
     client = client_for(created)
     annotator = ScriptedAnnotator(client, created.slug)
-    annotator.start()
+    annotator.start(created.code())
     for cookie in client.cookies.jar:
         assert not any(name in cookie.value for name in kinds)
         assert re.fullmatch(r"[A-Za-z0-9_-]{43}", cookie.value)

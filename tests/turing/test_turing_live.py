@@ -31,17 +31,20 @@ def stored_votes(created, database_url=None) -> Counter:
         store.close()
 
 
-def run_annotators(url: str, slug: str, count: int, votes_each: int) -> Counter:
-    """``count`` annotators in threads, each voting ``votes_each`` times; acknowledged votes per token."""
+def run_annotators(url: str, slug: str, codes: list[str], votes_each: int) -> Counter:
+    """One annotator per invitation code, in threads, each voting ``votes_each`` times.
+
+    Returns the acknowledged votes per session token.
+    """
     acknowledged: Counter = Counter()
     lock = threading.Lock()
     errors = []
 
-    def annotate():
+    def annotate(code):
         try:
             with httpx.Client(base_url=url, timeout=30) as client:
                 annotator = ScriptedAnnotator(client, slug)
-                annotator.start()
+                annotator.start(code)
                 for _ in range(votes_each):
                     trial = annotator.current()
                     if annotator.vote(trial, "generated").status_code == 303:
@@ -50,7 +53,7 @@ def run_annotators(url: str, slug: str, count: int, votes_each: int) -> Counter:
         except Exception as err:  # reported below, in the test's thread
             errors.append(err)
 
-    threads = [threading.Thread(target=annotate) for _ in range(count)]
+    threads = [threading.Thread(target=annotate, args=(code,)) for code in codes]
     for t in threads:
         t.start()
     for t in threads:
@@ -62,9 +65,9 @@ def run_annotators(url: str, slug: str, count: int, votes_each: int) -> Counter:
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_concurrent_annotators_lose_no_vote(backend, make_study, live_server, request):
     database_url = request.getfixturevalue("postgres_url") if backend == "postgres" else None
-    created = make_study(per_session=10, n=10, database_url=database_url)
+    created = make_study(per_session=10, n=10, database_url=database_url, invitations=20)
     server = live_server(created, database_url)
-    acknowledged = run_annotators(server.url, created.slug, count=20, votes_each=10)
+    acknowledged = run_annotators(server.url, created.slug, created.codes, votes_each=10)
     assert sum(acknowledged.values()) == 200
     assert stored_votes(created, database_url) == acknowledged
 
@@ -74,7 +77,7 @@ def test_restart_keeps_votes_and_sessions(make_study, live_server):
     server = live_server(created)
     with httpx.Client(base_url=server.url, timeout=30) as client:
         annotator = ScriptedAnnotator(client, created.slug)
-        annotator.start()
+        annotator.start(created.code())
         for _ in range(3):
             assert annotator.vote(annotator.current(), "real").status_code == 303
         server.stop()

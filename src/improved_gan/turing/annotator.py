@@ -2,8 +2,8 @@
 
 Flow (Post/Redirect/Get, so reloading or going back never submits twice)::
 
-    GET  /s/<slug>/                 start page (instructions, optional participant code)
-    POST /s/<slug>/start            new session, token cookie   -> 303 trial
+    GET  /s/<slug>/?code=<code>     start page (instructions, the invitation code)
+    POST /s/<slug>/start            the invitation's session, token cookie -> 303 trial
     GET  /s/<slug>/trial            the current image, two answer buttons
     POST /s/<slug>/vote             one vote, stored once       -> 303 feedback/<p> or trial
     GET  /s/<slug>/feedback/<p>     right or wrong (feedback arm, answered trials only)
@@ -14,15 +14,19 @@ Before the vote nothing that reaches the browser depends on whether the image
 is real: the trial page differs between images only in the position and the
 random file name, every file has the same size and no metadata, and the image
 responses carry the same headers.
+
+Only an invitation (:mod:`improved_gan.turing.invitations`) opens a session,
+and each opens one: a person cannot start again to choose a feedback arm or to
+collect answers, and never sees an image twice.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, Path, Query, Request, Response
 
-from improved_gan.turing import schema, security
+from improved_gan.turing import security
 from improved_gan.turing.pages import message, render
 from improved_gan.turing.routes_common import (
     CSRF_MAX_LENGTH,
@@ -37,20 +41,24 @@ from improved_gan.turing.store import VoteStatus
 
 router = APIRouter()
 
-LABEL_PATTERN = r"^[A-Za-z0-9_.\-]{0,%d}$" % schema.LABEL_MAX_LENGTH
-MAX_POSITION = 100_000
+CODE_PATTERN = r"^\s*[A-Za-z0-9_-]{43}\s*$"
+MAX_POSITION = 100_000  # above any per_session (config.MAX_PER_SESSION)
+Position = Annotated[int, Path(ge=0, lt=MAX_POSITION)]
 IMAGE_CACHE_CONTROL = "public, max-age=31536000, immutable"
 VOTE_STATUS_HEADER = "X-Turing-Vote"
 
 
 @router.get("/s/{slug}/")
-def start_page(request: Request, served: Served) -> Response:
+def start_page(
+    request: Request, served: Served, code: Annotated[str, Query(max_length=64)] = ""
+) -> Response:
     current = served.session(request)
     return render_form(request, served, "start.html", {
         "title": served.study.options.title,
         "base": served.path,
         "per_session": served.study.options.per_session,
         "session": current[0] if current else None,
+        "code": code.strip() if security.is_well_formed_token(code.strip()) else "",
     }, purpose="start", max_age=SESSION_MAX_AGE_S)
 
 
@@ -59,7 +67,7 @@ def start_session(
     request: Request,
     served: Served,
     csrf: Annotated[str, Form(max_length=CSRF_MAX_LENGTH)],
-    label: Annotated[str, Form(max_length=schema.LABEL_MAX_LENGTH, pattern=LABEL_PATTERN)] = "",
+    code: Annotated[str, Form(max_length=64, pattern=CODE_PATTERN)],
 ) -> Response:
     key = served.study.csrf_key
     if not form_is_genuine(request, key, "start", request.cookies.get(PRE_COOKIE), csrf):
@@ -69,9 +77,13 @@ def start_session(
     if current is not None:  # a second click on Start, or a returning annotator
         return see_other(served.path + ("summary" if current[0].finished else "trial"))
     token = security.new_token()
-    served.store.start_session(served.study, token_hash=security.hash_token(token),
-                               label=label or None)
-    response = see_other(served.path + "trial")
+    session = served.store.claim_invitation(served.study, security.hash_token(code.strip()),
+                                            token_hash=security.hash_token(token))
+    if session is None:
+        return message(request, 403, "Unknown invitation code",
+                       "This code is not one of this study's invitations; check the link or "
+                       "the code you were given.", link=served.path)
+    response = see_other(served.path + ("summary" if session.finished else "trial"))
     served.set_cookie(request, response, SESSION_COOKIE, token, max_age=SESSION_MAX_AGE_S)
     return response
 
@@ -128,7 +140,7 @@ def vote(
 
 @router.get("/s/{slug}/feedback/{position}")
 def feedback_page(
-    request: Request, served: Served, current: AnnotatorSession, position: int
+    request: Request, served: Served, current: AnnotatorSession, position: Position
 ) -> Response:
     session, _ = current
     trial = served.store.answered_trial(session.id, position) if session.feedback else None

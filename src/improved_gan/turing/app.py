@@ -8,20 +8,24 @@ else.
 
 from __future__ import annotations
 
+import logging
 from typing import Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse
+from sqlalchemy.exc import SQLAlchemyError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from improved_gan.errors import ConfigError
-from improved_gan.turing import annotator, owner
+from improved_gan.turing import annotator, health, owner
 from improved_gan.turing.middleware import BodyLimit, SecurityHeaders
 from improved_gan.turing.pages import STATIC_DIR, message
 from improved_gan.turing.routes_common import Redirect, see_other
 from improved_gan.turing.served import ServedStudy
+
+logger = logging.getLogger("improved_gan.turing")
 
 
 def create_app(studies: Sequence[ServedStudy]) -> FastAPI:
@@ -49,8 +53,20 @@ def create_app(studies: Sequence[ServedStudy]) -> FastAPI:
         return "This server runs a human study of generated images; open the link you were given.\n"
 
     @app.get("/healthz", response_class=PlainTextResponse)
-    def health() -> str:
+    def healthz():
+        found = health.problems(by_slug.values())
+        if found:
+            return PlainTextResponse("".join(f"{line}\n" for line in found), status_code=503)
         return "ok\n"
+
+    @app.exception_handler(SQLAlchemyError)
+    @app.exception_handler(OSError)
+    async def storage_failure(request: Request, exc: Exception):
+        logger.error(health.storage_failure_line(request.method, request.url.path, exc))
+        return message(
+            request, 503, "Please try again in a minute",
+            "The study cannot reach its storage right now. Answers you gave before are kept; "
+            "the last one may need to be given again.", link=None)
 
     @app.exception_handler(Redirect)
     async def redirect(request: Request, exc: Redirect):

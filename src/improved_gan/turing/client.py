@@ -55,12 +55,13 @@ class ScriptedAnnotator:
         """The session token the server gave this annotator (None before :meth:`start`)."""
         return self.client.cookies.get(SESSION_COOKIE)
 
-    def start(self, label: str = "") -> httpx.Response:
-        page = self.client.get(self.base)
+    def start(self, code: str) -> httpx.Response:
+        """Open the session of invitation ``code`` (as following the invitation link does)."""
+        page = self.client.get(self.base, params={"code": code})
         if page.status_code != 200:
             raise ProtocolError(f"start page answered {page.status_code}")
         csrf = _field(_CSRF, page.text, "CSRF token")
-        response = self.client.post(self.base + "start", data={"csrf": csrf, "label": label})
+        response = self.client.post(self.base + "start", data={"csrf": csrf, "code": code})
         if response.status_code != 303:
             raise ProtocolError(f"start answered {response.status_code}: {response.text[:200]!r}")
         return response

@@ -25,7 +25,8 @@ from improved_gan.errors import ConfigError
 FEEDBACK_MODES = ("on", "off", "random")
 MANIFEST_NAME = "study.json"
 IMAGES_DIRNAME = "images"
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2  # 2: kinds drawn independently, invitations (1: balanced sessions)
+MAX_PER_SESSION = 10_000
 _SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
 
@@ -37,12 +38,13 @@ class StudyOptions:
         slug: the study's name in URLs (``/s/<slug>/``): lower-case letters,
             digits and dashes, at most 64.
         title: the heading annotators see.
-        per_session: images each annotator judges, half real and half generated
-            (Section 6.2: "50% real and 50% fake"); must be even.
+        per_session: images each annotator judges; each is generated with
+            probability 1/2, independently (Section 6.2's "50% real and 50%
+            fake" in expectation; see :mod:`improved_gan.turing.sequencing`).
         feedback: ``"on"`` (after each vote the annotator is told whether it was
             right, the setting in which the paper's annotators learned), ``"off"``,
-            or ``"random"`` (each annotator is put in one of the two arms, keeping
-            the arms' sizes level), so one study measures both.
+            or ``"random"`` (each invitation is put in one of the two arms, half
+            of each batch in each), so one study measures both.
     """
 
     slug: str
@@ -58,10 +60,10 @@ class StudyOptions:
             )
         if not self.title.strip() or len(self.title) > 200:
             raise ConfigError(f"study title must have 1-200 characters (got {len(self.title)})")
-        if self.per_session < 2 or self.per_session % 2:
+        if not 1 <= self.per_session <= MAX_PER_SESSION:
             raise ConfigError(
-                f"per_session must be an even number >= 2, so each annotator sees as many "
-                f"real as generated images (got {self.per_session})"
+                f"per_session must be between 1 and {MAX_PER_SESSION} images per annotator "
+                f"(got {self.per_session})"
             )
         if self.feedback not in FEEDBACK_MODES:
             raise ConfigError(
@@ -107,6 +109,12 @@ class StudyFolder:
             ) from None
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise ConfigError(f"{self.manifest_path} is not valid JSON ({err})") from None
+        if manifest.get("format") == 1:
+            raise ConfigError(
+                f"{self.root} was made by an earlier version whose sessions were exactly half "
+                "generated, which an annotator can exploit by counting; its votes stay in its "
+                "database untouched; create a new study to collect votes under this version"
+            )
         if manifest.get("format") != MANIFEST_FORMAT:
             raise ConfigError(
                 f"{self.manifest_path} has format {manifest.get('format')!r}; this version "

@@ -4,21 +4,26 @@
 :mod:`improved_gan.turing.sources` builds pools from folders, ``.npz`` files,
 dataset names and training runs. The study is assembled in a hidden temporary
 folder beside the target and renamed into place at the end, so a crash leaves
-either no study or a whole one.
+either no study or a whole one; with an external database the study's rows are
+removed again if the folder cannot be put in place. Staging folders that an
+earlier crashed ``create`` left behind (older than a day) are removed first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 import shutil
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy.exc import SQLAlchemyError
 
-from improved_gan.errors import ConfigError, DataError
+from improved_gan.errors import ConfigError, DataError, UserError
 from improved_gan.turing import security
 from improved_gan.turing.config import (
     MANIFEST_FORMAT,
@@ -63,6 +68,18 @@ class CreatedStudy:
     owner_token: str  # shown once; the store keeps only its hash
     n_real: int
     n_generated: int
+    warnings: tuple[str, ...] = ()
+
+
+class PoolWarning(UserWarning):
+    """A study that works but whose pools let repetition give answers away."""
+
+
+STAGING_MARK = ".creating-"
+STALE_STAGING_S = 24 * 3600
+# Pools more unequal than this show the smaller pool's images this many times
+# as often as the larger's; see :func:`pool_warnings`.
+MAX_POOL_RATIO = 2.0
 
 
 def check_new_folder(folder: str | Path) -> Path:
@@ -85,14 +102,41 @@ def _check_pools(options: StudyOptions, real: ImagePool, generated: ImagePool) -
     for pool in (real, generated):
         if pool.origins is not None and len(pool.origins) != len(pool.images):
             raise DataError(f"{pool.source}: {len(pool.origins)} origins for {len(pool.images)} images")
-    half = options.per_session // 2
     smaller = min(len(real.images), len(generated.images))
-    if half > smaller:
+    if options.per_session > smaller:
         raise ConfigError(
-            f"per_session {options.per_session} needs {half} real and {half} generated images, "
+            f"per_session {options.per_session} needs at least {options.per_session} images of "
+            f"each kind (a session's kinds are drawn by coin, so it may hold only one kind), "
             f"but the study has {len(real.images)} real and {len(generated.images)} generated; "
-            f"lower per_session to at most {2 * smaller} or add images"
+            f"lower per_session to at most {smaller} or add images"
         )
+
+
+def pool_warnings(n_real: int, n_generated: int, per_session: int) -> list[str]:
+    """Why these pool sizes may let annotators recognise answers; empty when they do not.
+
+    Each annotator sees each image at most once, but sessions take a kind's
+    least-shown images, so over a study an image of a pool of size ``N`` is
+    shown about ``votes / (2 N)`` times. When one pool is much smaller, its
+    images recur much more often, and anyone who takes part twice or compares
+    notes with another annotator can answer by recognition ("seen before, so
+    generated").
+    """
+    found = []
+    small, large = sorted((n_real, n_generated))
+    if small * MAX_POOL_RATIO < large:
+        kind = "real" if n_real < n_generated else "generated"
+        found.append(
+            f"the {kind} pool ({small} images) is {large / small:.1f}x smaller than the other "
+            f"({large}): its images will be shown {large / small:.1f}x as often, so annotators "
+            f"who take part twice or compare notes can recognise them; use pools of similar size"
+        )
+    if small < 2 * per_session:
+        found.append(
+            f"{small} images of a kind for {per_session} per session: the same images recur "
+            f"in almost every session; use at least {2 * per_session} of each kind"
+        )
+    return found
 
 
 def _manifest(options: StudyOptions, real: ImagePool, generated: ImagePool, external_db: bool):
@@ -132,9 +176,14 @@ def create_study(
     """
     folder = check_new_folder(folder)
     _check_pools(options, real, generated)
+    found = pool_warnings(len(real.images), len(generated.images), options.per_session)
+    for text in found:
+        warnings.warn(text, PoolWarning, stacklevel=2)
+    remove_stale_staging(folder)
 
-    staging = folder.parent / f".{folder.name}.creating-{security.new_key()[:12]}"
+    staging = folder.parent / f".{folder.name}{STAGING_MARK}{security.new_key()[:12]}"
     store = None
+    added = None
     try:
         StudyFolder(staging).images_dir.mkdir(parents=True)
         store = Store.open(database_url or default_url(staging))
@@ -148,24 +197,52 @@ def create_study(
             _manifest(options, real, generated, database_url is not None),
         )
         owner_token = security.new_token()
-        store.add_study(
+        added = store.add_study(
             options,
             image_shape=tuple(int(d) for d in real.images.shape[1:]),
             images=new_images,
             csrf_key=security.new_key(),
             owner_token_hash=security.hash_token(owner_token),
         )
-        store.close()
-        store = None
         if folder.exists():
             folder.rmdir()  # empty, checked above
         staging.rename(folder)
-    except BaseException:
+    except BaseException as err:
+        if added is not None and database_url is not None:  # no orphan in a shared database
+            with contextlib.suppress(SQLAlchemyError):  # the original error says more
+                store.remove_study(added.id)
         if store is not None:
             store.close()
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(err, OSError):
+            raise UserError(f"cannot write the study folder {folder}: {err.strerror or err}; "
+                            "check the disk's free space and permissions") from None
         raise
-    return CreatedStudy(folder, options.slug, owner_token, len(real.images), len(generated.images))
+    store.close()
+    return CreatedStudy(folder, options.slug, owner_token, len(real.images), len(generated.images),
+                        tuple(found))
+
+
+def remove_stale_staging(folder: Path, *, older_than_s: float = STALE_STAGING_S) -> list[Path]:
+    """Remove the staging folders of ``folder`` that a crashed ``create`` left behind.
+
+    Only hidden siblings named ``.<folder name>.creating-<12 hex>`` whose last
+    change is older than ``older_than_s`` (so a ``create`` still running is left
+    alone) are removed; returns them.
+    """
+    removed = []
+    prefix = f".{folder.name}{STAGING_MARK}"
+    if not folder.parent.is_dir():
+        return removed
+    for candidate in folder.parent.iterdir():
+        suffix = candidate.name[len(prefix):]
+        if not (candidate.name.startswith(prefix) and len(suffix) == 12
+                and all(c in "0123456789abcdef" for c in suffix) and candidate.is_dir()):
+            continue
+        if time.time() - candidate.stat().st_mtime > older_than_s:
+            shutil.rmtree(candidate, ignore_errors=True)
+            removed.append(candidate)
+    return removed
 
 
 def _write_images(folder: StudyFolder, real: ImagePool, generated: ImagePool) -> list[NewImage]:

@@ -16,6 +16,7 @@ outcome READ COMMITTED already decides correctly.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -36,8 +37,15 @@ def default_url(study_dir: str | Path) -> str:
     return f"sqlite:///{Path(study_dir).resolve() / SQLITE_FILENAME}"
 
 
-def open_engine(url: str) -> Engine:
-    """An engine for ``url``, with SQLite set up for concurrent, durable writes."""
+def open_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine for ``url``, with SQLite set up for concurrent, durable writes.
+
+    ``read_only`` (SQLite): the file is opened with ``mode=ro``, and with
+    ``immutable=1`` when its folder is not writable (SQLite could not make the
+    WAL's shared-memory file there; nothing can be writing to it either).
+    A missing or unreadable file, a folder in its place or a file that is not
+    a SQLite database is a :class:`ConfigError`.
+    """
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -47,7 +55,7 @@ def open_engine(url: str) -> Engine:
         ) from None
     try:
         if parsed.get_backend_name() == "sqlite":
-            return _sqlite_engine(url)
+            return _sqlite_engine(_checked_sqlite_url(parsed, read_only), read_only=read_only)
         return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
     except (NoSuchModuleError, ModuleNotFoundError) as err:
         raise ConfigError(
@@ -57,6 +65,32 @@ def open_engine(url: str) -> Engine:
         ) from None
 
 
+def _checked_sqlite_url(parsed, read_only: bool) -> str:
+    """The SQLite URL to open, after checking its file; ``?mode=ro`` for ``read_only``."""
+    database = parsed.database
+    if not database or database == ":memory:":
+        return parsed.render_as_string(hide_password=False)
+    path = Path(database)
+    if path.is_dir():
+        raise ConfigError(f"the SQLite database {path} is a folder; give the path of a file")
+    if path.exists():
+        try:
+            with open(path, "rb") as f:
+                header = f.read(16)
+        except OSError as err:
+            raise ConfigError(f"cannot read the SQLite database {path}: {err.strerror}") from None
+        if header and header != b"SQLite format 3\x00":
+            raise ConfigError(f"{path} is not a SQLite database (its first bytes are {header[:8]!r})")
+    elif read_only:
+        raise ConfigError(f"there is no SQLite database at {path}")
+    elif not path.parent.is_dir():
+        raise ConfigError(f"the folder of the SQLite database {path} does not exist")
+    if not read_only:
+        return parsed.render_as_string(hide_password=False)
+    flags = "mode=ro&immutable=1" if not os.access(path.parent, os.W_OK) else "mode=ro"
+    return f"sqlite:///file:{path.resolve()}?{flags}&uri=true"
+
+
 def write_engine(engine: Engine) -> Engine:
     """The same engine, whose transactions take SQLite's write lock when they begin."""
     if engine.dialect.name != "sqlite":
@@ -64,7 +98,7 @@ def write_engine(engine: Engine) -> Engine:
     return engine.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _sqlite_engine(url: str, *, read_only: bool) -> Engine:
     engine = create_engine(
         url,
         connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
@@ -79,8 +113,9 @@ def _sqlite_engine(url: str) -> Engine:
         # below emits BEGIN itself, which is how BEGIN IMMEDIATE becomes possible.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
+        if not read_only:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
         cursor.close()

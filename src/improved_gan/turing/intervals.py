@@ -15,6 +15,9 @@ r"""Confidence intervals for the accuracy of human judgements.
   Votes of one annotator are not independent (skill varies between people), so
   a study's accuracy is also reported with an interval that resamples whole
   annotators; it is wider than the pooled Wilson interval when people differ.
+  :func:`cluster_bootstrap_difference` does the same for a difference within
+  annotators (the learning effect).
+* :func:`binomial_two_sided_p` — exact binomial test against the chance level.
 """
 
 from __future__ import annotations
@@ -103,18 +106,81 @@ def cluster_bootstrap_interval(
 
     Returns ``(nan, nan)`` for fewer than two annotators (no spread to resample).
     """
-    successes = np.asarray(successes, dtype=np.float64)
-    trials = np.asarray(trials, dtype=np.float64)
-    if successes.shape != trials.shape or successes.ndim != 1:
-        raise ValueError(f"expected two [M] arrays (got {successes.shape}, {trials.shape})")
-    if len(trials) < 2 or np.any(trials <= 0):
+    sums = _cluster_resample_sums([successes, trials], n_resamples=n_resamples, seed=seed)
+    if sums is None:
         return math.nan, math.nan
+    return _percentile_interval(sums[0] / sums[1], confidence)
+
+
+def cluster_bootstrap_difference(
+    second: tuple[np.ndarray, np.ndarray],
+    first: tuple[np.ndarray, np.ndarray],
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of a difference of two pooled ratios over clusters.
+
+    ``second`` and ``first`` are ``(successes [M], trials [M])`` of the same M
+    annotators (e.g. the second and the first half of their sessions); each
+    replicate draws M annotators with replacement and keeps both halves of each,
+    so the interval respects that one person's halves go together.
+    """
+    sums = _cluster_resample_sums([*second, *first], n_resamples=n_resamples, seed=seed)
+    if sums is None:
+        return math.nan, math.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        differences = sums[0] / sums[1] - sums[2] / sums[3]  # [B]
+    return _percentile_interval(differences[np.isfinite(differences)], confidence)
+
+
+def _cluster_resample_sums(
+    columns: list[np.ndarray], *, n_resamples: int, seed: int
+) -> np.ndarray | None:
+    """``[len(columns), B]`` sums of each column over B resamples of its M rows (None if M < 2)."""
+    table = np.stack([np.asarray(c, dtype=np.float64) for c in columns])  # [K, M]
+    if table.ndim != 2 or any(np.shape(c) != np.shape(columns[0]) for c in columns):
+        raise ValueError(f"expected [M] arrays of one length (got {[np.shape(c) for c in columns]})")
+    if table.shape[1] < 2 or np.any(table[1::2].sum(axis=1) <= 0):
+        return None
     rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(trials), size=(n_resamples, len(trials)))  # [B, M]
-    ratios = successes[picks].sum(axis=1) / trials[picks].sum(axis=1)  # [B]
+    picks = rng.integers(0, table.shape[1], size=(n_resamples, table.shape[1]))  # [B, M]
+    return table[:, picks].sum(axis=2)  # [K, B]
+
+
+def _percentile_interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1) (got {confidence})")
+    if len(values) == 0:
+        return math.nan, math.nan
     alpha = (1 - confidence) / 2
-    low, high = np.quantile(ratios, [alpha, 1 - alpha])
+    low, high = np.quantile(values, [alpha, 1 - alpha])
     return float(low), float(high)
+
+
+def binomial_two_sided_p(successes: int, trials: int, p: float = 0.5) -> float:
+    r"""Exact two-sided binomial test of ``successes`` of ``trials`` against rate ``p``.
+
+    The p-value sums :math:`P(X = i)` over every ``i`` no more likely than the
+    observed count (the "minimum likelihood" definition, as R's ``binom.test``),
+    with :math:`P(X = i) = \binom{n}{i} p^i (1-p)^{n-i}`, computed in logs.
+    """
+    if trials < 0 or not 0 <= successes <= trials:
+        raise ValueError(f"need 0 <= successes <= trials (got {successes}, {trials})")
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"p must be in (0, 1) (got {p})")
+    if trials == 0:
+        return 1.0
+    i = np.arange(trials + 1)
+    log_pmf = (
+        np.array([math.lgamma(trials + 1) - math.lgamma(k + 1) - math.lgamma(trials - k + 1)
+                  for k in i])
+        + i * math.log(p) + (trials - i) * math.log1p(-p)
+    )
+    observed = log_pmf[successes]
+    tail = log_pmf[log_pmf <= observed + 1e-7]  # ties within rounding count as "as likely"
+    return float(min(1.0, np.exp(tail).sum()))
 
 
 def json_number(value: float) -> float | None:

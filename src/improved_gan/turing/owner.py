@@ -4,7 +4,7 @@
 
     GET  /s/<slug>/owner                    the login form
     POST /s/<slug>/owner                    check the token, set the owner cookie -> results
-    POST /s/<slug>/owner/logout             drop the cookie
+    POST /s/<slug>/owner/logout             revoke the cookie (a copy stops working too)
     GET  /s/<slug>/results                  the results page
     GET  /s/<slug>/results/votes.csv        every vote
     GET  /s/<slug>/results/images.csv       every image's votes
@@ -94,6 +94,7 @@ def logout(
     cookie = request.cookies.get(OWNER_COOKIE)
     if not form_is_genuine(request, study.csrf_key, "logout", cookie, csrf):
         return PlainTextResponse("refused\n", status_code=403)
+    served.revoke_owner_cookie(study, cookie)
     response = see_other(served.path + "owner")
     served.clear_cookie(request, response, OWNER_COOKIE)
     return response

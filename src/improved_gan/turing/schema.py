@@ -6,6 +6,9 @@
     images    the study's images: opaque file name, real or generated, where it came from
     sessions  one row per annotator: hash of their token, feedback arm, progress
     trials    an annotator's sequence, one row per position; the vote fills ``said_generated``
+    invitations  one row per person the owner invited: hash of the code, feedback arm,
+              the session it opened (at most one)
+    owner_logouts  owner cookies revoked by "Log out" before they expire
 
 A vote is an ``UPDATE`` of one ``trials`` row, so the database itself holds the
 rules: ``(session_id, position)`` is the key, ``(session_id, image_id)`` is unique
@@ -29,7 +32,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: invitations, owner logouts (new tables only)
 TOKEN_HASH_LENGTH = 64  # hex SHA-256
 IMAGE_NAME_LENGTH = 32
 LABEL_MAX_LENGTH = 64
@@ -89,4 +92,25 @@ trials = Table(
     PrimaryKeyConstraint("session_id", "position"),
     UniqueConstraint("session_id", "image_id", name="uq_turing_trials_session_image"),
     Index("ix_turing_trials_image", "image_id"),
+)
+
+invitations = Table(
+    "turing_invitations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("study_id", Integer, ForeignKey("turing_studies.id"), nullable=False),
+    Column("code_hash", String(TOKEN_HASH_LENGTH), nullable=False, unique=True),
+    Column("label", String(LABEL_MAX_LENGTH), nullable=True),  # e.g. a platform's participant id
+    Column("feedback", Boolean, nullable=False),  # the arm, fixed when the code is made
+    Column("session_id", Integer, ForeignKey("turing_sessions.id"), nullable=True, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_turing_invitations_study", "study_id"),
+)
+
+owner_logouts = Table(
+    "turing_owner_logouts",
+    metadata,
+    Column("study_id", Integer, ForeignKey("turing_studies.id"), nullable=False),
+    Column("cookie_hash", String(TOKEN_HASH_LENGTH), nullable=False),  # SHA-256 of the cookie
+    PrimaryKeyConstraint("study_id", "cookie_hash"),
 )

@@ -1,15 +1,25 @@
-"""Each annotator's sequence: balanced, random, non-repeating; and the feedback arm.
+"""Each annotator's sequence and feedback arm: kinds drawn independently, nothing to count.
 
-An annotator judges ``per_session`` images, exactly half of them real and half
-generated (the paper's "50% real and 50% fake"), each at most once, in an order
-drawn from the operating system's randomness so that neither the annotator nor
-anyone else can predict which positions hold generated images.
+Every position of a sequence holds a generated image with probability 1/2,
+independently of every other position (a fair coin from the operating
+system's randomness). How many generated images a session holds is therefore
+random and unknown to the annotator, and whatever they have seen or been told
+so far says nothing about the next image: an annotator who does not look at
+the images (who counts, alternates, or copies the feedback) is right with
+probability exactly 1/2 at every position. The paper's "50% real and 50%
+fake" holds in expectation. (An exactly balanced session would let an
+annotator in the feedback arm count the kinds left and beat chance: issue 18
+measured 57.5% for that strategy over 50-image sessions.)
 
-Within each kind the images shown least so far come first (ties broken at
-random), so that over many annotators every image collects about as many votes,
-which the per-image statistics need. Exposure counts are read when a session
-starts; sessions starting at the same instant may pick the same image, which
-only makes the spread of votes slightly less even.
+An image appears at most once in a sequence, and a person gets one sequence
+per invitation (:mod:`improved_gan.turing.invitations`), so nobody sees an
+image twice. Within each kind the images shown least so far come first (ties
+broken at random), so over many annotators every image collects about as many
+votes, which the per-image statistics need. Each kind's pool must hold at
+least ``per_session`` images, since a session may (rarely) draw a single kind.
+
+Feedback arms are fixed when invitations are made (:func:`assign_arms`), so
+an annotator cannot choose one by starting again.
 """
 
 from __future__ import annotations
@@ -31,6 +41,12 @@ def least_shown(
     return [i for _, _, i in keyed[:k]]
 
 
+def draw_kinds(n: int, rng: random.Random | None = None) -> list[bool]:
+    """``n`` independent fair coins: True where the position holds a generated image."""
+    rng = rng or _system_random
+    return [rng.random() < 0.5 for _ in range(n)]
+
+
 def draw_sequence(
     real_ids: Sequence[int],
     generated_ids: Sequence[int],
@@ -42,40 +58,47 @@ def draw_sequence(
     """An annotator's image ids in viewing order.
 
     Args:
-        real_ids, generated_ids: the study's images of each kind.
-        per_session: length of the sequence; even, at most twice the smaller pool.
+        real_ids, generated_ids: the study's images of each kind; each at least
+            ``per_session`` long.
+        per_session: length of the sequence.
         exposures: how many sequences already hold each image (absent = 0).
         rng: source of randomness; the default is the OS's (unpredictable).
             Tests pass a seeded :class:`random.Random`.
 
     Returns:
-        ``per_session`` distinct ids, ``per_session / 2`` of each kind, shuffled.
+        ``per_session`` distinct ids; position ``p`` holds a generated image iff
+        the ``p``-th of :func:`draw_kinds`'s coins came up True.
     """
-    if per_session % 2:
-        raise ValueError(f"per_session must be even (got {per_session})")
+    if per_session < 1:
+        raise ValueError(f"per_session must be >= 1 (got {per_session})")
     rng = rng or _system_random
-    half = per_session // 2
-    sequence = least_shown(real_ids, half, exposures, rng) + least_shown(
-        generated_ids, half, exposures, rng
-    )
-    rng.shuffle(sequence)
-    return sequence
+    kinds = draw_kinds(per_session, rng)
+    n_generated = sum(kinds)
+    picks = {
+        True: least_shown(generated_ids, n_generated, exposures, rng),
+        False: least_shown(real_ids, per_session - n_generated, exposures, rng),
+    }
+    for chosen in picks.values():
+        rng.shuffle(chosen)  # least_shown's order is by exposure; the sequence must not be
+    return [picks[kind].pop() for kind in kinds]
 
 
-def choose_feedback(
-    mode: str, *, with_feedback: int, without_feedback: int, rng: random.Random | None = None
-) -> bool:
-    """Whether a new annotator gets feedback.
+def assign_arms(mode: str, n: int, rng: random.Random | None = None) -> list[bool]:
+    """Feedback arms of ``n`` new invitations (True = with feedback).
 
-    ``"on"``/``"off"`` fix it; ``"random"`` puts the annotator in the smaller arm
-    (given how many sessions each arm has), at random when they are level.
+    ``"on"``/``"off"`` fix it; ``"random"`` gives each arm half of the batch
+    (the odd one out by a coin) in a random order, so the arms stay level and
+    an invitation's arm cannot be guessed from its place in the batch.
     """
     if mode == "on":
-        return True
+        return [True] * n
     if mode == "off":
-        return False
+        return [False] * n
     if mode != "random":
         raise ValueError(f"unknown feedback mode {mode!r}")
-    if with_feedback != without_feedback:
-        return with_feedback < without_feedback
-    return (rng or _system_random).random() < 0.5
+    rng = rng or _system_random
+    arms = [True] * (n // 2) + [False] * (n // 2)
+    if n % 2:
+        arms.append(rng.random() < 0.5)
+    rng.shuffle(arms)
+    return arms

@@ -13,6 +13,8 @@ link from an e-mail keeps their session), ``Strict`` for the owner.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -32,7 +34,7 @@ OWNER_COOKIE = "ig_owner"
 SESSION_MAX_AGE_S = 30 * 24 * 3600
 OWNER_MAX_AGE_S = 12 * 3600
 _IMAGE_NAME = re.compile(r"[0-9a-f]{32}")
-_OWNER_COOKIE = re.compile(r"(\d{1,12})\.([A-Za-z0-9_-]{43})")
+_OWNER_COOKIE = re.compile(r"(\d{1,12})\.([0-9a-f]{32})\.([A-Za-z0-9_-]{43})")
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,15 @@ class ServedStudy:
     image_names: frozenset[str]
 
     @classmethod
-    def open(cls, folder: str | Path, *, database_url: str | None = None) -> "ServedStudy":
-        """Open a study folder and its store; a clear error if they do not match."""
+    def open(
+        cls, folder: str | Path, *, database_url: str | None = None, read_only: bool = False
+    ) -> "ServedStudy":
+        """Open a study folder and its store; a clear error if they do not match.
+
+        ``read_only`` opens a SQLite store without writing (``results`` of an
+        archived study); otherwise a store in a folder that cannot be written
+        is refused here rather than at the first vote.
+        """
         study_folder = StudyFolder(Path(folder).resolve())
         slug = study_folder.options().slug
         if database_url is None and not (study_folder.root / SQLITE_FILENAME).is_file():
@@ -58,7 +67,15 @@ class ServedStudy:
                 f"{study_folder.root} has no {SQLITE_FILENAME}: it was created with an external "
                 "database; pass the same --database URL to serve it"
             )
-        store = Store.open(database_url or default_url(study_folder.root))
+        sqlite_file = study_folder.root / SQLITE_FILENAME
+        if database_url is None and not read_only and not (
+            os.access(study_folder.root, os.W_OK) and os.access(sqlite_file, os.W_OK)
+        ):
+            raise ConfigError(
+                f"{study_folder.root} or its {SQLITE_FILENAME} is read-only, so no vote could be "
+                "stored; make it writable (`improved-gan turing results` reads it as it is)"
+            )
+        store = Store.open(database_url or default_url(study_folder.root), read_only=read_only)
         study = store.study(slug)
         if study is None:
             store.close()
@@ -124,17 +141,23 @@ class ServedStudy:
 
     @staticmethod
     def owner_cookie_value(study: Study, *, now: float | None = None) -> str:
+        """``<expiry>.<random nonce>.<HMAC>``: each login's cookie differs, so one can be revoked."""
         expires = int((time.time() if now is None else now) + OWNER_MAX_AGE_S)
-        signature = security.sign(study.csrf_key, "owner", f"{study.owner_token_hash}|{expires}")
-        return f"{expires}.{signature}"
+        nonce = security.new_image_name()  # 128 random bits in hex
+        binding = f"{study.owner_token_hash}|{expires}|{nonce}"
+        return f"{expires}.{nonce}.{security.sign(study.csrf_key, 'owner', binding)}"
 
     @staticmethod
     def owner_cookie_valid(study: Study, value: str | None) -> bool:
         match = _OWNER_COOKIE.fullmatch(value or "")
         if match is None or int(match.group(1)) < time.time():
             return False
-        binding = f"{study.owner_token_hash}|{match.group(1)}"
-        return security.signature_matches(study.csrf_key, "owner", binding, match.group(2))
+        binding = f"{study.owner_token_hash}|{match.group(1)}|{match.group(2)}"
+        return security.signature_matches(study.csrf_key, "owner", binding, match.group(3))
+
+    def revoke_owner_cookie(self, study: Study, value: str) -> None:
+        """Log out: this cookie stops working even if a copy of it is replayed."""
+        self.store.revoke_owner_cookie(study.id, _cookie_hash(value))
 
     def owner_status(self, request: Request, study: Study) -> int:
         """200 for the owner; 401 when no credential came; 403 when a wrong one came.
@@ -152,4 +175,10 @@ class ServedStudy:
         cookie = request.cookies.get(OWNER_COOKIE)
         if cookie is None:
             return 401
-        return 200 if self.owner_cookie_valid(study, cookie) else 403
+        valid = self.owner_cookie_valid(study, cookie) and not self.store.owner_cookie_revoked(
+            study.id, _cookie_hash(cookie))
+        return 200 if valid else 403
+
+
+def _cookie_hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()

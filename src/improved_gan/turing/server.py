@@ -59,13 +59,20 @@ def serve(
     database_url: str | None = None,
     workers: int = 1,
     proxy_headers: bool = False,
+    forwarded_allow_ips: str | None = None,
     log_level: str = "info",
 ) -> None:
-    """Serve the studies until interrupted."""
+    """Serve the studies until interrupted.
+
+    ``forwarded_allow_ips``: the proxies whose ``X-Forwarded-*`` headers are
+    believed (uvicorn's default: 127.0.0.1).
+    """
     if workers < 1:
         raise ConfigError(f"workers must be >= 1 (got {workers})")
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"a port is 1-65535 (got {port})")
     common = dict(host=host, port=port, proxy_headers=proxy_headers, log_level=log_level,
-                  server_header=False)
+                  server_header=False, forwarded_allow_ips=forwarded_allow_ips)
     if workers == 1:
         uvicorn.run(build_app(folders, database_url=database_url), **common)
         return

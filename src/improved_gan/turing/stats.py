@@ -2,13 +2,29 @@
 
 "Accuracy" is the fraction of votes that were right, the number the paper
 reports (Section 6: 52.4% on MNIST, 78.7% on CIFAR-10, 71.4% on the top 1% by
-Inception score); 50% is chance. Every proportion carries a 95% Wilson
-interval; a group's accuracy also carries a 95% interval from resampling its
-annotators (see :mod:`improved_gan.turing.intervals`).
+Inception score). Every proportion carries a 95% Wilson interval; a group's
+accuracy also carries a 95% interval from resampling its annotators (see
+:mod:`improved_gan.turing.intervals`).
+
+**Chance.** Each image's kind is a fair coin drawn independently
+(:mod:`improved_gan.turing.sequencing`), so an annotator who does not look at
+the images is right with probability :data:`CHANCE` = 1/2 at every position,
+whatever they count or were told. Accuracy is tested against it (exact
+binomial test over votes; the annotator-resampling interval is the one to
+read when annotators differ).
+
+**HYPE-infinity** (Zhou et al., NeurIPS 2019): the error rate, the fraction of
+votes that were wrong on real and generated images together, with a 95%
+bootstrap interval over annotators; 50% means people cannot tell.
 
 The learning effect (Section 4: with feedback, annotators "learned to point out
 the flaws") is shown two ways: accuracy in bins of position within a session,
-and the difference between the second and the first half of the sessions.
+and the difference between the second and the first half of the sessions,
+whose chance value is 0 (a blind annotator is at 1/2 in both halves); its
+intervals are Newcombe's over votes and a bootstrap over annotators.
+
+**Agreement**: Krippendorff's alpha of the answers over images judged by two
+or more annotators (:mod:`improved_gan.turing.agreement`).
 """
 
 from __future__ import annotations
@@ -20,8 +36,11 @@ from typing import Sequence
 
 import numpy as np
 
+from improved_gan.turing.agreement import krippendorff_alpha_nominal
 from improved_gan.turing.intervals import (
     Proportion,
+    binomial_two_sided_p,
+    cluster_bootstrap_difference,
     cluster_bootstrap_interval,
     json_number,
     newcombe_difference_interval,
@@ -30,6 +49,7 @@ from improved_gan.turing.intervals import (
 from improved_gan.turing.store import ImageRow, VoteRow
 
 GROUPS = ("all", "with feedback", "without feedback")
+CHANCE = 0.5  # accuracy of an annotator who does not look, under independent fair-coin kinds
 
 
 @dataclass(frozen=True)
@@ -44,24 +64,44 @@ class GroupSummary:
     on_generated: Proportion  # generated images called generated
     first_half: Proportion
     second_half: Proportion
+    learning_effect_annotator_ci: tuple[float, float]
 
     @property
     def learning_effect(self) -> tuple[float, float, float]:
-        """Second-half minus first-half accuracy, with its 95% interval."""
+        """Second-half minus first-half accuracy, with its 95% interval (Newcombe, over votes)."""
         return newcombe_difference_interval(self.second_half, self.first_half)
+
+    @property
+    def p_value_vs_chance(self) -> float:
+        """Exact two-sided binomial test of the accuracy against :data:`CHANCE` (over votes)."""
+        return binomial_two_sided_p(self.accuracy.successes, self.accuracy.trials, CHANCE)
+
+    @property
+    def hype_infinity(self) -> tuple[float, float, float]:
+        """HYPE-infinity: the error rate ``1 - accuracy`` and its 95% interval over annotators."""
+        low, high = self.annotator_bootstrap_ci
+        return 1.0 - self.accuracy.estimate, 1.0 - high, 1.0 - low
 
     def to_dict(self) -> dict:
         d, low, high = self.learning_effect
+        error, error_low, error_high = self.hype_infinity
         return {
             "name": self.name,
             "annotators": self.annotators,
+            "chance": CHANCE,
             "accuracy": self.accuracy.to_dict(),
             "accuracy_ci95_annotator_bootstrap": _pair(self.annotator_bootstrap_ci),
+            "accuracy_p_value_vs_chance": json_number(self.p_value_vs_chance),
+            "hype_infinity": {"error_rate": json_number(error),
+                              "ci95_annotator_bootstrap": _pair((error_low, error_high))},
             "accuracy_on_real": self.on_real.to_dict(),
             "accuracy_on_generated": self.on_generated.to_dict(),
             "first_half": self.first_half.to_dict(),
             "second_half": self.second_half.to_dict(),
-            "learning_effect": {"difference": json_number(d), "ci95": _pair((low, high))},
+            "learning_effect": {
+                "difference": json_number(d), "chance": 0.0, "ci95": _pair((low, high)),
+                "ci95_annotator_bootstrap": _pair(self.learning_effect_annotator_ci),
+            },
         }
 
 
@@ -133,6 +173,7 @@ class StudyResults:
     annotators: list[AnnotatorSummary]
     learning_curves: dict[str, list[CurvePoint]]  # "with feedback" / "without feedback"
     images: list[ImageSummary]  # generated images that fooled people most first
+    agreement_alpha: float  # Krippendorff's alpha over images with two or more votes
 
     @property
     def votes(self) -> int:
@@ -141,6 +182,8 @@ class StudyResults:
     def to_dict(self) -> dict:
         return {
             "votes": self.votes,
+            "chance": CHANCE,
+            "agreement_krippendorff_alpha": json_number(self.agreement_alpha),
             "groups": {name: g.to_dict() for name, g in self.groups.items()},
             "annotators": [a.to_dict() for a in self.annotators],
             "learning_curves": {
@@ -167,7 +210,16 @@ def summarize(
             for name in ("with feedback", "without feedback")
         },
         images=summarize_images(votes, images),
+        agreement_alpha=agreement(votes),
     )
+
+
+def agreement(votes: Sequence[VoteRow]) -> float:
+    """Krippendorff's alpha of the answers, an image being a unit."""
+    by_image: dict[int, list[bool]] = defaultdict(list)
+    for v in votes:
+        by_image[v.image_id].append(v.said_generated)
+    return krippendorff_alpha_nominal(by_image.values())
 
 
 def _count(rows: Sequence[VoteRow]) -> Proportion:
@@ -180,6 +232,11 @@ def summarize_group(name: str, rows: Sequence[VoteRow]) -> GroupSummary:
         by_session[v.session_id].append(v)
     per_correct = np.array([sum(v.correct for v in vs) for vs in by_session.values()])
     per_votes = np.array([len(vs) for vs in by_session.values()])
+    halves = {  # (correct [M], votes [M]) per half, 0 = first
+        half: (np.array([sum(v.correct for v in vs if _half(v) == half) for vs in by_session.values()]),
+               np.array([sum(_half(v) == half for v in vs) for vs in by_session.values()]))
+        for half in (0, 1)
+    }
     return GroupSummary(
         name=name,
         annotators=len(by_session),
@@ -187,9 +244,15 @@ def summarize_group(name: str, rows: Sequence[VoteRow]) -> GroupSummary:
         annotator_bootstrap_ci=cluster_bootstrap_interval(per_correct, per_votes),
         on_real=_count([v for v in rows if not v.is_generated]),
         on_generated=_count([v for v in rows if v.is_generated]),
-        first_half=_count([v for v in rows if 2 * v.position < v.n_trials]),
-        second_half=_count([v for v in rows if 2 * v.position >= v.n_trials]),
+        first_half=_count([v for v in rows if _half(v) == 0]),
+        second_half=_count([v for v in rows if _half(v) == 1]),
+        learning_effect_annotator_ci=cluster_bootstrap_difference(halves[1], halves[0]),
     )
+
+
+def _half(v: VoteRow) -> int:
+    """0 for a vote in the first half of its session, 1 in the second."""
+    return int(2 * v.position >= v.n_trials)
 
 
 def summarize_annotators(votes: Sequence[VoteRow]) -> list[AnnotatorSummary]:

@@ -22,14 +22,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterator
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
 
-from improved_gan.turing import schema
+from improved_gan.turing import schema, security
 from improved_gan.turing.config import StudyOptions
 from improved_gan.turing.database import open_engine, write_engine
-from improved_gan.turing.sequencing import choose_feedback, draw_sequence
+from improved_gan.turing.sequencing import assign_arms, draw_sequence
 
 S, I, A, T = schema.studies, schema.images, schema.sessions, schema.trials
+V, L = schema.invitations, schema.owner_logouts
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -161,12 +162,21 @@ class Store:
         self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
 
     @classmethod
-    def open(cls, url: str, *, create: bool = True) -> "Store":
-        """Connect to ``url``; with ``create``, make the tables that are missing."""
-        store = cls(open_engine(url))
-        if create:
+    def open(cls, url: str, *, create: bool = True, read_only: bool = False) -> "Store":
+        """Connect to ``url``; with ``create``, make the tables that are missing.
+
+        ``read_only`` opens a SQLite file without writing to it (not even its
+        journal), so an archived study on a read-only disk can be read.
+        """
+        store = cls(open_engine(url, read_only=read_only))
+        if create and not read_only:
             store.create_schema()
         return store
+
+    def ping(self) -> None:
+        """A round trip to the database (raises if it cannot answer)."""
+        with self._read() as conn:
+            conn.execute(text("SELECT 1")).scalar_one()
 
     def create_schema(self) -> None:
         schema.metadata.create_all(self._writer)
@@ -244,6 +254,30 @@ class Store:
         with self._write() as conn:
             conn.execute(update(S).where(S.c.id == study_id).values(owner_token_hash=token_hash))
 
+    def remove_study(self, study_id: int) -> None:
+        """Delete a study's rows (votes, sessions, invitations, images, the study) in one go."""
+        sessions = select(A.c.id).where(A.c.study_id == study_id).scalar_subquery()
+        with self._write() as conn:
+            conn.execute(delete(T).where(T.c.session_id.in_(sessions)))
+            conn.execute(delete(V).where(V.c.study_id == study_id))
+            conn.execute(delete(A).where(A.c.study_id == study_id))
+            conn.execute(delete(I).where(I.c.study_id == study_id))
+            conn.execute(delete(L).where(L.c.study_id == study_id))
+            conn.execute(delete(S).where(S.c.id == study_id))
+
+    def revoke_owner_cookie(self, study_id: int, cookie_hash: str) -> None:
+        """Remember a logged-out owner cookie, so it no longer opens the results."""
+        with self._write() as conn:
+            known = conn.execute(select(L.c.cookie_hash).where(
+                L.c.study_id == study_id, L.c.cookie_hash == cookie_hash)).one_or_none()
+            if known is None:
+                conn.execute(insert(L).values(study_id=study_id, cookie_hash=cookie_hash))
+
+    def owner_cookie_revoked(self, study_id: int, cookie_hash: str) -> bool:
+        with self._read() as conn:
+            return conn.execute(select(L.c.cookie_hash).where(
+                L.c.study_id == study_id, L.c.cookie_hash == cookie_hash)).one_or_none() is not None
+
     def images(self, study_id: int) -> list[ImageRow]:
         with self._read() as conn:
             rows = conn.execute(select(I).where(I.c.study_id == study_id).order_by(I.c.id)).all()
@@ -251,62 +285,91 @@ class Store:
 
     # -- sessions -----------------------------------------------------------------
 
-    def start_session(
-        self, study: Study, *, token_hash: str, label: str | None, rng: random.Random | None = None
-    ) -> Session:
-        """A new annotator: feedback arm, balanced sequence, all in one transaction."""
+    def add_invitations(
+        self, study: Study, labels: Sequence[str | None], *, rng: random.Random | None = None
+    ) -> list[str]:
+        """One invitation code per label (None: unlabelled), arms fixed now; returns the codes.
+
+        The codes are shown once; the store keeps their SHA-256.
+        """
+        codes = [security.new_token() for _ in labels]
+        arms = assign_arms(study.options.feedback, len(labels), rng)
+        created_at = _now()
         with self._write() as conn:
-            kinds = conn.execute(select(I.c.id, I.c.is_generated).where(I.c.study_id == study.id))
-            real_ids, generated_ids = [], []
-            for image_id, is_generated in kinds:
-                (generated_ids if is_generated else real_ids).append(image_id)
-            exposures = dict(
-                conn.execute(
-                    select(T.c.image_id, func.count())
-                    .join(I, I.c.id == T.c.image_id)
-                    .where(I.c.study_id == study.id)
-                    .group_by(T.c.image_id)
-                ).all()
-            )
-            arms = dict(
-                conn.execute(
-                    select(A.c.feedback, func.count())
-                    .where(A.c.study_id == study.id)
-                    .group_by(A.c.feedback)
-                ).all()
-            )
-            feedback = choose_feedback(
-                study.options.feedback,
-                with_feedback=arms.get(True, 0),
-                without_feedback=arms.get(False, 0),
-                rng=rng,
-            )
-            sequence = draw_sequence(
-                real_ids,
-                generated_ids,
-                per_session=study.options.per_session,
-                exposures=exposures,
-                rng=rng,
-            )
-            created_at = _now()
-            session_id = conn.execute(
-                insert(A).values(
-                    study_id=study.id,
-                    token_hash=token_hash,
-                    label=label,
-                    feedback=feedback,
-                    n_trials=len(sequence),
-                    next_position=0,
-                    created_at=created_at,
-                )
-            ).inserted_primary_key[0]
+            conn.execute(insert(V), [
+                dict(study_id=study.id, code_hash=security.hash_token(code), label=label,
+                     feedback=arm, created_at=created_at)
+                for code, label, arm in zip(codes, labels, arms)
+            ])
+        return codes
+
+    def invitation_counts(self, study_id: int) -> tuple[int, int]:
+        """``(invitations, of them used)`` of a study."""
+        with self._read() as conn:
+            row = conn.execute(
+                select(func.count(), func.count(V.c.session_id)).where(V.c.study_id == study_id)
+            ).one()
+        return int(row[0]), int(row[1])
+
+    def claim_invitation(
+        self, study: Study, code_hash: str, *, token_hash: str, rng: random.Random | None = None
+    ) -> Session | None:
+        """The session of an invitation, opened with this browser's token; None for a wrong code.
+
+        The first claim starts the session (arm and label from the invitation).
+        A later claim (another browser, cleared cookies) hands the same session
+        to the new token: the old browser loses it, and nobody gets a second
+        sequence from one invitation.
+        """
+        with self._write() as conn:
+            invitation = conn.execute(
+                select(V).where(V.c.study_id == study.id, V.c.code_hash == code_hash)
+            ).one_or_none()
+            if invitation is None:
+                return None
+            if invitation.session_id is not None:
+                conn.execute(update(A).where(A.c.id == invitation.session_id)
+                             .values(token_hash=token_hash))
+                row = conn.execute(select(A).where(A.c.id == invitation.session_id)).one()
+                return Session(row.id, row.label, row.feedback, row.n_trials, row.next_position,
+                               _utc(row.created_at))
+            session = self._new_session(conn, study, token_hash=token_hash,
+                                        label=invitation.label, feedback=invitation.feedback,
+                                        rng=rng)
+            conn.execute(update(V).where(V.c.id == invitation.id).values(session_id=session.id))
+        return session
+
+    @staticmethod
+    def _new_session(
+        conn: Connection, study: Study, *, token_hash: str, label: str | None, feedback: bool,
+        rng: random.Random | None,
+    ) -> Session:
+        """A new annotator's sequence (kinds drawn independently), in the caller's transaction."""
+        kinds = conn.execute(select(I.c.id, I.c.is_generated).where(I.c.study_id == study.id))
+        real_ids, generated_ids = [], []
+        for image_id, is_generated in kinds:
+            (generated_ids if is_generated else real_ids).append(image_id)
+        exposures = dict(
             conn.execute(
-                insert(T),
-                [
-                    dict(session_id=session_id, position=p, image_id=image_id)
-                    for p, image_id in enumerate(sequence)
-                ],
+                select(T.c.image_id, func.count())
+                .join(I, I.c.id == T.c.image_id)
+                .where(I.c.study_id == study.id)
+                .group_by(T.c.image_id)
+            ).all()
+        )
+        sequence = draw_sequence(real_ids, generated_ids, per_session=study.options.per_session,
+                                 exposures=exposures, rng=rng)
+        created_at = _now()
+        session_id = conn.execute(
+            insert(A).values(
+                study_id=study.id, token_hash=token_hash, label=label, feedback=feedback,
+                n_trials=len(sequence), next_position=0, created_at=created_at,
             )
+        ).inserted_primary_key[0]
+        conn.execute(insert(T), [
+            dict(session_id=session_id, position=p, image_id=image_id)
+            for p, image_id in enumerate(sequence)
+        ])
         return Session(session_id, label, feedback, len(sequence), 0, created_at)
 
     def session(self, study_id: int, token_hash: str) -> Session | None:

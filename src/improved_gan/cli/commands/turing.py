@@ -1,10 +1,19 @@
-"""``improved-gan turing create|serve|results|token``: the visual Turing test (Section 4).
+"""``improved-gan turing create|invite|serve|results|token|remove``: the visual Turing test.
+
+Section 4's human study:
 
 * ``create STUDY --real SRC --generated SRC``: write a study folder (images under
   opaque names, the store) and print the owner's token once;
+* ``invite STUDY --n N`` (or ``--labels FILE``): make invitation codes and links,
+  one session per person;
 * ``serve STUDY...``: run the web app for annotators and the owner;
-* ``results STUDY``: print the statistics, write the exports;
-* ``token STUDY``: replace the owner's token (the old one stops working).
+* ``results STUDY``: print the statistics, write the exports (reads the store only);
+* ``token STUDY``: replace the owner's token (the old one stops working);
+* ``remove SLUG --database URL --yes``: delete a study's rows from a database.
+
+Every failure a user can cause or fix (a bad source file, an unreachable or
+wrong database, an unwritable path) ends in one line on stderr, exit status 2;
+the web libraries are imported only when a command runs.
 
 A database URL (``--database``, or the environment variable
 ``IMPROVED_GAN_TURING_DATABASE`` so that a password stays out of the shell
@@ -15,8 +24,12 @@ history) puts the store on a server such as PostgreSQL; without one it is
 from __future__ import annotations
 
 import argparse
+import functools
 import os
+import sys
 from pathlib import Path
+
+from improved_gan.errors import UserError
 
 DATABASE_ENV = "IMPROVED_GAN_TURING_DATABASE"
 
@@ -50,17 +63,33 @@ def register(subparsers) -> None:
     c.add_argument("--seed", type=int, default=0, help="seed for a run's generator samples")
     c.add_argument("--data-dir", help="where datasets named by --real live")
     _database_option(c)
-    c.set_defaults(func=create)
+    c.set_defaults(func=_plain_errors(create))
+
+    i = commands.add_parser("invite", help="make invitation codes: one annotator session each")
+    i.add_argument("study", type=Path)
+    who = i.add_mutually_exclusive_group(required=True)
+    who.add_argument("--n", type=int, help="this many unlabelled invitations")
+    who.add_argument("--labels", type=Path, metavar="FILE",
+                     help="one invitation per line of FILE, labelled with it (e.g. participant ids)")
+    i.add_argument("--out", type=Path, metavar="FILE.csv",
+                   help="write label,code,link rows here (a new file) instead of printing them")
+    i.add_argument("--base-url", default="http://localhost:8000",
+                   help="the server's address as annotators reach it, for the links")
+    _database_option(i)
+    i.set_defaults(func=_plain_errors(invite))
 
     s = commands.add_parser("serve", help="run the study web server")
     s.add_argument("studies", type=Path, nargs="+", help="study folders to serve")
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: all)")
-    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--port", type=_port, default=8000)
     s.add_argument("--workers", type=int, default=1, help="server processes")
     s.add_argument("--proxy-headers", action="store_true",
                    help="trust X-Forwarded-Proto/For from a reverse proxy (for HTTPS)")
+    s.add_argument("--forwarded-allow-ips", metavar="IPS",
+                   help="comma-separated addresses of the proxies whose X-Forwarded headers are "
+                        "trusted (default 127.0.0.1; '*' trusts any, only behind a firewall)")
     _database_option(s)
-    s.set_defaults(func=serve)
+    s.set_defaults(func=_plain_errors(serve))
 
     r = commands.add_parser("results", help="print a study's results and write exports")
     r.add_argument("study", type=Path)
@@ -68,24 +97,84 @@ def register(subparsers) -> None:
     r.add_argument("--votes-csv", type=Path, metavar="FILE", help="write every vote as CSV")
     r.add_argument("--images-csv", type=Path, metavar="FILE", help="write per-image votes as CSV")
     _database_option(r)
-    r.set_defaults(func=results)
+    r.set_defaults(func=_plain_errors(results))
 
     t = commands.add_parser("token", help="replace the owner's token and print the new one")
     t.add_argument("study", type=Path)
     _database_option(t)
-    t.set_defaults(func=token)
+    t.set_defaults(func=_plain_errors(token))
+
+    d = commands.add_parser("remove", help="delete a study's votes, sessions and images from a database")
+    d.add_argument("slug", help="the study's name in URLs")
+    d.add_argument("--yes", action="store_true", help="really delete (without it: say what would go)")
+    _database_option(d, required=True)
+    d.set_defaults(func=_plain_errors(remove))
 
 
-def _database_option(parser: argparse.ArgumentParser) -> None:
+def _database_option(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
+    default = os.environ.get(DATABASE_ENV)
     parser.add_argument(
-        "--database", default=os.environ.get(DATABASE_ENV), metavar="URL",
-        help=f"SQLAlchemy URL of the store (default: ${DATABASE_ENV}, else the study's SQLite file)",
+        "--database", default=default, metavar="URL", required=required and default is None,
+        help=f"SQLAlchemy URL of the store (default: ${DATABASE_ENV}"
+             + (")" if required else ", else the study's SQLite file)"),
     )
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 1-65535 (got {port})")
+    return port
+
+
+def _plain_errors(command):
+    """``command`` with storage and file failures turned into one-line :class:`UserError`\ s."""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except UserError:
+            raise
+        except BrokenPipeError:  # the reader went away (`results | head`): not an error
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- so the exit flush is quiet
+            return 0
+        except Exception as err:
+            message = _plain_message(err)
+            if message is None:
+                raise
+            raise UserError(message) from None
+
+    return run
+
+
+def _plain_message(err: Exception) -> str | None:
+    """A one-line explanation of a failure the user can fix, or None for a bug."""
+    import zipfile
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if isinstance(err, SQLAlchemyError):
+        cause = str(getattr(err, "orig", None) or err).strip().splitlines()
+        return (f"the database failed: {cause[0] if cause else type(err).__name__}; check the "
+                "--database URL, that its server is running, and that the file is a study store")
+    if isinstance(err, OSError):
+        where = f"{err.filename}: " if err.filename else ""
+        return f"{where}{err.strerror or err}"
+    if isinstance(err, (zipfile.BadZipFile, EOFError)):
+        return f"a source file is corrupt or truncated ({err}); check --real and --generated"
+    return None
 
 
 def create(args: argparse.Namespace) -> int:
     from improved_gan.turing.config import StudyOptions, slug_from_folder
     from improved_gan.turing.create import check_new_folder, create_study
+    import warnings
+
+    from improved_gan.turing.create import PoolWarning
     from improved_gan.turing.sources import load_pool
 
     check_new_folder(args.study)  # before the (possibly slow) loading of images
@@ -95,20 +184,87 @@ def create(args: argparse.Namespace) -> int:
         per_session=args.per_session,
         feedback=args.feedback,
     )
-    real = load_pool(args.real, n=args.n_real, seed=args.seed, data_dir=args.data_dir)
-    generated = load_pool(
-        args.generated, n=args.n_generated, seed=args.seed, data_dir=args.data_dir,
-        top_fraction=args.generated_top, scores=args.generated_scores,
+    real = _load(load_pool, args.real, "--real", n=args.n_real, seed=args.seed,
+                 data_dir=args.data_dir)
+    generated = _load(
+        load_pool, args.generated, "--generated", n=args.n_generated, seed=args.seed,
+        data_dir=args.data_dir, top_fraction=args.generated_top, scores=args.generated_scores,
     )
-    created = create_study(args.study, options, real=real, generated=generated,
-                           database_url=args.database)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PoolWarning)  # printed below, once
+        created = create_study(args.study, options, real=real, generated=generated,
+                               database_url=args.database)
+    for text in created.warnings:
+        print(f"warning: {text}", file=sys.stderr)
     print(f"created study {created.slug!r} in {created.folder}: {created.n_real} real and "
           f"{created.n_generated} generated images, {options.per_session} per annotator, "
           f"feedback {options.feedback}")
     print(f"owner token (shown once, keep it secret): {created.owner_token}")
+    print(f"invite:      improved-gan turing invite {created.folder} --n 20 --out invitations.csv")
     print(f"serve it:    improved-gan turing serve {created.folder}")
     print(f"annotators:  http://HOST:PORT/s/{created.slug}/")
     print(f"results:     http://HOST:PORT/s/{created.slug}/results")
+    return 0
+
+
+def _load(load_pool, source: str, option: str, **kwargs):
+    """``load_pool(source, ...)``, a source that cannot be decoded being a one-line error."""
+    try:
+        return load_pool(source, **kwargs)
+    except UserError:
+        raise
+    except (OSError, ValueError, EOFError) as err:  # PIL's and NumPy's decoding errors
+        raise UserError(f"{option} {source}: cannot read its images ({err})") from None
+
+
+def invite(args: argparse.Namespace) -> int:
+    from improved_gan.turing.invitations import check_labels, invitations_csv
+    from improved_gan.turing.served import ServedStudy
+    from improved_gan.utils.atomic import atomic_write_text
+
+    if args.labels is not None:
+        labels = check_labels([line for line in args.labels.read_text(encoding="utf-8").splitlines()
+                               if line.strip()])
+    elif args.n < 1:
+        raise UserError(f"--n must be at least 1 (got {args.n})")
+    else:
+        labels = [None] * args.n
+    if args.out is not None and args.out.exists():
+        raise UserError(f"{args.out} exists; invitation codes are shown once, so choose a new file")
+    served = ServedStudy.open(args.study, database_url=args.database)
+    try:
+        codes = served.store.add_invitations(served.study, labels)
+        total, used = served.store.invitation_counts(served.study.id)
+    finally:
+        served.store.close()
+    table = invitations_csv(args.base_url, served.slug, codes, labels)
+    if args.out is None:
+        print(table, end="")
+    else:
+        atomic_write_text(args.out, table)
+        print(f"wrote {len(codes)} invitations to {args.out} (keep it private: each code is a seat)")
+    print(f"study {served.slug!r}: {total} invitations, {used} used", file=sys.stderr)
+    return 0
+
+
+def remove(args: argparse.Namespace) -> int:
+    from improved_gan.turing.store import Store
+
+    store = Store.open(args.database, create=False)
+    try:
+        study = store.study(args.slug)
+        if study is None:
+            raise UserError(f"the database holds no study named {args.slug!r}")
+        votes = len(store.votes(study.id))
+        sessions = store.session_count(study.id)
+        if not args.yes:
+            raise UserError(f"study {args.slug!r} has {sessions} sessions and {votes} votes; "
+                            "add --yes to delete them from the database")
+        store.remove_study(study.id)
+    finally:
+        store.close()
+    print(f"removed study {args.slug!r} ({sessions} sessions, {votes} votes) from the database; "
+          "its folder, if any, is left as it is")
     return 0
 
 
@@ -122,7 +278,8 @@ def serve(args: argparse.Namespace) -> int:
         print(f"study {slug!r}: annotators http://{host}:{args.port}/s/{slug}/  "
               f"owner http://{host}:{args.port}/s/{slug}/results", flush=True)
     run_server(args.studies, host=args.host, port=args.port, database_url=args.database,
-               workers=args.workers, proxy_headers=args.proxy_headers)
+               workers=args.workers, proxy_headers=args.proxy_headers,
+               forwarded_allow_ips=args.forwarded_allow_ips)
     return 0
 
 
@@ -132,7 +289,7 @@ def results(args: argparse.Namespace) -> int:
     from improved_gan.turing.stats import summarize
     from improved_gan.utils.atomic import atomic_write_text
 
-    served = ServedStudy.open(args.study, database_url=args.database)
+    served = ServedStudy.open(args.study, database_url=args.database, read_only=True)
     try:
         study = served.current_study()
         votes = served.store.votes(study.id)

@@ -2,9 +2,11 @@
 // Any element with data-keys="k1 k2 ..." is clicked when one of those keys is
 // pressed; a form marked data-once is submitted at most once (the server also
 // counts a repeated vote once, so this only spares a useless request).
+// Auto-repeat is ignored: a key held down answers one image, not the next ones
+// the browser loads while it is still down. Answer keys and the Next key differ.
 "use strict";
 document.addEventListener("keydown", function (event) {
-  if (event.altKey || event.ctrlKey || event.metaKey) return;
+  if (event.altKey || event.ctrlKey || event.metaKey || event.repeat) return;
   if (event.target instanceof HTMLInputElement) return;
   var key = event.key === " " ? "Space" : event.key;
   var targets = document.querySelectorAll("[data-keys]");

@@ -1,0 +1,58 @@
+"""Invitations: the owner decides who takes part, one sequence per person.
+
+A session opens only with an invitation code (256 random bits, shown once;
+the store keeps its SHA-256). Each code opens one session, whose feedback arm
+was fixed when the code was made (:func:`improved_gan.turing.sequencing.assign_arms`);
+using the code again, in another browser or after clearing cookies, resumes
+that same session. So a person can neither hop between feedback arms nor
+harvest the answer key by starting over, and never sees an image twice.
+
+A code may carry a label, e.g. a crowdsourcing platform's participant id, which
+appears with that annotator's votes in the exports. The owner hands out links
+``<base>/s/<slug>/?code=<code>``, which fill the code in on the start page.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import Sequence
+
+from improved_gan.errors import ConfigError
+from improved_gan.turing import schema
+
+_LABEL = re.compile(r"[A-Za-z0-9_.\-]{1,%d}" % schema.LABEL_MAX_LENGTH)
+MAX_BATCH = 100_000
+
+
+def check_labels(labels: Sequence[str]) -> list[str]:
+    """The labels, stripped, if each is 1-64 of ``[A-Za-z0-9_.-]`` and none repeats."""
+    cleaned = [label.strip() for label in labels]
+    for line, label in enumerate(cleaned, 1):
+        if not _LABEL.fullmatch(label):
+            raise ConfigError(f"label {line} ({label[:80]!r}) must be 1-{schema.LABEL_MAX_LENGTH} "
+                              "letters, digits, '_', '.' or '-'")
+    seen: set[str] = set()
+    repeated = [label for label in cleaned if label in seen or seen.add(label)]
+    if repeated:
+        raise ConfigError(f"label {repeated[0]!r} appears twice; one invitation per participant")
+    if len(cleaned) > MAX_BATCH:
+        raise ConfigError(f"at most {MAX_BATCH} invitations at a time (got {len(cleaned)})")
+    return cleaned
+
+
+def invitation_link(base_url: str, slug: str, code: str) -> str:
+    """The link that opens a study's start page with ``code`` filled in."""
+    return f"{base_url.rstrip('/')}/s/{slug}/?code={code}"
+
+
+def invitations_csv(base_url: str, slug: str, codes: Sequence[str],
+                    labels: Sequence[str | None]) -> str:
+    """``label,code,link`` rows, one per invitation."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(("label", "code", "link"))
+    for code, label in zip(codes, labels):
+        writer.writerow((label or "", code, invitation_link(base_url, slug, code)))
+    return out.getvalue()
