@@ -58,6 +58,7 @@ from torch import Tensor, nn
 
 from improved_gan.layers import CrossBatchNorm, GaussianNoise, NoiseChannels
 from improved_gan.models.base import Discriminator, Generator
+from improved_gan.models.outputs import DiscriminatorOutput
 from improved_gan.techniques import JointMinibatchDiscrimination, VirtualBatchNorm, WithReferenceBatch
 
 __all__ = ["IMAGENET_IMAGE_SHAPE", "ImageNetDiscriminator", "ImageNetGenerator"]
@@ -357,7 +358,7 @@ class ImageNetDiscriminator(Discriminator):
         """``N(0, 0.02^2)`` weights, zero biases, the norms' ``gamma`` (cross: ``N(1, 0.02^2)``; batch: 1)."""
         _init_dcgan(self)
 
-    def forward(self, x: Tensor):
+    def forward(self, x: Tensor) -> DiscriminatorOutput:
         if self.joint_batch and (x.shape[0] < 4 or x.shape[0] % 2):
             raise ValueError(
                 f"{type(self).__name__} expects one joint batch torch.cat([real, generated]) of two equal "
