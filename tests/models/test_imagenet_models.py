@@ -35,13 +35,13 @@ def _tiny_discriminator(**kwargs) -> ImageNetDiscriminator:
     return ImageNetDiscriminator(**{**options, **kwargs})
 
 
-def _output_shapes(model: nn.Module, x: torch.Tensor, kinds: tuple[type, ...]) -> list[tuple[int, ...]]:
-    """The output shape of every layer of the given kinds, in call order, for input ``x``."""
+def _output_shapes(call, x: torch.Tensor, kinds: tuple[type, ...], model: nn.Module) -> list[tuple[int, ...]]:
+    """The output shape of every layer of ``model`` of the given kinds, in call order, for ``call(x)``."""
     shapes: list[tuple[int, ...]] = []
     hooks = [m.register_forward_hook(lambda m, i, o: shapes.append(tuple(o.shape))) for m in model.modules()
              if isinstance(m, kinds)]
     try:
-        model(x)
+        call(x)
     finally:
         for hook in hooks:
             hook.remove()
@@ -106,7 +106,7 @@ def test_authors_generator_shapes_layer_by_layer():
         (18, 32, 64, 64), (18, 48, 64, 64),
         (18, 3, 128, 128),
     ]
-    assert _output_shapes(generator, generator.sample_latent(2), kinds) == expected
+    assert _output_shapes(generator, generator.sample_latent(2), kinds, generator) == expected
     assert generator(generator.sample_latent(2)).shape == (2, 3, 128, 128)
 
 
@@ -120,8 +120,8 @@ def test_authors_discriminator_shapes_layer_by_layer():
         (4, 1_001),  # K + 1 logits
     ]
     x = torch.empty(4, 3, 128, 128, device="meta")
-    assert _output_shapes(discriminator, x, kinds) == expected
-    out = discriminator(x)
+    assert _output_shapes(lambda t: discriminator(t, num_real=2), x, kinds, discriminator) == expected
+    out = discriminator(x, num_real=2)
     assert isinstance(out, DiscriminatorOutput)
     assert out.logits.shape == (4, 1000) and out.features.shape == (4, 2560)
     assert discriminator.feature_dim == 2560 and discriminator.num_classes == 1000
@@ -198,7 +198,7 @@ def test_logits_are_relative_to_the_generated_logit():
     discriminator = _tiny_discriminator(dtype=torch.float64).eval()
     raw = {}
     discriminator.head[-2].register_forward_hook(lambda m, i, o: raw.update(l=o.detach()))
-    out = discriminator(torch.rand(4, 3, 128, 128, dtype=torch.float64) * 2 - 1)
+    out = discriminator(torch.rand(4, 3, 128, 128, dtype=torch.float64) * 2 - 1, num_real=2)
     l = raw["l"]
     assert l.shape == (4, 6)
     # GAN logit = LSE(first K) - last; the class probabilities over the first K are unchanged
@@ -209,19 +209,30 @@ def test_logits_are_relative_to_the_generated_logit():
 def test_generated_half_output_depends_on_the_real_half():
     discriminator = _tiny_discriminator(input_noise=0.0, dtype=torch.float64)
     real, generated = torch.rand(2, 2, 3, 128, 128, dtype=torch.float64)
-    first = discriminator(torch.cat([real, generated])).logits[2:]
-    second = discriminator(torch.cat([real * 0.5, generated])).logits[2:]
+    first = discriminator(torch.cat([real, generated]), num_real=2).logits[2:]
+    second = discriminator(torch.cat([real * 0.5, generated]), num_real=2).logits[2:]
     assert not torch.allclose(first, second)
 
 
-@pytest.mark.parametrize("rows", [1, 2, 3, 5])
-def test_joint_batch_contract_is_enforced(rows):
+@pytest.mark.parametrize(("rows", "num_real"), [(4, None), (1, 0), (2, 1), (3, 1), (6, 2), (16, 8)])
+def test_joint_batch_contract_is_enforced(rows, num_real):
     discriminator = _tiny_discriminator()
-    with pytest.raises(ValueError, match=r"joint batch torch.cat\(\[real, generated\]\).*real first"):
-        discriminator(torch.rand(rows, 3, 128, 128))
-    # the baseline has no joint batch: any batch of >= 2 rows works (batch norm needs 2)
+    pattern = r"D\(torch.cat\(\[real, generated\]\), num_real=len\(real\)\).*real first"
+    if rows == 16:
+        discriminator(torch.rand(rows, 3, 128, 128), num_real=8)  # the right call
+        # the mistake num_real guards against: 16 real rows alone, which would pass for a joint batch
+        with pytest.raises(ValueError, match=pattern):
+            discriminator(torch.rand(rows, 3, 128, 128))
+        return
+    with pytest.raises(ValueError, match=pattern):
+        discriminator(torch.rand(rows, 3, 128, 128), num_real=num_real)
+
+
+def test_baseline_is_called_on_each_batch_alone():
     baseline = ImageNetDiscriminator.dcgan(widths=(4, 4, 4, 4, 4))
-    assert baseline(torch.rand(max(rows, 2), 3, 128, 128)).logits.shape == (max(rows, 2), 1)
+    assert baseline(torch.rand(3, 3, 128, 128)).logits.shape == (3, 1)
+    with pytest.raises(ValueError, match="call it on the real and the generated batch separately"):
+        baseline(torch.rand(4, 3, 128, 128), num_real=2)
 
 
 def test_bad_options_are_one_clear_error():
@@ -234,7 +245,7 @@ def test_bad_options_are_one_clear_error():
     with pytest.raises(ValueError, match="generated_logit must be"):
         ImageNetDiscriminator(generated_logit="fixed", device="meta")
     with pytest.raises(ValueError, match=r"expects images of shape \[N, 3, 128, 128\]"):
-        _tiny_discriminator()(torch.rand(4, 3, 64, 64))
+        _tiny_discriminator()(torch.rand(4, 3, 64, 64), num_real=2)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -242,7 +253,7 @@ def test_float64_and_float32_forward(dtype):
     generator, discriminator = _tiny_generator(dtype=dtype), _tiny_discriminator(dtype=dtype)
     z = generator.sample_latent(2)
     assert z.dtype == dtype
-    out = discriminator(torch.cat([torch.rand(2, 3, 128, 128, dtype=dtype), generator(z)]))
+    out = discriminator(torch.cat([torch.rand(2, 3, 128, 128, dtype=dtype), generator(z)]), num_real=2)
     assert out.logits.dtype == dtype and out.features.dtype == dtype
     assert all(p.dtype == dtype for p in [*generator.parameters(), *discriminator.parameters()])
     assert generator.net.reference_input.dtype == dtype
@@ -258,7 +269,10 @@ def test_tiny_forward_backward_at_128_with_batch_4(preset):
     real = torch.rand(2, 3, 128, 128) * 2 - 1
     fake = generator(generator.sample_latent(2))
     assert fake.shape == (2, 3, 128, 128) and fake.abs().max() < 1
-    out = discriminator(torch.cat([real, fake]))
+    if discriminator.joint_batch:
+        out = discriminator(torch.cat([real, fake]), num_real=2)
+    else:  # DCGAN: each batch alone
+        out = DiscriminatorOutput(*(torch.cat(parts) for parts in zip(discriminator(real), discriminator(fake))))
     assert out.logits.shape[0] == 4 and torch.isfinite(out.logits).all()
     gan_logit = out.logits.logsumexp(1)
     loss = nn.functional.binary_cross_entropy_with_logits(gan_logit, torch.tensor([0.75, 0.75, 0.0, 0.0]))

@@ -42,11 +42,15 @@ as for the other models. The baseline's single logit is ``K = 1``.
 
 **The joint batch.** The authors' discriminator must see real and generated
 examples together: its cross batch norm and minibatch features compare each
-row with both halves. Its contract: ``discriminator(torch.cat([real, generated]))``
-with two halves of equal size ``H >= 2``, the real half first; anything else is
-a ``ValueError``. :attr:`ImageNetDiscriminator.joint_batch` says so (True for
-the authors' model, False for the baseline, which is called on the real and
-the generated batch separately, as DCGAN is).
+row with both halves. Its contract, stated at every call:
+``discriminator(torch.cat([real, generated]), num_real=len(real))`` with two
+halves of equal size ``H >= 2``, the real half first. Without ``num_real``, or
+with halves of other sizes, it raises ``ValueError``: a batch of real images
+alone would otherwise pass for a joint batch and be normalised wrongly, with
+no error. :attr:`ImageNetDiscriminator.joint_batch` says which contract a
+model has (True for the authors' model; False for the baseline, which is
+called on the real and the generated batch separately, as DCGAN's is, and
+refuses ``num_real``).
 """
 
 from __future__ import annotations
@@ -251,10 +255,11 @@ class ImageNetDiscriminator(Discriminator):
     without a dense layer.
 
     Call contract: with a cross batch norm or joint minibatch features
-    (:attr:`joint_batch` True), ``forward(torch.cat([real, generated]))`` with
-    two equal halves of at least 2 rows, real first; other batches raise
-    ``ValueError``. To classify real images only (e.g. test accuracy), pair them
-    with as many generated ones and keep the first half of the output.
+    (:attr:`joint_batch` True), ``forward(torch.cat([real, generated]),
+    num_real=len(real))`` with two equal halves of at least 2 rows, real first;
+    anything else raises ``ValueError``. To classify real images only (e.g. test
+    accuracy), pair them with as many generated ones and keep the first half of
+    the output. Without a joint batch (:attr:`joint_batch` False), ``forward(x)``.
 
     Shape:
         - Input: ``[N, 3, 128, 128]`` (``N = 2H`` when :attr:`joint_batch`)
@@ -264,7 +269,7 @@ class ImageNetDiscriminator(Discriminator):
 
         >>> discriminator = ImageNetDiscriminator()
         >>> real, generated = torch.rand(2, 3, 128, 128) * 2 - 1, torch.rand(2, 3, 128, 128) * 2 - 1
-        >>> out = discriminator(torch.cat([real, generated]))
+        >>> out = discriminator(torch.cat([real, generated]), num_real=2)
         >>> out.logits.shape, out.features.shape
         (torch.Size([4, 1000]), torch.Size([4, 2560]))
     """
@@ -358,11 +363,22 @@ class ImageNetDiscriminator(Discriminator):
         """``N(0, 0.02^2)`` weights, zero biases, the norms' ``gamma`` (cross: ``N(1, 0.02^2)``; batch: 1)."""
         _init_dcgan(self)
 
-    def forward(self, x: Tensor) -> DiscriminatorOutput:
-        if self.joint_batch and (x.shape[0] < 4 or x.shape[0] % 2):
+    def forward(self, x: Tensor, *, num_real: int | None = None) -> DiscriminatorOutput:
+        """``x [N, 3, 128, 128]`` to ``DiscriminatorOutput``; ``num_real = N / 2`` (the real rows first)
+        exactly when :attr:`joint_batch`, else None."""
+        name = type(self).__name__
+        if not self.joint_batch:
+            if num_real is not None:
+                raise ValueError(
+                    f"{name} was built without a joint batch (norm={self.norm!r}, no minibatch features): call it "
+                    f"on the real and the generated batch separately, without num_real (got num_real={num_real})"
+                )
+            return super().forward(x)
+        rows = x.shape[0] if x.dim() else 0
+        if num_real is None or rows < 4 or 2 * num_real != rows:
             raise ValueError(
-                f"{type(self).__name__} expects one joint batch torch.cat([real, generated]) of two equal "
-                f"halves of at least 2 rows each, real first (got {x.shape[0]} rows)"
+                f"{name} expects one joint batch: D(torch.cat([real, generated]), num_real=len(real)) with two "
+                f"equal halves of at least 2 rows each, real first (got {rows} rows, num_real={num_real})"
             )
         return super().forward(x)
 
