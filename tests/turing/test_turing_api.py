@@ -184,8 +184,14 @@ def test_owner_login_cookie_logout_and_rotation(make_study, client_for):
     assert client.get("/s/demo/owner").headers["location"] == "/s/demo/results"
     logout_csrf = re.search(r'name="csrf" value="([^"]+)"', results.text).group(1)
     assert client.post("/s/demo/owner/logout", data={"csrf": "no"}).status_code == 403
+    cookie = client.cookies.get("ig_owner")
     assert client.post("/s/demo/owner/logout", data={"csrf": logout_csrf}).status_code == 303
     assert client.get("/s/demo/results").status_code == 401
+    client.cookies.set("ig_owner", cookie, path="/s/demo/")  # a copy kept from before the logout
+    assert client.get("/s/demo/results").status_code == 403
+    client.cookies.clear()
+    page = client.get("/s/demo/owner")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
     # Logging in again, then rotating the token, voids the cookie.
     client.post("/s/demo/owner", data={"csrf": csrf, "token": created.owner_token})
     assert client.get("/s/demo/results").status_code == 200

@@ -131,7 +131,7 @@ def _port(text: str) -> int:
 
 
 def _plain_errors(command):
-    """``command`` with storage and file failures turned into one-line :class:`UserError`\ s."""
+    """``command`` with storage and file failures turned into one-line user errors."""
 
     @functools.wraps(command)
     def run(args: argparse.Namespace) -> int:
@@ -301,7 +301,10 @@ def results(args: argparse.Namespace) -> int:
                        (args.votes_csv, lambda: votes_csv(votes)),
                        (args.images_csv, lambda: images_csv(summary))):
         if path is not None:
-            atomic_write_text(path, text())
+            try:
+                atomic_write_text(path, text())
+            except OSError as err:
+                raise UserError(f"cannot write {path}: {err.strerror or err}") from None
             print(f"wrote {path}")
     return 0
 
