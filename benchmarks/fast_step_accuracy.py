@@ -1,11 +1,11 @@
 """Train mnist-fm with a chosen training step, to compare the fast step's accuracy with the reference's.
 
-Issue 8 asks that the fast step (:mod:`improved_gan.training.fast`) leave the
+Issue 8 asks that the fast step (:mod:`improved_gan.training.steps.fast`) leave the
 test error unchanged: on full MNIST with 100 labels, runs of each step with the
 same seeds and epochs, test errors within the seed-to-seed spread. This script
 runs one such training, with the step chosen explicitly whatever the trainer
-would pick: ``reference`` (:class:`~improved_gan.training.step.TrainStep`) or
-``fast`` (:func:`~improved_gan.training.fast.build_step`). The run folder is an
+would pick: ``reference`` (:class:`~improved_gan.training.steps.reference.ReferenceStep`) or
+``fast`` (:func:`~improved_gan.training.steps.fast.build_step`). The run folder is an
 ordinary one (``improved-gan eval/report`` read it); running the command again
 on an unfinished folder resumes it.
 
@@ -22,12 +22,11 @@ from pathlib import Path
 
 from improved_gan.config import load_config
 from improved_gan.errors import UserError
-from improved_gan.presets import get_preset
+from improved_gan.experiments.presets import get_preset
 from improved_gan.training import checkpoint as ckpt
-from improved_gan.training.device import autocast_factory
-from improved_gan.training.fast import build_step
+from improved_gan.training.steps.fast import build_step
 from improved_gan.training.run_dir import CONFIG
-from improved_gan.training.step import TrainStep
+from improved_gan.training.steps.reference import ReferenceStep
 from improved_gan.training.trainer import Trainer, prepare_run_dir
 
 
@@ -64,26 +63,27 @@ def open_run(args: argparse.Namespace) -> Trainer:
         prepare_run_dir(config, args.out)
     elif load_config(args.out / CONFIG).precision != args.precision:
         raise UserError(f"{args.out} was started with another precision; use its own or another --out")
-    return Trainer(args.out, progress=False)
+    return Trainer(args.out, progress=False, step_factory=step_factory(args.step, args.noise_salt))
 
 
-def use_step(trainer: Trainer, kind: str, noise_salt: int = 0) -> None:
-    """Replace the trainer's step by ``kind``'s, carrying over its (possibly restored) state."""
-    autocast = autocast_factory(trainer.precision, trainer.device)
-    if kind == "fast":
-        step = build_step(trainer.config, trainer.generator, trainer.discriminator, autocast=autocast)
+def step_factory(kind: str, noise_salt: int = 0):
+    """A :func:`~improved_gan.training.steps.make_step`-like factory of ``kind``'s step, whatever the config says."""
+
+    def make(config, generator, discriminator, *, device, dtype):
+        if kind == "reference":
+            return ReferenceStep(config, generator, discriminator, dtype=dtype)
+        step = build_step(config, generator, discriminator, dtype=dtype)
         if step is None:
             raise UserError("the fast step does not apply to this configuration")
         if noise_salt:
             salt_noise(step.fast_discriminator.ops, noise_salt)
-    else:
-        step = TrainStep(trainer.config, trainer.generator, trainer.discriminator, autocast=autocast)
-    step.load_state_dict(trainer.step.state_dict())
-    trainer.step = step
+        return step
+
+    return make
 
 
 def salt_noise(ops, salt: int) -> None:
-    """Make ``ops`` (:class:`~improved_gan.training.fast.ops.NativeOps`) draw other noise: each key,
+    """Make ``ops`` (:class:`~improved_gan.training.steps.fast.ops.NativeOps`) draw other noise: each key,
     still taken from PyTorch's generator (so nothing else a run draws changes), XOR ``salt``."""
     if ops.kernels is None:
         raise UserError("--noise-salt needs the native kernels (the PyTorch operations draw with torch.randn)")
@@ -98,7 +98,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         trainer = open_run(args)
-        use_step(trainer, args.step, args.noise_salt)
         resumed = ckpt.latest_checkpoint(args.out) is not None
         print(f"{args.step} step ({trainer.precision}), {'resuming' if resumed else 'starting'} {args.out}", flush=True)
         result = trainer.train()

@@ -33,13 +33,12 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from improved_gan.presets import get_preset
+from improved_gan.experiments.presets import get_preset
 from improved_gan.training.build import build_models, initialise_models
-from improved_gan.training.device import autocast_factory
 from improved_gan.training.experiment_data import load_experiment_data
-from improved_gan.training.fast import build_step
-from improved_gan.training.fast.ops import NativeOps
-from improved_gan.training.step import TrainStep
+from improved_gan.training.steps.fast import build_step
+from improved_gan.training.steps.fast.ops import NativeOps
+from improved_gan.training.steps.reference import ReferenceStep
 
 CPU = torch.device("cpu")
 
@@ -86,7 +85,7 @@ def iterate(step, data, batch: int, i: int) -> None:
 
 def stages(config, data, iterations: int, clock: Callable[[], float] = time.thread_time) -> dict[str, float]:
     """ms per iteration of each stage of the fast bf16 step, timed by ``clock`` (thread CPU time)."""
-    step = build_step(config, *models(config, data), autocast=autocast_factory("bf16", CPU))
+    step = build_step(config, *models(config, data), dtype=torch.bfloat16)
     totals: dict[str, float] = defaultdict(float)
 
     def timed(owner, name: str, label: str) -> None:
@@ -142,7 +141,7 @@ def stages(config, data, iterations: int, clock: Callable[[], float] = time.thre
 def product_scaling(config, data, threads: list[int]) -> list[tuple[str, int, list[float]]]:
     """The fast bf16 step's products, grouped by shape and operand layout:
     ``(description, calls per iteration, [ms per iteration at each thread count])``, wall clock."""
-    step = build_step(config, *models(config, data), autocast=autocast_factory("bf16", CPU))
+    step = build_step(config, *models(config, data), dtype=torch.bfloat16)
     calls: dict[tuple, list] = {}
     mm = torch.mm
 
@@ -174,7 +173,7 @@ def pytorch_calls(config, data, iterations: int = 10) -> float:
     the C kernels, called through ctypes, are not among them)."""
     from torch.profiler import ProfilerActivity, profile
 
-    step = build_step(config, *models(config, data), autocast=autocast_factory("bf16", CPU))
+    step = build_step(config, *models(config, data), dtype=torch.bfloat16)
     iterate(step, data, config.batch_size, 0)
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         for i in range(iterations):
@@ -204,9 +203,9 @@ def elementwise() -> dict[str, float]:
 def bf16_gradient_errors(config, data) -> list[tuple[str, float, float]]:
     """``(parameter, fast bf16 error, autocast error)``: relative L2 errors against fp32."""
     nets = {name: copy.deepcopy(models(config, data, noise=False)) for name in ("fp32", "autocast", "fast")}
-    reference = TrainStep(config, *nets["fp32"])
-    autocast = TrainStep(config, *nets["autocast"], autocast=autocast_factory("bf16", CPU))
-    fast = build_step(config, *nets["fast"], autocast=autocast_factory("bf16", CPU))
+    reference = ReferenceStep(config, *nets["fp32"])
+    autocast = ReferenceStep(config, *nets["autocast"], dtype=torch.bfloat16)
+    fast = build_step(config, *nets["fast"], dtype=torch.bfloat16)
     for optimiser in (reference.opt_d, reference.opt_g, autocast.opt_d, autocast.opt_g):
         optimiser.step = lambda: None  # keep the gradients
     recorded = []

@@ -3,9 +3,9 @@
 Times, in one process and interleaved (so that other processes on a shared
 machine slow every contender alike), for each thread count asked for:
 
-- ``reference fp32``: :class:`~improved_gan.training.step.TrainStep`, float32;
+- ``reference fp32``: :class:`~improved_gan.training.steps.reference.ReferenceStep`, float32;
 - ``reference bf16``: the same under bf16 autocast;
-- ``fast fp32`` and ``fast bf16``: :func:`improved_gan.training.fast.build_step`;
+- ``fast fp32`` and ``fast bf16``: :func:`improved_gan.training.steps.fast.build_step`;
 - the floor: the iteration's matrix products alone (the shapes the fast step
   multiplies, 3.76 GFLOP), in bf16 and in float32.
 
@@ -41,14 +41,14 @@ from typing import Callable
 import numpy as np
 import torch
 
-from improved_gan.presets import get_preset
+from improved_gan.experiments.presets import get_preset
 from improved_gan.training.batches import epoch_plan, iterations_per_epoch
 from improved_gan.training.build import build_models, initialise_models
-from improved_gan.training.device import autocast_factory, resolve_device
+from improved_gan.training.device import resolve_device
 from improved_gan.training.experiment_data import load_experiment_data
-from improved_gan.training.fast import build_step
-from improved_gan.training.fast.networks import discriminator_layers, generator_layers
-from improved_gan.training.step import TrainStep
+from improved_gan.training.steps.fast import build_step
+from improved_gan.training.steps.fast.networks import discriminator_layers, generator_layers
+from improved_gan.training.steps.reference import ReferenceStep
 from improved_gan.utils.atomic import atomic_write_text
 
 REFERENCE = "reference fp32"
@@ -142,12 +142,12 @@ def build_contenders(config, data, device: torch.device) -> tuple[dict[str, Epoc
     torch.manual_seed(config.seed)
     generator, discriminator = build_models(config, image_shape=data.image_shape, num_classes=10, device=device)
     initialise_models(generator, discriminator, data.x_unlabeled, config)
-    fp32, bf16 = autocast_factory("fp32", device), autocast_factory("bf16", device)
+    fp32, bf16 = torch.float32, torch.bfloat16
     factories = {
-        REFERENCE: lambda g, d: TrainStep(config, g, d, autocast=fp32),
-        "reference bf16": lambda g, d: TrainStep(config, g, d, autocast=bf16),
-        "fast fp32": lambda g, d: build_step(config, g, d, autocast=fp32),
-        "fast bf16": lambda g, d: build_step(config, g, d, autocast=bf16),
+        REFERENCE: lambda g, d: ReferenceStep(config, g, d, dtype=fp32),
+        "reference bf16": lambda g, d: ReferenceStep(config, g, d, dtype=bf16),
+        "fast fp32": lambda g, d: build_step(config, g, d, dtype=fp32),
+        "fast bf16": lambda g, d: build_step(config, g, d, dtype=bf16),
     }
     loops = {}
     for name, factory in factories.items():

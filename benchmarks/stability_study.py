@@ -85,10 +85,10 @@ def train_arm(args: argparse.Namespace) -> None:
     import torch
 
     from improved_gan.config import apply_overrides
-    from improved_gan.presets import get_preset
+    from improved_gan.experiments.presets import get_preset
     from improved_gan.training.checkpoint import latest_checkpoint
     from improved_gan.training.run_dir import read_metrics
-    from improved_gan.training.trainer import resume, train
+    from improved_gan.training.trainer import ensure_trained
 
     torch.set_num_threads(args.threads)
     machine = cpu_record()
@@ -100,14 +100,10 @@ def train_arm(args: argparse.Namespace) -> None:
             if done >= stage:
                 continue
             started = time.time()
-            if done == 0:
-                overrides = {"labels": 100, "seed": seed, "epochs": stage, "data_dir": args.data_dir,
-                             "precision": "fp32", "epoch_score_every": 0, "final_score_samples": 0,
-                             **ARMS[args.arm]}  # fmt: skip
-                train(apply_overrides(get_preset("mnist-fm"), overrides).validate(), folder,
-                      overwrite=True, progress=False)
-            else:
-                resume(folder, epochs=stage, progress=False)
+            overrides = {"labels": 100, "seed": seed, "epochs": stage, "data_dir": args.data_dir,
+                         "precision": "fp32", "epoch_score_every": 0, "final_score_samples": 0,
+                         **ARMS[args.arm]}  # fmt: skip
+            ensure_trained(apply_overrides(get_preset(args.preset), overrides), folder, progress=False)
             span = {"from_epoch": done, "to_epoch": stage, "wall_s": round(time.time() - started, 1), **machine}
             with open(folder / "hosts.jsonl", "a", encoding="utf-8") as f:
                 f.write(json.dumps(span) + "\n")
@@ -181,6 +177,7 @@ def main() -> None:
     t.add_argument("--epochs", type=int, default=40)
     t.add_argument("--stage", type=int, default=2, help="epochs every seed gains before any goes further")
     t.add_argument("--threads", type=int, default=1)
+    t.add_argument("--preset", default="mnist-fm", help="the preset both arms start from (its lr is the arm's)")
     t.add_argument("--out", type=Path, default=Path("runs/stability"))
     r = sub.add_parser("table", help="the per-arm table (failures by the fixed definition)")
     r.add_argument("--out", type=Path, default=Path("runs/stability"))

@@ -18,11 +18,10 @@ import statistics
 from pathlib import Path
 
 from improved_gan.config import apply_overrides
-from improved_gan.presets import get_preset
-from improved_gan.training.checkpoint import latest_checkpoint
+from improved_gan.experiments.presets import get_preset
 from improved_gan.training.report import write_comparison
 from improved_gan.training.run_dir import read_metrics
-from improved_gan.training.trainer import resume, train
+from improved_gan.training.trainer import ensure_trained
 from improved_gan.utils.atomic import atomic_write_text
 
 PAPER = {20: "1677 +- 452", 50: "221 +- 136", 100: "93 +- 6.5", 200: "90 +- 4.2"}
@@ -41,10 +40,7 @@ def run_all(args: argparse.Namespace) -> None:
                          "iters_per_epoch": args.iters_per_epoch,
                          "fast_step": True if args.fast_step else None}  # fmt: skip
             config = apply_overrides(get_preset("mnist-fm"), {k: v for k, v in overrides.items() if v is not None})
-            if latest_checkpoint(folder) is None:
-                train(config.validate(), folder, overwrite=True)
-            elif read_metrics(folder)[-1]["epoch"] < config.epochs:
-                resume(folder, epochs=config.epochs)
+            ensure_trained(config, folder)
 
 
 def write_table(args: argparse.Namespace) -> Path:

@@ -1,6 +1,6 @@
 """Training throughput of a preset's step on random data: ms per iteration and images per second.
 
-Times :class:`improved_gan.training.step.TrainStep` (one D step on labeled +
+Times :class:`improved_gan.training.steps.reference.ReferenceStep` (one D step on labeled +
 unlabeled + generated batches, then the generator step(s)) for a preset's
 networks, on CPU or GPU, in each requested precision, in the same process.
 Random inputs suffice: the cost of a step does not depend on pixel values.
@@ -21,10 +21,10 @@ import time
 
 import torch
 
-from improved_gan.presets import get_preset
+from improved_gan.experiments.presets import get_preset
 from improved_gan.training.build import build_models, initialise_models
-from improved_gan.training.device import autocast_factory, resolve_device
-from improved_gan.training.step import TrainStep
+from improved_gan.training.device import compute_dtype, resolve_device
+from improved_gan.training.steps.reference import ReferenceStep
 from improved_gan.training.trainer import configure_accelerator
 
 SHAPES = {"mnist-mlp": (1, 28, 28), "cifar-conv": (3, 32, 32)}
@@ -43,7 +43,7 @@ def measure(preset: str, device: torch.device, precision: str, iters: int, warmu
     if channels_last:
         generator.to(memory_format=memory)
         discriminator.to(memory_format=memory)
-    step = TrainStep(config, generator, discriminator, autocast=autocast_factory(precision, device))
+    step = ReferenceStep(config, generator, discriminator, dtype=compute_dtype(precision))
     b = config.batch_size
 
     def iteration(i: int) -> None:

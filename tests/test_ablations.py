@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 import torch
 
-from improved_gan.ablations import table3
+from improved_gan.experiments.ablations import table3
 from improved_gan.training.build import build_models, initialise_models
-from improved_gan.training.step import TrainStep
+from improved_gan.training.steps.reference import ReferenceStep
 
 ROWS = [row for row in table3() if row.config is not None]
 
@@ -33,7 +33,7 @@ def test_each_variant_takes_a_step(row):
     x = torch.rand(32, 3, 32, 32) * 2 - 1
     y = torch.randint(0, 10, (32,))
     initialise_models(g, d, x, config)
-    step = TrainStep(config, g, d)
+    step = ReferenceStep(config, g, d)
     before = [p.detach().clone() for p in g.parameters()]
     labeled = config.mode == "semi-supervised"
     stats = step.discriminator_step(x[:8], x[8:16] if labeled else None, y[8:16] if labeled else None)

@@ -48,8 +48,13 @@ def test_total_is_supervised_plus_weighted_unsupervised():
     g = torch.Generator().manual_seed(0)
     lab, unl, gen = (torch.randn(4, 10, generator=g, dtype=torch.float64) for _ in range(3))
     labels = torch.tensor([0, 3, 9, 3])
-    out = ss.discriminator_loss(lab, labels, unl, gen, unsupervised_weight=0.25)
+    out = ss.discriminator_loss(unl, gen, logits_lab=lab, labels=labels, unsupervised_weight=0.25)
     assert out.total.item() == pytest.approx(out.supervised.item() + 0.25 * out.unsupervised.item())
+    unlabeled_only = ss.discriminator_loss(unl, gen, real_target=0.8)
+    assert unlabeled_only.supervised is None
+    assert unlabeled_only.total.item() == ss.unsupervised_loss(unl, gen, real_target=0.8).item()
+    with pytest.raises(ValueError, match="logits_lab and labels together"):
+        ss.discriminator_loss(unl, gen, logits_lab=lab)
 
 
 @pytest.mark.parametrize("scale", [1000.0, -1000.0])
@@ -89,7 +94,8 @@ def test_shape_errors_say_what_was_expected():
 
 def test_classification_errors_counts_argmax_mistakes():
     logits = torch.tensor([[0.0, 1.0], [2.0, 1.0], [0.0, 3.0]])
-    assert ss.classification_errors(logits, torch.tensor([1, 1, 1])) == 1
+    errors = ss.classification_errors(logits, torch.tensor([1, 1, 1]))
+    assert errors.dim() == 0 and errors.item() == 1
 
 
 def test_smoothed_unsupervised_loss_is_cross_entropy_against_alpha():
@@ -101,3 +107,28 @@ def test_smoothed_unsupervised_loss_is_cross_entropy_against_alpha():
     expected += 0.5 * np.mean(-np.log(1 - d_gen))
     got = ss.unsupervised_loss(torch.tensor(unl), torch.tensor(gen), real_target=alpha).item()
     assert got == pytest.approx(expected, rel=1e-12)
+
+
+def test_k_plus_one_loss_is_the_sigmoid_loss_of_logsumexp():
+    real, fake = torch.randn(6, 10, dtype=torch.float64), torch.randn(4, 10, dtype=torch.float64)
+    alpha = 0.9
+    z_real, z_fake = real.exp().sum(1).numpy(), fake.exp().sum(1).numpy()
+    d_real, d_fake = z_real / (z_real + 1), z_fake / (z_fake + 1)  # D = Z / (Z + 1), l_{K+1} = 0
+    expected = np.mean(-alpha * np.log(d_real) - (1 - alpha) * np.log(1 - d_real)) + np.mean(-np.log(1 - d_fake))
+    assert 2 * ss.unsupervised_loss(real, fake, real_target=alpha).item() == pytest.approx(expected, rel=1e-12)
+
+
+def test_k_plus_one_with_explicit_generated_logit():
+    logits_real, logits_fake = torch.randn(5, 11, dtype=torch.float64), torch.randn(3, 11, dtype=torch.float64)
+    p_real = torch.softmax(logits_real, 1)[:, 10].numpy()  # p(y = K+1 | x)
+    p_fake = torch.softmax(logits_fake, 1)[:, 10].numpy()
+    expected = np.mean(-0.8 * np.log(1 - p_real) - 0.2 * np.log(p_real)) + np.mean(-np.log(p_fake))
+    loss = 2 * ss.unsupervised_loss(
+        logits_real[:, :10] - logits_real[:, 10:], logits_fake[:, :10] - logits_fake[:, 10:], real_target=0.8
+    )
+    assert loss.item() == pytest.approx(expected, rel=1e-12)
+
+
+def test_unsupervised_loss_needs_the_same_classes_on_both_sides():
+    with pytest.raises(ValueError, match="same K"):
+        ss.unsupervised_loss(torch.zeros(2, 3), torch.zeros(2, 4))

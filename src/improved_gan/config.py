@@ -1,6 +1,6 @@
 """One typed configuration for every experiment, with its defaults in one place.
 
-A preset (:mod:`improved_gan.presets`) is a :class:`TrainConfig`; command-line
+A preset (:mod:`improved_gan.experiments.presets`) is a :class:`TrainConfig`; command-line
 overrides replace fields through :func:`apply_overrides`, which parses each value
 with the field's type; :meth:`TrainConfig.validate` turns an impossible
 combination into one :class:`~improved_gan.errors.ConfigError`. A run folder
@@ -71,7 +71,7 @@ class TrainConfig:
     # -- execution --------------------------------------------------------------------
     device: str = "auto"                         # auto: cuda when present, else cpu
     precision: Precision = "auto"                # bf16 autocast where the hardware computes it natively
-    fast_step: bool = False                      # training/fast's fused step (mnist-fm; opt-in, docs/speed.md)
+    fast_step: bool = False                      # training/steps/fast's fused step (mnist-fm; opt-in, docs/speed.md)
     eval_batch_size: int = 1000
     sample_grid: int = 100                       # images in each epoch's sample grid
     checkpoint_every: int = 1                    # epochs between checkpoints (the last one always)

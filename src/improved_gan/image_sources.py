@@ -3,7 +3,7 @@
 A source is one of, tried in this order:
 
 * a **run folder** (a directory holding ``config.json`` and ``checkpoints/``):
-  ``n`` samples of its generator, seeded (:func:`improved_gan.sampling.sample_images`);
+  ``n`` samples of its generator, seeded (:func:`improved_gan.training.sampling.sample_images`);
 * a **folder of images**: every ``.png``, ``.jpg`` or ``.jpeg`` directly inside
   it (not in sub-folders), in sorted file-name order; all must have the same
   size and be 8-bit grayscale (``L``) or RGB (palette images are converted to RGB);
@@ -27,6 +27,7 @@ import numpy as np
 
 from improved_gan.errors import UserError
 from improved_gan.metrics.images import check_images
+from improved_gan.training.run_dir import CHECKPOINTS, CONFIG
 
 __all__ = [
     "DEFAULT_GENERATOR_SAMPLES",
@@ -48,7 +49,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 def is_run_folder(path: str | os.PathLike) -> bool:
     """A training run folder: a directory holding ``config.json`` and ``checkpoints/``."""
     path = Path(path)
-    return (path / "config.json").is_file() and (path / "checkpoints").is_dir()
+    return (path / CONFIG).is_file() and (path / CHECKPOINTS).is_dir()
 
 
 def describe_source(source: str) -> str:
@@ -95,7 +96,7 @@ def load_images(
     kind = describe_source(source)
     path = Path(source).expanduser()
     if kind == "run":
-        from improved_gan.sampling import sample_images
+        from improved_gan.training.sampling import sample_images
 
         count = DEFAULT_GENERATOR_SAMPLES if n is None else n
         images = sample_images(path, count, seed=seed, batch_size=batch_size, device=device, progress=progress)

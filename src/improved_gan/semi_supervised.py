@@ -16,7 +16,7 @@ computed stably by :func:`torch.logsumexp`; ``-log D = softplus(-LSE)`` and
 ``-log(1 - D) = softplus(LSE)`` never form ``Z`` itself and stay finite and
 exact at logits of +-1000.
 
-The losses follow the authors' code (reference-setup.md):
+The losses follow the authors' code (docs/reference.md):
 
 * supervised: cross-entropy of the K logits on labeled data (Eq. 5's
   :math:`L_{\text{supervised}}`, the K+1-th class never being a label);
@@ -37,10 +37,10 @@ from torch import Tensor
 
 
 class DiscriminatorLosses(NamedTuple):
-    """The discriminator's loss and its two parts (all scalars)."""
+    """The discriminator's loss and its parts (scalars; ``supervised`` is None without a labeled part)."""
 
     total: Tensor
-    supervised: Tensor
+    supervised: Tensor | None
     unsupervised: Tensor
 
 
@@ -104,6 +104,10 @@ def unsupervised_loss(logits_unl: Tensor, logits_gen: Tensor, *, real_target: fl
         raise ValueError(f"expected real_target in (0, 1] (got {real_target})")
     lse_unl = log_partition(logits_unl, name="logits_unl")
     lse_gen = log_partition(logits_gen, name="logits_gen")
+    if logits_unl.size(1) != logits_gen.size(1):
+        raise ValueError(
+            f"expected logits_unl and logits_gen with the same K (got {logits_unl.size(1)} and {logits_gen.size(1)})"
+        )
     real = F.softplus(-lse_unl)
     if real_target != 1.0:
         real = real_target * real + (1.0 - real_target) * F.softplus(lse_unl)
@@ -111,28 +115,46 @@ def unsupervised_loss(logits_unl: Tensor, logits_gen: Tensor, *, real_target: fl
 
 
 def discriminator_loss(
-    logits_lab: Tensor,
-    labels: Tensor,
     logits_unl: Tensor,
     logits_gen: Tensor,
     *,
+    logits_lab: Tensor | None = None,
+    labels: Tensor | None = None,
+    real_target: float = 1.0,
     unsupervised_weight: float = 1.0,
 ) -> DiscriminatorLosses:
     """Section 5's total loss: supervised + ``unsupervised_weight`` * unsupervised.
 
-    Shapes: ``logits_lab [N, K]``, ``labels [N]``, ``logits_unl [M, K]``,
-    ``logits_gen [P, K]``; every output is a scalar.
+    The one definition of the K+1 discriminator loss: the reference step calls
+    it, the fast step's closed-form gradient is its derivative, and one-sided
+    label smoothing (Section 3.4) is its ``real_target``.
+
+    Args:
+        logits_unl: ``[M, K]`` logits of unlabeled real data.
+        logits_gen: ``[P, K]`` logits of generated data.
+        logits_lab, labels: ``[N, K]`` logits of labeled data and their ``[N]``
+            classes, or both None (a purely unsupervised step; ``supervised`` is None).
+        real_target: :math:`\alpha` of one-sided label smoothing; 1: none.
+        unsupervised_weight: the GAN part's weight; 1 in the paper.
+
+    Every output is a scalar.
     """
-    sup = supervised_loss(logits_lab, labels)
-    unsup = unsupervised_loss(logits_unl, logits_gen)
-    return DiscriminatorLosses(sup + unsupervised_weight * unsup, sup, unsup)
+    if (logits_lab is None) != (labels is None):
+        raise ValueError("expected logits_lab and labels together, or neither")
+    unsup = unsupervised_loss(logits_unl, logits_gen, real_target=real_target)
+    total = unsupervised_weight * unsup
+    sup = None
+    if logits_lab is not None:
+        sup = supervised_loss(logits_lab, labels)
+        total = total + sup
+    return DiscriminatorLosses(total, sup, unsup)
 
 
 def generator_saturating_loss(logits_gen: Tensor) -> Tensor:
     r"""``mean log(1 - D(G(z))) = -mean softplus(LSE(l(G(z))))``, minimised by G.
 
     The minimax ("saturating") generator loss that the authors' minibatch-
-    discrimination models use (reference-setup.md). Shape: ``[N, K] -> []``.
+    discrimination models use (docs/reference.md). Shape: ``[N, K] -> []``.
     """
     return -F.softplus(log_partition(logits_gen)).mean()
 
@@ -142,7 +164,11 @@ def generator_non_saturating_loss(logits_gen: Tensor) -> Tensor:
     return F.softplus(-log_partition(logits_gen)).mean()
 
 
-def classification_errors(logits: Tensor, labels: Tensor) -> int:
-    """Number of examples whose arg-max class differs from the label."""
+def classification_errors(logits: Tensor, labels: Tensor) -> Tensor:
+    """The number of examples whose arg-max class differs from the label, as a 0-d long tensor
+    (on the logits' device: reading it is the caller's choice of when to synchronise).
+
+    Shapes: ``logits [N, K]``, ``labels [N]`` -> ``[]``.
+    """
     _check_logits("logits", logits)
-    return int((logits.argmax(dim=1) != labels).sum().item())
+    return (logits.argmax(dim=1) != labels).sum()

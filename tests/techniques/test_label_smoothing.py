@@ -12,7 +12,6 @@ from improved_gan.techniques import (
     SmoothedDiscriminatorLoss,
     one_sided_smoothed_targets,
     smoothed_discriminator_loss,
-    smoothed_unsupervised_loss,
 )
 
 
@@ -72,26 +71,6 @@ def test_optimal_discriminator_is_alpha_p_data_over_sum():
     assert d_star.max() < alpha and d_star[-1] < 1e-5  # below alpha; ~0 where only the model has mass
 
 
-def test_k_plus_one_loss_is_the_sigmoid_loss_of_logsumexp():
-    real, fake = torch.randn(6, 10, dtype=torch.float64), torch.randn(4, 10, dtype=torch.float64)
-    alpha = 0.9
-    z_real, z_fake = real.exp().sum(1).numpy(), fake.exp().sum(1).numpy()
-    d_real, d_fake = z_real / (z_real + 1), z_fake / (z_fake + 1)  # D = Z / (Z + 1), l_{K+1} = 0
-    expected = np.mean(-alpha * np.log(d_real) - (1 - alpha) * np.log(1 - d_real)) + np.mean(-np.log(1 - d_fake))
-    assert smoothed_unsupervised_loss(real, fake, alpha=alpha).item() == pytest.approx(expected, rel=1e-12)
-
-
-def test_k_plus_one_with_explicit_generated_logit():
-    logits_real, logits_fake = torch.randn(5, 11, dtype=torch.float64), torch.randn(3, 11, dtype=torch.float64)
-    p_real = torch.softmax(logits_real, 1)[:, 10].numpy()  # p(y = K+1 | x)
-    p_fake = torch.softmax(logits_fake, 1)[:, 10].numpy()
-    expected = np.mean(-0.8 * np.log(1 - p_real) - 0.2 * np.log(p_real)) + np.mean(-np.log(p_fake))
-    loss = smoothed_unsupervised_loss(
-        logits_real[:, :10] - logits_real[:, 10:], logits_fake[:, :10] - logits_fake[:, 10:], alpha=0.8
-    )
-    assert loss.item() == pytest.approx(expected, rel=1e-12)
-
-
 def test_alpha_one_is_the_unsmoothed_gan_loss():
     real, fake = torch.randn(4), torch.randn(4)
     expected = torch.nn.functional.softplus(-real).mean() + torch.nn.functional.softplus(fake).mean()
@@ -111,8 +90,6 @@ def test_bad_arguments():
             smoothed_discriminator_loss(torch.zeros(2), torch.zeros(2), alpha=alpha)
     with pytest.raises(ValueError, match=r"expected real_logits of shape \[N\] or \[N, 1\] \(got \(2, 3\)\)"):
         smoothed_discriminator_loss(torch.zeros(2, 3), torch.zeros(2))
-    with pytest.raises(ValueError, match="same K"):
-        smoothed_unsupervised_loss(torch.zeros(2, 3), torch.zeros(2, 4))
     with pytest.raises(ConfigError, match="reduction"):
         SmoothedDiscriminatorLoss(reduction="sum")
     with pytest.raises(ValueError, match="non-negative"):

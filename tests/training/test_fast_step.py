@@ -1,4 +1,4 @@
-"""The fast training step computes what the reference TrainStep computes (issue 8).
+"""The fast training step computes what the reference ReferenceStep computes (issue 8).
 
 - the C kernels equal their PyTorch statements (ops.py), and the noise is standard normal;
 - fp32: one iteration's losses and gradients equal the reference's (noise off, and with the
@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
 import io
@@ -25,24 +24,20 @@ from torch import nn
 from improved_gan import semi_supervised as ss
 from improved_gan.layers import GaussianNoise
 from improved_gan.models.mnist import MNISTDiscriminator, MNISTGenerator
-from improved_gan.presets import get_preset
+from improved_gan.experiments.presets import get_preset
 from improved_gan.training.build import initialise_models
-from improved_gan.training.fast import FastTrainStep, build_step, compute_dtype
+from improved_gan.training.steps.fast import FastStep, build_step
 from improved_gan.techniques import feature_matching_loss
-from improved_gan.training.fast.adam import FusedAdamUpdate, Gradient, UnsupportedOptimizer
-from improved_gan.training.fast.losses import discriminator_loss_and_gradient, feature_matching_loss_and_gradient
-from improved_gan.training.fast.native import native_kernels_available
-from improved_gan.training.fast.networks import discriminator_layers, generator_layers
-from improved_gan.training.fast.ops import RELU, SIGMOID, NativeOps, TorchOps
+from improved_gan.training.steps.fast.adam import FusedAdamUpdate, Gradient, UnsupportedOptimizer
+from improved_gan.training.steps.fast.losses import discriminator_loss_and_gradient, feature_matching_loss_and_gradient
+from improved_gan.training.steps.fast.native import native_kernels_available
+from improved_gan.training.steps.fast.networks import discriminator_layers, generator_layers
+from improved_gan.training.steps.fast.ops import RELU, SIGMOID, NativeOps, TorchOps
 from improved_gan.training.optim import AuthorsAdam
-from improved_gan.training.step import TrainStep
+from improved_gan.training.steps.reference import ReferenceStep
 
 native = pytest.mark.skipif(not native_kernels_available(), reason="no C compiler for the native kernels")
 BF16 = torch.bfloat16
-
-
-def bf16_autocast():
-    return torch.autocast("cpu", dtype=BF16)
 
 
 @pytest.fixture(autouse=True)
@@ -83,11 +78,11 @@ def iteration(step, x, y, i: int, seed: int) -> dict[str, float]:
     return {k: float(v) for k, v in stats_.items()}
 
 
-def fast_step(generator, discriminator, *, autocast=contextlib.nullcontext, ops=None) -> FastTrainStep:
-    step = FastTrainStep(
+def fast_step(generator, discriminator, *, dtype=torch.float32, ops=None) -> FastStep:
+    step = FastStep(
         CONFIG, generator, discriminator,
         generator_layers=generator_layers(generator), discriminator_layers=discriminator_layers(discriminator),
-        dtype=compute_dtype(autocast, torch.device("cpu")), ops=ops or TorchOps(),
+        dtype=dtype, ops=ops or TorchOps(),
     )
     return step
 
@@ -273,7 +268,7 @@ def test_fp32_iteration_matches_reference_losses_and_gradients(ops):
     """Noise off: one D step and one G step give the reference's statistics and gradients."""
     generator, discriminator, x, y = make_models(noise=False)
     ref_nets, fast_nets = copy.deepcopy((generator, discriminator)), copy.deepcopy((generator, discriminator))
-    reference, fast = TrainStep(CONFIG, *ref_nets), fast_step(*fast_nets, ops=ops())
+    reference, fast = ReferenceStep(CONFIG, *ref_nets), fast_step(*fast_nets, ops=ops())
     for optimiser in (reference.opt_d, reference.opt_g):
         optimiser.step = lambda: None  # keep the gradients, change nothing
     recorded: list[Gradient] = []
@@ -314,7 +309,7 @@ def test_fp32_noisy_iteration_matches_reference_with_the_same_noise():
         draws.append(torch.randn(shape, device=device))
         return draws[-1]
 
-    reference, fast = TrainStep(CONFIG, *ref_nets), fast_step(*fast_nets, ops=TorchOps(normal=recorder))
+    reference, fast = ReferenceStep(CONFIG, *ref_nets), fast_step(*fast_nets, ops=TorchOps(normal=recorder))
     x_unl, x_lab, y_lab, x_fm = batches(x, y, 0)
     torch.manual_seed(3)
     want = {k: float(v) for k, v in reference.discriminator_step(x_unl, x_lab, y_lab).items()}
@@ -352,7 +347,7 @@ def test_fp32_updates_match_the_reference_over_iterations(ops):
     float32 rounding into +-lr changes of those elements."""
     generator, discriminator, x, y = make_models(noise=False)
     ref_nets, fast_nets = copy.deepcopy((generator, discriminator)), copy.deepcopy((generator, discriminator))
-    reference, fast = TrainStep(CONFIG, *ref_nets), fast_step(*fast_nets, ops=ops())
+    reference, fast = ReferenceStep(CONFIG, *ref_nets), fast_step(*fast_nets, ops=ops())
     for optimiser in (reference.opt_d, reference.opt_g, fast.opt_d, fast.opt_g):
         for group in optimiser.param_groups:
             group["eps"] = 1e-3
@@ -394,9 +389,9 @@ def test_bf16_gradients_are_close_to_fp32_reference(ops):
     generator, discriminator, x, y = make_models(noise=False)
     nets = {k: copy.deepcopy((generator, discriminator)) for k in ("ref", "autocast", "fast")}
     steps = {
-        "ref": TrainStep(CONFIG, *nets["ref"]),
-        "autocast": TrainStep(CONFIG, *nets["autocast"], autocast=bf16_autocast),
-        "fast": fast_step(*nets["fast"], autocast=bf16_autocast, ops=ops()),
+        "ref": ReferenceStep(CONFIG, *nets["ref"]),
+        "autocast": ReferenceStep(CONFIG, *nets["autocast"], dtype=BF16),
+        "fast": fast_step(*nets["fast"], dtype=BF16, ops=ops()),
     }
     for key in ("ref", "autocast"):
         for optimiser in (steps[key].opt_d, steps[key].opt_g):
@@ -490,12 +485,12 @@ def test_other_optimisers_are_declined():
 
 def test_state_dicts_move_between_reference_and_fast_steps():
     generator, discriminator, x, y = make_models()
-    reference = TrainStep(CONFIG, *copy.deepcopy((generator, discriminator)))
+    reference = ReferenceStep(CONFIG, *copy.deepcopy((generator, discriminator)))
     iteration(reference, x, y, 0, seed=1)
     fast = fast_step(*copy.deepcopy((generator, discriminator)), ops=NativeOps() if native_kernels_available() else None)
     fast.load_state_dict(reference.state_dict())
     iteration(fast, x, y, 1, seed=2)
-    back = TrainStep(CONFIG, *copy.deepcopy((generator, discriminator)))
+    back = ReferenceStep(CONFIG, *copy.deepcopy((generator, discriminator)))
     back.load_state_dict(fast.state_dict())
     state = back.state_dict()
     assert state.keys() == reference.state_dict().keys()
@@ -503,13 +498,13 @@ def test_state_dicts_move_between_reference_and_fast_steps():
     assert type(fast.opt_d) is type(reference.opt_d)  # the reference's own optimiser class
 
 
-@pytest.mark.parametrize("autocast", [pytest.param(contextlib.nullcontext, id="fp32"), pytest.param(bf16_autocast, id="bf16")])
+@pytest.mark.parametrize("dtype", [pytest.param(torch.float32, id="fp32"), pytest.param(BF16, id="bf16")])
 @pytest.mark.parametrize("ops", ALL_OPS)
-def test_resuming_from_a_state_dict_is_exact(autocast, ops):
+def test_resuming_from_a_state_dict_is_exact(dtype, ops):
     """Models, step and torch RNG saved after 2 iterations and restored into fresh objects: the
     next 2 iterations give bit-identical parameters and EMA (noise on)."""
     generator, discriminator, x, y = make_models()
-    step = fast_step(generator, discriminator, autocast=autocast, ops=ops())
+    step = fast_step(generator, discriminator, dtype=dtype, ops=ops())
     for i in range(2):
         iteration(step, x, y, i, seed=i)
     saved = io.BytesIO()
@@ -521,7 +516,7 @@ def test_resuming_from_a_state_dict_is_exact(autocast, ops):
     generator2, discriminator2 = MNISTGenerator(), MNISTDiscriminator()
     generator2.load_state_dict(state["g"])
     discriminator2.load_state_dict(state["d"])
-    resumed = fast_step(generator2, discriminator2, autocast=autocast, ops=ops())
+    resumed = fast_step(generator2, discriminator2, dtype=dtype, ops=ops())
     resumed.load_state_dict(state["step"])
     for i in range(2, 4):
         iteration(resumed, x, y, i, seed=i)
@@ -559,8 +554,8 @@ def test_weights_follow_parameter_changes_made_outside_the_step():
 
 def test_build_step_accepts_mnist_fm_in_both_precisions():
     generator, discriminator, _, _ = make_models()
-    assert isinstance(build_step(CONFIG, generator, discriminator, autocast=contextlib.nullcontext), FastTrainStep)
-    step = build_step(CONFIG, generator, discriminator, autocast=bf16_autocast)
+    assert isinstance(build_step(CONFIG, generator, discriminator, dtype=torch.float32), FastStep)
+    step = build_step(CONFIG, generator, discriminator, dtype=BF16)
     assert step.dtype == BF16
     # D's Adam pass folds the EMA in: it updates every parameter the EMA averages
     assert set(step._d_averages) == {id(p) for p in discriminator.parameters()}
@@ -576,32 +571,25 @@ def test_build_step_accepts_mnist_fm_in_both_precisions():
 def test_build_step_declines_other_objectives(change):
     generator, discriminator, _, _ = make_models()
     config = dataclasses.replace(CONFIG, **change)
-    assert build_step(config, generator, discriminator, autocast=contextlib.nullcontext) is None
+    assert build_step(config, generator, discriminator, dtype=torch.float32) is None
 
 
 def test_build_step_declines_other_networks():
     generator, _, _, _ = make_models()
     minibatch = MNISTDiscriminator(minibatch_kernels=10)
-    assert build_step(CONFIG, generator, minibatch, autocast=contextlib.nullcontext) is None
+    assert build_step(CONFIG, generator, minibatch, dtype=torch.float32) is None
     assert discriminator_layers(nn.Sequential(nn.Linear(784, 10))) is None
     assert generator_layers(nn.Linear(100, 784)) is None
-    assert build_step(CONFIG, generator, MNISTDiscriminator(), autocast=lambda: torch.autocast("cpu", dtype=torch.float16)) is None
+    assert build_step(CONFIG, generator, MNISTDiscriminator(), dtype=torch.float16) is None
 
 
 def test_build_step_declines_networks_with_parameters_it_would_not_update():
     generator, discriminator, _, _ = make_models()
     discriminator.extra = nn.Parameter(torch.zeros(3))  # trainable, but in no layer the fast passes know
-    assert build_step(CONFIG, generator, discriminator, autocast=contextlib.nullcontext) is None
+    assert build_step(CONFIG, generator, discriminator, dtype=torch.float32) is None
     del discriminator.extra
     generator.net[-3].weight_g.requires_grad_(False)  # frozen: the fast passes would update it anyway
-    assert build_step(CONFIG, generator, discriminator, autocast=contextlib.nullcontext) is None
-
-
-def test_compute_dtype_reads_the_autocast_factory():
-    cpu = torch.device("cpu")
-    assert compute_dtype(contextlib.nullcontext, cpu) == torch.float32
-    assert compute_dtype(bf16_autocast, cpu) == BF16
-    assert compute_dtype(lambda: torch.autocast("cpu", dtype=BF16, enabled=False), cpu) == torch.float32
+    assert build_step(CONFIG, generator, discriminator, dtype=torch.float32) is None
 
 
 @pytest.mark.gpu
@@ -614,8 +602,8 @@ def test_fast_step_on_cuda_matches_reference():
     ref_nets = copy.deepcopy((generator, discriminator))
     fast_nets = [net.to(cuda) for net in copy.deepcopy((generator, discriminator))]
     x_cuda, y_cuda = x.to(cuda), y.to(cuda)
-    reference = TrainStep(CONFIG, *ref_nets)
-    fast = build_step(CONFIG, *fast_nets, autocast=contextlib.nullcontext)
+    reference = ReferenceStep(CONFIG, *ref_nets)
+    fast = build_step(CONFIG, *fast_nets, dtype=torch.float32)
     assert isinstance(fast.fast_discriminator.ops, TorchOps)
     for optimiser in (reference.opt_d, reference.opt_g):
         optimiser.step = lambda: None
@@ -624,7 +612,7 @@ def test_fast_step_on_cuda_matches_reference():
     want = iteration(reference, x, y, 0, seed=5)
     x_unl, x_lab, y_lab, x_fm = batches(x_cuda, y_cuda, 0)
     torch.manual_seed(5)
-    fast.sample_latent = lambda n, device: torch.rand(n, CONFIG.latent_dim).to(device)  # the CPU stream
+    fast.generator.sample_latent = lambda n, **_: torch.rand(n, CONFIG.latent_dim).to(cuda)  # the CPU stream
     got = {k: float(v) for k, v in fast.discriminator_step(x_unl, x_lab, y_lab).items()}
     got.update({k: float(v) for k, v in fast.generator_step(x_fm).items()})
     for key in want:

@@ -14,7 +14,7 @@ import json
 import pytest
 
 from improved_gan.config import TrainConfig, apply_overrides
-from improved_gan.presets import get_preset
+from improved_gan.experiments.presets import get_preset
 from improved_gan.training.trainer import train
 
 SMALL = {

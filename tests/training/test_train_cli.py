@@ -101,8 +101,8 @@ def test_damaged_checkpoint_gives_one_clear_error(tiny_run, tmp_path):
 @pytest.mark.parametrize(
     "preset, says",
     [
-        ("mnist-fm", "training step: fast ("),
-        ("mnist-mbd", "training step: reference (fast_step=true, but the fast step does not implement"),
+        ("mnist-fm", "training step: fast step, "),
+        ("mnist-mbd", "training step: reference step, fp32 (fast_step=true, but the fast step does not implement"),
     ],
 )
 def test_asking_for_the_fast_step_says_which_step_runs(preset, says, tmp_path):

@@ -30,13 +30,21 @@ class Generator(nn.Module):
         return self.net(z)
 
     def sample_latent(self, batch_size: int, *, generator: torch.Generator | None = None) -> Tensor:
-        """``[batch_size, latent_dim]`` draws of ``U(0, 1)`` (the reference's prior), on the model's device and dtype."""
+        """``[batch_size, latent_dim]`` draws of the latent prior ``U(0, 1)`` (the authors' MNIST, CIFAR-10
+        and SVHN prior), on the model's device and dtype: the one place the package draws z.
+
+        Without ``generator`` the draws come from PyTorch's global generator of the
+        model's device (the training's stream). With one, they are drawn on the
+        generator's own device and then moved, so a seeded CPU generator gives the
+        same z whatever device the model is on. A model with another prior
+        overrides this method.
+        """
         if batch_size < 0:
             raise ValueError(f"batch_size must be >= 0 (got {batch_size})")
         reference = next(self.parameters())
-        return torch.rand(
-            batch_size, self.latent_dim, generator=generator, device=reference.device, dtype=reference.dtype
-        )
+        device = reference.device if generator is None else generator.device
+        z = torch.rand(batch_size, self.latent_dim, generator=generator, device=device, dtype=reference.dtype)
+        return z.to(reference.device)
 
 
 class Discriminator(nn.Module):

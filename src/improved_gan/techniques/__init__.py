@@ -29,7 +29,6 @@ from improved_gan.techniques.label_smoothing import (
     SmoothedDiscriminatorLoss,
     one_sided_smoothed_targets,
     smoothed_discriminator_loss,
-    smoothed_unsupervised_loss,
 )
 from improved_gan.techniques.joint_minibatch_discrimination import (
     JointMinibatchDiscrimination,
@@ -58,6 +57,5 @@ __all__ = [
     "one_sided_smoothed_targets",
     "reference_batch_norm",
     "smoothed_discriminator_loss",
-    "smoothed_unsupervised_loss",
     "virtual_batch_norm",
 ]

@@ -132,63 +132,6 @@ def smoothed_discriminator_loss(
     return real_loss.mean() + fake_loss.mean()
 
 
-def smoothed_unsupervised_loss(
-    real_class_logits: Tensor,
-    fake_class_logits: Tensor,
-    *,
-    alpha: float = 0.9,
-    reduction: str = "mean",
-) -> Tensor:
-    r"""One-sided smoothing of the K+1 classifier's unsupervised loss (Sections 3.4 and 5).
-
-    For the semi-supervised classifier with the "generated" logit fixed at
-    :math:`l_{K+1} = 0`, :math:`D(x) = Z(x)/(Z(x)+1) = \sigma(\operatorname{LSE}_k l_k(x))`.
-    Smoothing "real" means that unlabeled real data is given the target
-    "one of the K real classes" with probability :math:`\alpha` and "generated"
-    with :math:`1 - \alpha`; generated data keeps target K+1 with probability 1:
-
-    .. math::
-
-        L_\text{unsupervised}^{\alpha} =
-          \mathbb{E}_{x}\big[-\alpha\log D(x) - (1-\alpha)\log(1-D(x))\big]
-          + \mathbb{E}_{z}\big[-\log(1 - D(G(z)))\big],
-
-    i.e. :func:`smoothed_discriminator_loss` of the logits
-    :math:`\operatorname{LSE}_k l_k`. The supervised cross-entropy is unchanged.
-    At ``alpha=1`` this is the paper's :math:`L_\text{unsupervised}`; the authors'
-    code weights that by 1/2 (a mean over the real-and-generated batch), so
-    multiply by 0.5 to match their scale. With an explicit (learned) generated
-    logit, pass ``logits[:, :K] - logits[:, K:]``, since
-    :math:`\operatorname{LSE}_k l_k - l_{K+1} = \operatorname{LSE}_k (l_k - l_{K+1})`.
-
-    Args:
-        real_class_logits: the K real-class logits on unlabeled real data, ``[N, K]``.
-        fake_class_logits: the K real-class logits on generated data, ``[M, K]``.
-        alpha: the real target, in (0, 1]. Default 0.9.
-        reduction: ``"mean"`` (default) or ``"none"`` as in :func:`smoothed_discriminator_loss`.
-
-    Shape:
-        - Output: scalar, or ``[N + M]`` with ``reduction="none"``.
-
-    Example::
-
-        >>> loss = smoothed_unsupervised_loss(torch.randn(100, 10), torch.randn(100, 10))
-    """
-    check_dim("real_class_logits", real_class_logits, 2, "[N, K]")
-    check_dim("fake_class_logits", fake_class_logits, 2, "[M, K]")
-    if real_class_logits.size(1) != fake_class_logits.size(1):
-        raise ValueError(
-            "expected real_class_logits and fake_class_logits to have the same K "
-            f"(got {real_class_logits.size(1)} and {fake_class_logits.size(1)})"
-        )
-    return smoothed_discriminator_loss(
-        torch.logsumexp(real_class_logits, dim=1),
-        torch.logsumexp(fake_class_logits, dim=1),
-        alpha=alpha,
-        reduction=reduction,
-    )
-
-
 class SmoothedDiscriminatorLoss(nn.Module):
     r"""Module form of :func:`smoothed_discriminator_loss` (Section 3.4).
 

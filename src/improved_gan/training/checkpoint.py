@@ -15,14 +15,14 @@ from typing import Any
 import torch
 
 from improved_gan.errors import UserError
+from improved_gan.training.run_dir import CHECKPOINTS, LAST_CHECKPOINT as LAST
 from improved_gan.utils.atomic import atomic_torch_save
 
 CHECKPOINT_VERSION = 1
-LAST = "last.pt"
 
 
 def checkpoint_dir(run_dir: str | Path) -> Path:
-    return Path(run_dir) / "checkpoints"
+    return Path(run_dir) / CHECKPOINTS
 
 
 def save_checkpoint(run_dir: str | Path, state: dict[str, Any]) -> Path:

@@ -22,11 +22,9 @@ in the reference step, explicit copies in the fast step).
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import time
 from pathlib import Path
-from typing import Callable, ContextManager
 
 import torch
 
@@ -117,8 +115,9 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     return precision
 
 
-def autocast_factory(precision: str, device: torch.device) -> Callable[[], ContextManager]:
-    """A zero-argument factory of the autocast context for ``precision`` on ``device``."""
-    if precision == "bf16":
-        return functools.partial(torch.autocast, device_type=device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext
+def compute_dtype(precision: str) -> torch.dtype:
+    """The matrix products' dtype of a resolved precision: ``fp32`` -> float32, ``bf16`` -> bfloat16."""
+    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
+    if precision not in dtypes:
+        raise ConfigError(f"unknown precision {precision!r}; use fp32 or bf16 (auto is resolved first)")
+    return dtypes[precision]

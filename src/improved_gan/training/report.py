@@ -12,11 +12,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from improved_gan.config import load_config
-from improved_gan.training.run_dir import CONFIG, read_metrics, sample_grid_path
+from improved_gan.training.run_dir import CONFIG, REPORT, SCORES, read_metrics, sample_grid_path
 from improved_gan.utils.atomic import atomic_open, atomic_write_text
 
-REPORT = "report.md"
-SCORES = "scores.json"
 
 
 def _plot(runs: dict[str, list[dict[str, Any]]], key: str, ylabel: str, path: Path, *, logy=False) -> bool:

@@ -1,4 +1,4 @@
-"""The run folder: a self-describing record of one training run.
+"""The run folder: a self-describing record of one training run, and the one home of its names.
 
 ::
 
@@ -9,6 +9,7 @@
       tensorboard/         TensorBoard event files
       checkpoints/last.pt  everything needed to resume or evaluate
       samples/epoch-NNNN.png   a sample grid per epoch
+      scores.json          sample scores with their provenance (end of run, `improved-gan score`)
       report.md, *.png     the report, written at the end (and by `improved-gan report`)
 
 ``improved-gan eval RUN``, ``sample RUN``, ``score RUN`` and ``report RUN`` need
@@ -26,6 +27,13 @@ from improved_gan.utils.atomic import atomic_write_text
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
+LOG = "log.txt"
+TENSORBOARD = "tensorboard"
+CHECKPOINTS = "checkpoints"
+LAST_CHECKPOINT = "last.pt"
+SAMPLES = "samples"
+SCORES = "scores.json"
+REPORT = "report.md"
 
 
 def write_metrics(run_dir: Path, history: Iterable[dict[str, Any]]) -> None:
@@ -42,7 +50,7 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def sample_grid_path(run_dir: Path, epoch: int) -> Path:
-    return Path(run_dir) / "samples" / f"epoch-{epoch:04d}.png"
+    return Path(run_dir) / SAMPLES / f"epoch-{epoch:04d}.png"
 
 
 def open_log(run_dir: Path) -> logging.Logger:
@@ -51,7 +59,7 @@ def open_log(run_dir: Path) -> logging.Logger:
     logger.setLevel(logging.INFO)
     logger.propagate = False
     if not logger.handlers:
-        handler = logging.FileHandler(Path(run_dir) / "log.txt", encoding="utf-8")
+        handler = logging.FileHandler(Path(run_dir) / LOG, encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
         logger.addHandler(handler)
     return logger

@@ -24,10 +24,8 @@ from torch import nn
 
 from improved_gan.config import TrainConfig
 from improved_gan.errors import UserError
-from improved_gan.sampling import generate_images
-
-EPOCH_SEED_OFFSET = 104_729  # the epoch scores' z: the same every epoch, distinct from the grid's
-FINAL_SEED_OFFSET = 7_920  # the end-of-run samples' z (the grid's offset + 1, as since the first release)
+from improved_gan.training.sampling import generate_images
+from improved_gan.training.seeds import stream_seed
 SCORED = ("mnist_score", "mnist_fd")  # the metrics of both, from the cached MNIST classifier
 
 
@@ -94,7 +92,7 @@ class SampleScorer:
         n = self.config.epoch_score_samples
         if n <= 0 or not self._load():
             return {}
-        scores = self._scores(self._samples(generator, n, self.config.seed + EPOCH_SEED_OFFSET))
+        scores = self._scores(self._samples(generator, n, stream_seed(self.config.seed, "epoch-scores")))
         return {key: round(value, 4) for key, value in scores.items()}
 
     def final_scores(self, generator: nn.Module, run_dir: Path) -> dict[str, Any]:
@@ -104,14 +102,15 @@ class SampleScorer:
             return {}
         from improved_gan.metrics.inception_score import DEFAULT_SPLITS
         from improved_gan.metrics.registry import MNIST_CLASSIFIER, resolve_metrics
-        from improved_gan.metrics.run_scores import SCORES_FILE, merge_run_scores, score_entries
+        from improved_gan.training.run_dir import SCORES
+        from improved_gan.training.run_scores import merge_run_scores, score_entries
 
-        scores = self._scores(self._samples(generator, n, self.config.seed + FINAL_SEED_OFFSET))
+        scores = self._scores(self._samples(generator, n, stream_seed(self.config.seed, "final-scores")))
         entries = score_entries(
             resolve_metrics(SCORED), scores, {MNIST_CLASSIFIER: self._classifier}, n=n, splits=DEFAULT_SPLITS,
             reference=f"{self.config.dataset}:train", seed=self.config.seed,
         )  # fmt: skip
-        merge_run_scores(Path(run_dir) / SCORES_FILE, entries)
+        merge_run_scores(Path(run_dir) / SCORES, entries)
         score, fd = entries["mnist_score"], entries["mnist_fd"]
         self.log_message(
             f"MNIST score {score['mean']:.3f} +- {score['std']:.3f}, MNIST FD {fd['value']:.3f} ({n} samples)"

@@ -1,10 +1,16 @@
 """The training loop: labelled stages, one tick per epoch.
 
 Stages: open the run folder (config first), load data, build and initialise the
-networks, restore a checkpoint when resuming, then loop over epochs. At the
-end of every epoch the loop evaluates the EMA discriminator on the test set,
-draws a sample grid from a fixed z, appends a metrics row (JSON lines and
-TensorBoard) and writes a checkpoint atomically; at the end it writes the report.
+networks, make the step (:func:`~improved_gan.training.steps.make_step`),
+restore a checkpoint when resuming, then loop over epochs. At the end of every
+epoch the loop evaluates the EMA discriminator on the test set, draws a sample
+grid from a fixed z, appends a metrics row (JSON lines and TensorBoard) and
+writes a checkpoint atomically; at the end it writes the report.
+
+The loop knows steps only through their contract
+(:class:`~improved_gan.training.steps.Step`): which one runs and in which
+precision is data (``step.info``), written into every metrics row and the
+checkpoint, and a resume that would change either is refused unless asked for.
 """
 
 from __future__ import annotations
@@ -24,17 +30,24 @@ from improved_gan.errors import UserError
 from improved_gan.training import checkpoint as ckpt
 from improved_gan.training.batches import epoch_plan, iterations_per_epoch
 from improved_gan.training.build import build_models, initialise_models
-from improved_gan.training.device import autocast_factory, resolve_device, resolve_precision
+from improved_gan.training.device import compute_dtype, resolve_device, resolve_precision
 from improved_gan.training.evaluate import count_errors
-from improved_gan.training.fast import FastTrainStep, build_step
 from improved_gan.training.experiment_data import ExperimentData, load_experiment_data
 from improved_gan.training.pixels import to_uint8
-from improved_gan.training.run_dir import CONFIG, close_log, open_log, sample_grid_path, write_metrics
+from improved_gan.training.run_dir import (
+    CONFIG,
+    TENSORBOARD,
+    close_log,
+    open_log,
+    read_metrics,
+    sample_grid_path,
+    write_metrics,
+)
 from improved_gan.training.sample_scores import SampleScorer
-from improved_gan.training.step import TrainStep
+from improved_gan.training.seeds import stream_generator
+from improved_gan.training.steps import StepFactory, make_step
+from improved_gan.utils.eval_mode import eval_mode
 from improved_gan.utils.image_grid import save_grid
-
-GRID_SEED_OFFSET = 7919  # the sample grid's fixed z comes from its own generator
 
 
 @dataclass
@@ -81,9 +94,25 @@ def prepare_run_dir(config: TrainConfig, run_dir: Path, *, overwrite: bool = Fal
 
 
 class Trainer:
-    """Runs (or resumes) the experiment described by a run folder's config."""
+    """Runs (or resumes) the experiment described by a run folder's config.
 
-    def __init__(self, run_dir: str | Path, *, progress: bool = True) -> None:
+    Args:
+        run_dir: a folder holding ``config.json`` (and a checkpoint when resuming).
+        progress: progress bars and per-epoch lines on the terminal.
+        step_factory: makes the training step (default :func:`make_step`); a
+            benchmark passes its own to time or compare another step.
+        allow_step_change: resume even when this machine would run another step
+            kind or precision than the checkpoint's (else a UserError says so).
+    """
+
+    def __init__(
+        self,
+        run_dir: str | Path,
+        *,
+        progress: bool = True,
+        step_factory: StepFactory = make_step,
+        allow_step_change: bool = False,
+    ) -> None:
         self.run_dir = Path(run_dir)
         self.config = load_config(self.run_dir / CONFIG)
         self.progress = progress
@@ -92,7 +121,6 @@ class Trainer:
         # -- device and precision ----------------------------------------------------------
         self.device = resolve_device(config.device)
         self.precision = resolve_precision(config.precision, self.device)
-        autocast = autocast_factory(self.precision, self.device)
         channels_last = configure_accelerator(self.device, config)
 
         # -- data --------------------------------------------------------------------------
@@ -112,25 +140,31 @@ class Trainer:
         if channels_last:
             for model in (self.generator, self.discriminator, self.eval_discriminator):
                 model.to(memory_format=torch.channels_last)
-        grid_gen = torch.Generator().manual_seed(config.seed + GRID_SEED_OFFSET)
-        self.grid_z = torch.rand(config.sample_grid, config.latent_dim, generator=grid_gen).to(self.device)
+        self.grid_z = self.generator.sample_latent(
+            config.sample_grid, generator=stream_generator(config.seed, "sample-grid")
+        )
         self.epoch = 0
         self.history: list[dict[str, Any]] = []
         state = ckpt.load_checkpoint(self.run_dir, map_location=self.device) if ckpt.latest_checkpoint(self.run_dir) else None
         if state is None:
             initialise_models(self.generator, self.discriminator, self.data.x_unlabeled, config)
-        fast = build_step(config, self.generator, self.discriminator, autocast=autocast) if config.fast_step else None
-        self.step = fast or TrainStep(config, self.generator, self.discriminator, autocast=autocast)
+        self.step = step_factory(
+            config, self.generator, self.discriminator, device=self.device, dtype=compute_dtype(self.precision)
+        )
         if state is not None:
+            self._check_same_step(state, allow_step_change)
             self._restore(state)
 
-    def step_description(self) -> str:
-        """Which training step runs, and why (``fast_step`` asks for a step that may not apply)."""
-        if isinstance(self.step, FastTrainStep):
-            return f"fast (training/fast, {'native kernels' if self.step.ops.kernels else 'PyTorch operations'})"
-        if self.config.fast_step:
-            return "reference (fast_step=true, but the fast step does not implement this configuration)"
-        return "reference"
+    def _check_same_step(self, state: dict[str, Any], allow_change: bool) -> None:
+        """Refuse to resume with another step kind or precision than the checkpoint's, unless allowed."""
+        before, now = state.get("step_info"), self.step.info.record()
+        if before is None or before == now or allow_change:
+            return
+        raise UserError(
+            f"{self.run_dir} was trained with the {before['step']} step in {before['precision']}; here it would "
+            f"continue with the {now['step']} step in {now['precision']} (a different trajectory). Resume where "
+            "it ran, set precision / fast_step in its config.json to match, or pass --allow-step-change"
+        )
 
     # -- checkpoints ---------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
@@ -142,6 +176,7 @@ class Trainer:
             "generator": self.generator.state_dict(),
             "discriminator": self.discriminator.state_dict(),
             "step": self.step.state_dict(),
+            "step_info": self.step.info.record(),
             "rng": ckpt.rng_state(self.numpy_rng, self.device),
             "history": self.history,
         }
@@ -191,7 +226,7 @@ class Trainer:
                 bar.set_postfix({k: f"{float(v) / (i + 1):.3f}" for k, v in totals.items() if k.startswith("loss")})
         bar.close()
         seconds = time.perf_counter() - started
-        row: dict[str, Any] = {"epoch": self.epoch + 1, "iterations": iterations, "lr": lr}
+        row: dict[str, Any] = {"epoch": self.epoch + 1, "iterations": iterations, "lr": lr, **self.step.info.record()}
         for key, value in totals.items():
             row[key] = float(value) / iterations
         if "train_errors" in row:
@@ -204,7 +239,7 @@ class Trainer:
         """Test errors of the EMA discriminator (semi-supervised runs)."""
         if self.config.mode != "semi-supervised":
             return {}
-        self.step.ema.copy_to(self.eval_discriminator, source=self.discriminator)
+        self.step.average_discriminator_into(self.eval_discriminator)
         errors = count_errors(
             self.eval_discriminator, self.data.x_test, self.data.y_test, batch_size=self.config.eval_batch_size
         )
@@ -226,12 +261,8 @@ class Trainer:
 
     @torch.no_grad()
     def generator_samples(self, z: torch.Tensor) -> torch.Tensor:
-        was_training = self.generator.training
-        self.generator.eval()
-        try:
+        with eval_mode(self.generator):
             return self.generator(z).float()
-        finally:
-            self.generator.train(was_training)
 
     # -- the loop -------------------------------------------------------------------------------
     def train(self) -> TrainResult:
@@ -241,7 +272,7 @@ class Trainer:
 
         config = self.config
         log = open_log(self.run_dir)
-        writer = SummaryWriter(str(self.run_dir / "tensorboard"), purge_step=self.epoch + 1)
+        writer = SummaryWriter(str(self.run_dir / TENSORBOARD), purge_step=self.epoch + 1)
         if self.epoch == 0:
             log.info(f"start {config.preset} on {config.dataset} ({self.device}, {self.precision})")
         else:
@@ -252,7 +283,7 @@ class Trainer:
             log.info(message)
             tqdm.write(message)
 
-        (announce if config.fast_step else log.info)(f"training step: {self.step_description()}")
+        (announce if config.fast_step else log.info)(f"training step: {self.step.info.describe()}")
 
         scorer = SampleScorer(config, self.device, log_message=announce)
         try:
@@ -313,10 +344,39 @@ def train(config: TrainConfig, run_dir: str | Path, *, overwrite: bool = False, 
     return Trainer(run_dir, progress=progress).train()
 
 
-def resume(run_dir: str | Path, *, epochs: int | None = None, progress: bool = True) -> TrainResult:
+def resume(
+    run_dir: str | Path, *, epochs: int | None = None, progress: bool = True, allow_step_change: bool = False
+) -> TrainResult:
     """Continue the run in ``run_dir`` from its last checkpoint (optionally to more epochs)."""
     run_dir = Path(run_dir)
     config = load_config(run_dir / CONFIG)
     if epochs is not None and epochs != config.epochs:
         save_config(dataclasses.replace(config, epochs=epochs).validate(), run_dir / CONFIG)
-    return Trainer(run_dir, progress=progress).train()
+    return Trainer(run_dir, progress=progress, allow_step_change=allow_step_change).train()
+
+
+_WHERE_NOT_WHAT = {"epochs", "data_dir", "device"}  # may differ between a run and the request to continue it
+
+
+def ensure_trained(config: TrainConfig, run_dir: str | Path, *, progress: bool = True) -> TrainResult:
+    """Bring the run of ``config`` in ``run_dir`` to ``config.epochs`` epochs: start it, continue it,
+    or (when it is already there) return its last epoch. The one way experiments (Table 1,
+    Table 3, the stability study) train their runs, so a stopped experiment resumes where it was.
+
+    A folder holding a run of another configuration is refused, naming the fields that differ.
+    """
+    run_dir = Path(run_dir)
+    config = config.validate()
+    if ckpt.latest_checkpoint(run_dir) is None:
+        return train(config, run_dir, overwrite=False, progress=progress)
+    existing = load_config(run_dir / CONFIG).to_dict()
+    wanted = config.to_dict()
+    differ = sorted(key for key in wanted if key not in _WHERE_NOT_WHAT and existing.get(key) != wanted[key])
+    if differ:
+        shown = ", ".join(f"{key}={existing.get(key)!r} (wanted {wanted[key]!r})" for key in differ)
+        raise UserError(f"{run_dir} holds a run of another configuration: {shown}; choose another folder")
+    history = read_metrics(run_dir)
+    done = history[-1]["epoch"] if history else 0
+    if done < config.epochs:
+        return resume(run_dir, epochs=config.epochs, progress=progress)
+    return TrainResult(run_dir, done, history[-1] if history else {}, None)

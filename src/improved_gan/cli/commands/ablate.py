@@ -29,7 +29,7 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from improved_gan.ablations import table3
+    from improved_gan.experiments.ablations import table3
     from improved_gan.config import apply_overrides
     from improved_gan.errors import UserError
 
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(json.dumps({name: config.to_dict() for name, config in configs.items()}, indent=2, sort_keys=True))
         return 0
-    from improved_gan.ablation_runner import run_table
+    from improved_gan.experiments.table3 import run_table
 
     table = run_table(rows, configs, out=args.out, n=args.n, weights=args.weights, device=args.device)
     print(f"table: {table}")

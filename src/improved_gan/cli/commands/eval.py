@@ -17,7 +17,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from improved_gan.evaluation import evaluate_run
+    from improved_gan.training.evaluate import evaluate_run
 
     result = evaluate_run(args.run, device=args.device, data_dir=args.data_dir)
     if args.json:

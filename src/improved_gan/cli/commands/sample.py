@@ -20,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from improved_gan.errors import UserError
-    from improved_gan.sampling import sample_images
+    from improved_gan.training.sampling import sample_images
     from improved_gan.utils.atomic import atomic_open
     from improved_gan.utils.image_grid import save_grid
 

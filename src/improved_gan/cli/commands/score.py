@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 
-SCORES_FILE = "scores.json"
 
 
 def register(subparsers) -> None:
@@ -90,12 +89,13 @@ def run(args: argparse.Namespace) -> int:
         images, metrics=[s.name for s in specs], reference=reference, splits=args.splits, device=device,
         batch_size=args.batch_size, networks=networks, progress=True,
     )  # fmt: skip
-    from improved_gan.metrics.run_scores import merge_run_scores, score_entries
+    from improved_gan.training.run_dir import SCORES
+    from improved_gan.training.run_scores import merge_run_scores, score_entries
 
     entries = score_entries(specs, scores, networks, n=len(images), splits=args.splits, reference=reference_name,
                        seed=args.seed if is_run else None)  # fmt: skip
     if is_run:
-        merge_run_scores(Path(args.source) / SCORES_FILE, entries)
+        merge_run_scores(Path(args.source) / SCORES, entries)
     if args.json:
         print(json.dumps(entries, indent=2, sort_keys=True))
         return 0
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(f"{name}: {entry['value']:.4f} ({entry['n']:,} images vs {entry['reference']})")
     if is_run:
-        print(f"wrote {Path(args.source) / SCORES_FILE}")
+        print(f"wrote {Path(args.source) / SCORES}")
     return 0
 
 

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from improved_gan.config import apply_overrides, parse_assignments
-from improved_gan.presets import get_preset, preset_description, preset_names
+from improved_gan.experiments.presets import get_preset, preset_description, preset_names
 
 # command-line flag -> config field, for the options users reach for most
 _SHORTCUTS = {

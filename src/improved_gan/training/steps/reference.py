@@ -1,16 +1,16 @@
-"""One training iteration: a discriminator update, then the generator's update(s).
+"""The reference step: one iteration as autograd computes it, the readable specification.
 
-The step owns the optimisers, the EMA of D and the historical averages, and
-nothing about epochs, files or logging. Losses come from
-:mod:`improved_gan.semi_supervised` and :mod:`improved_gan.techniques`; which ones
-is decided by the config (so an ablation is a config, not a code path).
-Returned statistics are detached tensors: the loop reads them only now and
-then, so the step never waits on a device synchronisation.
+A discriminator update, then the generator's update(s), with the losses of
+:mod:`improved_gan.semi_supervised` and :mod:`improved_gan.techniques`; which
+ones is decided by the config (so an ablation is a config, not a code path).
+It fulfils :class:`~improved_gan.training.steps.protocol.Step`; every other
+step is held equal to it by the tests.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 from typing import Any
 
 import torch
@@ -21,6 +21,7 @@ from improved_gan.config import TrainConfig
 from improved_gan.techniques import HistoricalAverage, feature_matching_loss
 from improved_gan.training.ema import ExponentialMovingAverage
 from improved_gan.training.optim import AuthorsAdam
+from improved_gan.training.steps.protocol import StepInfo, precision_name
 
 
 def make_optimizer(config: TrainConfig, params: list[nn.Parameter]) -> torch.optim.Optimizer:
@@ -36,14 +37,17 @@ def _has_cross_sample_layers(model: nn.Module) -> bool:
     return bool(getattr(model, "cross_sample", False))
 
 
-class TrainStep:
+class ReferenceStep:
     """Optimisers and averages for G and D, and the update rules of one iteration.
 
     Args:
         config: the run's configuration.
-        generator, discriminator: the two players (already initialised).
-        autocast: a context-manager factory for mixed precision (a no-op by default).
+        generator, discriminator: the two players (already initialised, on one device).
+        dtype: the matrix products' dtype: float32, or bfloat16 through autocast
+            (master weights, optimiser state and losses stay float32).
     """
+
+    kind = "reference"
 
     def __init__(
         self,
@@ -51,12 +55,19 @@ class TrainStep:
         generator: nn.Module,
         discriminator: nn.Module,
         *,
-        autocast=contextlib.nullcontext,
+        dtype: torch.dtype = torch.float32,
     ) -> None:
         self.config = config
         self.generator = generator
         self.discriminator = discriminator
-        self.autocast = autocast
+        self.info = StepInfo(self.kind, dtype)
+        precision_name(dtype)  # refuses any other dtype
+        device_type = next(discriminator.parameters()).device.type
+        self.autocast = (
+            contextlib.nullcontext
+            if dtype == torch.float32
+            else functools.partial(torch.autocast, device_type=device_type, dtype=dtype)
+        )
         self._d_trainable = self._trainable(discriminator)
         self.opt_d = make_optimizer(config, self._d_trainable)
         self.opt_g = make_optimizer(config, self._trainable(generator))
@@ -77,9 +88,8 @@ class TrainStep:
             for group in opt.param_groups:
                 group["lr"] = lr
 
-    def sample_latent(self, n: int, device: torch.device) -> Tensor:
-        """z ~ Uniform(0, 1)^latent_dim, as the authors draw it. Shape ``[n, latent_dim]``."""
-        return torch.rand(n, self.config.latent_dim, device=device)
+    def average_discriminator_into(self, target: nn.Module) -> None:
+        self.ema.copy_to(target, source=self.discriminator)
 
     # -- the discriminator --------------------------------------------------------------
     def _discriminate(self, *batches: Tensor):
@@ -92,7 +102,7 @@ class TrainStep:
 
     def discriminator_step(self, x_unl: Tensor, x_lab: Tensor | None, y_lab: Tensor | None) -> dict[str, Tensor]:
         """One Adam step on D's loss. Shapes: ``x_* [B, C, H, W]``, ``y_lab [B]``."""
-        z = self.sample_latent(len(x_unl), x_unl.device)
+        z = self.generator.sample_latent(len(x_unl))
         with torch.no_grad(), self.autocast():
             x_gen = self.generator(z)
         with self.autocast():
@@ -101,15 +111,16 @@ class TrainStep:
             else:
                 out_unl, out_gen = self._discriminate(x_unl, x_gen.to(x_unl.dtype))
         # losses in float32 whatever the compute precision
-        unsup = ss.unsupervised_loss(out_unl.logits.float(), out_gen.logits.float(), real_target=self.real_target)
-        stats = {"loss_unsup": unsup.detach()}
-        loss = self.config.unsupervised_weight * unsup
+        logits_lab = out_lab.logits.float() if x_lab is not None else None
+        losses = ss.discriminator_loss(
+            out_unl.logits.float(), out_gen.logits.float(), logits_lab=logits_lab, labels=y_lab,
+            real_target=self.real_target, unsupervised_weight=self.config.unsupervised_weight,
+        )  # fmt: skip
+        stats = {"loss_unsup": losses.unsupervised.detach()}
+        loss = losses.total
         if x_lab is not None:
-            logits_lab = out_lab.logits.float()
-            sup = ss.supervised_loss(logits_lab, y_lab)
-            loss = loss + sup
-            stats["loss_sup"] = sup.detach()
-            stats["train_errors"] = (logits_lab.argmax(1) != y_lab).sum()
+            stats["loss_sup"] = losses.supervised.detach()
+            stats["train_errors"] = ss.classification_errors(logits_lab.detach(), y_lab)
         if self.ha_d is not None:
             loss = loss + self.config.historical_averaging * self.ha_d.penalty()
         self.opt_d.zero_grad(set_to_none=True)
@@ -124,7 +135,7 @@ class TrainStep:
     # -- the generator ------------------------------------------------------------------
     def generator_loss(self, x_real: Tensor) -> Tensor:
         """G's objective on a fresh z batch (``len(x_real)`` samples)."""
-        z = self.sample_latent(len(x_real), x_real.device)
+        z = self.generator.sample_latent(len(x_real))
         with self.autocast():
             x_gen = self.generator(z).to(x_real.dtype)
             if self.config.generator_loss == "feature-matching":

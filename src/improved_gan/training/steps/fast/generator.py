@@ -30,10 +30,10 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from improved_gan.training.fast.adam import Gradient
-from improved_gan.training.fast.networks import GeneratorLayers
-from improved_gan.training.fast.ops import SIGMOID, Ops
-from improved_gan.training.fast.weights import (
+from improved_gan.training.steps.fast.adam import Gradient
+from improved_gan.training.steps.fast.networks import GeneratorLayers
+from improved_gan.training.steps.fast.ops import SIGMOID, Ops
+from improved_gan.training.steps.fast.weights import (
     DerivedWeights,
     WeightNormWeights,
     compute_copy,
@@ -71,7 +71,7 @@ class FastGenerator:
     Args:
         layers: the generator's layers (its parameters are read, never copied).
         dtype: the dtype of the matrix products.
-        ops: the element-wise work (:mod:`~improved_gan.training.fast.ops`).
+        ops: the element-wise work (:mod:`~improved_gan.training.steps.fast.ops`).
     """
 
     def __init__(self, layers: GeneratorLayers, *, dtype: torch.dtype, ops: Ops) -> None:
@@ -138,7 +138,7 @@ class FastGenerator:
         return blocks + [t for t in (out.weight_v, out.bias, out.weight_g if out.trainable_scale else None) if t is not None]
 
     def parameters_updated(self) -> None:
-        """After :meth:`~improved_gan.training.fast.adam.FusedAdamUpdate.step`: the new output scale."""
+        """After :meth:`~improved_gan.training.steps.fast.adam.FusedAdamUpdate.step`: the new output scale."""
         _, out = self.weights.get_unchecked()
         out.rescale(self.layers.output.weight_g)
         self.weights.restamp()

@@ -37,8 +37,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from improved_gan.training.fast.native import load_kernels, pointer
-from improved_gan.training.fast.weights import row_sumsq
+from improved_gan.training.steps.fast.native import load_kernels, pointer
+from improved_gan.training.steps.fast.weights import row_sumsq
 
 NormalSampler = Callable[[tuple[int, ...], torch.device], Tensor]
 RELU, SIGMOID = "relu", "sigmoid"

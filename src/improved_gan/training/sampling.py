@@ -15,11 +15,13 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from improved_gan.config import load_config
+from improved_gan.models import Generator
 from improved_gan.training.build import build_models
 from improved_gan.training.checkpoint import load_checkpoint
 from improved_gan.training.device import resolve_device
 from improved_gan.training.pixels import to_uint8
 from improved_gan.training.run_dir import CONFIG
+from improved_gan.utils.eval_mode import eval_mode
 
 
 def load_generator(run_dir: str | Path, *, device: torch.device | str | None = None) -> tuple[nn.Module, str]:
@@ -36,7 +38,7 @@ def load_generator(run_dir: str | Path, *, device: torch.device | str | None = N
 
 @torch.no_grad()
 def generate_images(
-    generator: nn.Module, n: int, *, scale: str, seed: int = 0, batch_size: int = 100, progress: bool = False
+    generator: Generator, n: int, *, scale: str, seed: int = 0, batch_size: int = 100, progress: bool = False
 ) -> np.ndarray:
     """``n`` samples of ``generator`` (in eval mode, restored after) as uint8 ``[n, H, W, C]``.
 
@@ -45,18 +47,13 @@ def generate_images(
     """
     if n <= 0:
         raise ValueError(f"expected a positive number of samples (got {n})")
-    device = next(generator.parameters()).device
     rng = torch.Generator().manual_seed(seed)
-    was_training = generator.training
-    generator.eval()
-    try:
-        chunks = []
+    chunks = []
+    with eval_mode(generator):
         for start in tqdm(range(0, n, batch_size), desc="sampling", disable=not progress, leave=False):
-            z = torch.rand(min(batch_size, n - start), generator.latent_dim, generator=rng).to(device)
+            z = generator.sample_latent(min(batch_size, n - start), generator=rng)
             chunks.append(to_uint8(generator(z), scale))
-        return np.concatenate(chunks)
-    finally:
-        generator.train(was_training)
+    return np.concatenate(chunks)
 
 
 def sample_images(

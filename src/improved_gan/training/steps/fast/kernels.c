@@ -1,5 +1,5 @@
 /*
- * Element-wise kernels of the fast MNIST training step (improved_gan.training.fast).
+ * Element-wise kernels of the fast MNIST training step (improved_gan.training.steps.fast).
  *
  * Plain C99 without libm or fast-math: the compiler vectorises the loops with
  * whatever `-march=native` offers (AVX-512, AVX2, NEON), and a result does not

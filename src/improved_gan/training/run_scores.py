@@ -18,8 +18,6 @@ from typing import Any
 from improved_gan.errors import UserError
 from improved_gan.utils.atomic import atomic_write_json
 
-SCORES_FILE = "scores.json"
-
 
 def score_entries(specs, scores, networks, *, n: int, splits: int, reference: str | None, seed: int | None) -> dict:
     """One ``scores.json`` entry per metric spec: its numbers and their provenance."""

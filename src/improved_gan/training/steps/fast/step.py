@@ -1,14 +1,14 @@
 """The fast training step: the reference step's updates, computed with fewer and cheaper kernels.
 
-:class:`FastTrainStep` is a :class:`~improved_gan.training.step.TrainStep` (same
+:class:`FastStep` is a :class:`~improved_gan.training.steps.reference.ReferenceStep` (same
 optimisers, EMA, state dict, returned statistics) whose two updates run on
-:class:`~improved_gan.training.fast.discriminator.FastDiscriminator` and
-:class:`~improved_gan.training.fast.generator.FastGenerator` instead of
+:class:`~improved_gan.training.steps.fast.discriminator.FastDiscriminator` and
+:class:`~improved_gan.training.steps.fast.generator.FastGenerator` instead of
 autograd. What changes, and what does not:
 
 - The same losses (:mod:`improved_gan.semi_supervised`,
   :mod:`improved_gan.techniques`) in float32, with their gradients in closed
-  form (:mod:`~improved_gan.training.fast.losses`); the networks' backward
+  form (:mod:`~improved_gan.training.steps.fast.losses`); the networks' backward
   passes are written out too.
 - Discriminator step: labeled, unlabeled and generated examples in one pass,
   as the reference does; no gradient for the input.
@@ -17,13 +17,13 @@ autograd. What changes, and what does not:
   weights; features only (no logits), and input gradients only for the
   generated rows.
 - Weight norm and the compute-dtype weight copies: once per optimiser step
-  (:mod:`~improved_gan.training.fast.weights`), written by the optimiser itself.
+  (:mod:`~improved_gan.training.steps.fast.weights`), written by the optimiser itself.
 - Adam: the reference's optimisers (the config's Adam, same state dict),
   updated in one pass per parameter by
-  :class:`~improved_gan.training.fast.adam.FusedAdamUpdate`, which also folds
+  :class:`~improved_gan.training.steps.fast.adam.FusedAdamUpdate`, which also folds
   D's new parameters into the reference's EMA (same object, same state).
 - Element-wise work between the products: one pass per stretch
-  (:mod:`~improved_gan.training.fast.ops`: C kernels on CPU, PyTorch elsewhere).
+  (:mod:`~improved_gan.training.steps.fast.ops`: C kernels on CPU, PyTorch elsewhere).
 - Noise: the same distributions, drawn by the native kernels' counter-based
   generator (seeded from PyTorch's global generator) or by ``torch.randn``.
 - bfloat16 (``precision="bf16"``): only the matrix products; master weights,
@@ -32,36 +32,37 @@ autograd. What changes, and what does not:
 
 from __future__ import annotations
 
-import contextlib
-
 import torch
 from torch import Tensor, nn
 
 from improved_gan.config import TrainConfig
-from improved_gan.training.fast.adam import FusedAdamUpdate
-from improved_gan.training.fast.discriminator import FastDiscriminator
-from improved_gan.training.fast.generator import FastGenerator
-from improved_gan.training.fast.losses import discriminator_loss_and_gradient, feature_matching_loss_and_gradient
-from improved_gan.training.fast.networks import DiscriminatorLayers, GeneratorLayers
-from improved_gan.training.fast.ops import Ops
-from improved_gan.training.step import TrainStep
+from improved_gan.training.steps.fast.adam import FusedAdamUpdate
+from improved_gan.training.steps.fast.discriminator import FastDiscriminator
+from improved_gan.training.steps.fast.generator import FastGenerator
+from improved_gan.training.steps.fast.losses import discriminator_loss_and_gradient, feature_matching_loss_and_gradient
+from improved_gan.training.steps.fast.networks import DiscriminatorLayers, GeneratorLayers
+from improved_gan.training.steps.fast.ops import Ops
+from improved_gan.training.steps.protocol import StepInfo
+from improved_gan.training.steps.reference import ReferenceStep
 
 
 class UnsupportedNetwork(ValueError):
     """A network's trainable parameters are not exactly those the fast passes compute gradients for."""
 
 
-class FastTrainStep(TrainStep):
-    """The reference :class:`TrainStep`'s updates on hand-written passes (see the module docstring).
+class FastStep(ReferenceStep):
+    """The :class:`ReferenceStep`'s updates on hand-written passes (see the module docstring).
 
     Args:
         config: the run's configuration (feature matching, no historical averaging).
         generator, discriminator: the two players (already initialised).
         generator_layers, discriminator_layers: their layers, from
-            :mod:`~improved_gan.training.fast.networks`.
+            :mod:`~improved_gan.training.steps.fast.networks`.
         dtype: the dtype of the matrix products (torch.float32 or torch.bfloat16).
-        ops: the element-wise work (:mod:`~improved_gan.training.fast.ops`).
+        ops: the element-wise work (:mod:`~improved_gan.training.steps.fast.ops`).
     """
+
+    kind = "fast"
 
     def __init__(
         self,
@@ -74,10 +75,11 @@ class FastTrainStep(TrainStep):
         dtype: torch.dtype,
         ops: Ops,
     ) -> None:
-        super().__init__(config, generator, discriminator, autocast=contextlib.nullcontext)
+        super().__init__(config, generator, discriminator)
         if config.generator_loss != "feature-matching" or config.historical_averaging > 0:
-            raise ValueError("FastTrainStep implements feature matching without historical averaging")
+            raise ValueError("FastStep implements feature matching without historical averaging")
         self.ops = ops
+        self.info = StepInfo("fast", dtype, "native kernels" if ops.kernels else "PyTorch operations")
         self.update_d = FusedAdamUpdate(self.opt_d, kernels=ops.kernels)  # the reference's optimisers, fused
         self.update_g = FusedAdamUpdate(self.opt_g, kernels=ops.kernels)
         self.dtype = dtype
@@ -93,7 +95,7 @@ class FastTrainStep(TrainStep):
     # -- the discriminator --------------------------------------------------------------
     def discriminator_step(self, x_unl: Tensor, x_lab: Tensor | None, y_lab: Tensor | None) -> dict[str, Tensor]:
         """One Adam step on D's loss. Shapes: ``x_* [B, C, H, W]``, ``y_lab [B]``."""
-        z = self.sample_latent(len(x_unl), x_unl.device)
+        z = self.generator.sample_latent(len(x_unl))
         x_gen = self.fast_generator.forward(z).images  # [B, D]
         parts = [x_unl.reshape(len(x_unl), -1), x_gen]
         if x_lab is not None:
@@ -118,7 +120,7 @@ class FastTrainStep(TrainStep):
         n = len(x_real)
         generated_rows = slice(n, None)
         for _ in range(self.config.generator_steps):
-            z = self.sample_latent(n, x_real.device)
+            z = self.generator.sample_latent(n)
             generated = self.fast_generator.forward(z)
             forward = self.fast_discriminator.forward(  # real and generated rows, features only
                 torch.cat([x_real.reshape(n, -1), generated.images]), logits=False

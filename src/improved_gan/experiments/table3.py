@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from improved_gan.ablations import Ablation
+from improved_gan.experiments.ablations import Ablation
 from improved_gan.config import TrainConfig
-from improved_gan.training.checkpoint import latest_checkpoint
 from improved_gan.utils.atomic import atomic_write_json, atomic_write_text
 
 
@@ -33,10 +32,9 @@ def run_table(
     from improved_gan.image_sources import load_images
     from improved_gan.metrics.evaluate import load_scoring_network
     from improved_gan.metrics.registry import INCEPTION
-    from improved_gan.sampling import sample_images
+    from improved_gan.training.sampling import sample_images
     from improved_gan.training.device import resolve_device
-    from improved_gan.training.run_dir import read_metrics
-    from improved_gan.training.trainer import resume, train
+    from improved_gan.training.trainer import ensure_trained
 
     # the weights are checked before hours of training, not after
     network = load_scoring_network(INCEPTION, inception_weights=weights)
@@ -50,12 +48,7 @@ def run_table(
             continue
         config = configs[row.name]
         run_dir = out / config.preset
-        finished = read_metrics(run_dir)
-        if latest_checkpoint(run_dir) is not None:
-            if not finished or finished[-1]["epoch"] < config.epochs:
-                resume(run_dir, epochs=config.epochs)
-        else:
-            train(config, run_dir, overwrite=True)
+        ensure_trained(config, run_dir)
         images = sample_images(run_dir, n, device=torch_device)
         results[row.name] = {"score": _score(images, network, torch_device), "epochs": config.epochs}
     atomic_write_json(out / "table3.json", results)

@@ -2,7 +2,7 @@
 
 The fast step does not trust class names: it walks a model's layers and
 accepts exactly the shapes it implements, returning ``None`` for anything else
-(then the reference :class:`~improved_gan.training.step.TrainStep` runs).
+(then the reference :class:`~improved_gan.training.steps.reference.ReferenceStep` runs).
 
 - Discriminator: ``Flatten``, then ``[GaussianNoise] -> WeightNormLinear -> ReLU``
   blocks (the trunk, whose last ReLU output is the feature-matching layer), then

@@ -3,7 +3,7 @@
 The paper scores CIFAR-10 samples of "our methods" (minibatch features, virtual
 batch norm in G, one-sided label smoothing, labels; no feature matching and no
 historical averaging) and of variants that each remove or swap one technique.
-Each row here is :func:`~improved_gan.presets.get_preset` ``("cifar10-mbd")``
+Each row here is :func:`~improved_gan.experiments.presets.get_preset` ``("cifar10-mbd")``
 with a few fields replaced, so an ablation is a config, never a code path.
 
 The paper does not give the weight of historical averaging in "-L+HA"; we use
@@ -16,7 +16,7 @@ import dataclasses
 from typing import NamedTuple
 
 from improved_gan.config import TrainConfig
-from improved_gan.presets import get_preset
+from improved_gan.experiments.presets import get_preset
 
 HISTORICAL_AVERAGING_WEIGHT = 1e-3
 LABEL_SMOOTHING = 0.9

@@ -33,7 +33,7 @@ take their operands in the compute dtype (bfloat16 or float32) and return it;
 the element-wise work, the kept activations, the scales and the bias and
 scale gradients are float32. The weight gradients reach the optimiser as the
 products' output plus the float32 weight-norm term
-(:class:`~improved_gan.training.fast.adam.Gradient`).
+(:class:`~improved_gan.training.steps.fast.adam.Gradient`).
 """
 
 from __future__ import annotations
@@ -43,10 +43,10 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from improved_gan.training.fast.adam import Gradient
-from improved_gan.training.fast.networks import DiscriminatorLayers
-from improved_gan.training.fast.ops import RELU, Ops
-from improved_gan.training.fast.weights import (
+from improved_gan.training.steps.fast.adam import Gradient
+from improved_gan.training.steps.fast.networks import DiscriminatorLayers
+from improved_gan.training.steps.fast.ops import RELU, Ops
+from improved_gan.training.steps.fast.weights import (
     DerivedWeights,
     WeightNormWeights,
     copy_target,
@@ -82,8 +82,8 @@ class FastDiscriminator:
     Args:
         layers: the discriminator's layers (its parameters are read, never copied).
         dtype: the dtype of the matrix products (torch.float32 or torch.bfloat16).
-        ops: the element-wise work, :class:`~improved_gan.training.fast.ops.NativeOps` or
-            :class:`~improved_gan.training.fast.ops.TorchOps`.
+        ops: the element-wise work, :class:`~improved_gan.training.steps.fast.ops.NativeOps` or
+            :class:`~improved_gan.training.steps.fast.ops.TorchOps`.
     """
 
     def __init__(self, layers: DiscriminatorLayers, *, dtype: torch.dtype, ops: Ops) -> None:
@@ -149,7 +149,7 @@ class FastDiscriminator:
         return [t for m in layers for t in (m.weight_v, m.bias, m.weight_g if m.trainable_scale else None) if t is not None]
 
     def parameters_updated(self) -> None:
-        """After :meth:`~improved_gan.training.fast.adam.FusedAdamUpdate.step`: the new scales
+        """After :meth:`~improved_gan.training.steps.fast.adam.FusedAdamUpdate.step`: the new scales
         (the optimiser wrote the copies and the norms)."""
         for d, w in zip(self.layers, self.weights.get_unchecked()):
             w.rescale(d.layer.weight_g)

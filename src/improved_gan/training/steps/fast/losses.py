@@ -1,9 +1,10 @@
-r"""The step's losses with their gradients in closed form (no autograd graph).
+r"""The gradients of the step's losses in closed form (no autograd graph).
 
-The same objectives as :mod:`improved_gan.semi_supervised` and
-:func:`improved_gan.techniques.feature_matching_loss` (the tests compare both
-values and gradients with autograd through those functions); written out,
-they cost a dozen small operations instead of an autograd pass.
+The losses themselves have one home each, :func:`improved_gan.semi_supervised.discriminator_loss`
+and :func:`improved_gan.techniques.feature_matching_loss`; this module adds their
+derivatives with respect to the logits and the generated features (the tests compare
+them with autograd through those functions). Written out, they cost a dozen small
+operations instead of an autograd pass.
 
 Discriminator (Section 5), with :math:`\mathrm{LSE}_n = \log \sum_k e^{l_{nk}}`,
 softmax :math:`p_{nk}` and :math:`\sigma` the logistic function:
@@ -32,8 +33,9 @@ Feature matching (Section 3.1), means over the batch and then over the F units:
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
+
+from improved_gan import semi_supervised as ss
 
 
 def discriminator_loss_and_gradient(
@@ -44,7 +46,8 @@ def discriminator_loss_and_gradient(
     real_target: float = 1.0,
     unsupervised_weight: float = 1.0,
 ) -> tuple[dict[str, Tensor], Tensor]:
-    """Section 5's loss on a concatenated batch, and its gradient.
+    """Section 5's loss (:func:`~improved_gan.semi_supervised.discriminator_loss`) on a
+    concatenated batch, and its gradient with respect to the logits.
 
     Args:
         logits: ``[N, K]`` float32, the rows of ``[labeled;] unlabeled; generated``.
@@ -57,33 +60,30 @@ def discriminator_loss_and_gradient(
         The statistics the reference step reports (``loss_unsup``, ``loss_sup``,
         ``train_errors``, ``loss_d``; detached) and ``d loss / d logits [N, K]``.
     """
+    parts = logits.split(sizes)
+    logits_lab = parts[0] if labels is not None else None
+    losses = ss.discriminator_loss(
+        parts[-2], parts[-1], logits_lab=logits_lab, labels=labels,
+        real_target=real_target, unsupervised_weight=unsupervised_weight,
+    )  # fmt: skip
+    stats = {"loss_unsup": losses.unsupervised, "loss_d": losses.total}
+    if labels is not None:
+        stats["loss_sup"] = losses.supervised
+        stats["train_errors"] = ss.classification_errors(logits_lab, labels)
+    # d loss / d l_n = c_n p_n (p the softmax, since d LSE / d l = p), minus onehot(y) / N_l on labeled rows
     lse = torch.logsumexp(logits, dim=1)  # [N]
     probabilities = torch.exp(logits - lse.unsqueeze(1))  # [N, K]
-    lse_parts = lse.split(sizes)
-    lse_unl, lse_gen = lse_parts[-2], lse_parts[-1]
-    real = F.softplus(-lse_unl)
-    if real_target != 1.0:
-        real = real_target * real + (1.0 - real_target) * F.softplus(lse_unl)
-    unsup = 0.5 * real.mean() + 0.5 * F.softplus(lse_gen).mean()
-    loss = unsupervised_weight * unsup
-    stats = {"loss_unsup": unsup}
-    # the per-row factor c_n with d loss / d l_n = c_n p_n, and the labeled rows' one-hot term
+    lse_unl, lse_gen = lse.split(sizes)[-2:]
     factor_unl = (1.0 - real_target) * torch.sigmoid(lse_unl) - real_target * torch.sigmoid(-lse_unl)
     factors = [
         factor_unl * (0.5 * unsupervised_weight / sizes[-2]),
         torch.sigmoid(lse_gen) * (0.5 * unsupervised_weight / sizes[-1]),
     ]
     if labels is not None:
-        logits_lab = logits[: sizes[0]]
-        sup = (lse_parts[0] - logits_lab.gather(1, labels.unsqueeze(1)).squeeze(1)).mean()
-        loss = loss + sup
-        stats["loss_sup"] = sup
-        stats["train_errors"] = (logits_lab.argmax(1) != labels).sum()
         factors.insert(0, logits.new_full((sizes[0],), 1.0 / sizes[0]))
     grad = probabilities * torch.cat(factors).unsqueeze(1)
     if labels is not None:
         grad[: sizes[0]].scatter_add_(1, labels.unsqueeze(1), logits.new_full((sizes[0], 1), -1.0 / sizes[0]))
-    stats["loss_d"] = loss
     return stats, grad
 
 

@@ -1,7 +1,7 @@
 r"""Adam fused with the work around it: weight norm's gradient, the weight copy, the norms, the EMA.
 
-The hand-written backward passes (:mod:`~improved_gan.training.fast.discriminator`,
-:mod:`~improved_gan.training.fast.generator`) give each parameter's gradient
+The hand-written backward passes (:mod:`~improved_gan.training.steps.fast.discriminator`,
+:mod:`~improved_gan.training.steps.fast.generator`) give each parameter's gradient
 factored, as a :class:`Gradient`: a weight-normalised layer's direction ``v``
 gets
 
@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from improved_gan.training.fast.native import AdamScalars, AdamTensor, pointer
-from improved_gan.training.fast.weights import row_sumsq
+from improved_gan.training.steps.fast.native import AdamScalars, AdamTensor, pointer
+from improved_gan.training.steps.fast.weights import row_sumsq
 from improved_gan.training.optim import AuthorsAdam
 
 
@@ -96,7 +96,7 @@ class FusedAdamUpdate:
 
     ``optimizer`` stays the reference step's own object (its parameter groups,
     learning rate and state dict are read and written as its own ``step()``
-    would), so checkpoints and :meth:`TrainStep.set_lr` work unchanged.
+    would), so checkpoints and :meth:`ReferenceStep.set_lr` work unchanged.
 
     Args:
         optimizer: a :class:`torch.optim.Adam` or the authors' Adam (see :func:`eps_inside_root`).

@@ -10,7 +10,7 @@ and the generated batch with them) and by the next discriminator step.
 
 :class:`DerivedWeights` notices changes to the parameters through their
 version counters (``load_state_dict``, ``copy_`` and other in-place
-updates). The fused Adam update (:mod:`~improved_gan.training.fast.adam`)
+updates). The fused Adam update (:mod:`~improved_gan.training.steps.fast.adam`)
 writes the new copies and norms itself, behind the counters' back, and the
 step then calls :meth:`DerivedWeights.restamp`.
 """

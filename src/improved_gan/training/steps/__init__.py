@@ -1,0 +1,67 @@
+"""Training steps behind one front door: :func:`make_step` and the :class:`Step` contract.
+
+================  ==========================================================  ============
+kind              what it is                                                  applies to
+================  ==========================================================  ============
+``reference``     autograd through the package's losses; the specification    every preset
+``fast``          hand-written passes, fused Adam, C kernels on CPU           mnist-fm
+================  ==========================================================  ============
+
+The trainer imports nothing else from here. A benchmark or an experiment that
+wants another step passes its own factory with :func:`make_step`'s signature to
+:class:`~improved_gan.training.trainer.Trainer` (``step_factory=``).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from improved_gan.config import TrainConfig
+from improved_gan.training.steps.protocol import Step, StepInfo, precision_name
+from improved_gan.training.steps.reference import ReferenceStep
+
+__all__ = ["Step", "StepFactory", "StepInfo", "make_step", "precision_name"]
+
+StepFactory = Callable[..., Step]
+
+
+def make_step(
+    config: TrainConfig,
+    generator: nn.Module,
+    discriminator: nn.Module,
+    *,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> Step:
+    """The step ``config`` asks for, on networks already initialised on ``device``.
+
+    ``config.fast_step`` asks for the fast step; where it does not implement the
+    configuration, the reference step runs and its ``info.detail`` says why
+    (the trainer shows it on the terminal: never a silent fallback).
+
+    Args:
+        config: the run's configuration.
+        generator, discriminator: the two players.
+        device: where they live (checked against their parameters).
+        dtype: the matrix products' dtype, ``torch.float32`` or ``torch.bfloat16``.
+    """
+    precision_name(dtype)  # refuses other dtypes with a clear message
+    for model in (generator, discriminator):
+        got = next(model.parameters()).device
+        if got.type != device.type:
+            raise ValueError(f"expected {type(model).__name__} on {device} (got {got})")
+    if config.fast_step:
+        from improved_gan.training.steps.fast import build_step
+
+        fast = build_step(config, generator, discriminator, dtype=dtype)
+        if fast is not None:
+            return fast
+        step = ReferenceStep(config, generator, discriminator, dtype=dtype)
+        step.info = StepInfo(
+            "reference", dtype, "fast_step=true, but the fast step does not implement this configuration"
+        )
+        return step
+    return ReferenceStep(config, generator, discriminator, dtype=dtype)
