@@ -47,6 +47,10 @@ def register(subparsers) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any config field")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (logs still written)")
+    p.add_argument(
+        "--allow-step-change", action="store_true",
+        help="with --resume: continue even if this machine would run another step kind or precision",
+    )
     p.set_defaults(func=run)
 
 
@@ -62,7 +66,9 @@ def run(args: argparse.Namespace) -> int:
             raise UserError("give either a PRESET or --resume RUN, not both")
         from improved_gan.training.trainer import resume
 
-        result = resume(args.resume, epochs=args.epochs, progress=not args.no_progress)
+        result = resume(
+            args.resume, epochs=args.epochs, progress=not args.no_progress, allow_step_change=args.allow_step_change
+        )
         _summary(result)
         return 0
     if not args.preset:
