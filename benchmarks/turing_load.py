@@ -110,12 +110,13 @@ def with_retries(tally: Tally, call, *, deadline: float):
             time.sleep(0.05)
 
 
-def annotate(url: str, slug: str, votes: int, seed: int, tally: Tally, deadline: float) -> None:
+def annotate(url: str, slug: str, code: str, votes: int, seed: int, tally: Tally,
+             deadline: float) -> None:
     rng = np.random.default_rng(seed)
     try:
         with httpx.Client(base_url=url, timeout=30) as client:
             annotator = ScriptedAnnotator(client, slug)
-            with_retries(tally, annotator.start, deadline=deadline)
+            with_retries(tally, lambda: annotator.start(code), deadline=deadline)
             token_hash = security.hash_token(annotator.token)
             for _ in range(votes):
                 began = time.perf_counter()
@@ -162,16 +163,18 @@ def run(args: argparse.Namespace, root: Path, database_url: str | None) -> dict:
     n = max(args.votes, 2)
     pools = [ImagePool(rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8), source=kind)
              for kind in ("real", "generated")]
-    options = StudyOptions(slug="load", per_session=2 * (args.votes // 2 + args.votes % 2),
-                           feedback="off")
+    options = StudyOptions(slug="load", per_session=args.votes, feedback="off")
     created = create_study(root / "load", options, real=pools[0], generated=pools[1],
                            database_url=database_url)
+    store = Store.open(database_url or default_url(created.folder))
+    codes = store.add_invitations(store.study(created.slug), [None] * args.annotators)
+    store.close()
     server = ServerProcess(created.folder, free_port(), database_url, args.workers)
     server.start()
     tally = Tally()
     deadline = time.monotonic() + args.timeout
-    threads = [threading.Thread(target=annotate, args=(server.url, created.slug, args.votes, i,
-                                                       tally, deadline))
+    threads = [threading.Thread(target=annotate, args=(server.url, created.slug, codes[i],
+                                                       args.votes, i, tally, deadline))
                for i in range(args.annotators)]
     began = time.monotonic()
     for t in threads:

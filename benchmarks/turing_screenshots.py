@@ -8,7 +8,8 @@ and feedback pages (desktop and phone) and the owner's results page.
     python benchmarks/turing_screenshots.py --real mnist:test --data-dir ../shared/data \\
         --generated runs/speed/ref-fp32-s0 --out docs/img/turing
 
-Simulated annotators: 30, 20 images each, half in each feedback arm; without
+Simulated annotators: 30 (one invitation each), 20 images each, half in each
+feedback arm; without
 feedback they are right with probability 0.6, with feedback 0.55 rising
 linearly to 0.85 over the session.
 """
@@ -35,15 +36,15 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-def simulate(url: str, store: Store, *, annotators: int, per_session: int, seed: int) -> None:
-    """Annotators who are right with the probabilities of the module docstring."""
+def simulate(url: str, store: Store, codes: list[str], *, per_session: int, seed: int) -> None:
+    """Annotators who are right with the probabilities of the module docstring, one per code."""
     study = store.study("mnist")
     kinds = {im.name: im.is_generated for im in store.images(study.id)}
     rng = random.Random(seed)
-    for _ in range(annotators):
+    for code in codes:
         with httpx.Client(base_url=url) as client:
             annotator = ScriptedAnnotator(client, "mnist")
-            annotator.start()
+            annotator.start(code)
             feedback = store.session(study.id, security.hash_token(annotator.token)).feedback
             while (trial := annotator.current()) is not None:
                 progress = trial.position / (per_session - 1)
@@ -73,10 +74,12 @@ def main() -> int:
         store = Store.open(default_url(created.folder))
         server = BackgroundServer([created.folder]).start()
         try:
-            simulate(server.url, store, annotators=30, per_session=20, seed=0)
+            codes = store.add_invitations(store.study("mnist"), [None] * 30)
+            simulate(server.url, store, codes, per_session=20, seed=0)
+            visitors = store.add_invitations(store.study("mnist"), [None] * 12)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
-                shoot(browser, server.url, created.owner_token, args.out)
+                shoot(browser, server.url, created.owner_token, visitors, args.out)
                 browser.close()
         finally:
             server.stop()
@@ -84,7 +87,7 @@ def main() -> int:
     return 0
 
 
-def shoot(browser, url: str, owner_token: str, out: Path) -> None:
+def shoot(browser, url: str, owner_token: str, codes: list[str], out: Path) -> None:
     owner = browser.new_page(viewport={"width": 1280, "height": 900})
     owner.goto(f"{url}/s/mnist/owner")
     owner.fill("#token", owner_token)
@@ -94,16 +97,15 @@ def shoot(browser, url: str, owner_token: str, out: Path) -> None:
     owner.screenshot(path=out / "results.png", full_page=True)
     desktop = {"viewport": {"width": 900, "height": 720}}
     page = browser.new_page(**desktop)
-    page.goto(f"{url}/s/mnist/")
-    page.fill("#label", "demo-01")
+    page.goto(f"{url}/s/mnist/?code={codes.pop()}")
     page.screenshot(path=out / "start.png")
     page.click("#start")
     page.wait_for_selector(".trial")
     page.screenshot(path=out / "annotator.png")
     page.close()
-    for _ in range(10):  # new annotators alternate between the arms: find one with feedback
+    for _ in range(10):  # invitations are in either arm: find one with feedback
         page = browser.new_page(**desktop)
-        page.goto(f"{url}/s/mnist/")
+        page.goto(f"{url}/s/mnist/?code={codes.pop()}")
         page.click("#start")
         page.wait_for_selector(".trial")
         with page.expect_navigation():
@@ -116,7 +118,7 @@ def shoot(browser, url: str, owner_token: str, out: Path) -> None:
             break
     phone = browser.new_page(viewport={"width": 375, "height": 667}, is_mobile=True,
                              has_touch=True, device_scale_factor=2)
-    phone.goto(f"{url}/s/mnist/")
+    phone.goto(f"{url}/s/mnist/?code={codes.pop()}")
     phone.tap("#start")
     phone.wait_for_selector(".trial")
     phone.screenshot(path=out / "annotator-phone.png")

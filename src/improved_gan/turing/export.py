@@ -10,9 +10,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from typing import Sequence
 
-from improved_gan.turing.formatting import format_difference, format_interval, format_proportion
+from improved_gan.turing.formatting import (
+    format_difference,
+    format_interval,
+    format_proportion,
+    format_rate,
+)
 from improved_gan.turing.stats import StudyResults
 from improved_gan.turing.store import Study, VoteRow
 
@@ -76,6 +82,10 @@ def results_json(study: Study, results: StudyResults) -> str:
     return json.dumps(results_dict(study, results), indent=2) + "\n"
 
 
+def _number(value: float, spec: str = ".3f") -> str:
+    return "–" if math.isnan(value) else format(value, spec)
+
+
 def results_text(study: Study, results: StudyResults) -> str:
     """The results as a few lines of plain text (``improved-gan turing results``)."""
     options = study.options
@@ -83,7 +93,9 @@ def results_text(study: Study, results: StudyResults) -> str:
         f"study {options.slug!r} ({options.title}): {results.votes} votes from "
         f"{len(results.annotators)} annotators, {options.per_session} images each, "
         f"feedback {options.feedback}",
-        "accuracy = fraction of votes that were right (chance 50%); [95% intervals]",
+        "accuracy = fraction of votes that were right; chance 50% (each image's kind is a "
+        "fair coin); [95% intervals]",
+        f"agreement between annotators (Krippendorff's alpha): {_number(results.agreement_alpha)}",
     ]
     for g in results.groups.values():
         if g.name != "all" and not g.accuracy.trials:
@@ -94,7 +106,11 @@ def results_text(study: Study, results: StudyResults) -> str:
             f"{format_interval(g.annotator_bootstrap_ci)} (resampling annotators)",
             f"    on real images    {format_proportion(g.on_real)}",
             f"    on generated      {format_proportion(g.on_generated)}",
-            f"    learning effect   {format_difference(g.learning_effect)} (second half - first half)",
+            f"    vs chance         p = {_number(g.p_value_vs_chance, '.2g')} (exact binomial, votes)",
+            f"    HYPE-infinity     {format_rate(g.hype_infinity[0])} "
+            f"{format_interval(g.hype_infinity[1:])} (error rate; resampling annotators)",
+            f"    learning effect   {format_difference(g.learning_effect)} (second half - first half), "
+            f"{format_interval(g.learning_effect_annotator_ci)} (resampling annotators); chance 0",
         ]
     fooled = [im for im in results.images if im.is_generated and im.called_real.trials][:5]
     if fooled:

@@ -16,6 +16,11 @@ def format_percent(p: Proportion) -> str:
     return f"{_percent(p.estimate)}%" if p.trials else "–"
 
 
+def format_rate(value: float) -> str:
+    """``21.3%`` for a rate in [0, 1], or ``–`` where undefined."""
+    return "–" if math.isnan(value) else f"{_percent(value)}%"
+
+
 def format_interval(bounds: tuple[float, float]) -> str:
     """``[74.1, 82.8]`` in percent, or ``–`` where undefined."""
     low, high = bounds

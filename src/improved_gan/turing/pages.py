@@ -13,6 +13,7 @@ from improved_gan.turing.formatting import (
     format_interval,
     format_percent,
     format_proportion,
+    format_rate,
 )
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -21,7 +22,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.filters.update(
     pct=format_proportion, percent=format_percent, interval=format_interval,
-    difference=format_difference,
+    difference=format_difference, rate=format_rate,
 )
 
 
