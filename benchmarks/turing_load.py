@@ -160,7 +160,7 @@ def percentile(values: list, q: float) -> float:
 
 def run(args: argparse.Namespace, root: Path, database_url: str | None) -> dict:
     rng = np.random.default_rng(0)
-    n = max(args.votes, 2)
+    n = 2 * max(args.votes, 1)  # each pool twice a session: no recurring-pool warning
     pools = [ImagePool(rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8), source=kind)
              for kind in ("real", "generated")]
     options = StudyOptions(slug="load", per_session=args.votes, feedback="off")
