@@ -10,7 +10,10 @@ stores the resolved config as ``config.json`` and :func:`load_config` reads it b
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
+import math
+import re
 import typing
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -68,6 +71,7 @@ class TrainConfig:
     lr_decay_end: int | None = None              # epoch where it reaches 0
     init_batch_size: int = 500                   # examples for weight norm's data-dependent init
     ema_rate: float = 1e-4                       # a += rate_t * (p - a), warm-started (training/ema.py); evaluates D
+    table_discriminator: Literal["ema", "raw"] = "ema"  # whose test errors a reproduced table reports (both are logged)
     # -- execution --------------------------------------------------------------------
     device: str = "auto"                         # auto: cuda when present, else cpu
     precision: Precision = "auto"                # bf16 autocast where the hardware computes it natively
@@ -86,12 +90,43 @@ class TrainConfig:
 
     def validate(self) -> "TrainConfig":
         """Raise :class:`ConfigError` for any impossible value; return ``self``."""
-        problems = []
+        problems = _type_problems(self)
+        if problems:  # the comparisons below assume the declared types
+            raise ConfigError("invalid configuration: " + "; ".join(problems))
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                problems.append(f"{field.name} must be a finite number (got {value})")
+        if problems:
+            raise ConfigError("invalid configuration: " + "; ".join(problems))
         positive = ("epochs", "batch_size", "latent_dim", "init_batch_size", "generator_steps",
-                    "eval_batch_size", "checkpoint_every")
+                    "eval_batch_size", "checkpoint_every", "minibatch_kernel_dim")
         for name in positive:
             if getattr(self, name) <= 0:
                 problems.append(f"{name} must be positive (got {getattr(self, name)})")
+        from improved_gan.data.registry import DATASETS
+
+        if self.dataset not in DATASETS:
+            problems.append(f"unknown dataset {self.dataset!r}{_did_you_mean(self.dataset, DATASETS)}; "
+                            f"choose one of {', '.join(DATASETS)}")
+        classes = NUM_CLASSES.get(self.dataset, 10)
+        if self.mode == "semi-supervised" and self.labels > 0 and self.labels % classes:
+            problems.append(
+                f"labels must be a multiple of the {classes} classes, balanced over them (got {self.labels}; "
+                f"e.g. {max(classes, self.labels // classes * classes)})"
+            )
+        if self.labels < 0:
+            problems.append(f"labels must be >= 0 (got {self.labels})")
+        if not 1 <= self.sample_grid <= MAX_SAMPLE_GRID:
+            problems.append(f"sample_grid must be between 1 and {MAX_SAMPLE_GRID} images (got {self.sample_grid})")
+        if self.d_input_noise is not None and self.d_input_noise < 0:
+            problems.append(f"d_input_noise must be >= 0, a standard deviation (got {self.d_input_noise})")
+        if self.unsupervised_weight < 0:
+            problems.append(f"unsupervised_weight must be >= 0 (got {self.unsupervised_weight}; 0: labels only)")
+        if not DEVICE_PATTERN.fullmatch(self.device):
+            problems.append(f"device must be auto, cpu, cuda or cuda:N (got {self.device!r})")
+        if self.data_seed is not None and self.data_seed < 0 or self.seed < 0:
+            problems.append(f"seed and data_seed must be >= 0 (got {self.seed}, {self.data_seed})")
         if self.mode == "semi-supervised" and self.labels <= 0:
             problems.append("semi-supervised training needs labels > 0 (use mode=gan for none)")
         if self.mode == "gan" and self.labels != 0:
@@ -140,10 +175,76 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "TrainConfig":
         known = {f.name for f in fields(cls)}
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"a config is a JSON object of fields (got {type(data).__name__})")
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ConfigError(f"unknown config keys {unknown}; valid keys: {sorted(known)}")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+            hints = ", ".join(f"{key!r}{_did_you_mean(key, known)}" for key in unknown)
+            raise ConfigError(f"unknown config keys {hints}; valid keys: {', '.join(sorted(known))}")
+        config = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        problems = _type_problems(config)
+        if problems:
+            raise ConfigError("invalid configuration: " + "; ".join(problems))
+        return config
+
+
+MAX_SAMPLE_GRID = 10_000
+"""The most images in an epoch's sample grid (a 100 x 100 grid)."""
+
+NUM_CLASSES = {"mnist": 10, "mnist5k": 10, "cifar10": 10, "svhn": 10}
+"""Classes of the registered datasets (labels are balanced over them)."""
+
+DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?|mps")
+
+
+def _did_you_mean(word: str, choices) -> str:
+    """`` (did you mean 'lr'?)`` for the closest of ``choices``, or ``""``."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _type_problems(config: TrainConfig) -> list[str]:
+    """One line per field whose value is not of its declared type (e.g. ``"labels": "abc"`` in a config.json)."""
+    problems = []
+    for field in fields(config):
+        value = getattr(config, field.name)
+        if not _is_instance(value, _field_type(type(config), field.name)):
+            problems.append(f"{field.name} must be {_type_name(_field_type(type(config), field.name))} "
+                            f"(got {value!r})")
+    return problems
+
+
+def _is_instance(value: Any, hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, type(int | None)):
+        return any(_is_instance(value, option) for option in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if origin is Literal:
+        return value in typing.get_args(hint) and isinstance(value, str)
+    if origin is tuple:
+        items = typing.get_args(hint)
+        return isinstance(value, tuple) and len(value) == len(items) and all(
+            _is_instance(v, t) for v, t in zip(value, items)
+        )
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def _type_name(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, type(int | None)):
+        return " or ".join(_type_name(option) for option in typing.get_args(hint))
+    if hint is type(None):
+        return "null"
+    if origin is Literal:
+        return "one of " + ", ".join(repr(v) for v in typing.get_args(hint))
+    if origin is tuple:
+        return f"{len(typing.get_args(hint))} numbers"
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(hint, str(hint))
 
 
 # -- overrides --------------------------------------------------------------------------
@@ -208,7 +309,10 @@ def apply_overrides(config: TrainConfig, overrides: Mapping[str, Any]) -> TrainC
     for key, value in overrides.items():
         key = key.replace("-", "_")
         if key not in known:
-            raise ConfigError(f"unknown config key {key!r}; valid keys: {', '.join(sorted(known))}")
+            raise ConfigError(
+                f"unknown config key {key!r}{_did_you_mean(key, known)}; "
+                f"valid keys: {', '.join(sorted(known))}"
+            )
         values[key] = _parse_value(TrainConfig, key, value) if isinstance(value, str) else value
     return dataclasses.replace(config, **values)
 
@@ -238,4 +342,9 @@ def load_config(path: str | Path) -> TrainConfig:
         raise ConfigError(f"{path} not found: is this a run folder made by `improved-gan train`?") from None
     except json.JSONDecodeError as err:
         raise ConfigError(f"{path} is not valid JSON ({err}); restore it or start a new run") from None
-    return TrainConfig.from_dict(data).validate()
+    except (IsADirectoryError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path} cannot be read as a config ({err})") from None
+    try:
+        return TrainConfig.from_dict(data).validate()
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None

@@ -2,7 +2,9 @@
 
 Subcommands are the modules of :mod:`improved_gan.cli.commands`; each adds its
 own parser. A :class:`~improved_gan.errors.UserError` raised anywhere below is
-printed as one line (``error: ...``) with exit status 2, never as a traceback.
+printed as one line (``error: ...``) with exit status 2, never as a traceback;
+so is an ``OSError`` (a read-only folder, a full disk), which no command leaves
+half-written because every file is written atomically.
 """
 
 from __future__ import annotations
@@ -39,6 +41,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = args.func(args)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # read-only folders, a full disk, a folder where a file was expected, ...
+        where = f": {err.filename}" if err.filename else ""
+        print(f"error: {err.strerror or err}{where} (nothing was left half-written: files are written atomically)",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: the last checkpoint is kept; continue with --resume", file=sys.stderr)

@@ -5,20 +5,30 @@ averages, every random-number generator's state, the epoch reached and the
 metrics so far, so that a resumed run continues bit-for-bit (on CPU) where an
 uninterrupted one would be. Files are written through a temporary file and
 ``os.replace``: a crash or ``kill -9`` leaves the previous checkpoint intact.
+
+The checkpoint before the last is kept beside it (``checkpoints/previous.pt``,
+a hard link where the file system allows, else a copy), so that one damaged
+file does not lose a run: :func:`load_checkpoint` falls back to it, saying so.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
 from improved_gan.errors import UserError
-from improved_gan.training.run_dir import CHECKPOINTS, LAST_CHECKPOINT as LAST
+from improved_gan.training.run_dir import CHECKPOINTS, LAST_CHECKPOINT as LAST, PREVIOUS_CHECKPOINT as PREVIOUS
 from improved_gan.utils.atomic import atomic_torch_save
 
 CHECKPOINT_VERSION = 1
+REQUIRED_KEYS = ("epoch", "config", "image_shape", "num_classes", "generator", "discriminator", "step", "rng",
+                 "history")
+"""What every checkpoint the trainer writes holds; one without them is damaged."""
 
 
 def checkpoint_dir(run_dir: str | Path) -> Path:
@@ -27,33 +37,94 @@ def checkpoint_dir(run_dir: str | Path) -> Path:
 
 def save_checkpoint(run_dir: str | Path, state: dict[str, Any]) -> Path:
     """Write ``state`` (plus a version) as ``checkpoints/last.pt``; returns its path."""
-    path = checkpoint_dir(run_dir) / LAST
+    folder = checkpoint_dir(run_dir)
+    path, previous = folder / LAST, folder / PREVIOUS
+    if path.is_file():  # keep it as previous.pt, atomically, before last.pt is replaced
+        staged = folder / f".{PREVIOUS}.tmp"
+        staged.unlink(missing_ok=True)
+        try:
+            os.link(path, staged)
+        except OSError:  # no hard links here: copy
+            shutil.copyfile(path, staged)
+        os.replace(staged, previous)
     atomic_torch_save({"version": CHECKPOINT_VERSION, **state}, path)
     return path
 
 
 def latest_checkpoint(run_dir: str | Path) -> Path | None:
-    path = checkpoint_dir(run_dir) / LAST
-    return path if path.is_file() else None
+    """``checkpoints/last.pt``, else ``previous.pt`` when only that one is there, else None."""
+    for name in (LAST, PREVIOUS):
+        path = checkpoint_dir(run_dir) / name
+        if path.is_file():
+            return path
+    return None
 
 
-def load_checkpoint(run_dir: str | Path, *, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read the run's last checkpoint, or raise UserError saying what is wrong."""
-    path = latest_checkpoint(run_dir)
-    if path is None:
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def load_checkpoint(
+    run_dir: str | Path,
+    *,
+    map_location: str | torch.device = "cpu",
+    on_fallback: Callable[[str], None] = _warn,
+) -> dict[str, Any]:
+    """Read the run's last checkpoint, or raise UserError saying what is wrong.
+
+    When ``last.pt`` is damaged (unreadable, or without the keys every checkpoint
+    holds) and ``previous.pt`` is sound, that one is returned and ``on_fallback``
+    is told which epoch the run goes back to.
+    """
+    folder = checkpoint_dir(run_dir)
+    if latest_checkpoint(run_dir) is None:
         raise UserError(
-            f"no checkpoint in {checkpoint_dir(run_dir)}: the run has not finished an epoch yet, "
+            f"no checkpoint in {folder}: the run has not finished an epoch yet, "
             "or this is not a run folder made by `improved-gan train`"
         )
+    last, previous = folder / LAST, folder / PREVIOUS
+    if not last.is_file():
+        state = _read(previous, map_location)
+        on_fallback(f"{last} is missing; using {previous} (epoch {state['epoch']})")
+        return state
+    try:
+        return _read(last, map_location)
+    except _Damaged as damaged:
+        if not previous.is_file():
+            raise UserError(f"{damaged}; no {PREVIOUS} to fall back to") from None
+        try:
+            state = _read(previous, map_location)
+        except _Damaged as also:
+            raise UserError(f"{damaged}; {also} as well") from None
+        on_fallback(
+            f"{damaged}; using {previous} instead (epoch {state['epoch']}: the epochs after it are trained again)"
+        )
+        return state
+
+
+class _Damaged(UserError):
+    pass
+
+
+def _read(path: Path, map_location) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location=map_location, weights_only=False)
+    except (RuntimeError, ValueError) as err:
+        if "cuda" in str(err).lower() or "device" in str(err).lower():  # a device this machine lacks, not damage
+            raise UserError(f"{path} cannot be loaded onto {map_location}: {err}") from None
+        raise _Damaged(f"{path} cannot be read ({type(err).__name__}: {err}); it is damaged") from None
     except Exception as err:  # torch raises many types for damaged files
-        raise UserError(f"{path} cannot be read ({type(err).__name__}: {err}); it is damaged") from None
+        raise _Damaged(f"{path} cannot be read ({type(err).__name__}: {str(err)[:200]}); it is damaged") from None
     version = state.get("version") if isinstance(state, dict) else None
     if version != CHECKPOINT_VERSION:
-        raise UserError(
-            f"{path} has checkpoint version {version!r}; this improved-gan reads version {CHECKPOINT_VERSION}"
-        )
+        if isinstance(state, dict) and version is not None:
+            raise UserError(
+                f"{path} has checkpoint version {version!r}; this improved-gan reads version {CHECKPOINT_VERSION}"
+            )
+        raise _Damaged(f"{path} is not a checkpoint of improved-gan (no version); it is damaged")
+    missing = [key for key in REQUIRED_KEYS if key not in state]
+    if missing:
+        raise _Damaged(f"{path} lacks {', '.join(missing)}; it is damaged")
     return state
 
 

@@ -8,6 +8,8 @@
       log.txt              what the run printed, with times
       tensorboard/         TensorBoard event files
       checkpoints/last.pt  everything needed to resume or evaluate
+      checkpoints/previous.pt  the checkpoint before it (used when last.pt is damaged)
+      running.pid          the process training it, while it trains
       samples/epoch-NNNN.png   a sample grid per epoch
       scores.json          sample scores with their provenance (end of run, `improved-gan score`)
       report.md, *.png     the report, written at the end (and by `improved-gan report`)
@@ -31,9 +33,17 @@ LOG = "log.txt"
 TENSORBOARD = "tensorboard"
 CHECKPOINTS = "checkpoints"
 LAST_CHECKPOINT = "last.pt"
+PREVIOUS_CHECKPOINT = "previous.pt"
 SAMPLES = "samples"
 SCORES = "scores.json"
 REPORT = "report.md"
+RUNNING = "running.pid"
+PLOTS = ("test_errors.png", "loss_d.png", "loss_g.png", "mnist_score.png", "mnist_fd.png")
+"""The report's plots, beside report.md."""
+
+RUN_FILES = frozenset({CONFIG, METRICS, LOG, SCORES, REPORT, RUNNING, *PLOTS})
+RUN_FOLDERS = frozenset({TENSORBOARD, CHECKPOINTS, SAMPLES})
+"""Everything a run folder may hold at its top level: a folder with anything else is not only a run."""
 
 
 def write_metrics(run_dir: Path, history: Iterable[dict[str, Any]]) -> None:
@@ -43,10 +53,27 @@ def write_metrics(run_dir: Path, history: Iterable[dict[str, Any]]) -> None:
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
+    """The rows of ``metrics.jsonl``; a damaged line is a UserError naming it and the way to rebuild the file."""
+    from improved_gan.errors import UserError
+
     path = Path(run_dir) / METRICS
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = []
+    for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            row = err
+        if not isinstance(row, dict) or not isinstance(row.get("epoch"), int):
+            raise UserError(
+                f"{path} line {number} is not a metrics row ({str(row)[:60]}); the checkpoint holds the full "
+                f"history: `improved-gan train --resume {run_dir}` rewrites the file"
+            )
+        rows.append(row)
+    return rows
 
 
 def sample_grid_path(run_dir: Path, epoch: int) -> Path:

@@ -79,16 +79,23 @@ def learning_rate(config: TrainConfig, epoch: int) -> float:
 
 
 def prepare_run_dir(config: TrainConfig, run_dir: Path, *, overwrite: bool = False) -> None:
-    """Create a new run folder and write its config first; refuse to clobber a run."""
-    if ckpt.latest_checkpoint(run_dir) is not None and not overwrite:
-        raise UserError(
-            f"{run_dir} already holds a run; continue it with `improved-gan train --resume {run_dir}` "
-            "or choose another --out"
-        )
-    if overwrite and run_dir.exists():
-        import shutil
+    """Create a new run folder and write its config first; never clobber what is not ours.
 
+    Without ``overwrite``, ``run_dir`` must be new, empty, or the unfinished start
+    of a run of the same config; with it, a non-empty ``run_dir`` must be
+    recognisably one of our runs (:mod:`~improved_gan.training.run_guard`), and
+    only then is it removed. Check the config and the data before calling this.
+    """
+    import shutil
+
+    from improved_gan.training.run_guard import check_new_run_folder, check_removable
+
+    run_dir = Path(run_dir)
+    if overwrite and run_dir.is_dir() and not run_dir.is_symlink() and any(run_dir.iterdir()):
+        check_removable(run_dir)
         shutil.rmtree(run_dir)
+    else:
+        check_new_run_folder(run_dir, config)
     run_dir.mkdir(parents=True, exist_ok=True)
     save_config(config, run_dir / CONFIG)
 
@@ -313,7 +320,7 @@ class Trainer:
                 log.info(message)
                 if self.progress:
                     epochs.set_postfix_str(message.split(": ", 1)[1], refresh=False)
-                    tqdm.write(message)
+                tqdm.write(message)  # per-epoch lines on the terminal, with or without progress bars
             epochs.close()
             scorer.final_scores(self.generator, self.run_dir)
         finally:
@@ -338,24 +345,104 @@ def _describe(row: dict[str, Any]) -> str:
 
 
 def train(config: TrainConfig, run_dir: str | Path, *, overwrite: bool = False, progress: bool = True) -> TrainResult:
-    """Start a new run of ``config`` in ``run_dir`` and train it to the end."""
+    """Start a new run of ``config`` in ``run_dir`` and train it to the end.
+
+    The config, the folder, the device and the data are all checked before
+    anything in ``run_dir`` is written or (``overwrite``) removed.
+    """
+    from improved_gan.training.preflight import announce_start
+    from improved_gan.training.run_guard import RunningMark, check_new_run_folder, check_removable
+
     config = config.validate()
-    prepare_run_dir(config, Path(run_dir), overwrite=overwrite)
-    return Trainer(run_dir, progress=progress).train()
+    run_dir = Path(run_dir)
+    if overwrite and run_dir.is_dir() and not run_dir.is_symlink() and any(run_dir.iterdir()):
+        check_removable(run_dir)
+    else:
+        check_new_run_folder(run_dir, config)
+    announce_start(config)
+    prepare_run_dir(config, run_dir, overwrite=overwrite)
+    with RunningMark(run_dir):
+        return Trainer(run_dir, progress=progress).train()
+
+
+LR_FIELDS = frozenset({"lr", "lr_decay_start", "lr_decay_end"})
+"""Config fields a resume may change when asked (``--allow-lr-change``): the rest of the schedule."""
 
 
 def resume(
-    run_dir: str | Path, *, epochs: int | None = None, progress: bool = True, allow_step_change: bool = False
+    run_dir: str | Path,
+    *,
+    epochs: int | None = None,
+    progress: bool = True,
+    allow_step_change: bool = False,
+    allow_lr_change: bool = False,
 ) -> TrainResult:
-    """Continue the run in ``run_dir`` from its last checkpoint (optionally to more epochs)."""
+    """Continue the run in ``run_dir`` from its last checkpoint (optionally to more epochs).
+
+    ``config.json`` is compared with the config the checkpoint was trained with:
+    a change the checkpoint cannot honour (dataset, labels, seeds, models,
+    objective; the learning rate unless ``allow_lr_change``) is refused, and so
+    is ``epochs`` below the epochs already trained. ``config.json`` is rewritten
+    (for ``epochs``) only after every check has passed.
+    """
+    from improved_gan.errors import ConfigError
+    from improved_gan.training.preflight import announce_start
+    from improved_gan.training.run_guard import WHERE_NOT_WHAT, RunningMark, config_differences, running_pid
+
     run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise UserError(f"--resume {run_dir}: no such run folder")
     config = load_config(run_dir / CONFIG)
-    if epochs is not None and epochs != config.epochs:
-        save_config(dataclasses.replace(config, epochs=epochs).validate(), run_dir / CONFIG)
-    return Trainer(run_dir, progress=progress, allow_step_change=allow_step_change).train()
+    pid = running_pid(run_dir)
+    if pid is not None:
+        raise UserError(f"{run_dir} is being trained by process {pid} now; wait for it or stop it first")
+    state = ckpt.load_checkpoint(run_dir, on_fallback=lambda message: None)  # the Trainer says it, once
+    try:
+        trained = TrainConfig.from_dict(state["config"])
+    except (ConfigError, TypeError) as err:
+        raise UserError(f"the checkpoint of {run_dir} holds an unreadable config ({err}); it is damaged") from None
+    ignore = WHERE_NOT_WHAT | (LR_FIELDS if allow_lr_change else frozenset())
+    differ = config_differences(trained, config, ignore=ignore)
+    if differ:
+        hint = " (pass --allow-lr-change to continue with the new learning rate)" if set(
+            d.split("=")[0] for d in differ) <= LR_FIELDS else ""
+        raise UserError(
+            f"{run_dir / CONFIG} differs from the config its checkpoint was trained with: {', '.join(differ)}; "
+            f"a resume continues that training, so restore those values{hint}, or start a new run with "
+            f"`improved-gan train PRESET --set KEY=VALUE --out NEW`"
+        )
+    done = int(state["epoch"])
+    if epochs is not None and epochs < done:
+        raise UserError(
+            f"{run_dir} has trained {done} epochs already; --epochs {epochs} would need fewer. "
+            f"Give --epochs {done} or more (nothing was changed)"
+        )
+    if epochs is not None:
+        config = dataclasses.replace(config, epochs=epochs).validate()
+    announce_start(config)
+    if config.epochs != load_config(run_dir / CONFIG).epochs:
+        save_config(config, run_dir / CONFIG)
+    if done >= config.epochs:
+        print(f"{run_dir} has trained all {config.epochs} epochs; give --epochs N to train more", flush=True)
+    with RunningMark(run_dir):
+        return Trainer(run_dir, progress=progress, allow_step_change=allow_step_change).train()
 
 
 _WHERE_NOT_WHAT = {"epochs", "data_dir", "device"}  # may differ between a run and the request to continue it
+
+
+def config_conflict(run_dir: str | Path, config: TrainConfig) -> str | None:
+    """None when ``run_dir`` holds no run or a run of ``config`` (epochs, data folder and device
+    aside); else one line naming the fields that differ."""
+    path = Path(run_dir) / CONFIG
+    if not path.is_file():
+        return None
+    existing, wanted = load_config(path).to_dict(), config.to_dict()
+    differ = sorted(key for key in wanted if key not in _WHERE_NOT_WHAT and existing.get(key) != wanted[key])
+    if not differ:
+        return None
+    shown = ", ".join(f"{key}={existing.get(key)!r} (wanted {wanted[key]!r})" for key in differ)
+    return f"{run_dir} holds a run of another configuration: {shown}; choose another folder"
 
 
 def ensure_trained(config: TrainConfig, run_dir: str | Path, *, progress: bool = True) -> TrainResult:
@@ -369,12 +456,9 @@ def ensure_trained(config: TrainConfig, run_dir: str | Path, *, progress: bool =
     config = config.validate()
     if ckpt.latest_checkpoint(run_dir) is None:
         return train(config, run_dir, overwrite=False, progress=progress)
-    existing = load_config(run_dir / CONFIG).to_dict()
-    wanted = config.to_dict()
-    differ = sorted(key for key in wanted if key not in _WHERE_NOT_WHAT and existing.get(key) != wanted[key])
-    if differ:
-        shown = ", ".join(f"{key}={existing.get(key)!r} (wanted {wanted[key]!r})" for key in differ)
-        raise UserError(f"{run_dir} holds a run of another configuration: {shown}; choose another folder")
+    conflict = config_conflict(run_dir, config)
+    if conflict:
+        raise UserError(conflict)
     history = read_metrics(run_dir)
     done = history[-1]["epoch"] if history else 0
     if done < config.epochs:

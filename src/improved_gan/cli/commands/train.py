@@ -33,7 +33,10 @@ def register(subparsers) -> None:
     p.add_argument("--resume", metavar="RUN", type=Path, help="continue RUN from its last checkpoint")
     p.add_argument("--list", action="store_true", help="list the presets and exit")
     p.add_argument("--out", type=Path, help="run folder (default: runs/PRESET-DATASET-lLABELS-sSEED)")
-    p.add_argument("--overwrite", action="store_true", help="delete an existing run in --out first")
+    p.add_argument(
+        "--overwrite", action="store_true",
+        help="replace the run in --out (only a folder holding nothing but a run; checked first)",
+    )
     p.add_argument("--dataset", help="mnist, mnist5k, cifar10, svhn")
     p.add_argument("--data-dir", help="folder holding mnist/, cifar10/, ... (else $IMPROVED_GAN_DATA)")
     p.add_argument("--labels", type=int, help="labeled examples, balanced over classes")
@@ -45,16 +48,36 @@ def register(subparsers) -> None:
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N")
     p.add_argument("--precision", choices=["auto", "fp32", "bf16"])
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any config field")
-    p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    p.add_argument("--dry-run", action="store_true", help="check and print the resolved config, and exit")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (logs still written)")
     p.add_argument(
         "--allow-step-change", action="store_true",
         help="with --resume: continue even if this machine would run another step kind or precision",
     )
+    p.add_argument(
+        "--allow-lr-change", action="store_true",
+        help="with --resume: continue with the lr / lr_decay_* edited in the run's config.json",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    """Parse, check, train; a file-system error is one line that says the last checkpoint is intact."""
+    folder = args.resume if args.resume is not None else args.out
+    try:
+        return _run(args)
+    except OSError as err:
+        from improved_gan.errors import UserError
+
+        what = f"{err.strerror or err}" + (f": {err.filename}" if err.filename else "")
+        if folder is not None and args.resume is not None:
+            after = f"the last checkpoint is intact (written atomically); fix this, then `improved-gan train --resume {folder}`"
+        else:
+            after = "checkpoints are written atomically, so the last one (if any) is intact; fix this and run again"
+        raise UserError(f"cannot write the run: {what}; {after}") from None
+
+
+def _run(args: argparse.Namespace) -> int:
     from improved_gan.errors import UserError
 
     if args.list:
@@ -66,8 +89,11 @@ def run(args: argparse.Namespace) -> int:
             raise UserError("give either a PRESET or --resume RUN, not both")
         from improved_gan.training.trainer import resume
 
+        if args.dry_run:
+            raise UserError("--dry-run checks a new run's config; a resume has nothing to print")
         result = resume(
-            args.resume, epochs=args.epochs, progress=not args.no_progress, allow_step_change=args.allow_step_change
+            args.resume, epochs=args.epochs, progress=not args.no_progress, allow_step_change=args.allow_step_change,
+            allow_lr_change=args.allow_lr_change,
         )
         _summary(result)
         return 0
@@ -88,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or Path("runs") / f"{config.preset}-{config.dataset}-l{config.labels}-s{config.seed}"
     from improved_gan.training.trainer import train
 
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file, not a folder; choose a folder for the run")
     print(f"run folder: {out}")
     result = train(config, out, overwrite=args.overwrite, progress=not args.no_progress)
     _summary(result)

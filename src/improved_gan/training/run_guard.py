@@ -1,0 +1,163 @@
+"""What may be written or removed: a run folder is ours only when it looks like one.
+
+Nothing a user made is deleted or overwritten. Before ``improved-gan train``
+writes into ``--out`` or removes it (``--overwrite``), these checks decide:
+
+- :func:`run_folder_problem` says why a folder is *not* recognisably one of
+  our runs (no ``config.json`` that parses as a TrainConfig, or anything at its
+  top level that a run does not write, :data:`~improved_gan.training.run_dir.RUN_FILES`
+  and ``RUN_FOLDERS``), or ``None`` when it is one;
+- :func:`check_removable` refuses ``/``, the home folder, the working
+  directory and its parents whatever they hold, then any folder that is not a run;
+- :func:`check_new_run_folder` refuses ``--out`` naming a file, a non-empty
+  folder that is not a run, and a run that has a checkpoint (resume it) or
+  another configuration; an unfinished start of the same configuration (no
+  epoch finished) may be started again;
+- :func:`running_pid` / :class:`RunningMark`: ``running.pid`` while a process
+  trains the run, so that nothing removes or resumes a run that is training.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from improved_gan.config import TrainConfig, load_config
+from improved_gan.errors import UserError
+from improved_gan.training.checkpoint import latest_checkpoint
+from improved_gan.training.run_dir import CONFIG, RUN_FILES, RUN_FOLDERS, RUNNING
+
+# where and how a run computes, and how often it reports: the same run whatever these are
+WHERE_NOT_WHAT = frozenset(
+    {"epochs", "data_dir", "device", "precision", "fast_step", "eval_batch_size", "checkpoint_every",
+     "epoch_score_every", "epoch_score_samples", "final_score_samples", "sample_grid"}
+)  # fmt: skip
+
+
+def _is_leftover_temp(name: str) -> bool:
+    """A temporary file of an atomic write that a crash left (``.config.json.abc123.tmp``)."""
+    return name.startswith(".") and name.endswith(".tmp")
+
+
+def run_folder_problem(folder: Path) -> str | None:
+    """Why ``folder`` is not recognisably one of our run folders, or ``None`` when it is."""
+    config = folder / CONFIG
+    if not config.is_file():
+        return f"it has no {CONFIG}"
+    try:
+        load_config(config)
+    except UserError as err:
+        return f"its {CONFIG} is not a run's config ({err})"
+    foreign = []
+    for entry in sorted(folder.iterdir()):
+        if entry.is_symlink():
+            foreign.append(entry.name)
+        elif entry.is_dir():
+            if entry.name not in RUN_FOLDERS:
+                foreign.append(entry.name + "/")
+        elif entry.name not in RUN_FILES and not _is_leftover_temp(entry.name):
+            foreign.append(entry.name)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        return f"it holds files a run does not write ({shown})"
+    return None
+
+
+def _protected(folder: Path) -> str | None:
+    """Why ``folder`` may never be removed, whatever it holds."""
+    resolved = folder.resolve()
+    cwd = Path.cwd().resolve()
+    if resolved == Path(resolved.anchor):
+        return "it is the root of the file system"
+    if resolved == Path.home().resolve():
+        return "it is your home folder"
+    if resolved == cwd:
+        return "it is the current directory"
+    if resolved in cwd.parents:
+        return "it holds the current directory"
+    return None
+
+
+def check_removable(folder: Path) -> None:
+    """Raise UserError unless ``folder`` is one of our runs that may be deleted (module docstring)."""
+    reason = _protected(folder)
+    if reason is None and folder.is_symlink():
+        reason = "it is a symbolic link"
+    if reason is None and not folder.is_dir():
+        reason = "it is not a folder"
+    if reason is None:
+        reason = run_folder_problem(folder)
+    if reason is None and (pid := running_pid(folder)) is not None:
+        reason = f"process {pid} is training it now"
+    if reason is not None:
+        raise UserError(f"--overwrite refused: {folder} is not a run folder that may be deleted: {reason}. "
+                        "Nothing was removed; choose another --out")
+
+
+def config_differences(old: TrainConfig, new: TrainConfig, *, ignore=WHERE_NOT_WHAT) -> list[str]:
+    """``["lr=0.003 (now 0.001)", ...]`` for the fields that differ, ``ignore`` aside."""
+    before, after = old.to_dict(), new.to_dict()
+    return [f"{key}={before[key]!r} (now {after[key]!r})" for key in sorted(after)
+            if key not in ignore and before.get(key) != after[key]]  # fmt: skip
+
+
+def check_new_run_folder(folder: Path, config: TrainConfig) -> None:
+    """Raise UserError unless a new run of ``config`` may be written into ``folder`` (module docstring)."""
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"--out {folder} is a file, not a folder; choose a folder for the run")
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return
+    if latest_checkpoint(folder) is not None and run_folder_problem(folder) is None:
+        raise UserError(
+            f"{folder} already holds a run; continue it with `improved-gan train --resume {folder}`, "
+            "start it again with --overwrite, or choose another --out"
+        )
+    problem = run_folder_problem(folder)
+    if problem is not None:
+        raise UserError(
+            f"--out {folder} is a folder that is not empty and not a run ({problem}); nothing was written. "
+            "Choose a new or empty folder"
+        )
+    differ = config_differences(load_config(folder / CONFIG), config, ignore=frozenset())
+    if differ:
+        raise UserError(
+            f"{folder} holds the start of a run of another configuration ({', '.join(differ[:4])}); "
+            "choose another --out, or pass --overwrite to replace it"
+        )
+
+
+# -- running.pid ----------------------------------------------------------------------------------
+
+
+def running_pid(folder: Path) -> int | None:
+    """The process id training the run in ``folder`` now, or None (no mark, or its process is gone)."""
+    try:
+        pid = int((folder / RUNNING).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    if pid == os.getpid():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:  # alive, another user's
+        return pid
+    return pid
+
+
+class RunningMark:
+    """``with RunningMark(run_dir):`` writes ``running.pid`` for the block and removes it after."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = Path(folder) / RUNNING
+
+    def __enter__(self) -> "RunningMark":
+        pid = running_pid(self.path.parent)
+        if pid is not None:
+            raise UserError(f"{self.path.parent} is being trained by process {pid}; wait for it or stop it first")
+        self.path.write_text(f"{os.getpid()}\n")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.path.unlink(missing_ok=True)
