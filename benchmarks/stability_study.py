@@ -13,11 +13,10 @@ Each run folder is an ordinary run (``improved-gan eval/report`` work on it) and
 in ``hosts.jsonl``, the CPU that trained each span of epochs (trajectories differ between
 CPU kinds through rounding).
 
-The failure definition, fixed before any run of this study was looked at:
-
-    A seed FAILS when D overpowers G: the epoch mean of ``loss_unsup`` is below 0.05 in
-    any epoch from epoch 5 on, or its EMA test errors at the study's last common epoch
-    exceed twice the median of all runs (both arms) at that epoch.
+Failures are counted with the package's one definition (improved_gan/experiments/failures.py),
+fixed before any run of this study was looked at: ``loss_unsup`` below 0.05 for a whole epoch
+from epoch 5 on, or EMA test errors at the last common epoch above twice the median of all
+runs (both arms) there.
 
 Commands (one process per arm, one thread each):
 
@@ -40,9 +39,6 @@ ARMS = {
     "released": {"lr": 0.003, "lr_decay_start": None, "lr_decay_end": None},
     "paper-time": {"lr": 0.001, "lr_decay_start": 200, "lr_decay_end": 300},
 }
-UNSUP_FLOOR = 0.05      # loss_unsup epoch mean below this: D overpowers G
-UNSUP_FROM_EPOCH = 5    # ... counted from this epoch on
-ERROR_FACTOR = 2.0      # or test errors above this many times the median at the last common epoch
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -111,19 +107,8 @@ def train_arm(args: argparse.Namespace) -> None:
                   f"({read_metrics(folder)[-1]['test_errors']} errors, {span['wall_s']:.0f} s)", flush=True)
 
 
-def classify(rows: list[dict], median_errors: float, last_epoch: int) -> list[str]:
-    """The reasons a run failed by the definition in the module docstring ([] when it did not)."""
-    reasons = []
-    low = [r["epoch"] for r in rows if r["epoch"] >= UNSUP_FROM_EPOCH and r["loss_unsup"] < UNSUP_FLOOR]
-    if low:
-        reasons.append(f"loss_unsup < {UNSUP_FLOOR} from epoch {low[0]}")
-    at_last = [r for r in rows if r["epoch"] == last_epoch]
-    if at_last and at_last[0]["test_errors"] > ERROR_FACTOR * median_errors:
-        reasons.append(f"{at_last[0]['test_errors']} errors > {ERROR_FACTOR:g} x median {median_errors:g}")
-    return reasons
-
-
 def write_table(args: argparse.Namespace) -> None:
+    from improved_gan.experiments.failures import FROM_EPOCH, failure_reasons
     from improved_gan.training.run_dir import read_metrics
 
     runs = {}
@@ -138,13 +123,16 @@ def write_table(args: argparse.Namespace) -> None:
     median_errors = statistics.median(
         next(r["test_errors"] for r in rows if r["epoch"] == last_common) for _, rows in runs.values()
     )
-    checkpoints = [e for e in (5, 10, 12, 14, 20, 30, 40) if e <= last_common]
+    checkpoints = sorted({e for e in (5, 10, 12, 14, 20, 30, 40) if e <= last_common} | {last_common})
     lines = [f"Last common epoch: {last_common}; median EMA test errors there (both arms): {median_errors:g}.", ""]
     for arm in ARMS:
         members = sorted((seed, v) for (a, seed), v in runs.items() if a == arm)
         if not members:
             continue
-        failed = {seed: classify(rows, median_errors, last_common) for seed, (_, rows) in members}
+        failed = {
+            seed: failure_reasons(rows, errors_key="test_errors", median_errors=median_errors, at_epoch=last_common)
+            for seed, (_, rows) in members
+        }
         n_failed = sum(bool(r) for r in failed.values())
         lines += [f"### {arm}: {n_failed} failed of {len(members)}", "",
                   "| seed | " + " | ".join(f"errors @{e} (EMA / raw)" for e in checkpoints)
@@ -153,7 +141,7 @@ def write_table(args: argparse.Namespace) -> None:
         for seed, (folder, rows) in members:
             by_epoch = {r["epoch"]: r for r in rows}
             cells = [f"{by_epoch[e]['test_errors']} / {by_epoch[e]['test_errors_raw']}" for e in checkpoints]
-            late = [r for r in rows if r["epoch"] >= UNSUP_FROM_EPOCH] or rows
+            late = [r for r in rows if r["epoch"] >= FROM_EPOCH] or rows
             hosts = [json.loads(x) for x in (folder / "hosts.jsonl").read_text().splitlines()] \
                 if (folder / "hosts.jsonl").is_file() else []
             cpus = ",".join(sorted({h["cpu_capability"] for h in hosts})) or "?"

@@ -49,7 +49,7 @@ def get_preset(name: str) -> TrainConfig:
 
 @register_preset("mnist-fm")
 def mnist_fm() -> TrainConfig:
-    """Semi-supervised permutation-invariant MNIST with feature matching (Table 1).
+    """Semi-supervised permutation-invariant MNIST with feature matching (Table 1), as released.
 
     As the authors' code: D = Gaussian noise 0.3, weight-normed dense
     1000-500-250-250-250 with noise 0.5 after each, 10 logits (l_{K+1} = 0);
@@ -57,6 +57,13 @@ def mnist_fm() -> TrainConfig:
     feature matching on D's last hidden layer (squared L2 of the batch means,
     mean over units); Adam lr 0.003, beta1 0.5; 100 labeled + 100 unlabeled +
     100 generated per step; 300 epochs of 600 steps; 100 labels (10 per class).
+
+    History (docs/reference.md): lr 0.003 held constant and test errors of the
+    EMA of D are the released script's, from a commit four days after the
+    paper appeared; the script as it stood at the paper is ``mnist-fm-paper``.
+    Which of the two trains without failed seeds is the stability study's
+    question (docs/stability.md); until it is answered this preset stays the
+    released setting.
 
     Adam is the authors' own, with epsilon inside the square root
     (training/optim.py): with torch's Adam this run collapses after about 13
@@ -66,6 +73,21 @@ def mnist_fm() -> TrainConfig:
     epochs evaluate a shrunken network).
     """
     return TrainConfig(preset="mnist-fm")
+
+
+@register_preset("mnist-fm-paper")
+def mnist_fm_paper() -> TrainConfig:
+    """Table 1 as the authors' MNIST script stood when the paper appeared: lr 0.001, decay 200-300, raw D.
+
+    mnist-fm's networks, losses and data, with the two settings a commit four
+    days after the paper changed (docs/reference.md): Adam lr 0.001 held to
+    epoch 200, then decayed linearly to 0 at epoch 300, and the test error of
+    the raw discriminator (no parameter average). Both the raw and the EMA
+    errors are logged every epoch (``test_errors_raw``, ``test_errors``); a
+    table made by ``improved-gan reproduce table1`` reports the raw ones for
+    this preset, because that is what the paper-time script printed.
+    """
+    return TrainConfig(preset="mnist-fm-paper", lr=0.001, lr_decay_start=200, lr_decay_end=300, table_discriminator="raw")
 
 
 @register_preset("mnist-mbd")

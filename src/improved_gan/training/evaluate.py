@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from improved_gan.config import load_config
+from improved_gan.config import TrainConfig, load_config
 from improved_gan.errors import UserError
 from improved_gan.semi_supervised import classification_errors
 from improved_gan.training.build import build_models
@@ -37,9 +37,42 @@ def count_errors(classifier: nn.Module, images: Tensor, labels: Tensor, *, batch
     return int(errors)
 
 
-def evaluate_run(run_dir: str | Path, *, device: str = "auto", data_dir: str | None = None) -> dict[str, Any]:
-    """``{"test_errors", "test_examples", "test_error_rate", "epoch", ...}`` of the EMA discriminator
-    of the run's last checkpoint, on the run's evaluation split."""
+@torch.no_grad()
+def class_probabilities(classifier: nn.Module, images: Tensor, *, batch_size: int = 1000) -> Tensor:
+    """Softmax over the K real classes, ``[N, K]`` float64, in eval mode (the ensemble's input:
+    Table 1's second row averages these over the seeds' models)."""
+    chunks = []
+    with eval_mode(classifier):
+        for start in range(0, len(images), batch_size):
+            chunks.append(torch.softmax(classifier(images[start : start + batch_size]).logits.double(), dim=1))
+    return torch.cat(chunks)
+
+
+@dataclasses.dataclass
+class RunClassifier:
+    """A run's discriminator as a classifier, with the data it is evaluated on."""
+
+    discriminator: nn.Module
+    x_test: Tensor
+    y_test: Tensor
+    epoch: int
+    config: TrainConfig
+    average: dict[str, Any]  # the checkpoint's EMA state
+
+    def use_average(self) -> None:
+        """Replace the discriminator's parameters by their exponential moving average (the EMA D)."""
+        ema = ExponentialMovingAverage(self.discriminator, rate=self.config.ema_rate).to(self.x_test.device)
+        ema.load_state_dict(self.average)
+        ema.copy_to(self.discriminator)
+
+
+def load_run_classifier(
+    run_dir: str | Path, *, which: str = "ema", device: str = "auto", data_dir: str | None = None
+) -> RunClassifier:
+    """The discriminator of the run's last checkpoint, its EMA (``which="ema"``) or raw parameters
+    (``"raw"``), and the run's evaluation split."""
+    if which not in ("ema", "raw"):
+        raise ValueError(f"expected which='ema' or 'raw' (got {which!r})")
     run_dir = Path(run_dir)
     config = load_config(run_dir / CONFIG)
     if config.mode != "semi-supervised":
@@ -51,20 +84,28 @@ def evaluate_run(run_dir: str | Path, *, device: str = "auto", data_dir: str | N
     data = load_experiment_data(config, device=torch_device)
     _, discriminator = build_models(config, image_shape=data.image_shape, num_classes=data.num_classes, device=torch_device)
     discriminator.load_state_dict(state["discriminator"])
-    raw_errors = count_errors(discriminator, data.x_test, data.y_test, batch_size=config.eval_batch_size)
-    ema = ExponentialMovingAverage(discriminator, rate=config.ema_rate).to(torch_device)
-    ema.load_state_dict(state["step"]["ema"])
-    ema.copy_to(discriminator)
-    errors = count_errors(discriminator, data.x_test, data.y_test, batch_size=config.eval_batch_size)
-    n = len(data.y_test)
+    run = RunClassifier(discriminator, data.x_test, data.y_test, int(state["epoch"]), config, state["step"]["ema"])
+    if which == "ema":
+        run.use_average()
+    return run
+
+
+def evaluate_run(run_dir: str | Path, *, device: str = "auto", data_dir: str | None = None) -> dict[str, Any]:
+    """``{"test_errors", "test_examples", "test_error_rate", "test_errors_raw", "epoch", ...}`` of the
+    run's last checkpoint (EMA and raw discriminator) on the run's evaluation split."""
+    run = load_run_classifier(run_dir, which="raw", device=device, data_dir=data_dir)
+    errors = {"raw": count_errors(run.discriminator, run.x_test, run.y_test, batch_size=run.config.eval_batch_size)}
+    run.use_average()
+    errors["ema"] = count_errors(run.discriminator, run.x_test, run.y_test, batch_size=run.config.eval_batch_size)
+    n = len(run.y_test)
     return {
         "run": str(run_dir),
-        "epoch": int(state["epoch"]),
-        "test_errors": errors,
+        "epoch": run.epoch,
+        "test_errors": errors["ema"],
         "test_examples": n,
-        "test_error_rate": errors / n,
-        "test_errors_raw": raw_errors,
-        "dataset": config.dataset,
-        "labels": config.labels,
-        "seed": config.seed,
+        "test_error_rate": errors["ema"] / n,
+        "test_errors_raw": errors["raw"],
+        "dataset": run.config.dataset,
+        "labels": run.config.labels,
+        "seed": run.config.seed,
     }

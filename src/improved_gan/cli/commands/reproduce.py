@@ -1,0 +1,71 @@
+"""``improved-gan reproduce table1``: every run of the paper's Table 1, the table beside the paper's."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def seed_list(text: str) -> list[int]:
+    """``"0-9"``, ``"0,3,5"`` or ``"0-4,7"`` -> a list of seeds."""
+    seeds: list[int] = []
+    for part in filter(None, text.split(",")):
+        low, dash, high = part.partition("-")
+        try:
+            seeds += list(range(int(low), int(high) + 1)) if dash else [int(low)]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected seeds like 0-9 or 0,3,5 (got {text!r})") from None
+    return seeds
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "reproduce",
+        help="reproduce a table of the paper (Table 1: every label count and seed, with ensembles)",
+        description="Train every (labels, seed) run of Table 1 (resumable: stop and run the same command again), "
+        "then write OUT/table1.md beside the paper's numbers: mean +- std per label count, the ensemble of the "
+        "seeds' models, the failed seeds, and a plot of every run's curve.",
+    )
+    p.add_argument("table", choices=["table1"])
+    p.add_argument("--preset", default="mnist-fm", help="mnist-fm (as released) or mnist-fm-paper (as at the paper)")
+    p.add_argument("--labels", type=int, nargs="*", default=[20, 50, 100, 200], help="label counts (default: all four)")
+    p.add_argument("--seeds", type=seed_list, default=list(range(10)), help="e.g. 0-9 (default) or 0,3,5")
+    p.add_argument("--epochs", type=int, help="epochs per run (default: the preset's 300)")
+    p.add_argument("--out", type=Path, default=Path("runs/table1"), help="folder for the runs and the table")
+    p.add_argument("--data-dir", help="folder holding mnist/ (else $IMPROVED_GAN_DATA)")
+    p.add_argument("--dataset", help="mnist (default) or mnist5k (the bundled digits, for a quick look)")
+    p.add_argument("--jobs", type=int, default=1, help="runs trained at once (each gets cores/jobs threads)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any config field, every run")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and the expected wall time, train nothing")
+    p.add_argument("--report-only", action="store_true", help="write the table from the runs so far, train nothing")
+    p.add_argument("--no-ensemble", action="store_true", help="skip the ensembles (they load every run's model)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from improved_gan.config import parse_assignments
+    from improved_gan.errors import UserError
+    from improved_gan.experiments import table1
+    from improved_gan.experiments.presets import get_preset
+
+    if args.preset not in ("mnist-fm", "mnist-fm-paper"):
+        raise UserError(f"Table 1 is a mnist-fm experiment; --preset must be mnist-fm or mnist-fm-paper (got {args.preset})")
+    overrides = parse_assignments(args.set)
+    overrides.update({k: v for k, v in {"epochs": args.epochs, "data_dir": args.data_dir, "dataset": args.dataset}.items()
+                      if v is not None})  # fmt: skip
+    planned = table1.plan_table1(get_preset(args.preset), labels=args.labels, seeds=args.seeds, out=args.out,
+                                 overrides=overrides)  # fmt: skip
+    if args.dry_run:
+        print(table1.describe_plan(planned, jobs=args.jobs))
+        return 0
+    if not args.report_only:
+        args.out.mkdir(parents=True, exist_ok=True)
+        table1.run_table1(planned, jobs=args.jobs, progress=not args.no_progress)
+    rows = table1.summarize(planned, ensemble=not args.no_ensemble)
+    if not rows:
+        raise UserError(f"no run of this plan has finished an epoch yet in {args.out}")
+    path = table1.write_table(rows, planned, args.out)
+    print(path.read_text())
+    print(f"table: {path}")
+    return 0

@@ -1,0 +1,348 @@
+"""Table 1 of the paper: semi-supervised permutation-invariant MNIST, every (labels, seed) run.
+
+The protocol (Section 6.1): for each label count (20, 50, 100, 200) and each
+seed, one training of a preset (``mnist-fm`` by default) for its 300 epochs;
+the table gives the test errors of 10,000 as mean +- std over the seeds, and
+the errors of the ensemble of the seeds' models (their class probabilities
+averaged: the paper's second row).
+
+Every run is an ordinary run folder ``OUT/l{labels}-s{seed}``, trained through
+:func:`~improved_gan.training.trainer.ensure_trained`, so a stopped
+reproduction continues where it was and ``improved-gan eval/report`` work on
+each run. ``improved-gan reproduce table1`` is the command.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import statistics
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Sequence
+
+from improved_gan.config import TrainConfig, apply_overrides
+from improved_gan.errors import UserError
+from improved_gan.experiments.failures import failure_reasons
+
+# the paper's Table 1: test errors of 10,000, (mean, std) over 10 seeds; one model, ensemble of 10
+PAPER = {
+    20: ((1677, 452), (1134, 445)),
+    50: ((221, 136), (142, 96)),
+    100: ((93, 6.5), (86, 5.6)),
+    200: ((90, 4.2), (81, 4.3)),
+}
+LABEL_COUNTS = (20, 50, 100, 200)
+
+
+@dataclasses.dataclass(frozen=True)
+class PlannedRun:
+    """One cell of the protocol: a label count, a seed, its run folder and its config."""
+
+    labels: int
+    seed: int
+    folder: Path
+    config: TrainConfig
+
+    def epochs_done(self) -> int:
+        from improved_gan.training.run_dir import read_metrics
+
+        rows = read_metrics(self.folder)
+        return rows[-1]["epoch"] if rows else 0
+
+
+def plan_table1(
+    base: TrainConfig, *, labels: Sequence[int], seeds: Sequence[int], out: Path, overrides: dict[str, Any] | None = None
+) -> list[PlannedRun]:
+    """Every (labels, seed) run of the protocol, checked before anything trains.
+
+    Refused with one line each: empty label or seed lists, repeated entries, label
+    counts the training set cannot balance (:func:`~improved_gan.data.labeled_subset`'s
+    rule), and an ``out`` folder holding a run of another configuration.
+    """
+    from improved_gan.training.trainer import config_conflict
+
+    if not labels:
+        raise UserError("no label counts given; e.g. --labels 20 50 100 200")
+    if not seeds:
+        raise UserError("no seeds given; e.g. --seeds 0-9")
+    for name, values in (("label count", labels), ("seed", seeds)):
+        repeated = sorted({v for v in values if list(values).count(v) > 1})
+        if repeated:
+            raise UserError(f"{name}s given twice: {repeated}")
+    if any(s < 0 for s in seeds):
+        raise UserError(f"seeds must be >= 0 (got {sorted(s for s in seeds if s < 0)})")
+    base = apply_overrides(base, overrides or {})
+    _check_label_counts(base, labels)
+    planned = []
+    for n_labels in labels:
+        for seed in seeds:
+            config = dataclasses.replace(base, labels=n_labels, seed=seed).validate()
+            folder = Path(out) / f"l{n_labels}-s{seed}"
+            conflict = config_conflict(folder, config)
+            if conflict:
+                raise UserError(conflict + " (or remove that run yourself)")
+            planned.append(PlannedRun(n_labels, seed, folder, config))
+    return planned
+
+
+def _check_label_counts(config: TrainConfig, labels: Sequence[int]) -> None:
+    """Each label count must balance over the classes of the training split (one clear line if not)."""
+    from improved_gan.data import labeled_subset, load_dataset
+
+    train = load_dataset(config.dataset, root=config.data_dir, split=config.train_split)
+    for n_labels in labels:
+        labeled_subset(train.labels, n_labels, seed=0, num_classes=train.num_classes)
+
+
+# -- training ----------------------------------------------------------------------------------------
+
+def _train_one(run: PlannedRun, threads: int) -> tuple[int, int]:
+    """One run in a worker process; its per-epoch lines go to its own log.txt, not the shared terminal."""
+    import contextlib
+
+    import torch
+
+    from improved_gan.training.trainer import ensure_trained
+
+    torch.set_num_threads(threads)
+    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
+        ensure_trained(run.config, run.folder, progress=False)
+    return run.labels, run.seed
+
+
+def run_table1(planned: Sequence[PlannedRun], *, jobs: int = 1, progress: bool = True) -> None:
+    """Train every unfinished run, ``jobs`` at a time (each with ``cores // jobs`` threads), with a
+    live line: runs done, epochs done, and the time left at the pace of this invocation."""
+    from tqdm.auto import tqdm
+
+    if jobs < 1:
+        raise UserError(f"--jobs must be at least 1 (got {jobs})")
+    todo = [run for run in planned if run.epochs_done() < run.config.epochs]
+    if not todo:
+        return
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    total = sum(run.config.epochs for run in planned)
+    counted = lambda: sum(min(run.epochs_done(), run.config.epochs) for run in planned)  # noqa: E731
+    bar = tqdm(total=total, initial=counted(), unit="epoch", desc="table1", disable=not progress, dynamic_ncols=True)
+    finished = len(planned) - len(todo)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(_train_one, run, threads) for run in todo]
+        while True:
+            done = sum(f.done() for f in futures)
+            bar.n = counted()
+            bar.set_postfix_str(f"runs {finished + done}/{len(planned)}", refresh=True)
+            if done == len(futures):
+                break
+            time.sleep(2.0)
+        for future in futures:
+            future.result()  # a run's error surfaces here, after the others have finished
+    bar.close()
+
+
+# -- the table ---------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class LabelRow:
+    """Table 1's numbers for one label count."""
+
+    labels: int
+    errors: dict[int, int]  # seed -> test errors of the table's discriminator at the last epoch
+    epochs: set[int]
+    ensemble: int | None
+    failed: dict[int, list[str]]
+    discriminator: str
+
+    def mean_std(self) -> tuple[float, float]:
+        values = list(self.errors.values())
+        return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def summarize(planned: Sequence[PlannedRun], *, device: str = "cpu", ensemble: bool = True) -> list[LabelRow]:
+    """Per label count: the errors of every run that has trained, the failures (experiments/failures.py)
+    and, when every seed has reached its last epoch, the ensemble's errors."""
+    from improved_gan.training.run_dir import read_metrics
+
+    rows = []
+    for n_labels in sorted({run.labels for run in planned}):
+        group = [run for run in planned if run.labels == n_labels]
+        which = group[0].config.table_discriminator
+        key = "test_errors" if which == "ema" else "test_errors_raw"
+        metrics = {run.seed: read_metrics(run.folder) for run in group}
+        metrics = {seed: m for seed, m in metrics.items() if m}
+        if not metrics:
+            continue
+        errors = {seed: m[-1][key] for seed, m in metrics.items()}
+        epochs = {m[-1]["epoch"] for m in metrics.values()}
+        at = min(epochs)
+        median = statistics.median(next(r[key] for r in m if r["epoch"] == at) for m in metrics.values())
+        failed = {seed: failure_reasons(m, errors_key=key, median_errors=median, at_epoch=at) for seed, m in metrics.items()}
+        complete = len(metrics) == len(group) and all(run.epochs_done() >= run.config.epochs for run in group)
+        votes = ensemble_errors([run.folder for run in group], which=which, device=device) if ensemble and complete else None
+        rows.append(LabelRow(n_labels, errors, epochs, votes, {s: r for s, r in failed.items() if r}, which))
+    return rows
+
+
+def ensemble_errors(folders: Sequence[Path], *, which: str, device: str = "cpu") -> int:
+    """Test errors of the ensemble of the runs' discriminators: the mean of their class probabilities."""
+    from improved_gan.training.evaluate import class_probabilities, load_run_classifier
+
+    if not folders:
+        raise ValueError("expected at least one run folder for an ensemble")
+    total, labels = None, None
+    for folder in folders:
+        run = load_run_classifier(folder, which=which, device=device)
+        probabilities = class_probabilities(run.discriminator, run.x_test, batch_size=run.config.eval_batch_size)
+        total = probabilities if total is None else total + probabilities
+        labels = run.y_test
+    return int((total.argmax(1) != labels).sum().item())
+
+
+def write_table(rows: Sequence[LabelRow], planned: Sequence[PlannedRun], out: Path) -> Path:
+    """``OUT/table1.md`` (the table beside the paper's) and ``OUT/table1-curves.png`` (every run's curve)."""
+    from improved_gan.utils.atomic import atomic_write_text
+
+    lines = [
+        "# Table 1: semi-supervised permutation-invariant MNIST (test errors of 10,000)",
+        "",
+        f"Preset `{planned[0].config.preset}`; runs in `{out}`. One model: mean +- std (sample std) over the "
+        "seeds of the last epoch's errors; ensemble: the seeds' models' class probabilities averaged. "
+        "Failures: experiments/failures.py. Paper: Salimans et al. (2016), Table 1, 10 seeds.",
+        "",
+        "| labels | seeds | epochs | D | one model | paper | ensemble | paper ensemble | failed |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        mean, std = row.mean_std()
+        paper_one, paper_ens = PAPER.get(row.labels, (None, None))
+        fmt = lambda pair: f"{pair[0]:g} +- {pair[1]:g}" if pair else "-"  # noqa: E731
+        failed = ", ".join(f"seed {s}: {'; '.join(r)}" for s, r in sorted(row.failed.items())) or "none"
+        lines.append(
+            f"| {row.labels} | {len(row.errors)} | {'/'.join(map(str, sorted(row.epochs)))} | {row.discriminator} "
+            f"| {mean:.1f} +- {std:.1f} | {fmt(paper_one)} | {row.ensemble if row.ensemble is not None else '-'} "
+            f"| {fmt(paper_ens)} | {failed} |"
+        )
+    lines += ["", "Per seed:", "", "| labels | " + " | ".join(f"seed {s}" for s in _seeds(planned)) + " |",
+              "|---" * (len(_seeds(planned)) + 1) + "|"]
+    for row in rows:
+        lines.append(f"| {row.labels} | " + " | ".join(str(row.errors.get(s, "-")) for s in _seeds(planned)) + " |")
+    plot = _plot_curves(planned, out / "table1-curves.png")
+    if plot:
+        lines += ["", f"![every run's test errors per epoch]({plot.name})"]
+    path = out / "table1.md"
+    atomic_write_text(path, "\n".join(lines) + "\n")
+    return path
+
+
+def _seeds(planned: Sequence[PlannedRun]) -> list[int]:
+    return sorted({run.seed for run in planned})
+
+
+def _plot_curves(planned: Sequence[PlannedRun], path: Path) -> Path | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    from improved_gan.training.run_dir import read_metrics
+    from improved_gan.utils.atomic import atomic_open
+
+    label_counts = sorted({run.labels for run in planned})
+    colours = {n: plt.cm.viridis(i / max(1, len(label_counts) - 1)) for i, n in enumerate(label_counts)}
+    fig, ax = plt.subplots(figsize=(8, 5))
+    drawn = set()
+    for run in planned:
+        rows = read_metrics(run.folder)
+        if not rows:
+            continue
+        key = "test_errors" if run.config.table_discriminator == "ema" else "test_errors_raw"
+        ax.plot([r["epoch"] for r in rows], [r[key] for r in rows], color=colours[run.labels], alpha=0.7, lw=1,
+                label=f"{run.labels} labels" if run.labels not in drawn else None)
+        drawn.add(run.labels)
+    if not drawn:
+        plt.close(fig)
+        return None
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test errors of 10,000")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    with atomic_open(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=100)
+    plt.close(fig)
+    return path
+
+
+# -- the plan, costed --------------------------------------------------------------------------------
+
+def seconds_per_iteration(config: TrainConfig, *, threads: int, iterations: int = 5) -> float:
+    """This machine's time for one training iteration of ``config`` on ``threads`` threads (the
+    configured step, on random data of MNIST's shape), the median of ``iterations`` after a warm-up."""
+    import torch
+
+    from improved_gan.training.build import build_models, initialise_models
+    from improved_gan.training.device import compute_dtype, resolve_device, resolve_precision
+    from improved_gan.training.steps import make_step
+
+    device = resolve_device(config.device)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        generator, discriminator = build_models(config, image_shape=(1, 28, 28), num_classes=10, device=device)
+        x = torch.rand(max(config.init_batch_size, 3 * config.batch_size), 1, 28, 28, device=device)
+        y = torch.randint(0, 10, (len(x),), device=device)
+        initialise_models(generator, discriminator, x, config)
+        dtype = compute_dtype(resolve_precision(config.precision, device))
+        step = make_step(config, generator, discriminator, device=device, dtype=dtype)
+        b = config.batch_size
+        times = []
+        for i in range(iterations + 1):
+            started = time.perf_counter()
+            step.discriminator_step(x[:b], x[b : 2 * b], y[b : 2 * b])
+            step.generator_step(x[2 * b : 3 * b])
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            if i:
+                times.append(time.perf_counter() - started)
+    torch.set_num_threads(before)
+    return statistics.median(times)
+
+
+def describe_plan(planned: Sequence[PlannedRun], *, jobs: int) -> str:
+    """The plan as text: every run with its state, and the expected wall time on this machine."""
+    import torch
+
+    from improved_gan.training.batches import iterations_per_epoch
+
+    lines = [f"{'labels':>6} {'seed':>4}  {'epochs done':>11}  folder"]
+    remaining = 0
+    for run in planned:
+        done = run.epochs_done()
+        remaining += max(0, run.config.epochs - done)
+        lines.append(f"{run.labels:>6} {run.seed:>4}  {done:>5}/{run.config.epochs:<5}  {run.folder}")
+    from improved_gan.data import load_dataset
+    from improved_gan.training.device import resolve_device, resolve_precision
+
+    config = planned[0].config
+    cores = os.cpu_count() or 1
+    threads = max(1, cores // jobs)
+    per_iteration = seconds_per_iteration(config, threads=threads)
+    precision = resolve_precision(config.precision, resolve_device(config.device))
+    train_size = len(load_dataset(config.dataset, root=config.data_dir, split=config.train_split).labels)
+    iterations = iterations_per_epoch(train_size, config.batch_size, config.iters_per_epoch)
+    at_once = 1 if torch.cuda.is_available() and config.device != "cpu" else min(jobs, cores)
+    hours = remaining * iterations * per_iteration / at_once / 3600
+    lines += [
+        "",
+        f"{len(planned)} runs, {remaining} epochs to train, {iterations} iterations per epoch; one iteration takes "
+        f"{1000 * per_iteration:.0f} ms here ({torch.backends.cpu.get_cpu_capability()}, {threads} thread(s), "
+        f"{precision}, {'fast' if config.fast_step else 'reference'} step)",
+        f"expected wall time with --jobs {jobs} on {cores} cores: {hours:.1f} h",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,98 @@
+"""`improved-gan reproduce table1`: the plan, its refusals, resumable training, the table and the ensemble."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from clitools import cli
+
+from improved_gan.experiments.failures import failure_reasons
+
+TINY = [
+    "--dataset", "mnist5k", "--epochs", "2", "--no-progress",
+    "--set", "iters_per_epoch=4", "--set", "batch_size=20", "--set", "init_batch_size=100",
+    "--set", "sample_grid=16", "--set", "final_score_samples=0", "--set", "epoch_score_every=0",
+    "--set", "precision=fp32",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    out = tmp_path_factory.mktemp("table1")
+    result = cli("reproduce", "table1", *TINY, "--labels", "20", "100", "--seeds", "0-1", "--jobs", "2", "--out", str(out))
+    return out, result
+
+
+def test_every_run_trains_and_the_table_stands_beside_the_paper(table):
+    out, result = table
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["l100-s0", "l100-s1", "l20-s0", "l20-s1"]
+    text = (out / "table1.md").read_text()
+    assert "| 100 | 2 | 2 | ema |" in text and "93 +- 6.5" in text and "86 +- 5.6" in text
+    assert (out / "table1-curves.png").stat().st_size > 0
+    assert "table: " in result.stdout
+
+
+def test_the_ensemble_of_one_model_twice_is_that_model(table, tmp_path):
+    from improved_gan.experiments.table1 import ensemble_errors
+    from improved_gan.training.evaluate import evaluate_run
+
+    run = table[0] / "l100-s0"
+    assert ensemble_errors([run, run], which="ema") == evaluate_run(run, device="cpu")["test_errors"]
+    assert ensemble_errors([run, run], which="raw") == evaluate_run(run, device="cpu")["test_errors_raw"]
+
+
+def test_a_finished_table_is_not_trained_again(table):
+    out, _ = table
+    before = {p.name: (p / "metrics.jsonl").read_text() for p in out.iterdir() if p.is_dir()}
+    again = cli("reproduce", "table1", *TINY, "--labels", "20", "100", "--seeds", "0-1", "--out", str(out))
+    assert again.returncode == 0
+    assert {p.name: (p / "metrics.jsonl").read_text() for p in out.iterdir() if p.is_dir()} == before
+
+
+def test_dry_run_prints_the_plan_and_its_cost(tmp_path):
+    result = cli("reproduce", "table1", *TINY, "--labels", "100", "--seeds", "0-2", "--out", str(tmp_path), "--dry-run")
+    assert result.stdout.count(str(tmp_path / "l100-s")) == 3
+    assert "expected wall time with --jobs 1" in result.stdout and "ms here" in result.stdout
+    assert not any(tmp_path.iterdir())  # nothing trained, nothing written
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--labels", "55"], "positive multiple of 10"),
+        (["--labels", "5000"], "ask for at most"),
+        (["--labels"], "no label counts given"),
+        (["--seeds", ""], "no seeds given"),
+        (["--seeds", "1,1"], "seeds given twice: [1]"),
+        (["--preset", "cifar10-fm"], "--preset must be mnist-fm or mnist-fm-paper"),
+        (["--seeds", "a-b"], "expected seeds like 0-9"),
+    ],
+)
+def test_bad_input_is_one_line(args, says, tmp_path):
+    result = cli("reproduce", "table1", *TINY, "--out", str(tmp_path), "--dry-run", *args, check=False)
+    assert result.returncode == 2 and says in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_out_folder_of_another_configuration_is_refused(table, tmp_path):
+    out, _ = table
+    result = cli("reproduce", "table1", *TINY, "--labels", "20", "--seeds", "0", "--out", str(out),
+                 "--set", "lr=0.001", check=False)  # fmt: skip
+    assert result.returncode == 2
+    assert "holds a run of another configuration: lr=0.003 (wanted 0.001)" in result.stderr
+
+
+def test_failure_definition():
+    healthy = [{"epoch": e, "loss_unsup": 0.4, "test_errors": 100} for e in range(1, 11)]
+    assert failure_reasons(healthy, errors_key="test_errors", median_errors=100, at_epoch=10) == []
+    early_low = [dict(r, loss_unsup=0.01 if r["epoch"] < 5 else 0.4) for r in healthy]  # before epoch 5: not counted
+    assert failure_reasons(early_low, errors_key="test_errors", median_errors=100, at_epoch=10) == []
+    collapsed = [dict(r, loss_unsup=0.03 if r["epoch"] >= 7 else 0.4) for r in healthy]
+    assert failure_reasons(collapsed, errors_key="test_errors", median_errors=100, at_epoch=10) == [
+        "loss_unsup < 0.05 from epoch 7"
+    ]
+    behind = [dict(r, test_errors=201) for r in healthy]
+    assert failure_reasons(behind, errors_key="test_errors", median_errors=100, at_epoch=10) == [
+        "201 errors > 2 x median 100"
+    ]
+    assert failure_reasons(behind, errors_key="test_errors", median_errors=101, at_epoch=10) == []
