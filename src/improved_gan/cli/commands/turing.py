@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -130,11 +131,26 @@ def _port(text: str) -> int:
     return port
 
 
+# what the web app imports, by import name; installed by the `turing` extra (pyproject.toml)
+WEB_MODULES = ("fastapi", "uvicorn", "sqlalchemy", "jinja2", "multipart")
+
+
+def require_web_extra() -> None:
+    """One line naming the install command when the web extra is missing (the core install lacks it)."""
+    missing = [name for name in WEB_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UserError(
+            f"the human study needs the web extra ({', '.join(missing)} not installed): "
+            "pip install 'improved-gan[turing]'"
+        )
+
+
 def _plain_errors(command):
     """``command`` with storage and file failures turned into one-line user errors."""
 
     @functools.wraps(command)
     def run(args: argparse.Namespace) -> int:
+        require_web_extra()
         try:
             return command(args)
         except UserError:
