@@ -50,7 +50,9 @@ from improved_gan.training.stacked.support import (
     estimate_memory,
 )
 
-__all__ = ["StackedEngine", "copy_configs"]
+__all__ = ["STEP_KIND", "StackedEngine", "copy_configs"]
+
+STEP_KIND = "stacked"  # what a copy's checkpoint records as its step (``step_info``)
 
 
 def copy_configs(config: TrainConfig, seeds: Sequence[int]) -> list[TrainConfig]:
@@ -251,6 +253,9 @@ class StackedEngine:
     def copy_state(self, index: int) -> dict[str, Any]:
         """Copy ``index`` as a single run's checkpoint state (training/trainer.py ``_state``, same keys).
 
+        ``step_info`` records the stacked step in float32: a single run resumed from this state
+        continues with its own step, which the trainer treats as a change of step kind.
+
         ``rng["torch"]`` is the copy's z stream (a single run's global generator state; on
         CUDA ``rng["cuda"]``), ``rng["numpy"]`` its batch-order generator's state, so that a
         single run resumed from this state continues the copy's streams.
@@ -271,6 +276,7 @@ class StackedEngine:
             "generator": self.generator.copy_state(index),
             "discriminator": self.discriminator.copy_state(index),
             "step": self.step.copy_state(index),
+            "step_info": {"step": STEP_KIND, "precision": "fp32"},
             "rng": rng,
             "history": list(self.histories[index]),
         }

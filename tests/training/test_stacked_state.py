@@ -1,0 +1,119 @@
+"""Stacked state: the optimiser and the EMA on stacked tensors, copies in and out, single-run checkpoints.
+
+- the authors' Adam and the EMA applied to ``[S, *shape]`` tensors equal S separate ones;
+- ``StackedModule``: a copy's ``state_dict`` and module round-trip, forward passes equal the modules';
+- ``StackedEngine.copy_state(s)`` equals the checkpoint a single run of seed s writes after the same
+  epochs (noise off), key for key: networks, optimisers, EMA, random streams.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from training.test_stacked_common import TINY_FM, assert_states_close, with_config
+
+from improved_gan.layers import GaussianNoise
+from improved_gan.models.mnist import MNISTDiscriminator, MNISTGenerator
+from improved_gan.training import checkpoint as ckpt
+from improved_gan.training.ema import ExponentialMovingAverage
+from improved_gan.training.experiment_data import load_experiment_data
+from improved_gan.training.optim import AuthorsAdam
+from improved_gan.training.stacked import StackedEngine, StackedModule
+
+S = 3
+
+
+def test_authors_adam_on_stacked_tensors_equals_one_per_copy():
+    shapes = [(7, 5), (5,), ()]
+    stacked = [torch.nn.Parameter(torch.randn(S, *shape)) for shape in shapes]
+    singles = [[torch.nn.Parameter(p[s].detach().clone()) for p in stacked] for s in range(S)]
+    opt = AuthorsAdam(stacked, lr=3e-3, betas=(0.5, 0.999))
+    opts = [AuthorsAdam(params, lr=3e-3, betas=(0.5, 0.999)) for params in singles]
+    for step in range(20):
+        grads = [torch.randn(S, *shape) * 10.0 ** -(step % 6) for shape in shapes]  # tiny ones too
+        for p, g in zip(stacked, grads):
+            p.grad = g
+        opt.step()
+        for s in range(S):
+            for p, g in zip(singles[s], grads):
+                p.grad = g[s].clone()
+            opts[s].step()
+    for s in range(S):
+        for p, q in zip(stacked, singles[s]):
+            torch.testing.assert_close(p[s], q, rtol=0, atol=0)
+        for i in range(len(shapes)):
+            state, single = opt.state[stacked[i]], opts[s].state[singles[s][i]]
+            torch.testing.assert_close(state["exp_avg_sq"][s], single["exp_avg_sq"], rtol=0, atol=0)
+            assert float(state["step"]) == float(single["step"])
+
+
+def test_ema_on_stacked_tensors_equals_one_per_copy():
+    modules = [MNISTGenerator(hidden_sizes=(8,)) for _ in range(S)]
+    stacked = StackedModule(modules)
+    ema = ExponentialMovingAverage(stacked.params, rate=1e-2)
+    emas = [ExponentialMovingAverage(m, rate=1e-2) for m in modules]
+    for _ in range(15):
+        with torch.no_grad():
+            for p in stacked.params:
+                p.add_(torch.randn_like(p))
+            for s, module in enumerate(modules):
+                for p, q in zip(module.parameters(), stacked.params):
+                    p.copy_(q[s])
+        ema.update(stacked.params)
+        for e, m in zip(emas, modules):
+            e.update(m)
+    for s in range(S):
+        for a, b in zip(ema.shadow, emas[s].shadow):
+            torch.testing.assert_close(a[s], b, rtol=0, atol=0)
+
+
+def test_stacked_module_round_trip_and_forward():
+    modules = [MNISTDiscriminator(hidden_sizes=(30, 20), input_noise=0.0, hidden_noise=0.0) for _ in range(S)]
+    for m in modules:
+        m.trunk[2].weight_g.fill_(float(torch.rand(())))  # buffers differ per copy too
+    stacked = StackedModule(modules)
+    x = torch.rand(S, 6, 1, 28, 28)
+    out = stacked(x)
+    for s, module in enumerate(modules):
+        assert list(stacked.copy_state(s)) == list(module.state_dict())
+        assert_states_close(stacked.copy_state(s), module.state_dict(), rtol=0)
+        assert_states_close(stacked.unstack(s).state_dict(), module.state_dict(), rtol=0)
+        torch.testing.assert_close(out.logits[s], module(x[s]).logits, rtol=1e-6, atol=1e-6)
+    stacked.load_copy(1, modules[2].state_dict())
+    assert_states_close(stacked.copy_state(1), modules[2].state_dict(), rtol=0)
+    with pytest.raises(IndexError):
+        stacked.copy_state(S)
+
+
+def test_copy_state_is_the_checkpoint_of_a_single_run(tmp_path, monkeypatch):
+    """Seed s of a stack, unstacked, is what ``improved_gan train`` of seed s writes (noise off, 10 steps)."""
+    try:
+        from improved_gan.training.trainer import train
+    except ImportError:
+        pytest.skip("the single-run trainer moved")
+    monkeypatch.setattr(GaussianNoise, "forward", lambda self, x: x)  # noise off in both, nothing drawn
+    config = with_config(TINY_FM, lr=1e-4, epochs=2, iters_per_epoch=5)
+    seeds = (0, 5)
+    data = load_experiment_data(config, device=torch.device("cpu"))
+    engine = StackedEngine.build(config, seeds, data=data)
+    for _ in range(config.epochs):
+        engine.run_epoch(config.lr, evaluate=False)
+    for index, seed in enumerate(seeds):
+        run = tmp_path / f"seed{seed}"
+        train(with_config(config, seed=seed), run, progress=False)
+        single = ckpt.load_checkpoint(run)
+        state = engine.copy_state(index)
+        assert set(single) - {"version"} == set(state)
+        for key in ("generator", "discriminator", "step"):
+            assert_states_close(state[key], single[key], rtol=1e-5, path=key)
+        assert torch.equal(state["rng"]["torch"], single["rng"]["torch"])  # the z stream
+        assert state["rng"]["numpy"] == single["rng"]["numpy"]  # the batch order
+        assert state["step_info"] == {"step": "stacked", "precision": "fp32"}
+        for key in ("epoch", "config", "image_shape", "num_classes"):
+            assert state[key] == single[key], key
+        assert [row["epoch"] for row in state["history"]] == [row["epoch"] for row in single["history"]]
+        for ours, theirs in zip(state["history"], single["history"]):
+            assert ours["loss_d"] == pytest.approx(theirs["loss_d"], rel=1e-4)
+        # an unstacked copy is an ordinary module holding that state
+        generator, discriminator = engine.unstack(index)
+        assert_states_close(discriminator.state_dict(), single["discriminator"], rtol=1e-5)
