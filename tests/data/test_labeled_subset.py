@@ -15,7 +15,7 @@ def _unbalanced_labels(n: int = 3000, seed: int = 5) -> np.ndarray:
 
 
 def _naive_selection(labels: np.ndarray, num_labels: int, seed: int) -> set[int]:
-    """The rule in reference-setup.md, as a loop: walk the permutation, keep a class's first picks."""
+    """The rule in docs/reference.md, as a loop: walk the permutation, keep a class's first picks."""
     per_class = num_labels // 10
     taken = [0] * 10
     chosen = set()

@@ -1,4 +1,4 @@
-"""The CIFAR-10/SVHN models against the numbers derived by hand from reference-setup.md."""
+"""The CIFAR-10/SVHN models against the numbers derived by hand from docs/reference.md."""
 
 from __future__ import annotations
 

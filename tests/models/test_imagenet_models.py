@@ -1,4 +1,4 @@
-"""The ImageNet 128x128 models (Section 6.5) against numbers derived by hand from reference-setup.md.
+"""The ImageNet 128x128 models (Section 6.5) against numbers derived by hand from docs/reference.md.
 
 The full-size networks are built on the meta device (no memory, no compute) for
 their parameter counts and shapes; the numerical tests use narrow widths.

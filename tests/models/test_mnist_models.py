@@ -1,4 +1,4 @@
-"""The MNIST models against the numbers derived by hand from reference-setup.md."""
+"""The MNIST models against the numbers derived by hand from docs/reference.md."""
 
 from __future__ import annotations
 

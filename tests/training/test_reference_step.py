@@ -46,7 +46,7 @@ def lse(logits: np.ndarray) -> np.ndarray:
 
 
 def authors_d_loss(l_lab, y, l_unl, l_gen) -> float:
-    """reference-setup: -mean(l_y) + mean(LSE(l_lab)) - 1/2 mean(LSE(l_unl)) + 1/2 mean(sp(LSE(l_unl)))
+    """docs/reference.md: -mean(l_y) + mean(LSE(l_lab)) - 1/2 mean(LSE(l_unl)) + 1/2 mean(sp(LSE(l_unl)))
     + 1/2 mean(sp(LSE(l_gen)))."""
     supervised = -l_lab[np.arange(len(y)), y].mean() + lse(l_lab).mean()
     unsupervised = -0.5 * lse(l_unl).mean() + 0.5 * softplus(lse(l_unl)).mean() + 0.5 * softplus(lse(l_gen)).mean()

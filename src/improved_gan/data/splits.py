@@ -3,7 +3,7 @@
 The semi-supervised experiments train with labels for only ``num_labels``
 examples, the same number per class, and use the whole training set as the
 unlabeled pool. The subset is chosen as the authors' code chose it
-(reference-setup.md): permute the training set with a generator seeded by the
+(docs/reference.md): permute the training set with a generator seeded by the
 data seed, then take the first ``num_labels / num_classes`` examples of each
 class in permutation order.
 

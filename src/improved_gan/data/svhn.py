@@ -3,7 +3,7 @@
 ``train_32x32.mat`` (73,257 images) and ``test_32x32.mat`` (26,032) are looked
 for as ``<root>/svhn/FILE`` and ``<root>/FILE`` (torchvision's layout), and
 downloaded, when allowed, to ``<root>/svhn/FILE``. The ``extra`` set is not
-used: the paper's runs train on ``train`` only (reference-setup.md).
+used: the paper's runs train on ``train`` only (docs/reference.md).
 
 Each file is a MATLAB v5 file with ``X``, uint8 ``[32, 32, 3, N]``, and ``y``,
 ``[N, 1]`` labels in 1-10, where 10 stands for the digit 0; the loader returns

@@ -2,7 +2,7 @@ r"""The "cross" batch norm of the authors' ImageNet discriminator.
 
 The discriminator sees one joint batch ``[real; generated]`` of two equal
 halves. Its convolutions are followed by a batch norm whose statistics come
-from one half only, and which half depends on the channel (reference-setup.md,
+from one half only, and which half depends on the channel (docs/reference.md,
 "ImageNet 128x128"): the first ``C // 2`` channels are normalised with the
 statistics of the **real** half, the other ``C - C // 2`` with those of the
 **generated** half; each set of statistics is applied to *every* row of the

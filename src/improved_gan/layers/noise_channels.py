@@ -1,6 +1,6 @@
 """Fresh uniform noise concatenated as extra channels: the authors' ImageNet generator's layer input.
 
-In the authors' ImageNet 128x128 generator (reference-setup.md, "ImageNet
+In the authors' ImageNet 128x128 generator (docs/reference.md, "ImageNet
 128x128") every layer's output gets fresh ``Uniform(-1, 1)`` channels
 concatenated to it before it feeds the next layer, so that randomness enters
 at every scale and not only through ``z``. The noise is part of generation,

@@ -3,7 +3,7 @@
 The reference generators follow every hidden layer with batch normalisation
 that has no scale parameter, a learned bias, ``eps = 1e-6`` inside the square
 root, and that normalises with the statistics of the batch being generated in
-training *and* when sampling (reference-setup.md). ``torch.nn.BatchNorm1d``
+training *and* when sampling (docs/reference.md). ``torch.nn.BatchNorm1d``
 switches to running averages in eval mode, which the reference never used, so
 this module keeps no running statistics at all.
 

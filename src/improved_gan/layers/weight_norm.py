@@ -1,7 +1,7 @@
 """Weight-normalised dense, convolutional and transposed-convolutional layers.
 
 Weight normalisation (Salimans & Kingma, 2016; used throughout the paper's
-semi-supervised discriminators, Section 5 and reference-setup.md) writes each
+semi-supervised discriminators, Section 5 and docs/reference.md) writes each
 output unit's weight vector as a direction ``v`` times a scale ``g``:
 
 .. math::

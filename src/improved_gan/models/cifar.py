@@ -1,6 +1,6 @@
 """The convolutional models of Sections 6.2-6.3 (CIFAR-10 and SVHN, 32x32 RGB).
 
-As the authors' code ran them (reference-setup.md):
+As the authors' code ran them (docs/reference.md):
 
 - Generator: ``z ~ U(0,1)^100 -> dense 4x4x512 -> 5x5 stride-2 transposed convs
   to 256 (8x8), 128 (16x16), 3 (32x32) channels``; each hidden layer has no

@@ -1,6 +1,6 @@
 """The ImageNet 128x128 models of Section 6.5: the authors' model and a plain DCGAN baseline.
 
-What the authors' TensorFlow code ran (reference-setup.md, "ImageNet 128x128"),
+What the authors' TensorFlow code ran (docs/reference.md, "ImageNet 128x128"),
 and what is ours where the reference is silent (marked *ours*; docs/imagenet.md
 has the layer-by-layer tables):
 

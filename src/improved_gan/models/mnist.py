@@ -1,7 +1,7 @@
 """The permutation-invariant MNIST models of Section 6.1 (feature matching, Table 1).
 
 Both are multilayer perceptrons, exactly as the authors' code ran them
-(reference-setup.md):
+(docs/reference.md):
 
 - Generator: ``z ~ U(0,1)^100 -> 500 -> 500 -> 784``; the hidden layers are dense
   (no bias), batch norm with batch statistics (no scale, learned bias, eps 1e-6)

@@ -3,7 +3,7 @@ r"""Minibatch features on the joint real + generated batch: the authors' ImageNe
 The paper's minibatch discrimination (:mod:`.minibatch_discrimination`)
 compares each example with the others of its own batch, and is computed
 separately for the real and the generated batch. The authors' ImageNet
-discriminator (reference-setup.md, "ImageNet 128x128") instead computes it on
+discriminator (docs/reference.md, "ImageNet 128x128") instead computes it on
 the joint batch ``[real; generated]`` of a tower (two halves of ``H`` rows) and
 gives each example **two** closeness sums per kernel, one to the real half and,
 apart, one to the generated half, self excluded, each divided by a count:

@@ -1,4 +1,4 @@
-"""Which examples each training step sees (reference-setup.md, "batch composition").
+"""Which examples each training step sees (docs/reference.md, "Data").
 
 Per epoch the authors draw two independent permutations of the unlabeled pool
 (one for D's step, one for the feature-matching G step) and tile the labeled

@@ -1,6 +1,6 @@
 """Conversion between uint8 images and a model's pixel range, in one place.
 
-Scales (reference-setup.md):
+Scales (docs/reference.md):
 
 * ``unit``: ``x / 255`` in [0, 1] (MNIST; G ends in a sigmoid);
 * ``cifar``: ``(x - 127.5) / 128`` (the authors' CIFAR-10 code; G ends in tanh);

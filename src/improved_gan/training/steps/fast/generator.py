@@ -1,7 +1,7 @@
 r"""The MNIST generator's forward and backward passes, written out by hand.
 
 Blocks ``k = 1..K`` then a weight-normalised sigmoid output (Section 6.1,
-reference-setup.md):
+docs/reference.md):
 
 .. math::
     q_k = u_{k-1} W_k^T, \quad
