@@ -111,10 +111,21 @@ def test_a_missing_reference_says_how_to_train_it(tiny_classifier):
     with pytest.raises(UserError, match="improved-gan classifier train") as err:
         load_classifier()
     assert "--classifier" not in str(err.value)
-    save_classifier(tiny_classifier)  # a classifier trained here, differing from the reference
-    with pytest.raises(UserError, match="--classifier FILE") as err:
+
+
+def test_a_classifier_trained_here_is_used_when_the_reference_is_not_cached(tiny_classifier):
+    """The loop closed: what `classifier train` caches (its weights differing from the reference's
+    in the last bits on another CPU) is what scores and training runs then load, checked against
+    its own recorded digest."""
+    path = save_classifier(tiny_classifier)  # a classifier trained here, differing from the reference
+    assert clf.local_classifier_path() == path
+    loaded = load_classifier()
+    assert weights_digest(loaded) == weights_digest(tiny_classifier) and not clf.is_reference(loaded)
+    state = torch.load(path, weights_only=True)
+    state["state_dict"]["head.1.bias"] += 1  # damaged after it was written
+    torch.save(state, path)
+    with pytest.raises(UserError, match="recorded \\(in the file\\)"):
         load_classifier()
-    assert f"mnist-{weights_digest(tiny_classifier)[:16]}.pt" in str(err.value)
 
 
 def test_a_foreign_file_is_a_clear_error(tmp_path):

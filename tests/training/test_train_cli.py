@@ -93,6 +93,7 @@ def test_damaged_checkpoint_gives_one_clear_error(tiny_run, tmp_path):
     shutil.copytree(tiny_run, run)
     checkpoint = run / "checkpoints" / "last.pt"
     checkpoint.write_bytes(checkpoint.read_bytes()[:1000])  # truncated, as by a full disk
+    (run / "checkpoints" / "previous.pt").unlink()  # and nothing to fall back to
     result = cli("eval", str(run), check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "last.pt" in result.stderr and "damaged" in result.stderr

@@ -23,6 +23,16 @@ Cache: ``$IMPROVED_GAN_CACHE/classifiers/mnist-<sha>.pt`` (default
 :data:`MNIST_CLASSIFIER_SHA256`; :func:`load_classifier` refuses a cached file
 whose weights no longer match it, so an edited or damaged cache is noticed
 rather than silently changing every score.
+
+A classifier trained on another machine may differ from the reference in the
+last bits (its CPU's instruction set can select other convolution kernels, and
+another PyTorch version other code, which round differently even on one
+thread), so its digest differs. Such a
+*local* classifier is a valid scorer too: when the reference is not cached,
+:func:`load_classifier` uses the newest local one in the cache (checked against
+the digest recorded in its own file), and every score records the digest of
+the network that made it (``scores.json``: ``"network": "mnist_classifier SHA"``),
+so scores from different classifiers are never mistaken for each other.
 """
 
 from __future__ import annotations
@@ -51,7 +61,9 @@ __all__ = [
     "classifier_accuracy",
     "classifier_cache_dir",
     "default_classifier_path",
+    "is_reference",
     "load_classifier",
+    "local_classifier_path",
     "save_classifier",
     "train_classifier",
     "weights_digest",
@@ -312,6 +324,8 @@ def load_classifier(path: str | os.PathLike | None = None) -> MnistClassifier:
     """
     reference = path is None
     path = default_classifier_path() if reference else Path(path).expanduser()
+    if reference and not path.is_file() and (local := local_classifier_path()) is not None:
+        path, reference = local, False  # trained here, checked against its own recorded digest
     if not path.is_file():
         raise UserError(_missing_message(path, reference))
     try:
@@ -332,18 +346,26 @@ def load_classifier(path: str | os.PathLike | None = None) -> MnistClassifier:
     return model.eval().requires_grad_(False)
 
 
+def local_classifier_path() -> Path | None:
+    """The newest classifier in the cache other than the reference (one `classifier train` wrote here)."""
+    folder = classifier_cache_dir()
+    if not folder.is_dir():
+        return None
+    reference = default_classifier_path().name
+    local = [p for p in folder.glob("mnist-*.pt") if p.name != reference and p.is_file()]
+    return max(local, key=lambda p: (p.stat().st_mtime, p.name)) if local else None
+
+
+def is_reference(model: nn.Module) -> bool:
+    """True when ``model``'s weights are the reference classifier's (scores comparable with docs/metrics.md)."""
+    return weights_digest(model) == MNIST_CLASSIFIER_SHA256
+
+
 def _missing_message(path: Path, reference: bool) -> str:
     if not reference:
         return f"classifier file {path} does not exist"
-    others = sorted(p.name for p in path.parent.glob("mnist-*.pt")) if path.parent.is_dir() else []
-    message = (
+    return (
         f"the MNIST classifier is not cached at {path}. Train it once with `improved-gan classifier train "
-        f"[--data-dir DIR]` (a few minutes on a CPU; set {CACHE_ENV} to cache elsewhere)."
+        f"[--data-dir DIR]` (a few minutes on a CPU; set {CACHE_ENV} to cache elsewhere); scores and "
+        "training runs then use it."
     )
-    if others:
-        message += (
-            f" {path.parent} holds {', '.join(others)}: a classifier trained here whose weights differ from the "
-            "reference (other hardware rounds differently); pass it with --classifier FILE to use it, knowing that "
-            "its scores are not comparable with the numbers in docs/metrics.md."
-        )
-    return message

@@ -18,7 +18,7 @@ from improved_gan.config import load_config
 from improved_gan.models import Generator
 from improved_gan.training.build import build_models
 from improved_gan.training.checkpoint import load_checkpoint
-from improved_gan.training.device import resolve_device
+from improved_gan.training.preflight import check_device
 from improved_gan.training.pixels import to_uint8
 from improved_gan.training.run_dir import CONFIG
 from improved_gan.utils.eval_mode import eval_mode
@@ -28,7 +28,7 @@ def load_generator(run_dir: str | Path, *, device: torch.device | str | None = N
     """The run's generator (eval mode) and its pixel scale."""
     run_dir = Path(run_dir)
     config = load_config(run_dir / CONFIG)
-    device = resolve_device("auto") if device is None else torch.device(device)
+    device = device if isinstance(device, torch.device) else check_device(device)
     state = load_checkpoint(run_dir, map_location=device)
     image_shape, num_classes = state["image_shape"], state["num_classes"]
     generator, _ = build_models(config, image_shape=tuple(image_shape), num_classes=num_classes, device=device)

@@ -414,7 +414,7 @@ def resume(
     done = int(state["epoch"])
     if epochs is not None and epochs < done:
         raise UserError(
-            f"{run_dir} has trained {done} epochs already; --epochs {epochs} would need fewer. "
+            f"{run_dir} has trained {done} epochs already; --epochs {epochs} cannot undo them. "
             f"Give --epochs {done} or more (nothing was changed)"
         )
     if epochs is not None:

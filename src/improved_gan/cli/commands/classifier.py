@@ -53,10 +53,15 @@ def run_train(args: argparse.Namespace) -> int:
     if sha256 == MNIST_CLASSIFIER_SHA256:
         print("identical to the reference classifier: scores are comparable with docs/metrics.md")
     else:
+        used = (
+            "`improved-gan score` and the end-of-run scores of training runs use it from now on"
+            if args.out is None
+            else f"score with it: `improved-gan score SOURCE --classifier {path}`"
+        )
         print(
-            "differs from the reference classifier (sha256 "
-            f"{MNIST_CLASSIFIER_SHA256[:16]}...; other CPUs or PyTorch versions round differently): use it with "
-            f"--classifier {path}; its scores are not comparable with the numbers in docs/metrics.md"
+            f"differs in its last bits from the reference classifier (sha256 {MNIST_CLASSIFIER_SHA256[:16]}...; "
+            f"other CPUs and PyTorch versions can round differently): {used}. Each score records the classifier's "
+            "sha256; compare scores made with the same one (docs/metrics.md's numbers use the reference)"
         )
     if accuracy < MIN_TEST_ACCURACY:
         print(f"warning: below the {100 * MIN_TEST_ACCURACY:.1f}% the reference classifier reaches")

@@ -1,39 +1,111 @@
-"""``improved-gan sample RUN --n N --out FILE.png``: a grid of generated images."""
+"""``improved-gan sample RUN --n N --out OUT``: a grid, a folder of PNGs, or an .npz of generated images."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+MAX_GRID_IMAGES = 10_000
+"""The most images in one PNG grid (100 x 100); more go to a png-folder or an .npz."""
+
+MAX_SAMPLES = 1_000_000
+"""The most images one call draws (they are held in memory: 784 MB of MNIST digits)."""
+
+FORMATS = ("grid", "png-folder", "npz")
+
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("sample", help="a PNG grid (or .npz) of samples from a run's generator")
+    p = subparsers.add_parser(
+        "sample",
+        help="samples of a run's generator: a PNG grid, a folder of PNGs, or an .npz of uint8 arrays",
+        description="Draw N images from a run's generator (reproducible by --seed). The format follows --out: "
+        "FILE.png is one grid, FILE.npz holds uint8 arrays [N, H, W, C], a FOLDER gets one PNG per image "
+        "(or say --format).",
+    )
     p.add_argument("run", type=Path, help="run folder")
     p.add_argument("--n", type=int, default=100, help="number of images (default 100)")
-    p.add_argument("--out", type=Path, required=True, help="FILE.png for a grid, FILE.npz for uint8 arrays")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default=None)
+    p.add_argument("--out", type=Path, required=True, help="FILE.png (grid), FILE.npz, or a new FOLDER (png-folder)")
+    p.add_argument("--format", choices=FORMATS, help="default: from --out (.png: grid, .npz: npz, else png-folder)")
+    p.add_argument("--seed", type=int, default=0, help="seed of z (default 0)")
+    p.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:N (default auto)")
     p.set_defaults(func=run)
+
+
+def _format(args: argparse.Namespace) -> str:
+    """The format asked for, or the one ``--out`` implies; a contradiction is a UserError."""
+    from improved_gan.errors import UserError
+
+    suffix = args.out.suffix.lower()
+    implied = {".png": "grid", ".npz": "npz", "": "png-folder"}.get(suffix)
+    if args.format is None and implied is None:
+        raise UserError(f"--out must be FILE.png, FILE.npz or a FOLDER without a suffix (got {args.out})")
+    if args.format is not None and implied is not None and args.format != implied:
+        raise UserError(f"--format {args.format} does not fit --out {args.out} (that names a {implied})")
+    return args.format or implied
+
+
+def _check_out(out: Path, fmt: str) -> None:
+    """Nothing is overwritten but a file of the same format; a png-folder must be new or empty."""
+    from improved_gan.errors import UserError
+
+    if fmt == "png-folder":
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise UserError(f"--out {out} exists and is not an empty folder; name a new folder (nothing was written)")
+    elif out.is_dir():
+        raise UserError(f"--out {out} is a folder; name a .{'png' if fmt == 'grid' else 'npz'} file")
 
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from improved_gan.errors import UserError
+    from improved_gan.training.preflight import check_device
     from improved_gan.training.sampling import sample_images
     from improved_gan.utils.atomic import atomic_open
     from improved_gan.utils.image_grid import save_grid
 
     if args.n <= 0:
         raise UserError(f"--n must be positive (got {args.n})")
-    suffix = args.out.suffix.lower()
-    if suffix not in (".png", ".npz"):
-        raise UserError(f"--out must end in .png or .npz (got {args.out})")
-    images = sample_images(args.run, args.n, seed=args.seed, device=args.device)
-    if suffix == ".png":
+    fmt = _format(args)
+    if fmt == "grid" and args.n > MAX_GRID_IMAGES:
+        raise UserError(
+            f"a PNG grid holds at most {MAX_GRID_IMAGES:,} images (got --n {args.n:,}); for more, write "
+            f"--out FILE.npz or --out FOLDER (one PNG per image)"
+        )
+    if args.n > MAX_SAMPLES:
+        raise UserError(
+            f"at most {MAX_SAMPLES:,} images per call (got --n {args.n:,}: they are held in memory); "
+            "run several calls with different --seed"
+        )
+    _check_out(args.out, fmt)
+    device = check_device(args.device)
+    images = sample_images(args.run, args.n, seed=args.seed, device=device)
+    if fmt == "grid":
         save_grid(images, args.out)
-    else:
+    elif fmt == "npz":
         with atomic_open(args.out, "wb") as f:
             np.savez_compressed(f, x=images)
+    else:
+        _write_folder(images, args.out)
     print(f"wrote {args.n} samples to {args.out}")
     return 0
+
+
+def _write_folder(images, folder: Path) -> None:
+    """One PNG per image, ``000000.png`` ...; written into a hidden folder, then renamed into place."""
+    import io
+    import os
+    import tempfile
+
+    from PIL import Image
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
+    width = max(6, len(str(len(images) - 1)))
+    for i, image in enumerate(images):
+        buffer = io.BytesIO()
+        Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(buffer, format="PNG")
+        (staging / f"{i:0{width}d}.png").write_bytes(buffer.getvalue())
+    if folder.is_dir():
+        folder.rmdir()  # checked empty above
+    os.replace(staging, folder)

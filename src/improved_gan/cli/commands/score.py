@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import Any
 
 
-
-
 def register(subparsers) -> None:
     # the parser stays free of torch (every `improved-gan` command builds it);
     # names are checked against improved_gan.metrics.registry when the command runs
@@ -45,11 +43,17 @@ def register(subparsers) -> None:
         "--weights", help="Inception weights file (else $IMPROVED_GAN_INCEPTION_WEIGHTS, else torch's cache)"
     )
     p.add_argument("--download-weights", action="store_true", help="download the Inception weights if not found")
-    p.add_argument("--classifier", help="MNIST classifier file (default: the cached reference classifier)")
+    p.add_argument(
+        "--classifier",
+        help="MNIST classifier file (default: the cached reference classifier, else the one `improved-gan "
+        "classifier train` cached here)",
+    )
     p.add_argument("--splits", type=int, help="splits of is / mnist_score (default 10, as the original)")
     p.add_argument("--seed", type=int, default=0, help="seed of the generator's z for a run folder (default 0)")
     p.add_argument("--batch-size", type=int, default=100, help="images per forward pass (default 100)")
-    p.add_argument("--data-dir", help="data root for dataset names (else $IMPROVED_GAN_DATA)")
+    p.add_argument(
+        "--data-dir", help="data root for dataset names (default: a run's own data_dir, else $IMPROVED_GAN_DATA)"
+    )
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:N")
     p.add_argument("--json", action="store_true", help="print the scores as one JSON object")
     p.set_defaults(func=run)
@@ -60,17 +64,20 @@ def run(args: argparse.Namespace) -> int:
     from improved_gan.image_sources import describe_source, load_images
     from improved_gan.metrics.evaluate import evaluate_samples, load_scoring_network
     from improved_gan.metrics.inception_score import DEFAULT_SPLITS
-    from improved_gan.training.device import resolve_device
+    from improved_gan.training.preflight import check_device
 
     if args.splits is None:
         args.splits = DEFAULT_SPLITS
     if args.splits < 1 or args.batch_size < 1:
         raise UserError(f"--splits and --batch-size must be positive (got {args.splits}, {args.batch_size})")
-    device = resolve_device(args.device)
+    device = check_device(args.device)
     is_run = describe_source(args.source) == "run"
-    run_dataset = _run_dataset(args.source) if is_run else None
+    run_config = _run_config(args.source) if is_run else None
+    run_dataset = run_config.dataset if is_run else None
+    if is_run and args.data_dir is None:
+        args.data_dir = run_config.data_dir  # the run's own data folder, for its reference set
     # a generator is sampled last, once everything else is known to work; other sources are cheap to read first
-    images = None if is_run else load_images(args.source, n=args.n, data_dir=args.data_dir)
+    images = None if is_run else _read_source(args.source, n=args.n, data_dir=args.data_dir)
     specs = _choose_metrics(args.metrics, run_dataset, images)
     reference_name = _choose_reference(args.reference, run_dataset, images, specs)
 
@@ -81,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
                 spec.network, inception_weights=args.weights, download_weights=args.download_weights,
                 classifier=args.classifier,
             )  # fmt: skip
+    _say_which_classifier(networks)
     reference = _reference(reference_name, specs, networks, args, device) if reference_name else None
     if images is None:
         images = load_images(args.source, n=args.n, data_dir=args.data_dir, seed=args.seed, device=device)
@@ -140,19 +148,44 @@ def _choose_reference(given: str | None, run_dataset: str | None, images, specs)
     )
 
 
-def _run_dataset(run_dir: str) -> str:
-    from improved_gan.config import load_config
+def _say_which_classifier(networks) -> None:
+    """A classifier other than the reference scores differently: say so, with its digest."""
+    from improved_gan.metrics.classifier import is_reference, weights_digest
+    from improved_gan.metrics.registry import MNIST_CLASSIFIER
 
-    return load_config(Path(run_dir) / "config.json").dataset
+    network = networks.get(MNIST_CLASSIFIER)
+    if network is not None and not is_reference(network):
+        import sys
+
+        print(f"note: MNIST classifier sha256 {weights_digest(network)[:16]}..., not the reference one; these scores "
+              "compare with scores made by the same classifier, not with docs/metrics.md", file=sys.stderr)
+
+
+def _run_config(run_dir: str):
+    from improved_gan.config import load_config
+    from improved_gan.training.run_dir import CONFIG
+
+    return load_config(Path(run_dir) / CONFIG)
+
+
+def _read_source(source: str, **kwargs):
+    """:func:`load_images`, with a file that is no image (a text file named .png) as one UserError."""
+    from improved_gan.errors import UserError
+    from improved_gan.image_sources import load_images
+
+    try:
+        return load_images(source, **kwargs)
+    except OSError as err:  # PIL's UnidentifiedImageError is an OSError
+        raise UserError(f"{source}: {err}; remove or replace that file") from None
 
 
 def _reference(name: str, specs, networks, args, device) -> Any:
     """Reference statistics per network for a dataset name (cached), else the reference images."""
-    from improved_gan.image_sources import describe_source, load_images
+    from improved_gan.image_sources import describe_source
     from improved_gan.metrics.reference import dataset_statistics
 
     if describe_source(name) != "dataset":
-        return load_images(name, data_dir=args.data_dir)
+        return _read_source(name, data_dir=args.data_dir)
     dataset, _, split = name.partition(":")
     return {
         spec.network: dataset_statistics(
