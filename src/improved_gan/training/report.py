@@ -12,16 +12,28 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from improved_gan.config import load_config
-from improved_gan.training.run_dir import CONFIG, REPORT, SCORES, read_metrics, sample_grid_path
+from improved_gan.training.run_dir import (
+    CONFIG,
+    PLOT_LOSS,
+    PLOT_MNIST_FD,
+    PLOT_MNIST_SCORE,
+    PLOT_TEST_ERRORS,
+    REPORT,
+    SCORES,
+    read_metrics,
+    sample_grid_path,
+)
 from improved_gan.utils.atomic import atomic_open, atomic_write_text
 
 
 
-def _plot(runs: dict[str, list[dict[str, Any]]], key: str, ylabel: str, path: Path, *, logy=False) -> bool:
+def _plot(runs: dict[str, list[dict[str, Any]]], key: str, ylabel: str, path: Path) -> bool:
+    """One curve per run of ``key`` over epochs: linear axes, whole-number epoch ticks."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     series = {name: [(r["epoch"], r[key]) for r in rows if key in r] for name, rows in runs.items()}
     series = {name: points for name, points in series.items() if points}
@@ -33,8 +45,7 @@ def _plot(runs: dict[str, list[dict[str, Any]]], key: str, ylabel: str, path: Pa
         ax.plot(xs, ys, marker="." if len(xs) < 40 else None, label=name)
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
-    if logy:
-        ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     if len(series) > 1:
         ax.legend(fontsize=8)
@@ -84,14 +95,14 @@ def write_report(run_dir: str | Path) -> Path:
         elif isinstance(value, (int, float)):
             lines.append(f"- {name}: {value:.4f}")
     lines.append("")
-    if _plot({config.preset: rows}, "test_errors", "test errors", run_dir / "test_errors.png", logy=True):
-        lines += ["## Test errors per epoch", "", "![test errors](test_errors.png)", ""]
+    if _plot({config.preset: rows}, "test_errors", "test errors", run_dir / PLOT_TEST_ERRORS):
+        lines += ["## Test errors per epoch", "", f"![test errors]({PLOT_TEST_ERRORS})", ""]
     for key, label in (("loss_d", "D loss"), ("loss_g", "G loss")):
-        _plot({config.preset: rows}, key, label, run_dir / f"{key}.png")
-    lines += ["## Losses", "", "![D loss](loss_d.png) ![G loss](loss_g.png)", ""]
+        _plot({config.preset: rows}, key, label, run_dir / PLOT_LOSS[key])
+    lines += ["## Losses", "", f"![D loss]({PLOT_LOSS['loss_d']}) ![G loss]({PLOT_LOSS['loss_g']})", ""]
     n = config.epoch_score_samples
-    if _plot({config.preset: rows}, "mnist_score_mean", f"MNIST score ({n} samples)", run_dir / "mnist_score.png"):
-        _plot({config.preset: rows}, "mnist_fd", f"MNIST FD ({n} samples)", run_dir / "mnist_fd.png", logy=True)
+    if _plot({config.preset: rows}, "mnist_score_mean", f"MNIST score ({n} samples)", run_dir / PLOT_MNIST_SCORE):
+        _plot({config.preset: rows}, "mnist_fd", f"MNIST FD ({n} samples)", run_dir / PLOT_MNIST_FD)
         lines += [
             "## Sample scores during training",
             "",
@@ -99,7 +110,7 @@ def write_report(run_dir: str | Path) -> Path:
             " MNIST score 9.75; a Frechet distance from few samples is biased upwards, so compare"
             " epochs of this run with each other, and the end-of-run scores above with other runs).",
             "",
-            "![MNIST score](mnist_score.png) ![MNIST FD](mnist_fd.png)",
+            f"![MNIST score]({PLOT_MNIST_SCORE}) ![MNIST FD]({PLOT_MNIST_FD})",
             "",
         ]
     grid = sample_grid_path(run_dir, last["epoch"])
@@ -125,22 +136,62 @@ def _finish(run_dir: Path, lines: list[str]) -> Path:
     return path
 
 
+SEED_FIELDS = ("seed", "data_seed")
+"""Fields that tell repeats of one experiment apart: runs equal in all else are grouped for mean +- std."""
+
+
+def config_diff(configs: Sequence[dict[str, Any]]) -> list[str]:
+    """``"lr=0.001, labels=50"`` per config: the fields whose values differ between the configs."""
+    keys = sorted(k for k in (configs[0] if configs else {}) if len({json.dumps(c.get(k)) for c in configs}) > 1)
+    return [", ".join(f"{k}={c.get(k)}" for k in keys) for c in configs]
+
+
 def write_comparison(run_dirs: Sequence[str | Path], out: str | Path) -> Path:
-    """A report comparing several runs: final test errors and their curves on one plot."""
+    """A report comparing several runs: final test errors, how their configs differ, mean +- std
+    over seeds of runs that differ only in the seed, and their curves on one plot."""
+    import numpy as np
+
     out = Path(out)
-    runs = {}
-    lines = ["# Comparison", "", "| run | preset | labels | seed | epochs | last test errors |", "|---|---|---|---|---|---|"]
+    runs, configs, lasts, names = {}, [], [], []
     for run_dir in map(Path, run_dirs):
         config = load_config(run_dir / CONFIG)
         rows = read_metrics(run_dir)
-        runs[run_dir.name] = rows
-        last = rows[-1] if rows else {}
+        name = run_dir.name if run_dir.name not in runs else str(run_dir)
+        names.append(name)
+        runs[name] = rows
+        configs.append(config.to_dict())
+        lasts.append(rows[-1] if rows else {})
+    diffs = config_diff(configs)
+    lines = [
+        "# Comparison", "",
+        "| run | preset | labels | seed | epochs | last test errors | differs in |",
+        "|---|---|---|---|---|---|---|",
+    ]  # fmt: skip
+    for run_dir, config, last, diff in zip(map(Path, run_dirs), configs, lasts, diffs):
         lines.append(
-            f"| {run_dir} | {config.preset} | {config.labels} | {config.seed} | {last.get('epoch', 0)} "
-            f"| {last.get('test_errors', '-')} |"
+            f"| {run_dir} | {config['preset']} | {config['labels']} | {config['seed']} | {last.get('epoch', 0)} "
+            f"| {last.get('test_errors', '-')} | {diff or '-'} |"
         )
+    groups: dict[str, list[int]] = {}
+    for i, config in enumerate(configs):
+        key = json.dumps({k: v for k, v in config.items() if k not in SEED_FIELDS}, sort_keys=True)
+        groups.setdefault(key, []).append(i)
+    representatives = [{k: v for k, v in configs[m[0]].items() if k not in SEED_FIELDS} for m in groups.values()]
+    summary = []
+    for members, what in zip(groups.values(), config_diff(representatives)):
+        errors = [lasts[i]["test_errors"] for i in members if "test_errors" in lasts[i]]
+        if len(errors) < 2:
+            continue
+        seeds = ", ".join(str(configs[i]["seed"]) for i in members)
+        summary.append(
+            f"| {what or configs[members[0]]['preset']} | {len(errors)} (seeds {seeds}) | "
+            f"{np.mean(errors):.1f} +- {np.std(errors, ddof=1):.1f} | {min(errors)} - {max(errors)} |"
+        )
+    if summary:
+        lines += ["", "## Over seeds (sample standard deviation)", "",
+                  "| runs of | n | last test errors, mean +- std | range |", "|---|---|---|---|", *summary]
     plot = out.with_suffix(".png")
-    if _plot(runs, "test_errors", "test errors", plot, logy=True):
+    if _plot(runs, "test_errors", "test errors", plot):
         lines += ["", f"![test errors]({plot.name})"]
     atomic_write_text(out, "\n".join(lines) + "\n")
     return out

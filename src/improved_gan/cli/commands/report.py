@@ -7,19 +7,31 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("report", help="write RUN/report.md, or a comparison of several runs")
+    p = subparsers.add_parser(
+        "report",
+        help="write RUN/report.md, or a comparison of several runs",
+        description="One RUN: rewrite RUN/report.md and its plots. Several: a comparison (FILE.md and FILE.png) "
+        "with the last test errors, the config fields in which the runs differ, and the mean +- std over "
+        "seeds of runs that differ only in their seed.",
+    )
     p.add_argument("runs", type=Path, nargs="+", help="run folders")
-    p.add_argument("--out", type=Path, help="comparison file for several runs (default comparison.md)")
+    p.add_argument("--out", type=Path, help="comparison FILE.md for several runs (default comparison.md)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from improved_gan.errors import UserError
     from improved_gan.training.report import write_comparison, write_report
+    from improved_gan.training.run_dir import CONFIG
 
     for run_dir in args.runs:
-        if not (run_dir / "config.json").is_file():
-            raise UserError(f"{run_dir} is not a run folder (no config.json)")
+        if not (run_dir / CONFIG).is_file():
+            raise UserError(f"{run_dir} is not a run folder (no {CONFIG})")
+    if args.out is not None:
+        if args.out.is_dir():
+            raise UserError(f"--out {args.out} is a folder; name the comparison file, e.g. {args.out / 'comparison.md'}")
+        if args.out.suffix.lower() != ".md":
+            raise UserError(f"--out names a markdown file ending in .md (got {args.out}); its plot goes beside it")
     if len(args.runs) == 1 and args.out is None:
         print(f"report: {write_report(args.runs[0])}")
     else:

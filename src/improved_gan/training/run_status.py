@@ -1,0 +1,92 @@
+"""What state a run folder is in, read from the folder alone (for ``improved-gan runs``).
+
+- ``running``: a live process holds ``running.pid`` (:mod:`~improved_gan.training.run_guard`);
+- ``finished``: its metrics reach ``config.epochs``;
+- ``unfinished``: anything less (stopped, crashed, or not yet past its first epoch);
+- ``damaged``: its config or metrics cannot be read (the reason is given).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from improved_gan.errors import UserError
+from improved_gan.training.run_dir import CONFIG, read_metrics
+
+SKIPPED = {"tensorboard", "samples", "checkpoints", ".git", "__pycache__", ".venv", "node_modules"}
+
+
+@dataclass
+class RunStatus:
+    path: Path
+    status: str                       # running, finished, unfinished or damaged
+    epochs_done: int = 0
+    epochs: int = 0
+    preset: str = ""
+    dataset: str = ""
+    labels: int | None = None
+    seed: int | None = None
+    test_errors: int | None = None
+    test_examples: int | None = None
+    problem: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run": str(self.path), "status": self.status, "epochs_done": self.epochs_done, "epochs": self.epochs,
+            "preset": self.preset, "dataset": self.dataset, "labels": self.labels, "seed": self.seed,
+            "test_errors": self.test_errors, "test_examples": self.test_examples, "problem": self.problem,
+        }  # fmt: skip
+
+
+def run_status(folder: Path) -> RunStatus:
+    """The status of the run in ``folder`` (module docstring); never raises for a damaged run."""
+    from improved_gan.config import load_config
+    from improved_gan.training.run_guard import running_pid
+
+    try:
+        config = load_config(folder / CONFIG)
+    except UserError as err:
+        return RunStatus(folder, "damaged", problem=_within(folder, err))
+    status = RunStatus(folder, "unfinished", epochs=config.epochs, preset=config.preset, dataset=config.dataset,
+                       labels=config.labels, seed=config.seed)  # fmt: skip
+    try:
+        rows = read_metrics(folder)
+    except UserError as err:
+        status.status, status.problem = "damaged", _within(folder, err)
+        return status
+    if rows:
+        last = rows[-1]
+        status.epochs_done = int(last["epoch"])
+        status.test_errors, status.test_examples = last.get("test_errors"), last.get("test_examples")
+    if running_pid(folder) is not None:
+        status.status = "running"
+    elif status.epochs_done >= config.epochs:
+        status.status = "finished"
+    return status
+
+
+def _within(folder: Path, err: Exception) -> str:
+    """The error's message with the folder's own path left out (the listing names the folder)."""
+    return str(err).replace(f"{folder}{os.sep}", "")
+
+
+def find_runs(root: Path, *, max_depth: int = 4) -> Iterator[Path]:
+    """Folders under ``root`` (itself included) holding a ``config.json``, in name order, to ``max_depth``."""
+    root = Path(root)
+    if (root / CONFIG).is_file():
+        yield root
+        return
+    if max_depth == 0:
+        return
+    try:
+        children = sorted(p for p in root.iterdir() if p.is_dir() and p.name not in SKIPPED)
+    except OSError:
+        return
+    for child in children:
+        if not os.access(child, os.R_OK | os.X_OK):
+            continue
+        yield from find_runs(child, max_depth=max_depth - 1)

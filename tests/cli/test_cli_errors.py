@@ -1,0 +1,185 @@
+"""Every bad input to the command line is one line (``error: ...``, exit status 2), never a traceback.
+
+In-process (``main([...])``) with hand-made run folders (a config.json and metrics.jsonl are all
+`report` and `runs` read), so each case costs milliseconds. Issue 17 lists each of these as a
+traceback or as silently accepted.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+from pathlib import Path
+
+import pytest
+
+from improved_gan.cli.main import main
+from improved_gan.config import TrainConfig
+
+
+def fake_run(folder: Path, *, epochs_done: int = 2, epochs: int = 2, seed: int = 0, errors=(500, 400), **fields) -> Path:
+    folder.mkdir(parents=True)
+    config = TrainConfig(preset="mnist-fm", dataset="mnist5k", labels=20, epochs=epochs, seed=seed, **fields)
+    (folder / "config.json").write_text(json.dumps(config.to_dict()))
+    rows = [
+        {"epoch": e + 1, "iterations": 4, "test_errors": errors[e], "test_examples": 1000,
+         "test_error_rate": errors[e] / 1000, "loss_d": 1.0, "loss_g": 0.5, "seconds": 1.0}
+        for e in range(epochs_done)
+    ]  # fmt: skip
+    (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return folder
+
+
+def one_line_error(capsys, argv, *says: str) -> str:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    for text in says:
+        assert text in err, err
+    return err
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+def test_report_out_naming_a_folder_is_one_line(tmp_path, capsys):
+    run = fake_run(tmp_path / "a")
+    (tmp_path / "dir").mkdir()
+    one_line_error(capsys, ["report", str(run), str(run), "--out", str(tmp_path / "dir")], "is a folder")
+
+
+def test_a_truncated_metrics_line_is_one_line(tmp_path, capsys):
+    run = fake_run(tmp_path / "a")
+    text = (run / "metrics.jsonl").read_text()
+    (run / "metrics.jsonl").write_text(text[: len(text) - 20])  # the last line cut short
+    one_line_error(capsys, ["report", str(run)], "metrics.jsonl line 2", "--resume")
+
+
+def test_comparison_has_a_config_diff_column_and_mean_std_over_seeds(tmp_path, capsys):
+    runs = [fake_run(tmp_path / f"s{s}", seed=s, errors=(500, e)) for s, e in ((0, 100), (1, 120), (2, 140))]
+    other = fake_run(tmp_path / "lr", lr=0.001, errors=(500, 300))
+    out = tmp_path / "cmp.md"
+    assert main(["report", *map(str, runs), str(other), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "| differs in |" in text and "lr=0.001, seed=0" in text and "lr=0.003, seed=2" in text
+    assert "| lr=0.003 | 3 (seeds 0, 1, 2) | 120.0 +- 20.0 | 100 - 140 |" in text
+    assert out.with_suffix(".png").is_file()
+
+
+# -- runs -----------------------------------------------------------------------------------------
+
+def test_runs_lists_status_epochs_and_last_test_errors(tmp_path, capsys):
+    fake_run(tmp_path / "runs" / "done", errors=(500, 123))
+    fake_run(tmp_path / "runs" / "stopped", epochs_done=1, epochs=5)
+    live = fake_run(tmp_path / "runs" / "live", epochs_done=1, epochs=5)
+    import os
+
+    (live / "running.pid").write_text(str(os.getppid()))  # a live process other than this one
+    broken = fake_run(tmp_path / "runs" / "deep" / "broken")
+    (broken / "config.json").write_text("{")
+    assert main(["runs", str(tmp_path / "runs")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    line = {row.split()[0].rsplit("/", 1)[-1]: row for row in out[1:]}
+    assert "finished" in line["done"] and "2/2" in line["done"] and "123/1000 (12.30%)" in line["done"]
+    assert "unfinished" in line["stopped"] and "1/5" in line["stopped"]
+    assert "running" in line["live"]
+    assert "damaged" in line["broken"] and "not valid JSON" in line["broken"]
+    assert main(["runs", str(tmp_path / "runs"), "--json"]) == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert {r["status"] for r in rows} == {"finished", "unfinished", "running", "damaged"}
+
+
+def test_runs_of_a_missing_folder_is_one_line(tmp_path, capsys):
+    one_line_error(capsys, ["runs", str(tmp_path / "nope")], "no such folder")
+
+
+# -- sample ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "device, says",
+    [("banana", "unknown device 'banana'"), ("cuda:3", "cuda:3")],
+)
+def test_sample_device_errors_are_one_line_not_damage(device, says, tmp_path, capsys):
+    run = fake_run(tmp_path / "a")
+    err = one_line_error(capsys, ["sample", str(run), "--device", device, "--out", str(tmp_path / "g.png")], says)
+    assert "damaged" not in err
+
+
+def test_sample_refuses_a_png_grid_too_large_to_build(tmp_path, capsys):
+    run = fake_run(tmp_path / "a")
+    one_line_error(capsys, ["sample", str(run), "--n", "10000000", "--out", str(tmp_path / "big.png")],
+                   "at most 10,000 images", "FILE.npz", "FOLDER")
+    assert not (tmp_path / "big.png").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [(["--out", "x.jpg"], "FILE.png, FILE.npz or a FOLDER"),
+     (["--out", "x.png", "--format", "npz"], "does not fit"),
+     (["--n", "2000000", "--out", "x.npz"], "at most 1,000,000 images")],
+)
+def test_sample_output_errors_are_one_line(argv, says, tmp_path, capsys, monkeypatch):
+    run = fake_run(tmp_path / "a")
+    monkeypatch.chdir(tmp_path)
+    one_line_error(capsys, ["sample", str(run), *argv], says)
+
+
+def test_sample_png_folder_must_be_new_or_empty(tmp_path, capsys):
+    run = fake_run(tmp_path / "a")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "keep.txt").write_text("x")
+    one_line_error(capsys, ["sample", str(run), "--out", str(tmp_path / "mine")], "not an empty folder")
+    assert (tmp_path / "mine" / "keep.txt").read_text() == "x"
+
+
+# -- score ----------------------------------------------------------------------------------------
+
+def test_score_of_a_text_file_named_png_is_one_line(tmp_path, capsys):
+    (tmp_path / "imgs").mkdir()
+    (tmp_path / "imgs" / "a.png").write_text("this is not an image")
+    one_line_error(capsys, ["score", str(tmp_path / "imgs"), "--metrics", "mnist_score"], "a.png", "cannot identify")
+
+
+# -- file-system errors in train ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "code, says",
+    [(errno.EROFS, "Read-only file system"), (errno.ENOSPC, "No space left on device"),
+     (errno.EISDIR, "Is a directory")],
+)
+def test_train_file_system_errors_are_one_line_saying_the_checkpoint_is_intact(code, says, tmp_path, capsys,
+                                                                                 monkeypatch):
+    import os
+
+    from improved_gan.training import trainer
+
+    def failing_save(config, path):
+        raise OSError(code, os.strerror(code), str(path))
+
+    monkeypatch.setattr(trainer, "save_config", failing_save)
+    one_line_error(
+        capsys,
+        ["train", "mnist-fm", "--dataset", "mnist5k", "--labels", "20", "--epochs", "1", "--no-progress",
+         "--out", str(tmp_path / "r")],
+        says, "config.json", "intact",
+    )
+
+
+def test_score_of_a_run_uses_the_runs_own_data_folder(tmp_path, capsys, monkeypatch):
+    """`score RUN` reads the reference digits from the run's data_dir, not the default (a download)."""
+    from improved_gan.cli.commands import score
+    from improved_gan.errors import UserError
+    from improved_gan.metrics import evaluate
+
+    run = fake_run(tmp_path / "a", data_dir=str(tmp_path / "data"))
+    (run / "checkpoints").mkdir()  # what makes a folder a run to `score`
+    seen = {}
+
+    def reference(name, specs, networks, args, device):
+        seen["data_dir"], seen["name"] = args.data_dir, name
+        raise UserError("stop here")
+
+    monkeypatch.setattr(evaluate, "load_scoring_network", lambda name, **kwargs: object())
+    monkeypatch.setattr(score, "_say_which_classifier", lambda networks: None)
+    monkeypatch.setattr(score, "_reference", reference)
+    one_line_error(capsys, ["score", str(run), "--device", "cpu"], "stop here")
+    assert seen == {"data_dir": str(tmp_path / "data"), "name": "mnist5k:train"}
