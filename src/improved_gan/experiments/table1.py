@@ -26,6 +26,7 @@ from typing import Any, Sequence
 from improved_gan.config import TrainConfig, apply_overrides
 from improved_gan.errors import UserError
 from improved_gan.experiments.failures import failure_reasons
+from improved_gan.semi_supervised import classification_errors
 
 # the paper's Table 1: test errors of 10,000, (mean, std) over 10 seeds; one model, ensemble of 10
 PAPER = {
@@ -197,7 +198,7 @@ def ensemble_errors(folders: Sequence[Path], *, which: str, device: str = "cpu")
         probabilities = class_probabilities(run.discriminator, run.x_test, batch_size=run.config.eval_batch_size)
         total = probabilities if total is None else total + probabilities
         labels = run.y_test
-    return int((total.argmax(1) != labels).sum().item())
+    return int(classification_errors(total, labels))
 
 
 def write_table(rows: Sequence[LabelRow], planned: Sequence[PlannedRun], out: Path) -> Path:

@@ -128,11 +128,9 @@ class CIFARGenerator(Generator):
             ),
             nn.Tanh(),
         )
-        if norm == "virtual":
-            z_ref = torch.rand(reference_size, latent_dim, **factory)  # the reference latents, fixed for good
-            self.net: nn.Module = WithReferenceBatch(layers, z_ref)
-        else:
-            self.net = layers
+        self.net: nn.Module = layers
+        if norm == "virtual":  # the reference latents: drawn from the prior once, fixed for good
+            self.net = WithReferenceBatch(layers, self.sample_latent(reference_size))
         self.reset_parameters()
 
     @property

@@ -191,11 +191,9 @@ class ImageNetGenerator(Generator):
             layers += [upsample(in_width + k, out_width, bias=False), *hidden(out_width)]  # H -> 2H
         layers += [upsample(self.widths[-1] + k, 3, bias=True), nn.Tanh()]  # [N, 3, 128, 128]
         network = nn.Sequential(*layers)
-        if norm == "virtual":
-            z_ref = torch.rand(reference_size, latent_dim, **factory) * 2 - 1  # the reference latents, fixed for good
-            self.net: nn.Module = WithReferenceBatch(network, z_ref)
-        else:
-            self.net = network
+        self.net: nn.Module = network
+        if norm == "virtual":  # the reference latents: drawn from the prior once, fixed for good
+            self.net = WithReferenceBatch(network, self.sample_latent(reference_size))
         self.reset_parameters()
 
     @classmethod
