@@ -36,6 +36,10 @@ PAPER = {
     200: ((90, 4.2), (81, 4.3)),
 }
 LABEL_COUNTS = (20, 50, 100, 200)
+_WHY = {
+    "ema": "ema: the exponential moving average of D's parameters, as the released script tests",
+    "raw": "raw: D's own parameters, as the script at the time of the paper tested",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -211,6 +215,9 @@ def write_table(rows: Sequence[LabelRow], planned: Sequence[PlannedRun], out: Pa
         f"Preset `{planned[0].config.preset}`; runs in `{out}`. One model: mean +- std (sample std) over the "
         "seeds of the last epoch's errors; ensemble: the seeds' models' class probabilities averaged. "
         "Failures: experiments/failures.py. Paper: Salimans et al. (2016), Table 1, 10 seeds.",
+        "",
+        f"Column D: whose test errors the table reports ({_WHY[planned[0].config.table_discriminator]}); "
+        "both the raw and the EMA errors are in every run's metrics.jsonl (`test_errors_raw`, `test_errors`).",
         "",
         "| labels | seeds | epochs | D | one model | paper | ensemble | paper ensemble | failed |",
         "|---|---|---|---|---|---|---|---|---|",
