@@ -117,3 +117,24 @@ def test_copy_state_is_the_checkpoint_of_a_single_run(tmp_path, monkeypatch):
         # an unstacked copy is an ordinary module holding that state
         generator, discriminator = engine.unstack(index)
         assert_states_close(discriminator.state_dict(), single["discriminator"], rtol=1e-5)
+
+
+def test_a_stacked_run_resumes_exactly_with_the_noise_on():
+    """``state_dict`` holds everything that moves (networks, Adam, EMA, z, batch-order and noise streams)."""
+    config = with_config(TINY_FM, iters_per_epoch=3)
+    data = load_experiment_data(config, device=torch.device("cpu"))
+    uninterrupted = StackedEngine.build(config, (0, 1), data=data)
+    uninterrupted.run_epoch(config.lr, evaluate=False)
+    saved = uninterrupted.state_dict()
+    uninterrupted.run_epoch(config.lr, evaluate=False)
+
+    resumed = StackedEngine.build(config, (0, 1), data=data)
+    resumed.load_state_dict(saved)
+    resumed.run_epoch(config.lr, evaluate=False)
+    for index in range(2):
+        expected, got = uninterrupted.copy_state(index), resumed.copy_state(index)
+        for row in expected["history"] + got["history"]:
+            row.pop("seconds")
+        assert_states_close(got, expected, rtol=0)
+    with pytest.raises(ValueError, match="seeds"):
+        StackedEngine.build(config, (0, 2), data=data).load_state_dict(saved)

@@ -35,6 +35,7 @@ class RunCopy:
     discriminator: nn.Module            # initialised D
     numpy_rng: np.random.Generator      # batch order (training/batches.py), seeded with config.seed
     latent_rng: torch.Generator         # z stream: the single run's global generator after initialisation
+    host_rng_state: torch.Tensor        # the global CPU generator's state then (on CUDA not drawn from again)
     labeled_indices: np.ndarray | None  # [L] the copy's labeled subset (data seed), None in GAN mode
 
 
@@ -57,5 +58,7 @@ def build_copy(config: TrainConfig, data: ExperimentData, *, device: torch.devic
         build_models(config, **shapes)  # the single run's evaluation D: its initial draws
         initialise_models(generator, discriminator, data.x_unlabeled, config)
         latent_rng = torch.Generator(device=device)
-        latent_rng.set_state(torch.cuda.get_rng_state(device) if device.type == "cuda" else torch.get_rng_state())
-    return RunCopy(config, generator, discriminator, numpy_rng, latent_rng, labeled_indices_for(config, data))
+        host_rng_state = torch.get_rng_state()
+        latent_rng.set_state(torch.cuda.get_rng_state(device) if device.type == "cuda" else host_rng_state)
+    labeled = labeled_indices_for(config, data)
+    return RunCopy(config, generator, discriminator, numpy_rng, latent_rng, host_rng_state, labeled)

@@ -28,6 +28,7 @@ run folder, and :meth:`StackedEngine.unstack` gives its networks.
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import time
 from typing import Any, Iterator, Sequence
@@ -37,7 +38,9 @@ import torch
 from torch import Tensor, nn
 
 from improved_gan.config import TrainConfig
+from improved_gan.errors import UserError
 from improved_gan.training.batches import epoch_plan, iterations_per_epoch
+from improved_gan.training.build import build_models
 from improved_gan.training.experiment_data import ExperimentData, load_experiment_data
 from improved_gan.training.stacked.copies import RunCopy, build_copy
 from improved_gan.training.stacked.state import StackedModule
@@ -96,6 +99,7 @@ class StackedEngine:
         self.step = StackedStep(self.config, self.generator, self.discriminator, [c.latent_rng for c in copies])
         self.numpy_rngs = [c.numpy_rng for c in copies]
         self.labeled_indices = [c.labeled_indices for c in copies]
+        self.host_rng_states = [c.host_rng_state for c in copies]
         self.noise_rng = _noise_generator([c.config.seed for c in copies], self.device)
         self.epoch = 0
         self.histories: list[list[dict[str, Any]]] = [[] for _ in copies]
@@ -116,10 +120,11 @@ class StackedEngine:
         fit in ``memory_available`` bytes (default: what the device has free).
         """
         device = torch.device(device)
+        seeds = [int(seed) for seed in seeds]
+        if not seeds or len(set(seeds)) != len(seeds):
+            raise UserError(f"a stack needs one or more distinct seeds (got {seeds})")
         configs = copy_configs(config, seeds)
         check_supported(configs[0])
-        if len(set(seeds)) != len(configs):
-            raise ValueError(f"expected distinct seeds (got {list(seeds)})")
         needed = estimate_memory(configs[0], len(configs), **_mnist_sizes(configs[0]))
         available = available_memory(device) if memory_available is None else memory_available
         check_memory(needed, len(configs), available, device=device)
@@ -257,16 +262,19 @@ class StackedEngine:
         continues with its own step, which the trainer treats as a change of step kind.
 
         ``rng["torch"]`` is the copy's z stream (a single run's global generator state; on
-        CUDA ``rng["cuda"]``), ``rng["numpy"]`` its batch-order generator's state, so that a
-        single run resumed from this state continues the copy's streams.
+        CUDA ``rng["cuda"]``, and ``rng["torch"]`` the CPU state after initialisation, which a
+        single run on CUDA does not draw from again), ``rng["numpy"]`` its batch-order
+        generator's state, so that a single run resumed from this state continues the
+        copy's streams.
         """
         if not 0 <= index < self.size:
             raise IndexError(f"expected a copy index in [0, {self.size}) (got {index})")
         config = self.configs[index]
         latent = self.step.latent_rngs[index].get_state()
-        rng = {"torch": latent if self.device.type != "cuda" else torch.get_rng_state(),
+        cuda = self.device.type == "cuda"
+        rng = {"torch": self.host_rng_states[index] if cuda else latent,
                "numpy": self.numpy_rngs[index].bit_generator.state}
-        if self.device.type == "cuda":
+        if cuda:
             rng["cuda"] = latent
         return {
             "epoch": self.epoch,
@@ -278,22 +286,22 @@ class StackedEngine:
             "step": self.step.copy_state(index),
             "step_info": {"step": STEP_KIND, "precision": "fp32"},
             "rng": rng,
-            "history": list(self.histories[index]),
+            "history": [dict(row) for row in self.histories[index]],
         }
 
     # -- the stack's own state (exact resume of a stacked run) ----------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Everything that moves, stacked: networks, step, every random stream, epoch, histories."""
+        """Everything that moves, stacked: networks, step, every random stream, epoch, histories (a copy)."""
         return {
             "seeds": self.seeds,
             "epoch": self.epoch,
             "generator": [p.detach().clone() for p in self.generator.params],
             "discriminator": [p.detach().clone() for p in self.discriminator.params],
-            "step": self.step.state_dict(),
+            "step": copy.deepcopy(self.step.state_dict()),  # a snapshot: the live moments change in place
             "latent_rngs": [rng.get_state() for rng in self.step.latent_rngs],
             "numpy_rngs": [rng.bit_generator.state for rng in self.numpy_rngs],
             "noise_rng": self.noise_rng.clone(),
-            "histories": [list(h) for h in self.histories],
+            "histories": [[dict(row) for row in h] for h in self.histories],
         }
 
     @torch.no_grad()
@@ -311,7 +319,7 @@ class StackedEngine:
             rng.bit_generator.state = rng_state
         self.noise_rng = state["noise_rng"].clone()
         self.epoch = int(state["epoch"])
-        self.histories = [list(h) for h in state["histories"]]
+        self.histories = [[dict(row) for row in h] for h in state["histories"]]
 
 
 def _noise_generator(seeds: Sequence[int], device: torch.device) -> Tensor:
@@ -322,8 +330,6 @@ def _noise_generator(seeds: Sequence[int], device: torch.device) -> Tensor:
 
 def _mnist_sizes(config: TrainConfig) -> dict[str, tuple[int, int]]:
     """Parameter counts and layer widths of one copy of the MNIST MLPs, from a storage-free build."""
-    from improved_gan.training.build import build_models
-
     with torch.random.fork_rng(devices=[]):
         generator, discriminator = build_models(
             config, image_shape=(1, 28, 28), num_classes=10, device=torch.device("meta")
