@@ -21,8 +21,8 @@ from typing import Any, Literal, Mapping
 
 from improved_gan.errors import ConfigError
 
-Mode = Literal["semi-supervised", "gan"]
-Architecture = Literal["mnist-mlp", "cifar-conv"]
+Mode = Literal["semi-supervised", "gan", "supervised"]  # supervised: every real image's label (ImageNet)
+Architecture = Literal["mnist-mlp", "cifar-conv", "imagenet-conv", "imagenet-dcgan"]
 GeneratorLoss = Literal["feature-matching", "saturating", "non-saturating"]
 PixelScale = Literal["unit", "cifar", "symmetric"]
 Precision = Literal["auto", "fp32", "bf16"]
@@ -59,6 +59,16 @@ class TrainConfig:
     unsupervised_weight: float = 1.0             # weight of the GAN loss beside the supervised one
     label_smoothing: float | None = None         # one-sided: real target alpha (Section 3.4); None: off
     historical_averaging: float = 0.0            # weight of ||theta - mean theta||^2 for G and D (Section 3.3)
+    generator_target: float = 1.0                # non-saturating G: BCE(D(G(z)), target); 1 is -log D; ImageNet 0.375
+    update: Literal["alternating", "simultaneous"] = "alternating"  # simultaneous: D and G from one joint pass
+    # -- ImageNet 128x128 (architecture imagenet-*, dataset imagenet-folder; docs/imagenet.md) -------------
+    imagenet_g_widths: tuple[int, int, int, int, int] = (512, 256, 128, 64, 32)   # G channels at 4..64 px
+    imagenet_d_widths: tuple[int, int, int, int, int] = (64, 128, 256, 512, 1024)  # D conv channels
+    imagenet_d_hidden: int = 2560                # D's dense layer (imagenet-conv; 0: none)
+    noise_channels: int = 16                     # G's Uniform(-1, 1) channels per layer (imagenet-conv)
+    expected_classes: int | None = None          # class folders data_dir must hold (ImageNet: 1000); None: any
+    corrupt_images: Literal["fail", "skip"] = "fail"  # an unreadable JPEG: stop, or replace it and count it
+    data_workers: int = 4                        # DataLoader worker processes per rank (imagenet-folder)
     # -- optimisation -----------------------------------------------------------------
     epochs: int = 300
     iters_per_epoch: int | None = None           # None: one pass over the unlabeled set
@@ -106,7 +116,7 @@ class TrainConfig:
                 problems.append(f"{name} must be positive (got {getattr(self, name)})")
         from improved_gan.data.registry import DATASETS
 
-        if self.dataset not in DATASETS:
+        if self.dataset not in DATASETS and self.dataset != IMAGE_FOLDER:
             problems.append(f"unknown dataset {self.dataset!r}{_did_you_mean(self.dataset, DATASETS)}; "
                             f"choose one of {', '.join(DATASETS)}")
         classes = NUM_CLASSES.get(self.dataset, 10)
@@ -131,6 +141,7 @@ class TrainConfig:
             problems.append("semi-supervised training needs labels > 0 (use mode=gan for none)")
         if self.mode == "gan" and self.labels != 0:
             problems.append(f"mode=gan uses no labels; set labels=0 (got {self.labels})")
+        problems += self._imagenet_problems()
         if not 0.0 < self.lr < 1.0:
             problems.append(f"lr must be in (0, 1) (got {self.lr})")
         for name in ("beta1", "beta2"):
@@ -169,6 +180,37 @@ class TrainConfig:
             raise ConfigError("invalid configuration: " + "; ".join(problems))
         return self
 
+    def _imagenet_problems(self) -> list[str]:
+        """The ImageNet fields and their pairings (mode supervised, the image folder, simultaneous updates)."""
+        problems = []
+        imagenet = self.architecture.startswith("imagenet-")
+        if self.mode == "supervised" and self.labels != 0:
+            problems.append(f"mode=supervised uses every image's label; set labels=0 (got {self.labels})")
+        if (self.dataset == IMAGE_FOLDER) != imagenet:
+            problems.append(f"dataset={IMAGE_FOLDER} and the imagenet-* architectures go together "
+                            f"(got dataset={self.dataset}, architecture={self.architecture})")
+        if (self.update == "simultaneous") != imagenet:
+            problems.append(f"update=simultaneous is the ImageNet step's (architecture imagenet-*), and it has no "
+                            f"other (got update={self.update}, architecture={self.architecture})")
+        if imagenet and self.mode == "semi-supervised":
+            problems.append(f"architecture {self.architecture} trains mode=supervised or gan (got {self.mode})")
+        if self.architecture == "imagenet-dcgan" and self.mode != "gan":
+            problems.append("architecture imagenet-dcgan has one real/fake logit: mode must be gan")
+        if not 0.0 < self.generator_target <= 1.0:
+            problems.append(f"generator_target must be in (0, 1] (got {self.generator_target})")
+        if self.generator_target != 1.0 and self.generator_loss != "non-saturating":
+            problems.append(f"generator_target is the non-saturating loss's target (got generator_loss="
+                            f"{self.generator_loss})")
+        for name in ("imagenet_g_widths", "imagenet_d_widths"):
+            if any(w <= 0 for w in getattr(self, name)):
+                problems.append(f"{name} must be positive channel counts (got {getattr(self, name)})")
+        for name in ("imagenet_d_hidden", "noise_channels", "data_workers"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name} must be >= 0 (got {getattr(self, name)})")
+        if self.expected_classes is not None and self.expected_classes < 1:
+            problems.append(f"expected_classes must be >= 1 or null (got {self.expected_classes})")
+        return problems
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -187,6 +229,9 @@ class TrainConfig:
             raise ConfigError("invalid configuration: " + "; ".join(problems))
         return config
 
+
+IMAGE_FOLDER = "imagenet-folder"
+"""The dataset name of an ImageNet-style class folder (``data_dir``), streamed from disk (training/data_source.py)."""
 
 MAX_SAMPLE_GRID = 10_000
 """The most images in an epoch's sample grid (a 100 x 100 grid)."""

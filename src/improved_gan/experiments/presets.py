@@ -188,3 +188,62 @@ def svhn_mbd() -> TrainConfig:
         svhn_fm(), preset="svhn-mbd", d_widths=(96, 192), minibatch_kernels=100, minibatch_kernel_dim=5,
         d_input_noise=0.2, generator_loss="saturating", generator_steps=3, eval_batch_size=100,
     )
+
+
+# -- ImageNet 128x128 (Section 6.5) -----------------------------------------------------------
+
+_IMAGENET = dict(
+    dataset="imagenet-folder", pixel_scale="symmetric", labels=0, update="simultaneous",
+    optimizer="adam-torch", lr=4e-4, beta1=0.5, batch_size=64, epochs=100, expected_classes=1000,
+    eval_batch_size=64, sample_grid=64, epoch_score_every=0, final_score_samples=0,
+)
+
+
+@register_preset("imagenet128")
+def imagenet128() -> TrainConfig:
+    """128x128 ImageNet, all 1,000 classes, with the authors' techniques (Section 6.5).
+
+    As the authors' TensorFlow code (reference-setup.md, "ImageNet 128x128"):
+    z ~ Uniform(-1, 1)^8192; G with virtual batch norm (16 reference latents)
+    and fresh Uniform(-1, 1) noise channels after every layer; D with Gaussian
+    input noise 0.1, cross batch norm, a 2,560-unit dense layer, minibatch
+    features (300 x 50) on the joint real + generated batch and 1,001 logits;
+    D's loss BCE(LSE, 0.75) on real + BCE(LSE, 0) on generated + the class
+    cross-entropy; G pushed toward D(G(z)) = 0.375; D and G updated
+    simultaneously from one pass on the same batch; Adam 4e-4, beta1 0.5.
+    ``batch_size`` is the global batch, 64 = 16 per device x 4 devices as the
+    authors' towers: under ``torchrun --nproc-per-node 4`` every process sees
+    16 real + 16 generated, the batch their cross-sample layers saw.
+
+    Ours: the widths, kernels and initial weights (docs/imagenet.md); 16 noise
+    channels per layer; torch's Adam (eps outside the root, as TensorFlow's);
+    100 epochs (the paper gives none); ``unsupervised_weight = 2`` because the
+    package's unsupervised loss averages the real and generated terms and the
+    authors' sums them. Needs ``--data-dir`` at the ImageNet training folder
+    (one folder per class); a run with another number of class folders sets
+    ``expected_classes``.
+    """
+    return TrainConfig(
+        preset="imagenet128", architecture="imagenet-conv", mode="supervised", latent_dim=8192,
+        minibatch_kernels=300, minibatch_kernel_dim=50, d_input_noise=0.1, generator_norm="virtual",
+        label_smoothing=0.75, generator_loss="non-saturating", generator_target=0.375, unsupervised_weight=2.0,
+        **_IMAGENET,
+    )
+
+
+@register_preset("imagenet128-dcgan")
+def imagenet128_dcgan() -> TrainConfig:
+    """The DCGAN baseline of Section 6.5 on 128x128 ImageNet: batch norm, one real/fake logit, no techniques.
+
+    The paper does not describe its baseline; we take DCGAN's settings on the
+    same convolutional shapes (docs/imagenet.md): z ~ Uniform(-1, 1)^100,
+    BatchNorm2d in G and D, no noise channels or input noise, no dense or
+    minibatch layer, no labels (mode gan); D's loss BCE(real, 1) + BCE(gen, 0),
+    G's -log D(G(z)). Ours: the same step as imagenet128 (simultaneous updates,
+    Adam 4e-4 / 0.5, global batch 64), so the two runs differ in the networks
+    and objective only; D is called on the real and the generated batch apart.
+    """
+    return TrainConfig(
+        preset="imagenet128-dcgan", architecture="imagenet-dcgan", mode="gan", latent_dim=100,
+        generator_loss="non-saturating", unsupervised_weight=2.0, **_IMAGENET,
+    )

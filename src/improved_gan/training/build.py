@@ -36,8 +36,35 @@ def build_models(
         discriminator = CIFARDiscriminator(
             widths=config.d_widths, num_classes=num_classes, **noise, **mbd, device=device
         )
+    elif config.architecture in ("imagenet-conv", "imagenet-dcgan"):
+        generator, discriminator = _imagenet_models(config, image_shape, num_classes, device)
     else:  # validated by the config's Literal type; kept for readers
         raise ConfigError(f"unknown architecture {config.architecture!r}")
+    return generator, discriminator
+
+
+def _imagenet_models(
+    config: TrainConfig, image_shape: tuple[int, ...], num_classes: int, device: torch.device
+) -> tuple[nn.Module, nn.Module]:
+    """The authors' 128x128 networks (imagenet-conv) or the DCGAN baseline (imagenet-dcgan), docs/imagenet.md."""
+    from improved_gan.models.imagenet import IMAGENET_IMAGE_SHAPE, ImageNetDiscriminator, ImageNetGenerator
+
+    _check_shape(config, image_shape, IMAGENET_IMAGE_SHAPE)
+    g_options = {"latent_dim": config.latent_dim, "widths": config.imagenet_g_widths, "device": device}
+    d_options = {"widths": config.imagenet_d_widths, "device": device}
+    if config.architecture == "imagenet-dcgan":
+        return ImageNetGenerator.dcgan(**g_options), ImageNetDiscriminator.dcgan(**d_options)
+    generator = ImageNetGenerator(
+        **g_options, norm=config.generator_norm, noise_channels=config.noise_channels
+    )
+    discriminator = ImageNetDiscriminator(
+        **d_options,
+        num_classes=num_classes,
+        input_noise=0.1 if config.d_input_noise is None else config.d_input_noise,
+        hidden_units=config.imagenet_d_hidden,
+        minibatch_kernels=config.minibatch_kernels,
+        minibatch_kernel_dim=config.minibatch_kernel_dim,
+    )
     return generator, discriminator
 
 
@@ -56,5 +83,4 @@ def initialise_models(generator: nn.Module, discriminator: nn.Module, x_train: t
     count = min(config.init_batch_size, len(x_train))
     index = torch.randperm(len(x_train), device="cpu")[:count].to(x_train.device)
     init_weight_norm(discriminator, x_train[index])
-    z = torch.rand(max(config.batch_size, 2), config.latent_dim, device=x_train.device)
-    init_weight_norm(generator, z)
+    init_weight_norm(generator, generator.sample_latent(max(config.batch_size, 2)))

@@ -32,8 +32,13 @@ def check_device(name: str | None) -> torch.device:
 def check_data(config: TrainConfig) -> dict[str, int]:
     """Load the config's splits and labeled subset (raising the loader's DataError when they are wrong)
     and check the sizes against the config; returns ``{"train": N, "test": M}``."""
+    from improved_gan.config import IMAGE_FOLDER
     from improved_gan.data import labeled_subset, load_dataset
 
+    if config.dataset == IMAGE_FOLDER:  # streamed from disk: scan the folder, decode nothing
+        from improved_gan.training.data_source import check_image_folder
+
+        return check_image_folder(config)
     train = load_dataset(config.dataset, root=config.data_dir, split=config.train_split)
     test = load_dataset(config.dataset, root=config.data_dir, split=config.eval_split)
     if config.mode == "semi-supervised":

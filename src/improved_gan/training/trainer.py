@@ -28,11 +28,12 @@ from tqdm.auto import tqdm
 from improved_gan.config import TrainConfig, load_config, save_config
 from improved_gan.errors import UserError
 from improved_gan.training import checkpoint as ckpt
-from improved_gan.training.batches import epoch_plan, iterations_per_epoch
 from improved_gan.training.build import build_models, initialise_models
+from improved_gan.training.data_source import DataSource, make_source
 from improved_gan.training.device import compute_dtype, resolve_device, resolve_precision
 from improved_gan.training.evaluate import count_errors
-from improved_gan.training.experiment_data import ExperimentData, load_experiment_data
+from improved_gan.training.distributed import DistributedContext, current, rank_seed
+from improved_gan.training.experiment_data import ExperimentData
 from improved_gan.training.pixels import to_uint8
 from improved_gan.training.run_dir import (
     CONFIG,
@@ -110,6 +111,11 @@ class Trainer:
             benchmark passes its own to time or compare another step.
         allow_step_change: resume even when this machine would run another step
             kind or precision than the checkpoint's (else a UserError says so).
+        context: this process's place under torchrun (default: the one
+            :func:`~improved_gan.training.distributed.init_from_environment` made,
+            else a single process). Every rank builds a Trainer; rank 0 has
+            prepared the run folder before (the constructor waits for it), and only
+            rank 0 writes to it (:meth:`train`).
     """
 
     def __init__(
@@ -119,31 +125,38 @@ class Trainer:
         progress: bool = True,
         step_factory: StepFactory = make_step,
         allow_step_change: bool = False,
+        context: DistributedContext | None = None,
     ) -> None:
+        self.dist = current() if context is None else context
+        self.dist.barrier()  # rank 0 has prepared the run folder (and rewritten config.json for a resume)
         self.run_dir = Path(run_dir)
         self.config = load_config(self.run_dir / CONFIG)
-        self.progress = progress
+        self.progress = progress and self.dist.is_main
         config = self.config
+        self.dist.check_batch(config.batch_size)
 
         # -- device and precision ----------------------------------------------------------
-        self.device = resolve_device(config.device)
+        self.device = self.dist.local_device(resolve_device(config.device))
         self.precision = resolve_precision(config.precision, self.device)
         channels_last = configure_accelerator(self.device, config)
 
         # -- data --------------------------------------------------------------------------
-        self.data: ExperimentData = load_experiment_data(config, device=self.device)
-        if channels_last:
+        self.numpy_rng = np.random.default_rng(config.seed)  # the batch order (in-memory data)
+        self.source: DataSource
+        self.data: ExperimentData | None  # the in-memory datasets; None when streamed from disk
+        self.source, self.data = make_source(config, self.dist, self.device, self.numpy_rng)
+        if channels_last and self.data is not None:
             self.data.to_channels_last()
 
         # -- networks, optimisers, averages ------------------------------------------------
         torch.manual_seed(config.seed)
-        self.numpy_rng = np.random.default_rng(config.seed)
+        shape, classes = self.source.image_shape, self.source.num_classes
         self.generator, self.discriminator = build_models(
-            config, image_shape=self.data.image_shape, num_classes=self.data.num_classes, device=self.device
+            config, image_shape=shape, num_classes=classes, device=self.device
         )
-        self.eval_discriminator = build_models(
-            config, image_shape=self.data.image_shape, num_classes=self.data.num_classes, device=self.device
-        )[1].eval()
+        self.eval_discriminator = build_models(config, image_shape=shape, num_classes=classes, device=self.device)[
+            1
+        ].eval()
         if channels_last:
             for model in (self.generator, self.discriminator, self.eval_discriminator):
                 model.to(memory_format=torch.channels_last)
@@ -153,10 +166,13 @@ class Trainer:
         self.epoch = 0
         self.history: list[dict[str, Any]] = []
         state = ckpt.load_checkpoint(self.run_dir, map_location=self.device) if ckpt.latest_checkpoint(self.run_dir) else None
-        if state is None:
+        if state is None and self.data is not None:  # weight norm's data-dependent init (no such layers streamed)
             initialise_models(self.generator, self.discriminator, self.data.x_unlabeled, config)
+        for model in (self.generator, self.discriminator):  # rank 0's values, VBN's reference latents included
+            self.dist.broadcast_module(model)
         self.step = step_factory(
-            config, self.generator, self.discriminator, device=self.device, dtype=compute_dtype(self.precision)
+            config, self.generator, self.discriminator, device=self.device, dtype=compute_dtype(self.precision),
+            **({"context": self.dist} if self.dist.enabled else {}),
         )
         if state is not None:
             self._check_same_step(state, allow_step_change)
@@ -178,8 +194,8 @@ class Trainer:
         return {
             "epoch": self.epoch,
             "config": self.config.to_dict(),
-            "image_shape": self.data.image_shape,
-            "num_classes": self.data.num_classes,
+            "image_shape": self.source.image_shape,
+            "num_classes": self.source.num_classes,
             "generator": self.generator.state_dict(),
             "discriminator": self.discriminator.state_dict(),
             "step": self.step.state_dict(),
@@ -198,17 +214,12 @@ class Trainer:
 
     # -- one epoch -----------------------------------------------------------------------------
     def _run_epoch(self) -> dict[str, Any]:
-        config, data = self.config, self.data
+        config = self.config
         lr = learning_rate(config, self.epoch)
         self.step.set_lr(lr)
-        iterations = iterations_per_epoch(len(data.x_unlabeled), config.batch_size, config.iters_per_epoch)
-        plan = epoch_plan(
-            self.numpy_rng,
-            num_unlabeled=len(data.x_unlabeled),
-            labeled_indices=data.labeled_indices,
-            batch_size=config.batch_size,
-            iterations=iterations,
-        )
+        iterations = self.source.iterations()
+        if self.dist.enabled:  # each rank's own z and noise, a function of (seed, epoch, rank) only
+            torch.manual_seed(rank_seed(config.seed, self.epoch, self.dist.rank))
         self.generator.train()
         self.discriminator.train()
         totals: dict[str, torch.Tensor] = {}
@@ -220,18 +231,18 @@ class Trainer:
             disable=not self.progress,
             dynamic_ncols=True,
         )
-        for i in bar:
-            x_unl = data.x_unlabeled[plan.unlabeled[i]]
-            x_lab = y_lab = None
-            if plan.labeled is not None:
-                x_lab, y_lab = data.x_unlabeled[plan.labeled[i]], data.y_unlabeled[plan.labeled[i]]
-            stats = self.step.discriminator_step(x_unl, x_lab, y_lab)
-            stats.update(self.step.generator_step(data.x_unlabeled[plan.unlabeled_fm[i]]))
+        for i, batch in zip(bar, self.source.batches(self.epoch)):
+            stats = self.step.discriminator_step(batch.x_unl, batch.x_lab, batch.y_lab)
+            stats.update(self.step.generator_step(batch.x_real))
             for key, value in stats.items():
                 totals[key] = totals.get(key, 0) + value.float()
             if self.progress and (i % 25 == 0 or i == iterations - 1):
                 bar.set_postfix({k: f"{float(v) / (i + 1):.3f}" for k, v in totals.items() if k.startswith("loss")})
         bar.close()
+        if self.dist.enabled:  # the mean over the ranks' shards; errors are counted over the global batch
+            keys = sorted(totals)
+            means = self.dist.mean(torch.stack([totals[k].float() for k in keys]))
+            totals = {k: v * (self.dist.world_size if k == "train_errors" else 1) for k, v in zip(keys, means)}
         seconds = time.perf_counter() - started
         row: dict[str, Any] = {"epoch": self.epoch + 1, "iterations": iterations, "lr": lr, **self.step.info.record()}
         for key, value in totals.items():
@@ -243,8 +254,8 @@ class Trainer:
         return row
 
     def _evaluate(self) -> dict[str, Any]:
-        """Test errors of the EMA discriminator (semi-supervised runs)."""
-        if self.config.mode != "semi-supervised":
+        """Test errors of the EMA discriminator (semi-supervised runs, rank 0)."""
+        if self.config.mode != "semi-supervised" or not self.dist.is_main:
             return {}
         self.step.average_discriminator_into(self.eval_discriminator)
         errors = count_errors(
@@ -278,8 +289,13 @@ class Trainer:
         from improved_gan.training.report import write_report
 
         config = self.config
+        if not self.dist.is_main:
+            return self._train_without_writing()
         log = open_log(self.run_dir)
         writer = SummaryWriter(str(self.run_dir / TENSORBOARD), purge_step=self.epoch + 1)
+        if self.dist.enabled:
+            log.info(f"data parallel: {self.dist.world_size} processes ({self.dist.backend}), "
+                     f"{config.batch_size // self.dist.world_size} examples per process and step")
         if self.epoch == 0:
             log.info(f"start {config.preset} on {config.dataset} ({self.device}, {self.precision})")
         else:
@@ -309,13 +325,15 @@ class Trainer:
                 if self._scores_due():
                     row.update(scorer.epoch_scores(self.generator))
                 self.history.append(row)
+                # the checkpoint first: metrics.jsonl never runs ahead of it (a resume rewrites the
+                # metrics from the checkpoint's history, so a kill between the two loses nothing)
+                if self.epoch % config.checkpoint_every == 0 or self.epoch == config.epochs:
+                    ckpt.save_checkpoint(self.run_dir, self._state())
                 write_metrics(self.run_dir, self.history)
                 for key, value in row.items():
                     if key != "epoch" and isinstance(value, (int, float)):
                         writer.add_scalar(key, value, self.epoch)
                 writer.flush()
-                if self.epoch % config.checkpoint_every == 0 or self.epoch == config.epochs:
-                    ckpt.save_checkpoint(self.run_dir, self._state())
                 message = _describe(row)
                 log.info(message)
                 if self.progress:
@@ -328,6 +346,13 @@ class Trainer:
             close_log(log)
         report = write_report(self.run_dir)
         return TrainResult(self.run_dir, self.epoch, self.history[-1] if self.history else {}, report)
+
+    def _train_without_writing(self) -> TrainResult:
+        """A rank other than 0: the same epochs (and collectives), nothing written, nothing shown."""
+        for _ in range(self.epoch, self.config.epochs):
+            self._run_epoch()
+            self.epoch += 1
+        return TrainResult(self.run_dir, self.epoch, {}, None)
 
 
 def _describe(row: dict[str, Any]) -> str:

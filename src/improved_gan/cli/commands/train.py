@@ -77,7 +77,23 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"cannot write the run: {what}; {after}") from None
 
 
+def _join_job(device_name: str):
+    """Under torchrun, join the process group (training/distributed.py); else the single-process context."""
+    from improved_gan.training.distributed import init_from_environment
+
+    return init_from_environment(device_name)
+
+
 def _run(args: argparse.Namespace) -> int:
+    try:
+        return _run_command(args)
+    finally:
+        from improved_gan.training.distributed import shutdown
+
+        shutdown()
+
+
+def _run_command(args: argparse.Namespace) -> int:
     from improved_gan.errors import UserError
 
     if args.list:
@@ -91,6 +107,12 @@ def _run(args: argparse.Namespace) -> int:
 
         if args.dry_run:
             raise UserError("--dry-run checks a new run's config; a resume has nothing to print")
+        context = _join_job(_run_device(args.resume))
+        if not context.is_main:  # rank 0 checks and prepares the folder; the Trainer waits for it
+            from improved_gan.training.trainer import Trainer
+
+            Trainer(args.resume, progress=False).train()
+            return 0
         result = resume(
             args.resume, epochs=args.epochs, progress=not args.no_progress, allow_step_change=args.allow_step_change,
             allow_lr_change=args.allow_lr_change,
@@ -112,7 +134,13 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(config.to_dict(), indent=2, sort_keys=True))
         return 0
     out = args.out or Path("runs") / f"{config.preset}-{config.dataset}-l{config.labels}-s{config.seed}"
-    from improved_gan.training.trainer import train
+    from improved_gan.training.trainer import Trainer, train
+
+    context = _join_job(config.device)
+    context.check_batch(config.batch_size)
+    if not context.is_main:  # rank 0 checks and prepares the folder; the Trainer waits for it
+        Trainer(out, progress=False).train()
+        return 0
 
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a folder; choose a folder for the run")
@@ -120,6 +148,17 @@ def _run(args: argparse.Namespace) -> int:
     result = train(config, out, overwrite=args.overwrite, progress=not args.no_progress)
     _summary(result)
     return 0
+
+
+def _run_device(run_dir: Path) -> str:
+    """The device a run folder's config asks for (``auto`` when it cannot be read: resume says why)."""
+    from improved_gan.config import load_config
+    from improved_gan.errors import ConfigError
+
+    try:
+        return load_config(run_dir / "config.json").device
+    except ConfigError:
+        return "auto"
 
 
 def _summary(result) -> None:

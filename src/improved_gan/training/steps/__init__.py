@@ -5,7 +5,12 @@ kind              what it is                                                  ap
 ================  ==========================================================  ============
 ``reference``     autograd through the package's losses; the specification    every preset
 ``fast``          hand-written passes, fused Adam, C kernels on CPU           mnist-fm
+``imagenet``      simultaneous D and G updates from one joint pass            imagenet128*
 ================  ==========================================================  ============
+
+Under ``torchrun`` (``context`` with more than one process) every step's two
+optimisers average their gradients over the ranks before each of their steps
+(:func:`~improved_gan.training.distributed.average_gradients_before_step`).
 
 The trainer imports nothing else from here. A benchmark or an experiment that
 wants another step passes its own factory with :func:`make_step`'s signature to
@@ -20,6 +25,8 @@ import torch
 from torch import nn
 
 from improved_gan.config import TrainConfig
+from improved_gan.errors import UserError
+from improved_gan.training.distributed import DistributedContext, average_gradients_before_step
 from improved_gan.training.steps.protocol import Step, StepInfo, precision_name
 from improved_gan.training.steps.reference import ReferenceStep
 
@@ -35,6 +42,7 @@ def make_step(
     *,
     device: torch.device,
     dtype: torch.dtype,
+    context: DistributedContext | None = None,
 ) -> Step:
     """The step ``config`` asks for, on networks already initialised on ``device``.
 
@@ -47,12 +55,32 @@ def make_step(
         generator, discriminator: the two players.
         device: where they live (checked against their parameters).
         dtype: the matrix products' dtype, ``torch.float32`` or ``torch.bfloat16``.
+        context: the process's place under torchrun; None or one process: no communication.
     """
     precision_name(dtype)  # refuses other dtypes with a clear message
     for model in (generator, discriminator):
         got = next(model.parameters()).device
         if got.type != device.type:
             raise ValueError(f"expected {type(model).__name__} on {device} (got {got})")
+    if context is not None and context.enabled:
+        return _data_parallel(_make_step(config, generator, discriminator, dtype=dtype), context)
+    return _make_step(config, generator, discriminator, dtype=dtype)
+
+
+def _data_parallel(step: Step, context: DistributedContext) -> Step:
+    """``step`` with each of its two optimisers averaging its gradients over the ranks before stepping."""
+    if step.info.kind not in ("reference", "imagenet"):
+        raise UserError(f"the {step.info.kind} step does not run under torchrun; set fast_step=false")
+    for optimizer in (step.opt_d, step.opt_g):  # both steps keep D's and G's optimisers under these names
+        average_gradients_before_step(optimizer, context)
+    return step
+
+
+def _make_step(config: TrainConfig, generator: nn.Module, discriminator: nn.Module, *, dtype: torch.dtype) -> Step:
+    if config.update == "simultaneous":
+        from improved_gan.training.steps.imagenet import ImageNetStep
+
+        return ImageNetStep(config, generator, discriminator, dtype=dtype)
     if config.fast_step:
         from improved_gan.training.steps.fast import build_step
 
