@@ -77,7 +77,8 @@ class StackedEngine:
 
     Example::
 
-        >>> engine = StackedEngine.build(get_preset("mnist-fm"), seeds=range(10))
+        >>> config = get_preset("mnist-fm")
+        >>> engine = StackedEngine.build(config, seeds=range(10))     # [10, *shape] per tensor
         >>> for epoch in range(config.epochs):
         ...     rows = engine.run_epoch(lr=learning_rate(config, epoch))
         >>> state = engine.copy_state(3)      # seed 3's checkpoint state
