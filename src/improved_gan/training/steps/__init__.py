@@ -71,7 +71,7 @@ def _data_parallel(step: Step, context: DistributedContext) -> Step:
     """``step`` with each of its two optimisers averaging its gradients over the ranks before stepping."""
     if step.info.kind not in ("reference", "imagenet"):
         raise UserError(f"the {step.info.kind} step does not run under torchrun; set fast_step=false")
-    for optimizer in (step.opt_d, step.opt_g):  # both steps keep D's and G's optimisers under these names
+    for optimizer in step.optimizers():
         average_gradients_before_step(optimizer, context)
     return step
 

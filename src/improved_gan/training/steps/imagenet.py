@@ -105,6 +105,9 @@ class ImageNetStep:
         self.joint = bool(getattr(discriminator, "joint_batch", False))
         self._pending: tuple[Tensor, tuple[Tensor, ...], Tensor] | None = None  # (x_real, G's grads, loss_g)
 
+    def optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+        return self.opt_d, self.opt_g
+
     def set_lr(self, lr: float) -> None:
         for opt in (self.opt_d, self.opt_g):
             for group in opt.param_groups:

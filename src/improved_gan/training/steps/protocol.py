@@ -79,6 +79,9 @@ class Step(Protocol):
     def average_discriminator_into(self, target: nn.Module) -> None:
         """Write the EMA of D's parameters (and D's buffers) into ``target``, a D of the same shape."""
 
+    def optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+        """``(D's, G's)`` optimisers: what data parallelism hooks to average gradients before a step."""
+
     def state_dict(self) -> dict[str, Any]:
         """Optimisers, averages: everything but the networks that a resumed step needs."""
 

@@ -91,6 +91,9 @@ class ReferenceStep:
     def average_discriminator_into(self, target: nn.Module) -> None:
         self.ema.copy_to(target, source=self.discriminator)
 
+    def optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+        return self.opt_d, self.opt_g
+
     # -- the discriminator --------------------------------------------------------------
     def _discriminate(self, *batches: Tensor):
         """D's outputs for each batch: one concatenated pass unless D mixes examples."""
