@@ -20,11 +20,22 @@ from improved_gan.cli import commands
 from improved_gan.errors import UserError
 
 
+_START_HERE = """start here:
+  improved-gan demo                          the paper's claim in a few minutes, offline
+  improved-gan train --list                  the presets (the paper's experiments)
+  improved-gan train mnist-fm --out runs/a   train one; `--resume runs/a` continues it
+  improved-gan runs                          your runs: running, finished or unfinished
+  improved-gan COMMAND --help                each command's options
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="improved-gan",
         description="Improved Techniques for Training GANs (Salimans et al., 2016): "
         "train the paper's experiments, score samples, run the human study.",
+        epilog=_START_HERE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
