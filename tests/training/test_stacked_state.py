@@ -97,7 +97,7 @@ def test_copy_state_is_the_checkpoint_of_a_single_run(tmp_path, monkeypatch):
     data = load_experiment_data(config, device=torch.device("cpu"))
     engine = StackedEngine.build(config, seeds, data=data)
     for _ in range(config.epochs):
-        engine.run_epoch(config.lr, evaluate=False)
+        engine.run_epoch(config.lr)
     for index, seed in enumerate(seeds):
         run = tmp_path / f"seed{seed}"
         train(with_config(config, seed=seed), run, progress=False)
@@ -114,6 +114,8 @@ def test_copy_state_is_the_checkpoint_of_a_single_run(tmp_path, monkeypatch):
         assert [row["epoch"] for row in state["history"]] == [row["epoch"] for row in single["history"]]
         for ours, theirs in zip(state["history"], single["history"]):
             assert ours["loss_d"] == pytest.approx(theirs["loss_d"], rel=1e-4)
+            for key in ("test_errors", "test_errors_raw", "test_examples"):  # the EMA D and the current one
+                assert ours[key] == theirs[key], key
         # an unstacked copy is an ordinary module holding that state
         generator, discriminator = engine.unstack(index)
         assert_states_close(discriminator.state_dict(), single["discriminator"], rtol=1e-5)
