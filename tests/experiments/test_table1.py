@@ -6,15 +6,11 @@ import json
 
 import pytest
 from clitools import cli
+from tiny_run import TINY_TABLE1
 
 from improved_gan.experiments.failures import failure_reasons
 
-TINY = [
-    "--dataset", "mnist5k", "--epochs", "2", "--no-progress",
-    "--set", "iters_per_epoch=4", "--set", "batch_size=20", "--set", "init_batch_size=100",
-    "--set", "sample_grid=16", "--set", "final_score_samples=0", "--set", "epoch_score_every=0",
-    "--set", "precision=fp32",
-]  # fmt: skip
+TINY = TINY_TABLE1
 
 
 @pytest.fixture(scope="module")

@@ -118,6 +118,32 @@ def _train_one(run: PlannedRun, threads: int) -> tuple[int, int]:
     return run.labels, run.seed
 
 
+def run_stacked(planned: Sequence[PlannedRun], *, stack: int, out: Path, progress: bool = True) -> None:
+    """Train the plan with the stacked engine: per label count, ``stack`` seeds at a time as one
+    computation (training/stacked), each seed still writing its own run folder. The stack's
+    state lives in ``OUT/stack-l{labels}-s{first}-{last}/``, so a stopped stack continues exactly."""
+    from improved_gan.training.stacked import plan_stacks
+    from improved_gan.training.stacked.run_folders import train_stack
+
+    for n_labels in sorted({run.labels for run in planned}):
+        group = {run.seed: run for run in planned if run.labels == n_labels}
+        for seeds in plan_stacks(sorted(group), stack):
+            runs = [group[seed] for seed in seeds]
+            if all(run.epochs_done() >= run.config.epochs for run in runs):
+                continue
+            train_stack(
+                runs[0].config, seeds, [run.folder for run in runs],
+                stack_dir=Path(out) / f"stack-l{n_labels}-s{seeds[0]}-{seeds[-1]}",
+                device=runs[0].config.device if runs[0].config.device != "auto" else _auto_device(), progress=progress,
+            )  # fmt: skip
+
+
+def _auto_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def run_table1(planned: Sequence[PlannedRun], *, jobs: int = 1, progress: bool = True) -> None:
     """Train every unfinished run, ``jobs`` at a time (each with ``cores // jobs`` threads), with a
     live line: runs done, epochs done, and the time left at the pace of this invocation."""

@@ -35,6 +35,8 @@ def register(subparsers) -> None:
     p.add_argument("--data-dir", help="folder holding mnist/ (else $IMPROVED_GAN_DATA)")
     p.add_argument("--dataset", help="mnist (default) or mnist5k (the bundled digits, for a quick look)")
     p.add_argument("--jobs", type=int, default=1, help="runs trained at once (each gets cores/jobs threads)")
+    p.add_argument("--stack", type=int, metavar="S",
+                   help="train S seeds of a label count as one computation (the stacked engine; docs/stacked.md)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any config field, every run")
     p.add_argument("--dry-run", action="store_true", help="print the plan and the expected wall time, train nothing")
     p.add_argument("--report-only", action="store_true", help="write the table from the runs so far, train nothing")
@@ -59,9 +61,14 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(table1.describe_plan(planned, jobs=args.jobs))
         return 0
+    if args.stack is not None and args.stack > len(args.seeds):
+        raise UserError(f"--stack {args.stack} is more than the {len(args.seeds)} seeds asked for; use --stack {len(args.seeds)}")
     if not args.report_only:
         args.out.mkdir(parents=True, exist_ok=True)
-        table1.run_table1(planned, jobs=args.jobs, progress=not args.no_progress)
+        if args.stack is not None:
+            table1.run_stacked(planned, stack=args.stack, out=args.out, progress=not args.no_progress)
+        else:
+            table1.run_table1(planned, jobs=args.jobs, progress=not args.no_progress)
     rows = table1.summarize(planned, ensemble=not args.no_ensemble)
     if not rows:
         raise UserError(f"no run of this plan has finished an epoch yet in {args.out}")

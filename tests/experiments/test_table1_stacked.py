@@ -1,0 +1,72 @@
+"""Table 1 with the stacked engine: every seed still gets an ordinary run folder, and a stack continues exactly."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from clitools import cli
+from tiny_run import TINY_TABLE1 as TINY
+
+from improved_gan.experiments.presets import get_preset
+from improved_gan.training.evaluate import evaluate_run
+from improved_gan.training.stacked.run_folders import train_stack
+
+CONFIG = dataclasses.replace(
+    get_preset("mnist-fm"), dataset="mnist5k", epochs=2, iters_per_epoch=4, batch_size=20, labels=20,
+    init_batch_size=100, sample_grid=16, final_score_samples=0, epoch_score_every=0, precision="fp32", device="cpu",
+)  # fmt: skip
+
+
+def rows(run):
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    return [{k: v for k, v in json.loads(line).items() if k != "seconds"} for line in lines]
+
+
+def test_reproduce_with_a_stack_writes_ordinary_run_folders(tmp_path):
+    result = cli("reproduce", "table1", *TINY, "--labels", "20", "--seeds", "0-2", "--stack", "2", "--out", str(tmp_path))
+    assert result.returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == [
+        "l20-s0", "l20-s1", "l20-s2", "stack-l20-s0-1", "stack-l20-s2-2",
+    ]  # fmt: skip
+    for seed in range(3):
+        run = tmp_path / f"l20-s{seed}"
+        last = rows(run)[-1]
+        assert last["epoch"] == 2 and last["step"] == "stacked"
+        assert (run / "samples" / "epoch-0002.png").is_file() and (run / "report.md").is_file()
+        # the copy's checkpoint is a single run's: eval reads it and finds the engine's numbers
+        evaluated = evaluate_run(run, device="cpu")
+        assert (evaluated["test_errors"], evaluated["test_errors_raw"]) == (last["test_errors"], last["test_errors_raw"])
+    assert "| 20 | 3 | 2 | ema |" in (tmp_path / "table1.md").read_text()
+
+
+def test_a_stopped_stack_continues_exactly(tmp_path):
+    straight = [tmp_path / "a" / f"s{s}" for s in (0, 1)]
+    train_stack(CONFIG, [0, 1], straight, stack_dir=tmp_path / "a" / "stack", progress=False)
+    stopped = [tmp_path / "b" / f"s{s}" for s in (0, 1)]
+    train_stack(dataclasses.replace(CONFIG, epochs=1), [0, 1], stopped, stack_dir=tmp_path / "b" / "stack", progress=False)
+    train_stack(CONFIG, [0, 1], stopped, stack_dir=tmp_path / "b" / "stack", progress=False)
+    assert [rows(run) for run in stopped] == [rows(run) for run in straight]
+
+
+def test_a_stack_folder_of_other_seeds_is_refused(tmp_path):
+    from improved_gan.errors import UserError
+
+    train_stack(dataclasses.replace(CONFIG, epochs=1), [0, 1], [tmp_path / "s0", tmp_path / "s1"],
+                stack_dir=tmp_path / "stack", progress=False)  # fmt: skip
+    with pytest.raises(UserError, match="holds another stack"):
+        train_stack(CONFIG, [0, 2], [tmp_path / "s0", tmp_path / "s2"], stack_dir=tmp_path / "stack", progress=False)
+
+
+@pytest.mark.parametrize("stack, says", [("4", "--stack 4 is more than the 2 seeds"), ("0", "stack")])
+def test_bad_stack_sizes_are_one_line(stack, says, tmp_path):
+    result = cli("reproduce", "table1", *TINY, "--labels", "20", "--seeds", "0-1", "--stack", stack,
+                 "--out", str(tmp_path), check=False)  # fmt: skip
+    assert result.returncode == 2 and says in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_preset_the_stack_cannot_train_is_named(tmp_path):
+    result = cli("reproduce", "table1", *TINY, "--labels", "20", "--seeds", "0-1", "--stack", "2",
+                 "--set", "minibatch_kernels=20", "--out", str(tmp_path), check=False)  # fmt: skip
+    assert result.returncode == 2 and "minibatch" in result.stderr and "Traceback" not in result.stderr
