@@ -176,3 +176,11 @@ def test_a_checkpoint_with_missing_keys_is_damaged_not_a_traceback(run_copy):
     (run_copy / "checkpoints" / "previous.pt").unlink()
     _refused(cli("sample", str(run_copy), "--n", "4", "--out", str(run_copy.parent / "g.png"), check=False),
              "last.pt lacks generator, rng; it is damaged")
+
+
+def test_sample_refuses_a_config_json_edited_since_the_checkpoint(run_copy):
+    """An edited latent_dim made `sample` a state-dict traceback before issue 17."""
+    config = json.loads((run_copy / "config.json").read_text())
+    (run_copy / "config.json").write_text(json.dumps({**config, "latent_dim": 50}))
+    _refused(cli("sample", str(run_copy), "--n", "4", "--out", str(run_copy.parent / "g.png"), check=False),
+             "latent_dim=100 (now 50)")

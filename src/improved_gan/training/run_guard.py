@@ -27,6 +27,9 @@ from improved_gan.errors import UserError
 from improved_gan.training.checkpoint import latest_checkpoint
 from improved_gan.training.run_dir import CONFIG, RUN_FILES, RUN_FOLDERS, RUNNING
 
+LR_FIELDS = frozenset({"lr", "lr_decay_start", "lr_decay_end"})
+"""Config fields a resume may change when asked (``--allow-lr-change``): the learning-rate schedule."""
+
 # where and how a run computes, and how often it reports: the same run whatever these are
 WHERE_NOT_WHAT = frozenset(
     {"epochs", "data_dir", "device", "precision", "fast_step", "eval_batch_size", "checkpoint_every",
@@ -99,6 +102,27 @@ def config_differences(old: TrainConfig, new: TrainConfig, *, ignore=WHERE_NOT_W
     before, after = old.to_dict(), new.to_dict()
     return [f"{key}={before[key]!r} (now {after[key]!r})" for key in sorted(after)
             if key not in ignore and before.get(key) != after[key]]  # fmt: skip
+
+
+def check_matches_checkpoint(run_dir: Path, config: TrainConfig, state: dict, *, allow=frozenset()) -> None:
+    """Raise UserError when ``RUN/config.json`` (``config``) differs from the config the checkpoint
+    ``state`` was trained with in anything but :data:`WHERE_NOT_WHAT` and ``allow``."""
+    from improved_gan.errors import ConfigError
+
+    try:
+        trained = TrainConfig.from_dict(state["config"])
+    except (ConfigError, TypeError) as err:
+        raise UserError(f"the checkpoint of {run_dir} holds an unreadable config ({err}); it is damaged") from None
+    differ = config_differences(trained, config, ignore=WHERE_NOT_WHAT | allow)
+    if not differ:
+        return
+    lr_only = {d.split("=")[0] for d in differ} <= LR_FIELDS
+    hint = " (pass --allow-lr-change to continue with the new learning rate)" if lr_only and not allow else ""
+    raise UserError(
+        f"{run_dir / CONFIG} differs from the config its checkpoint was trained with: {', '.join(differ)}; "
+        f"the checkpoint holds that training, so restore those values{hint}, or start a new run with "
+        "`improved-gan train PRESET --set KEY=VALUE --out NEW`"
+    )
 
 
 def check_new_run_folder(folder: Path, config: TrainConfig) -> None:

@@ -21,6 +21,7 @@ from improved_gan.training.checkpoint import load_checkpoint
 from improved_gan.training.preflight import check_device
 from improved_gan.training.pixels import to_uint8
 from improved_gan.training.run_dir import CONFIG
+from improved_gan.training.run_guard import LR_FIELDS, check_matches_checkpoint
 from improved_gan.utils.eval_mode import eval_mode
 
 
@@ -30,6 +31,7 @@ def load_generator(run_dir: str | Path, *, device: torch.device | str | None = N
     config = load_config(run_dir / CONFIG)
     device = device if isinstance(device, torch.device) else check_device(device)
     state = load_checkpoint(run_dir, map_location=device)
+    check_matches_checkpoint(run_dir, config, state, allow=LR_FIELDS)  # e.g. an edited latent_dim
     image_shape, num_classes = state["image_shape"], state["num_classes"]
     generator, _ = build_models(config, image_shape=tuple(image_shape), num_classes=num_classes, device=device)
     generator.load_state_dict(state["generator"])

@@ -390,10 +390,6 @@ def train(config: TrainConfig, run_dir: str | Path, *, overwrite: bool = False, 
         return Trainer(run_dir, progress=progress).train()
 
 
-LR_FIELDS = frozenset({"lr", "lr_decay_start", "lr_decay_end"})
-"""Config fields a resume may change when asked (``--allow-lr-change``): the rest of the schedule."""
-
-
 def resume(
     run_dir: str | Path,
     *,
@@ -410,9 +406,8 @@ def resume(
     is ``epochs`` below the epochs already trained. ``config.json`` is rewritten
     (for ``epochs``) only after every check has passed.
     """
-    from improved_gan.errors import ConfigError
     from improved_gan.training.preflight import announce_start
-    from improved_gan.training.run_guard import WHERE_NOT_WHAT, RunningMark, config_differences, running_pid
+    from improved_gan.training.run_guard import LR_FIELDS, RunningMark, check_matches_checkpoint, running_pid
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -422,20 +417,7 @@ def resume(
     if pid is not None:
         raise UserError(f"{run_dir} is being trained by process {pid} now; wait for it or stop it first")
     state = ckpt.load_checkpoint(run_dir, on_fallback=lambda message: None)  # the Trainer says it, once
-    try:
-        trained = TrainConfig.from_dict(state["config"])
-    except (ConfigError, TypeError) as err:
-        raise UserError(f"the checkpoint of {run_dir} holds an unreadable config ({err}); it is damaged") from None
-    ignore = WHERE_NOT_WHAT | (LR_FIELDS if allow_lr_change else frozenset())
-    differ = config_differences(trained, config, ignore=ignore)
-    if differ:
-        hint = " (pass --allow-lr-change to continue with the new learning rate)" if set(
-            d.split("=")[0] for d in differ) <= LR_FIELDS else ""
-        raise UserError(
-            f"{run_dir / CONFIG} differs from the config its checkpoint was trained with: {', '.join(differ)}; "
-            f"a resume continues that training, so restore those values{hint}, or start a new run with "
-            f"`improved-gan train PRESET --set KEY=VALUE --out NEW`"
-        )
+    check_matches_checkpoint(run_dir, config, state, allow=LR_FIELDS if allow_lr_change else frozenset())
     done = int(state["epoch"])
     if epochs is not None and epochs < done:
         raise UserError(
