@@ -144,7 +144,8 @@ def test_resume_takes_a_new_lr_when_asked(run_copy):
     config = json.loads((run_copy / "config.json").read_text())
     (run_copy / "config.json").write_text(json.dumps({**config, "lr": 0.001}))
     result = cli("train", "--resume", str(run_copy), "--epochs", "4", "--allow-lr-change", "--no-progress")
-    assert "epoch 4:" in result.stdout
+    assert "epoch 4:" in result.stdout  # per-epoch lines with --no-progress too
+    assert "loading data: mnist5k" in result.stdout and "precision fp32" in result.stdout
     assert json.loads((run_copy / "config.json").read_text())["epochs"] == 4
 
 
