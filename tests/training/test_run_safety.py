@@ -185,3 +185,23 @@ def test_sample_refuses_a_config_json_edited_since_the_checkpoint(run_copy):
     (run_copy / "config.json").write_text(json.dumps({**config, "latent_dim": 50}))
     _refused(cli("sample", str(run_copy), "--n", "4", "--out", str(run_copy.parent / "g.png"), check=False),
              "latent_dim=100 (now 50)")
+
+
+def test_a_full_disk_during_training_is_one_line_and_keeps_the_last_checkpoint(run_copy, capsys, monkeypatch):
+    import errno
+
+    from improved_gan.cli.main import main
+    from improved_gan.training import checkpoint
+
+    before = (run_copy / "checkpoints" / "last.pt").read_bytes()
+
+    def full_disk(run_dir, state):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(run_dir / "checkpoints" / ".last.pt.tmp"))
+
+    monkeypatch.setattr(checkpoint, "save_checkpoint", full_disk)
+    assert main(["train", "--resume", str(run_copy), "--epochs", "4", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "No space left on device" in err
+    assert "last checkpoint is intact" in err and f"--resume {run_copy}" in err
+    assert (run_copy / "checkpoints" / "last.pt").read_bytes() == before
+    assert not (run_copy / "running.pid").exists()

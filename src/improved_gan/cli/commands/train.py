@@ -69,11 +69,14 @@ def run(args: argparse.Namespace) -> int:
     except OSError as err:
         from improved_gan.errors import UserError
 
+        from improved_gan.training.checkpoint import latest_checkpoint
+
         what = f"{err.strerror or err}" + (f": {err.filename}" if err.filename else "")
-        if folder is not None and args.resume is not None:
-            after = f"the last checkpoint is intact (written atomically); fix this, then `improved-gan train --resume {folder}`"
+        if folder is not None and latest_checkpoint(folder) is not None:
+            after = (f"the last checkpoint is intact (written atomically); fix this, then "
+                     f"`improved-gan train --resume {folder}`")
         else:
-            after = "checkpoints are written atomically, so the last one (if any) is intact; fix this and run again"
+            after = "files are written atomically, so any checkpoint is intact and none half-written; fix this and run again"
         raise UserError(f"cannot write the run: {what}; {after}") from None
 
 
