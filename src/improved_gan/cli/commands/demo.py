@@ -33,7 +33,7 @@ def register(subparsers) -> None:
         "and the gain. Offline; a few minutes on two CPU cores.",
     )
     p.add_argument("--out", type=Path, help="folder for both runs (default runs/demo-LABELS-labels)")
-    p.add_argument("--epochs", type=int, default=30, help="epochs of each run (default 30; 40 steps each)")
+    p.add_argument("--epochs", type=int, default=15, help="epochs of each run (default 15, of 40 steps each)")
     p.add_argument("--labels", type=int, default=100, help="labeled digits, ten per class (default 100)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true", help="no progress bars (per-epoch lines stay)")
