@@ -29,7 +29,9 @@ class Generator(nn.Module):
         check_latent(z, self.latent_dim, type(self).__name__)
         return self.net(z)
 
-    def sample_latent(self, batch_size: int, *, generator: torch.Generator | None = None) -> Tensor:
+    def sample_latent(
+        self, batch_size: int, *, generator: torch.Generator | None = None, device: torch.device | None = None
+    ) -> Tensor:
         """``[batch_size, latent_dim]`` draws of the latent prior ``U(0, 1)`` (the authors' MNIST, CIFAR-10
         and SVHN prior), on the model's device and dtype: the one place the package draws z.
 
@@ -37,14 +39,16 @@ class Generator(nn.Module):
         model's device (the training's stream). With one, they are drawn on the
         generator's own device and then moved, so a seeded CPU generator gives the
         same z whatever device the model is on. A model with another prior
-        overrides this method.
+        overrides this method. ``device`` places the draws elsewhere than the model
+        (a storage-free template on the ``meta`` device samples for its copies).
         """
         if batch_size < 0:
             raise ValueError(f"batch_size must be >= 0 (got {batch_size})")
         reference = next(self.parameters())
-        device = reference.device if generator is None else generator.device
-        z = torch.rand(batch_size, self.latent_dim, generator=generator, device=device, dtype=reference.dtype)
-        return z.to(reference.device)
+        target = reference.device if device is None else torch.device(device)
+        draw_on = target if generator is None else generator.device
+        z = torch.rand(batch_size, self.latent_dim, generator=generator, device=draw_on, dtype=reference.dtype)
+        return z.to(target)
 
 
 class Discriminator(nn.Module):

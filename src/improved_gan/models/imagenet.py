@@ -210,9 +210,11 @@ class ImageNetGenerator(Generator):
         """``N(0, 0.02^2)`` weights, zero biases, VBN's ``gamma ~ N(1, 0.02^2)``; keeps the reference latents."""
         _init_dcgan(self.net)
 
-    def sample_latent(self, batch_size: int, *, generator: torch.Generator | None = None) -> Tensor:
+    def sample_latent(
+        self, batch_size: int, *, generator: torch.Generator | None = None, device: torch.device | None = None
+    ) -> Tensor:
         """``[batch_size, latent_dim]`` draws of ``Uniform(-1, 1)`` (the authors' ImageNet prior)."""
-        return super().sample_latent(batch_size, generator=generator) * 2 - 1
+        return super().sample_latent(batch_size, generator=generator, device=device) * 2 - 1
 
     def extra_repr(self) -> str:
         reference = f", reference_size={self.reference_size}" if self.norm == "virtual" else ""

@@ -38,6 +38,7 @@ import torch
 from torch import Tensor, nn
 
 from improved_gan.config import TrainConfig
+from improved_gan.semi_supervised import classification_errors
 from improved_gan.errors import UserError
 from improved_gan.training.batches import epoch_plan, iterations_per_epoch
 from improved_gan.training.build import build_models
@@ -45,6 +46,7 @@ from improved_gan.training.experiment_data import ExperimentData, load_experimen
 from improved_gan.training.stacked.copies import RunCopy, build_copy
 from improved_gan.training.stacked.state import StackedModule
 from improved_gan.training.stacked.step import StackedStep
+from improved_gan.utils.eval_mode import eval_mode
 from improved_gan.training.stacked.support import (
     available_memory,
     check_memory,
@@ -229,26 +231,22 @@ class StackedEngine:
     @torch.no_grad()
     def evaluate(self) -> tuple[Tensor, Tensor]:
         """Test errors of each copy's EMA discriminator and of its current one: two ``[S]`` int tensors."""
-        template = self.discriminator.template
-        was_training = template.training
-        template.eval()
-        try:
+        with eval_mode(self.discriminator.template):
             _, buffers = self.discriminator.state()
             averaged = dict(zip(self.discriminator.names, self.step.ema.shadow))
             current, _ = self.discriminator.state(detach=True)
             return self._count_errors(averaged, buffers), self._count_errors(current, buffers)
-        finally:
-            template.train(was_training)
 
     def _count_errors(self, params: dict[str, Tensor], buffers: dict[str, Tensor]) -> Tensor:
         """``[S]`` misclassified test examples for the stacked D ``(params, buffers)`` (template in eval mode)."""
         x_test, y_test = self.data.x_test, self.data.y_test
         run = torch.func.vmap(self.discriminator.functional, in_dims=(0, None))
+        count = torch.func.vmap(classification_errors, in_dims=(0, None))
         errors = torch.zeros(self.size, dtype=torch.long, device=self.device)
         for start in range(0, len(x_test), self.config.eval_batch_size):
             x = x_test[start : start + self.config.eval_batch_size]
             logits = run((params, buffers), x).logits  # [S, n, K]
-            errors += (logits.argmax(-1) != y_test[start : start + len(x)]).sum(-1)
+            errors += count(logits, y_test[start : start + len(x)])  # [S]
         return errors.cpu()
 
     # -- copies as single runs ------------------------------------------------------------------

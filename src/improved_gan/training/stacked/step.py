@@ -85,9 +85,8 @@ class StackedStep:
     def sample_latent(self, n: int) -> Tensor:
         """z ~ Uniform(0, 1)^latent_dim from each copy's own stream. Shape ``[S, n, latent_dim]``."""
         device = self.generator.params[0].device
-        return torch.stack(
-            [torch.rand(n, self.config.latent_dim, generator=rng, device=device) for rng in self.latent_rngs]
-        )
+        prior = self.generator.template  # the generator's own prior (Generator.sample_latent)
+        return torch.stack([prior.sample_latent(n, generator=rng, device=device) for rng in self.latent_rngs])
 
     # -- the discriminator --------------------------------------------------------------------
     def _discriminator_loss(self, state, x_unl: Tensor, x_gen: Tensor, x_lab: Tensor | None, y_lab: Tensor | None):
@@ -97,17 +96,16 @@ class StackedStep:
         parts = out.split([len(x) for x in batches])
         out_unl, out_gen = parts[-2:]
         # losses in float32 whatever the compute precision, as the reference step
-        unsup = ss.unsupervised_loss(out_unl.logits.float(), out_gen.logits.float(), real_target=self.real_target)
-        loss = self.config.unsupervised_weight * unsup
-        stats = {"loss_unsup": unsup}
+        logits_lab = parts[0].logits.float() if x_lab is not None else None
+        losses = ss.discriminator_loss(
+            out_unl.logits.float(), out_gen.logits.float(), logits_lab=logits_lab, labels=y_lab,
+            real_target=self.real_target, unsupervised_weight=self.config.unsupervised_weight,
+        )  # fmt: skip
+        stats = {"loss_unsup": losses.unsupervised, "loss_d": losses.total}
         if x_lab is not None:
-            logits_lab = parts[0].logits.float()
-            sup = ss.supervised_loss(logits_lab, y_lab)
-            loss = loss + sup
-            stats["loss_sup"] = sup
-            stats["train_errors"] = (logits_lab.argmax(1) != y_lab).sum()
-        stats["loss_d"] = loss
-        return loss, stats
+            stats["loss_sup"] = losses.supervised
+            stats["train_errors"] = ss.classification_errors(logits_lab, y_lab)
+        return losses.total, stats
 
     def discriminator_step(self, x_unl: Tensor, x_lab: Tensor | None, y_lab: Tensor | None) -> dict[str, Tensor]:
         """One Adam step on each copy's D loss. Shapes: ``x_* [S, B, C, H, W]``, ``y_lab [S, B]``."""
