@@ -205,3 +205,10 @@ def test_a_full_disk_during_training_is_one_line_and_keeps_the_last_checkpoint(r
     assert "last checkpoint is intact" in err and f"--resume {run_copy}" in err
     assert (run_copy / "checkpoints" / "last.pt").read_bytes() == before
     assert not (run_copy / "running.pid").exists()
+
+
+def test_overwrite_refuses_a_run_with_a_file_of_yours_inside_its_folders(run_copy):
+    (run_copy / "samples" / "best-figure.pdf").write_text("mine")
+    _refused(cli("train", "mnist-fm", *ONE_EPOCH, "--out", str(run_copy), "--overwrite", check=False),
+             "samples/best-figure.pdf")
+    assert (run_copy / "samples" / "best-figure.pdf").read_text() == "mine"

@@ -20,12 +20,23 @@ writes into ``--out`` or removes it (``--overwrite``), these checks decide:
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from improved_gan.config import TrainConfig, load_config
 from improved_gan.errors import UserError
 from improved_gan.training.checkpoint import latest_checkpoint
-from improved_gan.training.run_dir import CONFIG, RUN_FILES, RUN_FOLDERS, RUNNING
+from improved_gan.training.run_dir import (
+    CHECKPOINTS,
+    CONFIG,
+    LAST_CHECKPOINT,
+    PREVIOUS_CHECKPOINT,
+    RUN_FILES,
+    RUN_FOLDERS,
+    RUNNING,
+    SAMPLES,
+    TENSORBOARD,
+)
 
 LR_FIELDS = frozenset({"lr", "lr_decay_start", "lr_decay_end"})
 """Config fields a resume may change when asked (``--allow-lr-change``): the learning-rate schedule."""
@@ -40,6 +51,28 @@ WHERE_NOT_WHAT = frozenset(
 def _is_leftover_temp(name: str) -> bool:
     """A temporary file of an atomic write that a crash left (``.config.json.abc123.tmp``)."""
     return name.startswith(".") and name.endswith(".tmp")
+
+
+def _ours_inside(folder_name: str, name: str) -> bool:
+    """Whether a file ``name`` in the run's sub-folder ``folder_name`` is one the trainer writes."""
+    if _is_leftover_temp(name):
+        return True
+    if folder_name == CHECKPOINTS:
+        return name in (LAST_CHECKPOINT, PREVIOUS_CHECKPOINT)
+    if folder_name == SAMPLES:
+        return re.fullmatch(r"epoch-\d{4,}\.png", name) is not None
+    return name.startswith("events.out.tfevents.")  # TensorBoard's event files
+
+
+def _foreign_inside(folder: Path) -> list[str]:
+    """What in a run's sub-folder (at any depth) the trainer does not write."""
+    foreign = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_symlink() or (path.is_file() and not _ours_inside(folder.name, path.name)):
+            foreign.append(str(path.relative_to(folder)))
+        elif path.is_dir() and folder.name != TENSORBOARD:  # TensorBoard may nest runs; the others are flat
+            foreign.append(str(path.relative_to(folder)) + "/")
+    return foreign
 
 
 def run_folder_problem(folder: Path) -> str | None:
@@ -58,6 +91,8 @@ def run_folder_problem(folder: Path) -> str | None:
         elif entry.is_dir():
             if entry.name not in RUN_FOLDERS:
                 foreign.append(entry.name + "/")
+            else:
+                foreign += [f"{entry.name}/{name}" for name in _foreign_inside(entry)]
         elif entry.name not in RUN_FILES and not _is_leftover_temp(entry.name):
             foreign.append(entry.name)
     if foreign:
