@@ -185,6 +185,7 @@ def test_sample_refuses_a_config_json_edited_since_the_checkpoint(run_copy):
     (run_copy / "config.json").write_text(json.dumps({**config, "latent_dim": 50}))
     _refused(cli("sample", str(run_copy), "--n", "4", "--out", str(run_copy.parent / "g.png"), check=False),
              "latent_dim=100 (now 50)")
+    _refused(cli("eval", str(run_copy), check=False), "latent_dim=100 (now 50)")
 
 
 def test_a_full_disk_during_training_is_one_line_and_keeps_the_last_checkpoint(run_copy, capsys, monkeypatch):

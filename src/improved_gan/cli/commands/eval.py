@@ -11,14 +11,24 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("eval", help="test error of a run's latest checkpoint")
     p.add_argument("run", type=Path, help="run folder")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     p.add_argument("--data-dir", help="override the run's data root")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from improved_gan.config import load_config
+    from improved_gan.training.checkpoint import load_checkpoint
     from improved_gan.training.evaluate import evaluate_run
+    from improved_gan.training.preflight import check_device
+    from improved_gan.training.run_dir import CONFIG
+    from improved_gan.training.run_guard import LR_FIELDS, check_matches_checkpoint
 
+    check_device(args.device)
+    config = load_config(args.run / CONFIG)
+    state = load_checkpoint(args.run, on_fallback=lambda message: None)  # evaluate_run says it, once
+    check_matches_checkpoint(args.run, config, state, allow=LR_FIELDS)  # e.g. an edited latent_dim
+    del state
     result = evaluate_run(args.run, device=args.device, data_dir=args.data_dir)
     if args.json:
         print(json.dumps(result, sort_keys=True))
