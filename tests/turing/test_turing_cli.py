@@ -37,7 +37,8 @@ def test_create_top_fraction_results_and_token(sources, capsys):
     manifest = json.loads((sources / "study" / "study.json").read_text())
     assert manifest["generated"]["top_fraction"] == 0.25
     assert manifest["options"] == {"slug": "cli-study", "title": "Real or generated?",
-                                   "per_session": 4, "feedback": "off"}
+                                   "per_session": 4, "feedback": "off", "attention_checks": 6,
+                                   "attention_max_failures": 1, "tutorial": 0}
 
     assert main(["turing", "results", str(sources / "study"), "--json", str(sources / "r.json"),
                  "--votes-csv", str(sources / "v.csv"), "--images-csv", str(sources / "i.csv")]) == 0

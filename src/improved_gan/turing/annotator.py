@@ -56,7 +56,8 @@ def start_page(
     return render_form(request, served, "start.html", {
         "title": served.study.options.title,
         "base": served.path,
-        "per_session": served.study.options.per_session,
+        "per_session": served.study.options.per_session + served.study.options.attention_checks,
+        "attention_checks": served.study.options.attention_checks,
         "session": current[0] if current else None,
         "code": code.strip() if security.is_well_formed_token(code.strip()) else "",
     }, purpose="start", max_age=SESSION_MAX_AGE_S)

@@ -27,6 +27,8 @@ MANIFEST_NAME = "study.json"
 IMAGES_DIRNAME = "images"
 MANIFEST_FORMAT = 2  # 2: kinds drawn independently, invitations (1: balanced sessions)
 MAX_PER_SESSION = 10_000
+MAX_ATTENTION_CHECKS = 50
+MAX_TUTORIAL = 20
 _SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
 
@@ -45,12 +47,25 @@ class StudyOptions:
             right, the setting in which the paper's annotators learned), ``"off"``,
             or ``"random"`` (each invitation is put in one of the two arms, half
             of each batch in each), so one study measures both.
+        attention_checks: attention-check trials added to each session at
+            random positions: flat grey squares made by the app, which the
+            instructions say to answer "Generated" (see
+            :mod:`improved_gan.turing.attention`). They are stored with the vote
+            as checks and never counted in the accuracy; 0 turns them off.
+        attention_max_failures: an annotator who fails more checks than this is
+            excluded from every statistic.
+        tutorial: practice images shown with their answer before the first
+            counted trial (half real, half generated, taken out of the pools
+            and never part of a session); 0 turns the tutorial off.
     """
 
     slug: str
     title: str = "Real or generated?"
     per_session: int = 50
     feedback: str = "random"
+    attention_checks: int = 0
+    attention_max_failures: int = 1
+    tutorial: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.slug, str) or not _SLUG_PATTERN.fullmatch(self.slug):
@@ -70,9 +85,21 @@ class StudyOptions:
                 f"feedback must be one of {', '.join(FEEDBACK_MODES)} (got {self.feedback!r})"
             )
 
+        if not 0 <= self.attention_checks <= MAX_ATTENTION_CHECKS:
+            raise ConfigError(f"attention checks must be between 0 and {MAX_ATTENTION_CHECKS} "
+                              f"per session (got {self.attention_checks})")
+        if self.attention_max_failures < 0:
+            raise ConfigError(f"attention max failures must be >= 0 "
+                              f"(got {self.attention_max_failures})")
+        if not 0 <= self.tutorial <= MAX_TUTORIAL:
+            raise ConfigError(f"tutorial must have between 0 and {MAX_TUTORIAL} practice images "
+                              f"(got {self.tutorial})")
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "StudyOptions":
-        return cls(**{k: data[k] for k in ("slug", "title", "per_session", "feedback")})
+        optional = ("attention_checks", "attention_max_failures", "tutorial")
+        return cls(**{k: data[k] for k in ("slug", "title", "per_session", "feedback")},
+                   **{k: data[k] for k in optional if k in data})
 
 
 def slug_from_folder(folder: str | Path) -> str:

@@ -24,7 +24,7 @@ from improved_gan.turing.store import Study, VoteRow
 
 VOTE_COLUMNS = (
     "annotator", "label", "feedback", "position", "image", "kind", "origin", "score",
-    "answer", "correct", "answered_at",
+    "answer", "correct", "answered_at", "attention_check",
 )
 IMAGE_COLUMNS = ("image", "kind", "origin", "score", "votes", "called_real", "called_real_ci_low",
                  "called_real_ci_high")
@@ -35,7 +35,8 @@ def _kind(is_generated: bool) -> str:
 
 
 def votes_csv(votes: Sequence[VoteRow]) -> str:
-    """One row per stored vote, in session then position order."""
+    """One row per stored vote, in session then position order (attention checks included,
+    marked in ``attention_check``; the statistics never count them)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(VOTE_COLUMNS)
@@ -44,6 +45,7 @@ def votes_csv(votes: Sequence[VoteRow]) -> str:
             v.session_id, v.label or "", int(v.feedback), v.position, v.image_name,
             _kind(v.is_generated), v.origin, "" if v.score is None else repr(v.score),
             _kind(v.said_generated), int(v.correct), v.answered_at.isoformat(),
+            int(v.attention),
         ])
     return out.getvalue()
 
@@ -71,6 +73,9 @@ def results_dict(study: Study, results: StudyResults) -> dict:
             "title": options.title,
             "per_session": options.per_session,
             "feedback": options.feedback,
+            "attention_checks": options.attention_checks,
+            "attention_max_failures": options.attention_max_failures,
+            "tutorial": options.tutorial,
             "image_shape": list(study.image_shape),
             "created_at": study.created_at.isoformat(),
         },
@@ -86,6 +91,14 @@ def _number(value: float, spec: str = ".3f") -> str:
     return "–" if math.isnan(value) else format(value, spec)
 
 
+def _attention_line(results: StudyResults) -> str:
+    a = results.attention
+    if not a.checks_per_session:
+        return "attention checks: none in this study"
+    return (f"attention checks: {a.checks_per_session} per session; {a.annotators_checked} "
+            f"annotators checked, {a.excluded} excluded from every statistic ({a.reason})")
+
+
 def results_text(study: Study, results: StudyResults) -> str:
     """The results as a few lines of plain text (``improved-gan turing results``)."""
     options = study.options
@@ -96,6 +109,7 @@ def results_text(study: Study, results: StudyResults) -> str:
         "accuracy = fraction of votes that were right; chance 50% (each image's kind is a "
         "fair coin); [95% intervals]",
         f"agreement between annotators (Krippendorff's alpha): {_number(results.agreement_alpha)}",
+        _attention_line(results),
     ]
     for g in results.groups.values():
         if g.name != "all" and not g.accuracy.trials:

@@ -34,7 +34,7 @@ from improved_gan.turing.routes_common import (
     see_other,
 )
 from improved_gan.turing.served import OWNER_COOKIE, OWNER_MAX_AGE_S, PRE_COOKIE, ServedStudy
-from improved_gan.turing.stats import summarize
+from improved_gan.turing.stats import summarize_study
 from improved_gan.turing.store import Study
 
 router = APIRouter()
@@ -107,7 +107,7 @@ def results_page(request: Request, served: Served) -> Response:
     if status != 200:
         return _login_page(request, served, study, status_code=status,
                            error=_REFUSALS[403] if status == 403 else None)
-    results = summarize(served.store.votes(study.id), served.store.images(study.id))
+    results = summarize_study(served.store, study)
     voted = [im for im in results.images if im.called_real.trials]
     return render(request, "results.html", {
         "title": f"Results: {study.options.title}",
@@ -138,7 +138,7 @@ def export(request: Request, served: Served, filename: str) -> Response:
     if filename == "votes.csv":
         body = votes_csv(votes)
     else:
-        results = summarize(votes, served.store.images(study.id))
+        results = summarize_study(served.store, study, votes)
         body = images_csv(results) if filename == "images.csv" else results_json(study, results)
     return Response(body, media_type=_EXPORTS[filename], headers={
         "Cache-Control": "no-store",
@@ -154,6 +154,6 @@ def plot(request: Request, served: Served, filename: str) -> Response:
     name, _, extension = filename.partition(".")
     if extension != "png" or name not in PLOTS:
         return PlainTextResponse("no such plot\n", status_code=404)
-    results = summarize(served.store.votes(study.id), served.store.images(study.id))
+    results = summarize_study(served.store, study)
     return Response(PLOTS[name](results), media_type="image/png",
                     headers={"Cache-Control": "no-store"})

@@ -9,6 +9,10 @@
     invitations  one row per person the owner invited: hash of the code, feedback arm,
               the session it opened (at most one)
     owner_logouts  owner cookies revoked by "Log out" before they expire
+    attention  a study's attention-check settings (checks per session, failures allowed)
+    attention_images  the study's attention-check images (answer known by design: generated)
+    tutorial_images   the study's practice images, shown with their answer before the study
+                      and never part of a session's sequence
 
 A vote is an ``UPDATE`` of one ``trials`` row, so the database itself holds the
 rules: ``(session_id, position)`` is the key, ``(session_id, image_id)`` is unique
@@ -32,7 +36,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 2  # 2: invitations, owner logouts (new tables only)
+SCHEMA_VERSION = 3  # 2: invitations, owner logouts; 3: attention checks, tutorial (new tables only)
 TOKEN_HASH_LENGTH = 64  # hex SHA-256
 IMAGE_NAME_LENGTH = 32
 LABEL_MAX_LENGTH = 64
@@ -113,4 +117,29 @@ owner_logouts = Table(
     Column("study_id", Integer, ForeignKey("turing_studies.id"), nullable=False),
     Column("cookie_hash", String(TOKEN_HASH_LENGTH), nullable=False),  # SHA-256 of the cookie
     PrimaryKeyConstraint("study_id", "cookie_hash"),
+)
+
+attention = Table(
+    "turing_attention",
+    metadata,
+    Column("study_id", Integer, ForeignKey("turing_studies.id"), primary_key=True),
+    Column("checks", Integer, nullable=False),  # attention trials per session
+    Column("max_failures", Integer, nullable=False),  # more failed checks exclude an annotator
+)
+
+attention_images = Table(
+    "turing_attention_images",
+    metadata,
+    Column("image_id", Integer, ForeignKey("turing_images.id"), primary_key=True),
+    Column("study_id", Integer, ForeignKey("turing_studies.id"), nullable=False),
+    Index("ix_turing_attention_images_study", "study_id"),
+)
+
+tutorial_images = Table(
+    "turing_tutorial_images",
+    metadata,
+    Column("image_id", Integer, ForeignKey("turing_images.id"), primary_key=True),
+    Column("study_id", Integer, ForeignKey("turing_studies.id"), nullable=False),
+    Column("rank", Integer, nullable=False),  # the order in which the tutorial shows them
+    Index("ix_turing_tutorial_images_study", "study_id"),
 )

@@ -83,7 +83,7 @@ class ServedStudy:
                 f"study {slug!r} of {study_folder.root} is not in its database; if it was "
                 "created with --database URL, pass the same URL to serve it"
             )
-        names = frozenset(im.name for im in store.images(study.id))
+        names = frozenset(store.image_names(study.id))
         missing = [n for n in names if not study_folder.image_path(n).is_file()]
         if missing:
             store.close()

@@ -25,6 +25,11 @@ intervals are Newcombe's over votes and a bootstrap over annotators.
 
 **Agreement**: Krippendorff's alpha of the answers over images judged by two
 or more annotators (:mod:`improved_gan.turing.agreement`).
+
+**Attention checks** (:mod:`improved_gan.turing.attention`): their votes are
+never counted, and every vote of an annotator who failed more than the
+study's threshold is left out of every statistic above; ``attention`` says
+how many annotators were checked and excluded, and why.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from typing import Sequence
 import numpy as np
 
 from improved_gan.turing.agreement import krippendorff_alpha_nominal
+from improved_gan.turing.attention import AttentionSummary, apply_checks
 from improved_gan.turing.intervals import (
     Proportion,
     binomial_two_sided_p,
@@ -174,6 +180,7 @@ class StudyResults:
     learning_curves: dict[str, list[CurvePoint]]  # "with feedback" / "without feedback"
     images: list[ImageSummary]  # generated images that fooled people most first
     agreement_alpha: float  # Krippendorff's alpha over images with two or more votes
+    attention: AttentionSummary = AttentionSummary(0, 1, 0)  # who the checks excluded
 
     @property
     def votes(self) -> int:
@@ -190,13 +197,23 @@ class StudyResults:
                 name: [p.to_dict() for p in points] for name, points in self.learning_curves.items()
             },
             "images": [im.to_dict() for im in self.images],
+            "attention_checks": self.attention.to_dict(),
         }
 
 
 def summarize(
-    votes: Sequence[VoteRow], images: Sequence[ImageRow], *, curve_bins: int = 10
+    votes: Sequence[VoteRow], images: Sequence[ImageRow], *, curve_bins: int = 10,
+    attention_checks: int = 0, attention_max_failures: int = 1,
 ) -> StudyResults:
-    """All of a study's statistics from its stored votes and its images."""
+    """All of a study's statistics from its stored votes and its images.
+
+    Attention-check votes are dropped, and so is every vote of an annotator
+    who failed more than ``attention_max_failures`` checks
+    (:func:`improved_gan.turing.attention.apply_checks`); ``attention_checks``
+    (per session) is only reported. :func:`summarize_study` takes both from a study.
+    """
+    votes, checked = apply_checks(votes, checks_per_session=attention_checks,
+                                  max_failures=attention_max_failures)
     groups = {
         "all": list(votes),
         "with feedback": [v for v in votes if v.feedback],
@@ -211,7 +228,16 @@ def summarize(
         },
         images=summarize_images(votes, images),
         agreement_alpha=agreement(votes),
+        attention=checked,
     )
+
+
+def summarize_study(store, study, votes: Sequence[VoteRow] | None = None) -> StudyResults:
+    """:func:`summarize` of a stored study, with its attention-check settings."""
+    votes = store.votes(study.id) if votes is None else votes
+    return summarize(votes, store.images(study.id),
+                     attention_checks=study.options.attention_checks,
+                     attention_max_failures=study.options.attention_max_failures)
 
 
 def agreement(votes: Sequence[VoteRow]) -> float:

@@ -27,10 +27,13 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, text, u
 from improved_gan.turing import schema, security
 from improved_gan.turing.config import StudyOptions
 from improved_gan.turing.database import open_engine, write_engine
-from improved_gan.turing.sequencing import assign_arms, draw_sequence
+from improved_gan.turing.attention import insert_checks
+from improved_gan.turing.sequencing import _system_random, assign_arms, draw_sequence
 
 S, I, A, T = schema.studies, schema.images, schema.sessions, schema.trials
 V, L = schema.invitations, schema.owner_logouts
+ATT, AI, TI = schema.attention, schema.attention_images, schema.tutorial_images
+ROLES = ("study", "attention", "tutorial")
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -66,6 +69,7 @@ class NewImage:
     is_generated: bool
     origin: str
     score: float | None = None
+    role: str = "study"  # "attention": a check; "tutorial": a practice image (ROLES)
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,7 @@ class VoteRow:
     score: float | None
     said_generated: bool
     answered_at: datetime
+    attention: bool = False  # an attention check: never counted in the accuracy
 
     @property
     def correct(self) -> bool:
@@ -229,6 +234,18 @@ class Store:
                     for im in images
                 ],
             )
+            ids = dict(conn.execute(select(I.c.name, I.c.id).where(I.c.study_id == study_id)).all())
+            checks = [im for im in images if im.role == "attention"]
+            practice = [im for im in images if im.role == "tutorial"]
+            if options.attention_checks:
+                conn.execute(insert(ATT).values(study_id=study_id, checks=len(checks),
+                                                max_failures=options.attention_max_failures))
+            if checks:
+                conn.execute(insert(AI), [dict(image_id=ids[im.name], study_id=study_id)
+                                          for im in checks])
+            if practice:
+                conn.execute(insert(TI), [dict(image_id=ids[im.name], study_id=study_id, rank=r)
+                                          for r, im in enumerate(practice)])
         study = self.study(options.slug)
         assert study is not None
         return study
@@ -236,10 +253,16 @@ class Store:
     def study(self, slug: str) -> Study | None:
         with self._read() as conn:
             row = conn.execute(select(S).where(S.c.slug == slug)).one_or_none()
-        if row is None:
-            return None
+            if row is None:
+                return None
+            checks = conn.execute(select(ATT).where(ATT.c.study_id == row.id)).one_or_none()
+            tutorial = conn.execute(
+                select(func.count()).select_from(TI).where(TI.c.study_id == row.id)).scalar_one()
         options = StudyOptions(
-            slug=row.slug, title=row.title, per_session=row.per_session, feedback=row.feedback_mode
+            slug=row.slug, title=row.title, per_session=row.per_session, feedback=row.feedback_mode,
+            attention_checks=checks.checks if checks else 0,
+            attention_max_failures=checks.max_failures if checks else 1,
+            tutorial=int(tutorial),
         )
         return Study(
             id=row.id,
@@ -259,6 +282,9 @@ class Store:
         sessions = select(A.c.id).where(A.c.study_id == study_id).scalar_subquery()
         with self._write() as conn:
             conn.execute(delete(T).where(T.c.session_id.in_(sessions)))
+            conn.execute(delete(AI).where(AI.c.study_id == study_id))
+            conn.execute(delete(TI).where(TI.c.study_id == study_id))
+            conn.execute(delete(ATT).where(ATT.c.study_id == study_id))
             conn.execute(delete(V).where(V.c.study_id == study_id))
             conn.execute(delete(A).where(A.c.study_id == study_id))
             conn.execute(delete(I).where(I.c.study_id == study_id))
@@ -279,9 +305,26 @@ class Store:
                 L.c.study_id == study_id, L.c.cookie_hash == cookie_hash)).one_or_none() is not None
 
     def images(self, study_id: int) -> list[ImageRow]:
+        """The study's counted images (not its attention checks or practice images)."""
         with self._read() as conn:
-            rows = conn.execute(select(I).where(I.c.study_id == study_id).order_by(I.c.id)).all()
+            rows = conn.execute(
+                select(I).where(I.c.study_id == study_id, I.c.id.not_in(select(AI.c.image_id)),
+                                I.c.id.not_in(select(TI.c.image_id)))
+                .order_by(I.c.id)).all()
         return [ImageRow(r.id, r.name, r.is_generated, r.origin, r.score) for r in rows]
+
+    def image_names(self, study_id: int) -> list[str]:
+        """The file names of every image of the study, checks and practice images included."""
+        with self._read() as conn:
+            return list(conn.execute(select(I.c.name).where(I.c.study_id == study_id)).scalars())
+
+    def tutorial_images(self, study_id: int) -> list[tuple[str, bool]]:
+        """The practice images ``(name, is_generated)``, in the tutorial's order."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(I.c.name, I.c.is_generated).join(TI, TI.c.image_id == I.c.id)
+                .where(TI.c.study_id == study_id).order_by(TI.c.rank)).all()
+        return [(r.name, r.is_generated) for r in rows]
 
     # -- sessions -----------------------------------------------------------------
 
@@ -345,10 +388,13 @@ class Store:
         rng: random.Random | None,
     ) -> Session:
         """A new annotator's sequence (kinds drawn independently), in the caller's transaction."""
+        checks = set(conn.execute(select(AI.c.image_id).where(AI.c.study_id == study.id)).scalars())
+        practice = set(conn.execute(select(TI.c.image_id).where(TI.c.study_id == study.id)).scalars())
         kinds = conn.execute(select(I.c.id, I.c.is_generated).where(I.c.study_id == study.id))
         real_ids, generated_ids = [], []
         for image_id, is_generated in kinds:
-            (generated_ids if is_generated else real_ids).append(image_id)
+            if image_id not in checks and image_id not in practice:
+                (generated_ids if is_generated else real_ids).append(image_id)
         exposures = dict(
             conn.execute(
                 select(T.c.image_id, func.count())
@@ -359,6 +405,8 @@ class Store:
         )
         sequence = draw_sequence(real_ids, generated_ids, per_session=study.options.per_session,
                                  exposures=exposures, rng=rng)
+        if checks:
+            sequence = insert_checks(sequence, sorted(checks), rng or _system_random)
         created_at = _now()
         session_id = conn.execute(
             insert(A).values(
@@ -453,32 +501,34 @@ class Store:
         return AnsweredTrial(position, row.name, row.said_generated, row.is_generated)
 
     def session_votes(self, session_id: int) -> list[AnsweredTrial]:
-        """One annotator's answered trials, in order."""
+        """One annotator's answered trials, in order, without the attention checks."""
         with self._read() as conn:
             rows = conn.execute(
                 select(T.c.position, I.c.name, T.c.said_generated, I.c.is_generated)
                 .join(I, I.c.id == T.c.image_id)
-                .where(T.c.session_id == session_id, T.c.said_generated.is_not(None))
+                .where(T.c.session_id == session_id, T.c.said_generated.is_not(None),
+                       T.c.image_id.not_in(select(AI.c.image_id)))
                 .order_by(T.c.position)
             ).all()
         return [AnsweredTrial(*row) for row in rows]
 
     def votes(self, study_id: int) -> list[VoteRow]:
-        """Every stored vote of a study, by session then position."""
+        """Every stored vote of a study, by session then position; ``attention`` marks checks."""
         query = (
             select(
                 T.c.session_id, A.c.label, A.c.feedback, T.c.position, A.c.n_trials,
                 I.c.id, I.c.name, I.c.is_generated, I.c.origin, I.c.score,
-                T.c.said_generated, T.c.answered_at,
+                T.c.said_generated, T.c.answered_at, AI.c.image_id.is_not(None),
             )
             .join(A, A.c.id == T.c.session_id)
             .join(I, I.c.id == T.c.image_id)
+            .outerjoin(AI, AI.c.image_id == T.c.image_id)
             .where(A.c.study_id == study_id, T.c.said_generated.is_not(None))
             .order_by(T.c.session_id, T.c.position)
         )
         with self._read() as conn:
             rows = conn.execute(query).all()
-        return [VoteRow(*row[:-1], _utc(row[-1])) for row in rows]
+        return [VoteRow(*row[:-2], _utc(row[-2]), bool(row[-1])) for row in rows]
 
     def session_count(self, study_id: int) -> int:
         with self._read() as conn:

@@ -59,6 +59,12 @@ def register(subparsers) -> None:
     c.add_argument("--feedback", choices=("on", "off", "random"), default="random",
                    help="tell annotators after each vote whether they were right; "
                         "random: half of them (default)")
+    c.add_argument("--attention-checks", type=int, default=6, metavar="N",
+                   help="attention checks per session: plain grey squares to be answered "
+                        "Generated, never counted (0: none; default 6)")
+    c.add_argument("--attention-max-failures", type=int, default=1, metavar="K",
+                   help="an annotator failing more than K checks is excluded from every "
+                        "statistic (default 1)")
     c.add_argument("--title", default="Real or generated?", help="heading annotators see")
     c.add_argument("--slug", help="the study's name in URLs (default: from the folder name)")
     c.add_argument("--seed", type=int, default=0, help="seed for a run's generator samples")
@@ -199,6 +205,8 @@ def create(args: argparse.Namespace) -> int:
         title=args.title,
         per_session=args.per_session,
         feedback=args.feedback,
+        attention_checks=args.attention_checks,
+        attention_max_failures=args.attention_max_failures,
     )
     real = _load(load_pool, args.real, "--real", n=args.n_real, seed=args.seed,
                  data_dir=args.data_dir)
@@ -214,7 +222,7 @@ def create(args: argparse.Namespace) -> int:
         print(f"warning: {text}", file=sys.stderr)
     print(f"created study {created.slug!r} in {created.folder}: {created.n_real} real and "
           f"{created.n_generated} generated images, {options.per_session} per annotator, "
-          f"feedback {options.feedback}")
+          f"feedback {options.feedback}, {options.attention_checks} attention checks")
     print(f"owner token (shown once, keep it secret): {created.owner_token}")
     print(f"invite:      improved-gan turing invite {created.folder} --n 20 --out invitations.csv")
     print(f"serve it:    improved-gan turing serve {created.folder}")
@@ -302,14 +310,14 @@ def serve(args: argparse.Namespace) -> int:
 def results(args: argparse.Namespace) -> int:
     from improved_gan.turing.export import images_csv, results_json, results_text, votes_csv
     from improved_gan.turing.served import ServedStudy
-    from improved_gan.turing.stats import summarize
+    from improved_gan.turing.stats import summarize_study
     from improved_gan.utils.atomic import atomic_write_text
 
     served = ServedStudy.open(args.study, database_url=args.database, read_only=True)
     try:
         study = served.current_study()
         votes = served.store.votes(study.id)
-        summary = summarize(votes, served.store.images(study.id))
+        summary = summarize_study(served.store, study, votes)
     finally:
         served.store.close()
     print(results_text(study, summary), end="")
