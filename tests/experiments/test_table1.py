@@ -75,7 +75,7 @@ def test_an_out_folder_of_another_configuration_is_refused(table, tmp_path):
     result = cli("reproduce", "table1", *TINY, "--labels", "20", "--seeds", "0", "--out", str(out),
                  "--set", "lr=0.001", check=False)  # fmt: skip
     assert result.returncode == 2
-    assert "holds a run of another configuration: lr=0.003 (wanted 0.001)" in result.stderr
+    assert "holds a run of another configuration: lr=0.003 (now 0.001)" in result.stderr
 
 
 def test_failure_definition():

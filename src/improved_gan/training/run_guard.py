@@ -44,7 +44,7 @@ LR_FIELDS = frozenset({"lr", "lr_decay_start", "lr_decay_end"})
 # where and how a run computes, and how often it reports: the same run whatever these are
 WHERE_NOT_WHAT = frozenset(
     {"epochs", "data_dir", "device", "precision", "fast_step", "eval_batch_size", "checkpoint_every",
-     "epoch_score_every", "epoch_score_samples", "final_score_samples", "sample_grid"}
+     "epoch_score_every", "epoch_score_samples", "final_score_samples", "sample_grid", "data_workers"}
 )  # fmt: skip
 
 

@@ -435,21 +435,18 @@ def resume(
         return Trainer(run_dir, progress=progress, allow_step_change=allow_step_change).train()
 
 
-_WHERE_NOT_WHAT = {"epochs", "data_dir", "device"}  # may differ between a run and the request to continue it
-
-
 def config_conflict(run_dir: str | Path, config: TrainConfig) -> str | None:
-    """None when ``run_dir`` holds no run or a run of ``config`` (epochs, data folder and device
-    aside); else one line naming the fields that differ."""
+    """None when ``run_dir`` holds no run or a run of ``config`` (fields that say where and how it
+    runs aside: ``run_guard.WHERE_NOT_WHAT``); else one line naming the fields that differ."""
+    from improved_gan.training.run_guard import config_differences
+
     path = Path(run_dir) / CONFIG
     if not path.is_file():
         return None
-    existing, wanted = load_config(path).to_dict(), config.to_dict()
-    differ = sorted(key for key in wanted if key not in _WHERE_NOT_WHAT and existing.get(key) != wanted[key])
+    differ = config_differences(load_config(path), config)
     if not differ:
         return None
-    shown = ", ".join(f"{key}={existing.get(key)!r} (wanted {wanted[key]!r})" for key in differ)
-    return f"{run_dir} holds a run of another configuration: {shown}; choose another folder"
+    return f"{run_dir} holds a run of another configuration: {', '.join(differ)}; choose another folder"
 
 
 def ensure_trained(config: TrainConfig, run_dir: str | Path, *, progress: bool = True) -> TrainResult:
