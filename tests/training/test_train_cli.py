@@ -111,3 +111,15 @@ def test_asking_for_the_fast_step_says_which_step_runs(preset, says, tmp_path):
     result = cli("train", preset, *TINY, "--epochs", "1", "--set", "fast_step=true", "--out", str(tmp_path / "r"))
     assert says in result.stdout
     assert says in (tmp_path / "r" / "log.txt").read_text()
+
+
+def test_tensorboard_has_iteration_losses_sample_images_and_hparams(tiny_run):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tiny_run / "tensorboard"), size_guidance={"images": 0, "scalars": 0})
+    events.Reload()
+    tags = events.Tags()
+    assert {"iteration/loss_d", "iteration/loss_g", "test_errors"} <= set(tags["scalars"])
+    assert [e.step for e in events.Scalars("iteration/loss_d")] == [0, 4, 8]  # every 25th of 4-iteration epochs
+    assert [e.step for e in events.Images("samples")] == [1, 2, 3]
+    assert events.PluginTagToContent("hparams"), "no HParams summary"

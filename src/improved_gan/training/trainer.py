@@ -48,7 +48,9 @@ from improved_gan.training.sample_scores import SampleScorer
 from improved_gan.training.seeds import stream_generator
 from improved_gan.training.steps import StepFactory, make_step
 from improved_gan.utils.eval_mode import eval_mode
-from improved_gan.utils.image_grid import save_grid
+from improved_gan.utils.image_grid import make_grid, save_grid
+
+LOSS_EVERY = 25  # iterations between the per-iteration losses written to TensorBoard
 
 
 @dataclass
@@ -223,6 +225,7 @@ class Trainer:
         self.generator.train()
         self.discriminator.train()
         totals: dict[str, torch.Tensor] = {}
+        self.iteration_losses = []  # (global iteration, losses) every LOSS_EVERY iterations, for TensorBoard
         started = time.perf_counter()
         bar = tqdm(
             range(iterations),
@@ -236,6 +239,9 @@ class Trainer:
             stats.update(self.step.generator_step(batch.x_real))
             for key, value in stats.items():
                 totals[key] = totals.get(key, 0) + value.float()
+            if i % LOSS_EVERY == 0 and self.dist.is_main:  # one read of the device every LOSS_EVERY iterations
+                losses = {key: float(value) for key, value in stats.items() if key.startswith("loss")}
+                self.iteration_losses.append((self.epoch * iterations + i, losses))
             if self.progress and (i % 25 == 0 or i == iterations - 1):
                 bar.set_postfix({k: f"{float(v) / (i + 1):.3f}" for k, v in totals.items() if k.startswith("loss")})
         bar.close()
@@ -273,9 +279,12 @@ class Trainer:
         return bool(every) and (self.epoch % every == 0 or self.epoch == self.config.epochs)
 
     @torch.no_grad()
-    def sample_grid(self) -> Path:
+    def sample_grid(self) -> np.ndarray:
+        """This epoch's samples of the fixed grid z, written as ``samples/epoch-NNNN.png``; returns the
+        grid as uint8 ``[H, W, C]``."""
         images = to_uint8(self.generator_samples(self.grid_z), self.config.pixel_scale)
-        return save_grid(images, sample_grid_path(self.run_dir, self.epoch))
+        save_grid(images, sample_grid_path(self.run_dir, self.epoch))
+        return make_grid(images)
 
     @torch.no_grad()
     def generator_samples(self, z: torch.Tensor) -> torch.Tensor:
@@ -321,7 +330,7 @@ class Trainer:
             for _ in epochs:
                 row = self._run_epoch()
                 self.epoch += 1
-                self.sample_grid()
+                grid = self.sample_grid()
                 if self._scores_due():
                     row.update(scorer.epoch_scores(self.generator))
                 self.history.append(row)
@@ -333,6 +342,10 @@ class Trainer:
                 for key, value in row.items():
                     if key != "epoch" and isinstance(value, (int, float)):
                         writer.add_scalar(key, value, self.epoch)
+                for iteration, losses in self.iteration_losses:
+                    for key, value in losses.items():
+                        writer.add_scalar(f"iteration/{key}", value, iteration)
+                writer.add_image("samples", grid, self.epoch, dataformats="HWC")
                 writer.flush()
                 message = _describe(row)
                 log.info(message)
@@ -341,6 +354,8 @@ class Trainer:
                 tqdm.write(message)  # per-epoch lines on the terminal, with or without progress bars
             epochs.close()
             scorer.final_scores(self.generator, self.run_dir)
+            if self.history:
+                _write_hparams(writer, config, self.history[-1])
         finally:
             writer.close()
             close_log(log)
@@ -353,6 +368,14 @@ class Trainer:
             self._run_epoch()
             self.epoch += 1
         return TrainResult(self.run_dir, self.epoch, {}, None)
+
+
+def _write_hparams(writer, config: TrainConfig, last: dict[str, Any]) -> None:
+    """The run's scalar settings and its final numbers in TensorBoard's HParams view."""
+    hparams = {k: v for k, v in config.to_dict().items() if isinstance(v, (bool, int, float, str))}
+    metrics = {f"final/{k}": last[k] for k in ("test_errors", "test_errors_raw", "loss_d", "loss_g") if k in last}
+    if metrics:
+        writer.add_hparams(hparams, metrics, run_name=".")
 
 
 def _describe(row: dict[str, Any]) -> str:
