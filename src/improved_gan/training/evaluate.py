@@ -22,16 +22,22 @@ from improved_gan.utils.eval_mode import eval_mode
 
 
 @torch.no_grad()
-def count_errors(classifier: nn.Module, images: Tensor, labels: Tensor, *, batch_size: int = 1000) -> int:
+def count_errors(
+    classifier: nn.Module, images: Tensor, labels: Tensor, *, batch_size: int = 1000, progress: str | None = None
+) -> int:
     """Misclassified examples among ``images [N, C, H, W]`` with ``labels [N]``.
 
     The classifier runs in eval mode (no noise, no dropout); its mode is restored.
     Batches of ``batch_size``: a discriminator with minibatch features predicts
     from its batch, so the authors' test batch size is part of the protocol.
+    ``progress``: a label for a progress bar over the batches (None: no bar).
     """
+    from tqdm.auto import tqdm
+
     errors = torch.zeros((), dtype=torch.long, device=images.device)
+    starts = range(0, len(images), batch_size)
     with eval_mode(classifier):
-        for start in range(0, len(images), batch_size):
+        for start in tqdm(starts, desc=progress, disable=progress is None, leave=False, unit="batch"):
             stop = start + batch_size
             errors += classification_errors(classifier(images[start:stop]).logits, labels[start:stop])
     return int(errors)
@@ -90,13 +96,19 @@ def load_run_classifier(
     return run
 
 
-def evaluate_run(run_dir: str | Path, *, device: str = "auto", data_dir: str | None = None) -> dict[str, Any]:
+def evaluate_run(
+    run_dir: str | Path, *, device: str = "auto", data_dir: str | None = None, progress: bool = False
+) -> dict[str, Any]:
     """``{"test_errors", "test_examples", "test_error_rate", "test_errors_raw", "epoch", ...}`` of the
     run's last checkpoint (EMA and raw discriminator) on the run's evaluation split."""
     run = load_run_classifier(run_dir, which="raw", device=device, data_dir=data_dir)
-    errors = {"raw": count_errors(run.discriminator, run.x_test, run.y_test, batch_size=run.config.eval_batch_size)}
-    run.use_average()
-    errors["ema"] = count_errors(run.discriminator, run.x_test, run.y_test, batch_size=run.config.eval_batch_size)
+    size = run.config.eval_batch_size
+    errors = {}
+    for which in ("raw", "ema"):
+        if which == "ema":
+            run.use_average()
+        label = f"{which} discriminator" if progress else None
+        errors[which] = count_errors(run.discriminator, run.x_test, run.y_test, batch_size=size, progress=label)
     n = len(run.y_test)
     return {
         "run": str(run_dir),

@@ -13,6 +13,7 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     p.add_argument("--data-dir", help="override the run's data root")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
 
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     state = load_checkpoint(args.run, on_fallback=lambda message: None)  # evaluate_run says it, once
     check_matches_checkpoint(args.run, config, state, allow=LR_FIELDS)  # e.g. an edited latent_dim
     del state
-    result = evaluate_run(args.run, device=args.device, data_dir=args.data_dir)
+    result = evaluate_run(args.run, device=args.device, data_dir=args.data_dir, progress=not args.no_progress)
     if args.json:
         print(json.dumps(result, sort_keys=True))
     else:
