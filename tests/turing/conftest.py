@@ -23,16 +23,18 @@ with warnings.catch_warnings():  # starlette prefers the httpx2 package; httpx w
 
 @pytest.fixture
 def make_study(tmp_path: Path) -> Callable[..., CreatedStudy]:
-    """``make_study(slug, per_session=, feedback=, n=, database_url=, folder=, invitations=)``.
+    """``make_study(slug, per_session=, feedback=, n=, database_url=, folder=, invitations=,
+    **more StudyOptions)``.
 
     The study is in tmp/<folder or slug>, with ``invitations`` codes (``.code()``).
     """
 
     def make(slug: str = "demo", *, per_session: int = 6, feedback: str = "on", n: int = 12,
              database_url: str | None = None, shape=(8, 8, 3), folder: str | None = None,
-             invitations: int = 8) -> InvitedStudy:
+             invitations: int = 8, **more_options) -> InvitedStudy:
         real, generated = study_pools(n, shape=shape)
-        options = StudyOptions(slug=slug, per_session=per_session, feedback=feedback)
+        options = StudyOptions(slug=slug, per_session=per_session, feedback=feedback,
+                               **more_options)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PoolWarning)  # small test pools
             created = create_study(tmp_path / (folder or slug), options, real=real,

@@ -235,3 +235,41 @@ def test_a_held_key_answers_one_image(browser, page_errors, make_study, live_ser
     page.wait_for_selector(".trial")
     assert page.inner_text("#position") == "2" and count_votes(created) == 1
     assert not page_errors
+
+
+def test_tutorial_before_the_first_counted_trial(browser, page_errors, make_study, live_server):
+    created = make_study(per_session=3, feedback="off", tutorial=4)
+    store = Store.open(default_url(created.folder))
+    try:
+        practice = dict(store.tutorial_images(store.study(created.slug).id))
+    finally:
+        store.close()
+    server = live_server(created)
+    page = open_page(browser, page_errors)
+    page.goto(f"{server.url}/s/demo/?code={created.code()}")
+    assert "4 practice images" in page.inner_text("#tutorial-note")
+    page.click("#start")
+    for index in range(4):
+        page.wait_for_selector("#practice-position")
+        page.wait_for_load_state("domcontentloaded")
+        assert page.inner_text("#practice-position") == str(index + 1)
+        assert image_loaded(page)
+        name = shown_image(page)
+        assert name in practice
+        page.keyboard.press("g")  # answered with the keyboard, like the counted trials
+        page.wait_for_selector("#practice-verdict")
+        page.wait_for_load_state("domcontentloaded")
+        verdict = " ".join(page.inner_text("#practice-verdict").split())
+        assert verdict.startswith("Right" if practice[name] else "Wrong")
+        assert f"This image is {'generated' if practice[name] else 'real'}" in verdict
+        assert page.is_visible("#tutorial-done") == (index == 3)
+        page.keyboard.press("Enter")
+    page.wait_for_selector("#position")  # the first counted trial
+    assert page.inner_text("#position") == "1"
+    assert shown_image(page) not in practice
+    store = Store.open(default_url(created.folder))
+    try:
+        assert store.votes(store.study(created.slug).id) == []  # practice answers are not votes
+    finally:
+        store.close()
+    assert not page_errors

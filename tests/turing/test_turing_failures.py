@@ -150,7 +150,8 @@ def test_create_warns_about_pools_that_leak_through_repetition(sources, capsys, 
     real, _ = study_pools(20)
     np.savez(tmp_path / "few.npz", x=real.images[:5])
     assert main(["turing", "create", str(tmp_path / "w"), "--real", str(sources / "real.npz"),
-                 "--generated", str(tmp_path / "few.npz"), "--per-session", "4"]) == 0
+                 "--generated", str(tmp_path / "few.npz"), "--per-session", "4",
+                 "--tutorial", "0"]) == 0
     err = capsys.readouterr().err
     assert "warning: the generated pool (5 images) is 4.0x smaller" in err
     assert "use at least 8 of each kind" in err

@@ -7,6 +7,8 @@ Flow (Post/Redirect/Get, so reloading or going back never submits twice)::
     GET  /s/<slug>/trial            the current image, two answer buttons
     POST /s/<slug>/vote             one vote, stored once       -> 303 feedback/<p> or trial
     GET  /s/<slug>/feedback/<p>     right or wrong (feedback arm, answered trials only)
+    GET  /s/<slug>/tutorial/<i>     practice image i (only before the first counted vote)
+    POST /s/<slug>/tutorial/<i>     its answer -> right or wrong, and the truth; nothing stored
     GET  /s/<slug>/summary          the annotator's score, once every image is judged
     GET  /s/<slug>/img/<name>.png   an image by its opaque name, cached for a year
 
@@ -18,6 +20,14 @@ responses carry the same headers.
 Only an invitation (:mod:`improved_gan.turing.invitations`) opens a session,
 and each opens one: a person cannot start again to choose a feedback arm or to
 collect answers, and never sees an image twice.
+
+**The tutorial.** A study made with ``tutorial = n`` holds ``n`` practice
+images (half real, half generated, taken out of the pools and never part of
+any session, so revealing their answers gives nothing away). A new session
+goes from Start to the first practice image; each practice answer is told
+right or wrong with the truth, and is **not stored**; after the last one the
+counted trials begin. The tutorial is offered until the first counted vote
+(it is a courtesy, not a gate: a person who skips it only loses the practice).
 """
 
 from __future__ import annotations
@@ -58,6 +68,7 @@ def start_page(
         "base": served.path,
         "per_session": served.study.options.per_session + served.study.options.attention_checks,
         "attention_checks": served.study.options.attention_checks,
+        "tutorial": served.study.options.tutorial,
         "session": current[0] if current else None,
         "code": code.strip() if security.is_well_formed_token(code.strip()) else "",
     }, purpose="start", max_age=SESSION_MAX_AGE_S)
@@ -84,9 +95,75 @@ def start_session(
         return message(request, 403, "Unknown invitation code",
                        "This code is not one of this study's invitations; check the link or "
                        "the code you were given.", link=served.path)
-    response = see_other(served.path + ("summary" if session.finished else "trial"))
+    response = see_other(served.path + _first_page(served, session))
     served.set_cookie(request, response, SESSION_COOKIE, token, max_age=SESSION_MAX_AGE_S)
     return response
+
+
+def _image_page(served, **context) -> dict:
+    """A page showing one of the study's images: title, base path and the image's size."""
+    height, width, _ = served.study.image_shape
+    return {"title": served.study.options.title, "base": served.path, "width": width,
+            "height": height, **context}
+
+
+def _first_page(served, session) -> str:
+    """Where a session (re)starts: the summary, the tutorial before any vote, or its trial."""
+    if session.finished:
+        return "summary"
+    if session.next_position == 0 and served.study.options.tutorial:
+        return "tutorial/0"
+    return "trial"
+
+
+def _practice(served, session, index: int):
+    """The ``index``-th practice image ``(name, is_generated)``, if the tutorial is open."""
+    practice = served.store.tutorial_images(served.study.id)
+    if session.next_position != 0 or index >= len(practice):
+        return None, len(practice)
+    return practice[index], len(practice)
+
+
+@router.get("/s/{slug}/tutorial/{index}")
+def tutorial_page(
+    request: Request, served: Served, current: AnnotatorSession, index: Position
+) -> Response:
+    session, token_hash = current
+    image, total = _practice(served, session, index)
+    if image is None:
+        return see_other(served.path + "trial")
+    return render(request, "tutorial.html", _image_page(
+        served,
+        index=index,
+        total=total,
+        image_name=image[0],
+        csrf=security.sign(served.study.csrf_key, "tutorial", token_hash),
+    ))
+
+
+@router.post("/s/{slug}/tutorial/{index}")
+def tutorial_answer(
+    request: Request,
+    served: Served,
+    current: AnnotatorSession,
+    index: Position,
+    csrf: Annotated[str, Form(max_length=CSRF_MAX_LENGTH)],
+    answer: Annotated[Literal["real", "generated"], Form()],
+) -> Response:
+    session, token_hash = current
+    if not form_is_genuine(request, served.study.csrf_key, "tutorial", token_hash, csrf):
+        return message(request, 403, "Answer refused",
+                       "This answer did not come from this study's page.", link=served.path)
+    image, total = _practice(served, session, index)
+    if image is None:
+        return see_other(served.path + "trial")
+    said_generated = answer == "generated"
+    last = index + 1 >= total
+    return render(request, "tutorial_feedback.html", _image_page(
+        served, index=index, total=total, image_name=image[0], is_generated=image[1],
+        said_generated=said_generated, correct=said_generated == image[1], last=last,
+        next_url=served.path + ("trial" if last else f"tutorial/{index + 1}"),
+    ))
 
 
 @router.get("/s/{slug}/trial")
@@ -95,15 +172,11 @@ def trial_page(request: Request, served: Served, current: AnnotatorSession) -> R
     trial = served.store.current_trial(session.id)
     if trial is None:
         return see_other(served.path + "summary")
-    height, width, _ = served.study.image_shape
-    return render(request, "trial.html", {
-        "title": served.study.options.title,
-        "base": served.path,
-        "trial": trial,
-        "width": width,
-        "height": height,
-        "csrf": security.sign(served.study.csrf_key, "vote", token_hash),
-    })
+    return render(request, "trial.html", _image_page(
+        served,
+        trial=trial,
+        csrf=security.sign(served.study.csrf_key, "vote", token_hash),
+    ))
 
 
 @router.post("/s/{slug}/vote")
@@ -148,17 +221,11 @@ def feedback_page(
     if trial is None:
         return message(request, 404, "Nothing to show",
                        "There is no answered image at that position.", link=served.path + "trial")
-    height, width, _ = served.study.image_shape
     last = position + 1 >= session.n_trials
-    return render(request, "feedback.html", {
-        "title": served.study.options.title,
-        "base": served.path,
-        "trial": trial,
-        "n_trials": session.n_trials,
-        "width": width,
-        "height": height,
-        "next_url": served.path + ("summary" if last else "trial"),
-    })
+    return render(request, "feedback.html", _image_page(
+        served, trial=trial, n_trials=session.n_trials,
+        next_url=served.path + ("summary" if last else "trial"),
+    ))
 
 
 @router.get("/s/{slug}/summary")

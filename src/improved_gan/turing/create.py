@@ -190,7 +190,9 @@ def create_study(
     """
     folder = check_new_folder(folder)
     _check_pools(options, real, generated)
-    found = pool_warnings(len(real.images), len(generated.images), options.per_session)
+    tutorial_real, tutorial_generated = tutorial_split(options.tutorial)
+    found = pool_warnings(len(real.images) - tutorial_real,
+                          len(generated.images) - tutorial_generated, options.per_session)
     for text in found:
         warnings.warn(text, PoolWarning, stacklevel=2)
     remove_stale_staging(folder)
