@@ -40,3 +40,28 @@ def invite(created: CreatedStudy, n: int, *, database_url: str | None = None,
         return store.add_invitations(store.study(created.slug), labels or [None] * n)
     finally:
         store.close()
+
+
+def claimed_sessions(store: Store, study, n: int, rng):
+    """``n`` sessions of ``study``, each opened by claiming a new invitation (seeded ``rng``)."""
+    from improved_gan.turing import security
+
+    codes = store.add_invitations(study, [None] * n, rng=rng)
+    return [store.claim_invitation(study, security.hash_token(code),
+                                   token_hash=security.hash_token(security.new_token()), rng=rng)
+            for code in codes]
+
+
+def simulate(store: Store, study, annotators, *, seed: int, vote) -> list[int]:
+    """One session per annotator, trial by trial; ``vote(rng, session, trial, kinds, annotator)``
+    records each vote (``kinds``: image name -> is generated). Returns the session ids."""
+    import random
+
+    rng = random.Random(seed)
+    kinds = {im.name: im.is_generated for im in store.images(study.id)}
+    ids = []
+    for session, annotator in zip(claimed_sessions(store, study, len(annotators), rng), annotators):
+        ids.append(session.id)
+        while (trial := store.current_trial(session.id)) is not None:
+            vote(rng, session, trial, kinds, annotator)
+    return ids

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from improved_gan.turing import attention, security
+from improved_gan.turing import attention
 from improved_gan.turing.config import StudyOptions
 from improved_gan.turing.create import PoolWarning, create_study
 from improved_gan.turing.database import default_url
@@ -22,7 +22,7 @@ from improved_gan.turing.export import results_text, votes_csv
 from improved_gan.turing.stats import summarize_study
 from improved_gan.turing.store import Store
 
-from turing.study_data import study_pools
+from turing.study_data import simulate, study_pools
 
 PER_SESSION, CHECKS, MAX_FAILURES = 20, 6, 1
 
@@ -59,20 +59,12 @@ def careless(rng, truth, flat):
 
 def run(created, store, study, strategies, *, seed):
     """One session per strategy; returns the session ids in the same order."""
-    rng = random.Random(seed)
-    codes = store.add_invitations(study, [None] * len(strategies), rng=rng)
-    kinds = {im.name: im.is_generated for im in store.images(study.id)}
-    ids = []
-    for code, strategy in zip(codes, strategies):
-        session = store.claim_invitation(study, security.hash_token(code),
-                                         token_hash=security.hash_token(security.new_token()),
-                                         rng=rng)
-        ids.append(session.id)
-        while (trial := store.current_trial(session.id)) is not None:
-            flat = is_flat(created.folder, trial.image_name)
-            said = strategy(rng, kinds.get(trial.image_name, True), flat)
-            store.record_vote(session.id, trial.position, said_generated=said)
-    return ids
+    def vote(rng, session, trial, kinds, strategy):
+        flat = is_flat(created.folder, trial.image_name)
+        said = strategy(rng, kinds.get(trial.image_name, True), flat)
+        store.record_vote(session.id, trial.position, said_generated=said)
+
+    return simulate(store, study, strategies, seed=seed, vote=vote)
 
 
 def test_check_images_are_flat_distinct_and_inserted_at_random_positions():

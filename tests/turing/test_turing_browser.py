@@ -273,3 +273,46 @@ def test_tutorial_before_the_first_counted_trial(browser, page_errors, make_stud
     finally:
         store.close()
     assert not page_errors
+
+
+FRAME_INTERVAL_JS = """() => new Promise(done => {
+  const stamps = [];
+  function tick(t) { stamps.push(t); if (stamps.length < 31) requestAnimationFrame(tick);
+    else { const d = stamps.slice(1).map((t, i) => t - stamps[i]).sort((a, b) => a - b);
+           done(d[Math.floor(d.length / 2)]); } }
+  requestAnimationFrame(tick);
+})"""
+
+
+def test_timed_exposure_and_mask_measured_within_a_frame(browser, page_errors, make_study,
+                                                         live_server):
+    created = make_study(per_session=5, feedback="off", hype_time=True)
+    server = live_server(created)
+    page = open_page(browser, page_errors)
+    page.goto(f"{server.url}/s/demo/?code={created.code()}")
+    page.click("#start")
+    measured = []
+    for position in range(5):
+        page.wait_for_function("p => (document.querySelector('#position') || {}).textContent === p",
+                               arg=str(position + 1))
+        figure = page.wait_for_selector("[data-displayed-ms]", timeout=10_000)
+        requested = float(figure.get_attribute("data-exposure-ms"))
+        displayed = float(figure.get_attribute("data-displayed-ms"))
+        frame = page.evaluate(FRAME_INTERVAL_JS)
+        assert 100 <= requested <= 1000
+        assert abs(displayed - requested) <= frame, (requested, displayed, frame)
+        # the mask replaced the image, and only then may the annotator answer
+        assert page.is_visible(".stimulus canvas") and not page.is_visible(".stimulus img")
+        assert page.is_enabled("#real") and page.is_enabled("#generated")
+        assert page.input_value("#displayed_ms") == figure.get_attribute("data-displayed-ms")
+        measured.append((requested, displayed))
+        page.click("#generated" if position % 2 else "#real")
+    page.wait_for_selector("#score")
+    print("requested, displayed (ms):", measured, "frame (ms):", frame)
+    store = Store.open(default_url(created.folder))
+    try:
+        rows = store.exposures(store.study(created.slug).id)
+    finally:
+        store.close()
+    assert [(float(r[2]), pytest.approx(r[3], abs=0.05)) for r in rows] == measured
+    assert not page_errors

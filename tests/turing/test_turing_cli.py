@@ -38,7 +38,8 @@ def test_create_top_fraction_results_and_token(sources, capsys):
     assert manifest["generated"]["top_fraction"] == 0.25
     assert manifest["options"] == {"slug": "cli-study", "title": "Real or generated?",
                                    "per_session": 4, "feedback": "off", "attention_checks": 6,
-                                   "attention_max_failures": 1, "tutorial": 2}
+                                   "attention_max_failures": 1, "tutorial": 2,
+                                   "hype_time": False}
 
     assert main(["turing", "results", str(sources / "study"), "--json", str(sources / "r.json"),
                  "--votes-csv", str(sources / "v.csv"), "--images-csv", str(sources / "i.csv")]) == 0

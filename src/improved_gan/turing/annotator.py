@@ -37,6 +37,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Form, Path, Query, Request, Response
 
 from improved_gan.turing import security
+from improved_gan.turing.hype_time import MAX_DISPLAYED_MS, next_exposure
 from improved_gan.turing.pages import message, render
 from improved_gan.turing.routes_common import (
     CSRF_MAX_LENGTH,
@@ -175,8 +176,16 @@ def trial_page(request: Request, served: Served, current: AnnotatorSession) -> R
     return render(request, "trial.html", _image_page(
         served,
         trial=trial,
+        exposure_ms=_exposure(served, session),
         csrf=security.sign(served.study.csrf_key, "vote", token_hash),
     ))
+
+
+def _exposure(served, session) -> int | None:
+    """The HYPE-time staircase's exposure for the session's current trial (None: unlimited)."""
+    if not served.study.options.hype_time:
+        return None
+    return next_exposure(served.store.session_history(session.id))
 
 
 @router.post("/s/{slug}/vote")
@@ -186,6 +195,7 @@ def vote(
     csrf: Annotated[str, Form(max_length=CSRF_MAX_LENGTH)],
     position: Annotated[int, Form(ge=0, lt=MAX_POSITION)],
     answer: Annotated[Literal["real", "generated"], Form()],
+    displayed_ms: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
     current = served.session(request)
     if current is None:
@@ -198,7 +208,10 @@ def vote(
     if not form_is_genuine(request, served.study.csrf_key, "vote", token_hash, csrf):
         return message(request, 403, "Vote refused",
                        "This answer did not come from this study's page.", link=served.path)
-    result = served.store.record_vote(session.id, position, said_generated=answer == "generated")
+    requested = _exposure(served, session)
+    exposure = None if requested is None else (requested, _displayed(displayed_ms))
+    result = served.store.record_vote(session.id, position, said_generated=answer == "generated",
+                                      exposure=exposure)
     if result.status is VoteStatus.OUT_OF_ORDER:
         return message(request, 409, "Not yet",
                        "That answer is for an image you have not reached yet.",
@@ -210,6 +223,15 @@ def vote(
     response = see_other(served.path + target)
     response.headers[VOTE_STATUS_HEADER] = result.status.value
     return response
+
+
+def _displayed(value: str) -> float | None:
+    """The browser's measured display time, if it is a plausible number of milliseconds."""
+    try:
+        ms = float(value)
+    except ValueError:
+        return None
+    return ms if 0.0 <= ms <= MAX_DISPLAYED_MS else None
 
 
 @router.get("/s/{slug}/feedback/{position}")

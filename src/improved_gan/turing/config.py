@@ -57,6 +57,9 @@ class StudyOptions:
         tutorial: practice images shown with their answer before the first
             counted trial (half real, half generated, taken out of the pools
             and never part of a session); 0 turns the tutorial off.
+        hype_time: limit each image's exposure by a staircase from 100 to
+            1000 ms, each image followed by a mask (HYPE-time; see
+            :mod:`improved_gan.turing.hype_time`).
     """
 
     slug: str
@@ -66,6 +69,7 @@ class StudyOptions:
     attention_checks: int = 0
     attention_max_failures: int = 1
     tutorial: int = 0
+    hype_time: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.slug, str) or not _SLUG_PATTERN.fullmatch(self.slug):
@@ -97,7 +101,7 @@ class StudyOptions:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "StudyOptions":
-        optional = ("attention_checks", "attention_max_failures", "tutorial")
+        optional = ("attention_checks", "attention_max_failures", "tutorial", "hype_time")
         return cls(**{k: data[k] for k in ("slug", "title", "per_session", "feedback")},
                    **{k: data[k] for k in optional if k in data})
 

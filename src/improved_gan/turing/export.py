@@ -76,6 +76,7 @@ def results_dict(study: Study, results: StudyResults) -> dict:
             "attention_checks": options.attention_checks,
             "attention_max_failures": options.attention_max_failures,
             "tutorial": options.tutorial,
+            "hype_time": options.hype_time,
             "image_shape": list(study.image_shape),
             "created_at": study.created_at.isoformat(),
         },
@@ -111,6 +112,13 @@ def results_text(study: Study, results: StudyResults) -> str:
         f"agreement between annotators (Krippendorff's alpha): {_number(results.agreement_alpha)}",
         _attention_line(results),
     ]
+    if results.hype_time is not None:
+        h = results.hype_time
+        lines.append(
+            f"HYPE-time (modal exposure, 3-down/1-up staircase 100-1000 ms): "
+            f"{'–' if h.score_ms is None else f'{h.score_ms} ms'} over {h.trials} trials; "
+            f"median |displayed - requested| "
+            f"{'–' if h.displayed_error_ms is None else f'{h.displayed_error_ms:.1f} ms'}")
     for g in results.groups.values():
         if g.name != "all" and not g.accuracy.trials:
             continue

@@ -11,6 +11,8 @@
     owner_logouts  owner cookies revoked by "Log out" before they expire
     attention  a study's attention-check settings (checks per session, failures allowed)
     attention_images  the study's attention-check images (answer known by design: generated)
+    hype_time  studies whose exposures are limited (HYPE-time)
+    exposures  per answered trial of a HYPE-time study: requested and displayed exposure (ms)
     tutorial_images   the study's practice images, shown with their answer before the study
                       and never part of a session's sequence
 
@@ -142,4 +144,20 @@ tutorial_images = Table(
     Column("study_id", Integer, ForeignKey("turing_studies.id"), nullable=False),
     Column("rank", Integer, nullable=False),  # the order in which the tutorial shows them
     Index("ix_turing_tutorial_images_study", "study_id"),
+)
+
+hype_time = Table(
+    "turing_hype_time",
+    metadata,
+    Column("study_id", Integer, ForeignKey("turing_studies.id"), primary_key=True),
+)
+
+exposures = Table(
+    "turing_exposures",
+    metadata,
+    Column("session_id", Integer, ForeignKey("turing_sessions.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("requested_ms", Integer, nullable=False),  # the staircase's exposure
+    Column("displayed_ms", Float, nullable=True),  # measured by the browser; NULL without script
+    PrimaryKeyConstraint("session_id", "position"),
 )

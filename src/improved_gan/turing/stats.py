@@ -34,6 +34,7 @@ how many annotators were checked and excluded, and why.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ import numpy as np
 
 from improved_gan.turing.agreement import krippendorff_alpha_nominal
 from improved_gan.turing.attention import AttentionSummary, apply_checks
+from improved_gan.turing.hype_time import HypeTimeSummary, summarize_exposures
 from improved_gan.turing.intervals import (
     Proportion,
     binomial_two_sided_p,
@@ -181,6 +183,7 @@ class StudyResults:
     images: list[ImageSummary]  # generated images that fooled people most first
     agreement_alpha: float  # Krippendorff's alpha over images with two or more votes
     attention: AttentionSummary = AttentionSummary(0, 1, 0)  # who the checks excluded
+    hype_time: HypeTimeSummary | None = None  # for a study with limited exposures
 
     @property
     def votes(self) -> int:
@@ -198,6 +201,7 @@ class StudyResults:
             },
             "images": [im.to_dict() for im in self.images],
             "attention_checks": self.attention.to_dict(),
+            "hype_time": None if self.hype_time is None else self.hype_time.to_dict(),
         }
 
 
@@ -235,9 +239,14 @@ def summarize(
 def summarize_study(store, study, votes: Sequence[VoteRow] | None = None) -> StudyResults:
     """:func:`summarize` of a stored study, with its attention-check settings."""
     votes = store.votes(study.id) if votes is None else votes
-    return summarize(votes, store.images(study.id),
-                     attention_checks=study.options.attention_checks,
-                     attention_max_failures=study.options.attention_max_failures)
+    results = summarize(votes, store.images(study.id),
+                        attention_checks=study.options.attention_checks,
+                        attention_max_failures=study.options.attention_max_failures)
+    if not study.options.hype_time:
+        return results
+    kept = {a.session_id for a in results.annotators}
+    return dataclasses.replace(results,
+                               hype_time=summarize_exposures(store.exposures(study.id), kept))
 
 
 def agreement(votes: Sequence[VoteRow]) -> float:

@@ -33,6 +33,7 @@ from improved_gan.turing.sequencing import _system_random, assign_arms, draw_seq
 S, I, A, T = schema.studies, schema.images, schema.sessions, schema.trials
 V, L = schema.invitations, schema.owner_logouts
 ATT, AI, TI = schema.attention, schema.attention_images, schema.tutorial_images
+HT, EX = schema.hype_time, schema.exposures
 ROLES = ("study", "attention", "tutorial")
 
 
@@ -237,6 +238,8 @@ class Store:
             ids = dict(conn.execute(select(I.c.name, I.c.id).where(I.c.study_id == study_id)).all())
             checks = [im for im in images if im.role == "attention"]
             practice = [im for im in images if im.role == "tutorial"]
+            if options.hype_time:
+                conn.execute(insert(HT).values(study_id=study_id))
             if options.attention_checks:
                 conn.execute(insert(ATT).values(study_id=study_id, checks=len(checks),
                                                 max_failures=options.attention_max_failures))
@@ -258,11 +261,13 @@ class Store:
             checks = conn.execute(select(ATT).where(ATT.c.study_id == row.id)).one_or_none()
             tutorial = conn.execute(
                 select(func.count()).select_from(TI).where(TI.c.study_id == row.id)).scalar_one()
+            timed = conn.execute(select(HT.c.study_id).where(HT.c.study_id == row.id)).one_or_none()
         options = StudyOptions(
             slug=row.slug, title=row.title, per_session=row.per_session, feedback=row.feedback_mode,
             attention_checks=checks.checks if checks else 0,
             attention_max_failures=checks.max_failures if checks else 1,
             tutorial=int(tutorial),
+            hype_time=timed is not None,
         )
         return Study(
             id=row.id,
@@ -281,6 +286,8 @@ class Store:
         """Delete a study's rows (votes, sessions, invitations, images, the study) in one go."""
         sessions = select(A.c.id).where(A.c.study_id == study_id).scalar_subquery()
         with self._write() as conn:
+            conn.execute(delete(EX).where(EX.c.session_id.in_(sessions)))
+            conn.execute(delete(HT).where(HT.c.study_id == study_id))
             conn.execute(delete(T).where(T.c.session_id.in_(sessions)))
             conn.execute(delete(AI).where(AI.c.study_id == study_id))
             conn.execute(delete(TI).where(TI.c.study_id == study_id))
@@ -444,8 +451,15 @@ class Store:
 
     # -- votes --------------------------------------------------------------------
 
-    def record_vote(self, session_id: int, position: int, *, said_generated: bool) -> VoteResult:
-        """Store the vote for ``position`` once; a repeat returns the first vote unchanged."""
+    def record_vote(
+        self, session_id: int, position: int, *, said_generated: bool,
+        exposure: tuple[int, float | None] | None = None,
+    ) -> VoteResult:
+        """Store the vote for ``position`` once; a repeat returns the first vote unchanged.
+
+        ``exposure``: ``(requested ms, displayed ms or None)`` of a HYPE-time
+        trial, stored with the vote in the same transaction.
+        """
         with self._write() as conn:
             advanced = conn.execute(
                 update(A)
@@ -468,6 +482,10 @@ class Store:
                 ).rowcount
                 if filled != 1:  # the schema's invariant: positions before next are answered
                     raise RuntimeError(f"trial {position} of session {session_id} was not open")
+                if exposure is not None:
+                    conn.execute(insert(EX).values(session_id=session_id, position=position,
+                                                   requested_ms=exposure[0],
+                                                   displayed_ms=exposure[1]))
             trial = self._answered(conn, session_id, position)
         if advanced:
             return VoteResult(VoteStatus.RECORDED, trial)
@@ -529,6 +547,26 @@ class Store:
         with self._read() as conn:
             rows = conn.execute(query).all()
         return [VoteRow(*row[:-2], _utc(row[-2]), bool(row[-1])) for row in rows]
+
+    def session_history(self, session_id: int) -> list[bool]:
+        """Whether each answered trial of a session was right, in order (checks included)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(T.c.said_generated, I.c.is_generated).join(I, I.c.id == T.c.image_id)
+                .where(T.c.session_id == session_id, T.c.said_generated.is_not(None))
+                .order_by(T.c.position)).all()
+        return [r.said_generated == r.is_generated for r in rows]
+
+    def exposures(self, study_id: int) -> list[tuple[int, int, int, float | None]]:
+        """``(session, position, requested ms, displayed ms)`` of a study's counted timed trials."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(EX.c.session_id, EX.c.position, EX.c.requested_ms, EX.c.displayed_ms)
+                .join(A, A.c.id == EX.c.session_id)
+                .join(T, (T.c.session_id == EX.c.session_id) & (T.c.position == EX.c.position))
+                .where(A.c.study_id == study_id, T.c.image_id.not_in(select(AI.c.image_id)))
+                .order_by(EX.c.session_id, EX.c.position)).all()
+        return [tuple(r) for r in rows]
 
     def session_count(self, study_id: int) -> int:
         with self._read() as conn:

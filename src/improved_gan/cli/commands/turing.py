@@ -68,6 +68,9 @@ def register(subparsers) -> None:
     c.add_argument("--tutorial", type=int, default=4, metavar="N",
                    help="practice images shown with their answer before the counted ones, taken "
                         "out of the pools (half real, half generated; 0: none; default 4)")
+    c.add_argument("--hype-time", action="store_true",
+                   help="HYPE-time: limit each image's exposure by a 3-down/1-up staircase from "
+                        "100 to 1000 ms (50 ms steps), each image followed by a mask")
     c.add_argument("--title", default="Real or generated?", help="heading annotators see")
     c.add_argument("--slug", help="the study's name in URLs (default: from the folder name)")
     c.add_argument("--seed", type=int, default=0, help="seed for a run's generator samples")
@@ -211,6 +214,7 @@ def create(args: argparse.Namespace) -> int:
         attention_checks=args.attention_checks,
         attention_max_failures=args.attention_max_failures,
         tutorial=args.tutorial,
+        hype_time=args.hype_time,
     )
     real = _load(load_pool, args.real, "--real", n=args.n_real, seed=args.seed,
                  data_dir=args.data_dir)
@@ -227,7 +231,8 @@ def create(args: argparse.Namespace) -> int:
     print(f"created study {created.slug!r} in {created.folder}: {created.n_real} real and "
           f"{created.n_generated} generated images, {options.per_session} per annotator, "
           f"feedback {options.feedback}, {options.attention_checks} attention checks, "
-          f"{options.tutorial} practice images")
+          f"{options.tutorial} practice images"
+          + (", HYPE-time exposures" if options.hype_time else ""))
     print(f"owner token (shown once, keep it secret): {created.owner_token}")
     print(f"invite:      improved-gan turing invite {created.folder} --n 20 --out invitations.csv")
     print(f"serve it:    improved-gan turing serve {created.folder}")

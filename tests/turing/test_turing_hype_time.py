@@ -1,0 +1,134 @@
+"""HYPE-time: the staircase, the modal exposure, exposures stored with votes, thresholds recovered."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import pytest
+
+from improved_gan.turing.client import ScriptedAnnotator
+from improved_gan.turing.config import StudyOptions
+from improved_gan.turing.create import PoolWarning, create_study
+from improved_gan.turing.database import default_url
+from improved_gan.turing.export import results_text
+from improved_gan.turing.hype_time import (
+    LEVELS_MS,
+    START_MS,
+    STEP_MS,
+    modal_exposure,
+    next_exposure,
+)
+from improved_gan.turing.stats import summarize_study
+from improved_gan.turing.store import Store
+
+from turing.study_data import simulate, study_pools
+
+
+def test_levels_and_staircase_steps():
+    assert LEVELS_MS[0] == 100 and LEVELS_MS[-1] == 1000 and STEP_MS == 50 and len(LEVELS_MS) == 19
+    assert next_exposure([]) == START_MS == 500
+    assert next_exposure([True, True]) == 500
+    assert next_exposure([True, True, True]) == 450  # 3 right in a row: one step down
+    assert next_exposure([True, True, False]) == 550  # a wrong answer: one step up
+    assert next_exposure([True, True, False, True, True, True]) == 500  # the streak restarts
+    assert next_exposure([True] * 300) == 100  # floor
+    assert next_exposure([False] * 30) == 1000  # ceiling
+
+
+def test_modal_exposure():
+    assert modal_exposure([]) is None
+    assert modal_exposure([300, 350, 300, 400]) == 300
+    assert modal_exposure([300, 350, 350, 300]) == 350  # ties: the longer
+
+
+@pytest.fixture
+def timed_study(tmp_path):
+    real, generated = study_pools(80)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PoolWarning)
+        created = create_study(tmp_path / "ht", StudyOptions(slug="ht", per_session=60,
+                                                             feedback="off", hype_time=True),
+                               real=real, generated=generated)
+    store = Store.open(default_url(created.folder))
+    yield created, store, store.study("ht")
+    store.close()
+
+
+def step_annotator(threshold_ms):
+    """Right whenever the exposure is at least the threshold, a coin below it."""
+    def answer(rng, exposure, truth):
+        return truth if exposure >= threshold_ms or rng.random() < 0.5 else not truth
+    return answer
+
+
+def logistic_annotator(threshold_ms, slope_ms=30.0):
+    """Right with probability 0.5 + 0.5 * sigmoid, equal to 0.794 (3-down/1-up's target) at the threshold."""
+    centre = threshold_ms - slope_ms * math.log(0.588 / 0.412)
+
+    def answer(rng, exposure, truth):
+        p = 0.5 + 0.5 / (1 + math.exp(-(exposure - centre) / slope_ms))
+        return truth if rng.random() < p else not truth
+    return answer
+
+
+def run(store, study, annotators, *, seed):
+    """Each annotator through a session, exposures as the server computes them (no browser)."""
+    def vote(rng, session, trial, kinds, annotator):
+        exposure = next_exposure(store.session_history(session.id))
+        said = annotator(rng, exposure, kinds[trial.image_name])
+        store.record_vote(session.id, trial.position, said_generated=said,
+                          exposure=(exposure, exposure + rng.uniform(-8, 8)))
+
+    return simulate(store, study, annotators, seed=seed, vote=vote)
+
+
+@pytest.mark.parametrize("threshold", [250, 600])
+def test_a_known_threshold_is_recovered_within_one_step(timed_study, threshold):
+    created, store, study = timed_study
+    ids = run(store, study, [step_annotator(threshold)] * 3 + [logistic_annotator(threshold)] * 10,
+              seed=threshold)
+    results = summarize_study(store, study)
+    h = results.hype_time
+    assert h.trials == 13 * 60
+    assert abs(h.score_ms - threshold) <= STEP_MS
+    for sid in ids[:3]:  # each step annotator alone
+        assert abs(h.per_annotator_ms[sid] - threshold) <= STEP_MS
+    assert h.displayed_error_ms <= 8
+    assert f"HYPE-time (modal exposure" in results_text(study, results)
+    assert results.to_dict()["hype_time"]["score_modal_exposure_ms"] == h.score_ms
+
+
+def test_exposures_are_stored_with_the_vote_through_http(timed_study, client_for):
+    created, store, study = timed_study
+    [code] = store.add_invitations(study, [None])
+    client = client_for(created)
+    annotator = ScriptedAnnotator(client, created.slug)
+    annotator.start(code)
+    page = client.get("/s/ht/trial").text
+    assert 'data-exposure-ms="500"' in page and "<canvas" in page and 'id="displayed_ms"' in page
+    trial = annotator.current()
+    csrf = page.split('name="csrf" value="')[1].split('"')[0]
+    reply = client.post("/s/ht/vote", data={"csrf": csrf, "position": trial.position,
+                                            "answer": "real", "displayed_ms": "501.7"})
+    assert reply.status_code == 303
+    trial = annotator.current()
+    annotator.vote(trial, "real")  # no measurement (no script): stored as NULL
+    rows = store.exposures(study.id)
+    assert rows[0][2:] == (500, pytest.approx(501.7))
+    assert rows[1][2] in (450, 500, 550) and rows[1][3] is None
+
+
+def test_untimed_studies_have_no_exposure(tmp_path, client_for):
+    real, generated = study_pools(12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PoolWarning)
+        created = create_study(tmp_path / "u", StudyOptions(slug="demo", per_session=4),
+                               real=real, generated=generated)
+    store = Store.open(default_url(created.folder))
+    [code] = store.add_invitations(store.study("demo"), [None])
+    client = client_for(created)
+    ScriptedAnnotator(client, "demo").start(code)
+    assert "data-exposure-ms" not in client.get("/s/demo/trial").text
+    assert summarize_study(store, store.study("demo")).hype_time is None
+    store.close()
