@@ -132,3 +132,34 @@ def test_untimed_studies_have_no_exposure(tmp_path, client_for):
     assert "data-exposure-ms" not in client.get("/s/demo/trial").text
     assert summarize_study(store, store.study("demo")).hype_time is None
     store.close()
+
+
+def test_results_page_shows_the_score_and_the_exclusions(tmp_path, client_for):
+    real, generated = study_pools(40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PoolWarning)
+        created = create_study(tmp_path / "p", StudyOptions(slug="demo", per_session=20,
+                                                            hype_time=True, attention_checks=4,
+                                                            attention_max_failures=0),
+                               real=real, generated=generated)
+    store = Store.open(default_url(created.folder))
+    study = store.study("demo")
+
+    def vote(rng, session, trial, kinds, careless):  # careless: "real" to everything
+        exposure = next_exposure(store.session_history(session.id))
+        said = not careless and kinds.get(trial.image_name, True)
+        store.record_vote(session.id, trial.position, said_generated=said,
+                          exposure=(exposure, float(exposure)))
+
+    simulate(store, study, [False, True], seed=0, vote=vote)
+    score = summarize_study(store, study).hype_time.score_ms
+    store.close()
+    page = client_for(created).get("/s/demo/results",
+                                   headers={"Authorization": f"Bearer {created.owner_token}"})
+    assert page.status_code == 200
+    # the careful annotator, always right, goes down 3 trials per level from 500 ms: a tie,
+    # which goes to the longer exposure; the careless one is excluded
+    assert score == 500
+    assert f'id="hype-time-score">{score} ms' in page.text
+    assert '<span id="n-excluded">1</span> excluded' in page.text
+    assert "#2: 4 of 4" in page.text
