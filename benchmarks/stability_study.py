@@ -136,7 +136,7 @@ def write_table(args: argparse.Namespace) -> None:
         n_failed = sum(bool(r) for r in failed.values())
         lines += [f"### {arm}: {n_failed} failed of {len(members)}", "",
                   "| seed | " + " | ".join(f"errors @{e} (EMA / raw)" for e in checkpoints)
-                  + " | min loss_unsup (epoch >= 5) | max loss_g | CPU | failed |",
+                  + f" | min loss_unsup ({'epoch >= 5' if last_common >= FROM_EPOCH else 'all epochs'}) | max loss_g | CPU | failed |",
                   "|---" * (len(checkpoints) + 5) + "|"]
         for seed, (folder, rows) in members:
             by_epoch = {r["epoch"]: r for r in rows}
