@@ -65,9 +65,17 @@ def test_dry_run_prints_the_plan_and_its_cost(tmp_path):
         (["--seeds", "a-b"], "expected seeds like 0-9"),
     ],
 )
-def test_bad_input_is_one_line(args, says, tmp_path):
-    result = cli("reproduce", "table1", *TINY, "--out", str(tmp_path), "--dry-run", *args, check=False)
-    assert result.returncode == 2 and says in result.stderr and "Traceback" not in result.stderr
+def test_bad_input_is_one_line(args, says, tmp_path, capsys):
+    """In-process (the same parser and error contract as the command, without a new interpreter per case)."""
+    from improved_gan.cli.main import main
+
+    try:
+        status = main(["reproduce", "table1", *TINY, "--out", str(tmp_path), "--dry-run", *args])
+    except SystemExit as exit_:  # argparse's own refusals
+        status = exit_.code
+    err = capsys.readouterr().err
+    assert status == 2 and says in err and "Traceback" not in err
+    assert not any(tmp_path.iterdir())
 
 
 def test_an_out_folder_of_another_configuration_is_refused(table, tmp_path):

@@ -41,6 +41,7 @@ def test_reproduce_with_a_stack_writes_ordinary_run_folders(tmp_path):
     assert "| 20 | 3 | 2 | ema |" in (tmp_path / "table1.md").read_text()
 
 
+@pytest.mark.slow  # the engine's own exact resume is in the default suite (tests/training/test_stacked_state.py)
 def test_a_stopped_stack_continues_exactly(tmp_path):
     straight = [tmp_path / "a" / f"s{s}" for s in (0, 1)]
     train_stack(CONFIG, [0, 1], straight, stack_dir=tmp_path / "a" / "stack", progress=False)
@@ -59,14 +60,17 @@ def test_a_stack_folder_of_other_seeds_is_refused(tmp_path):
         train_stack(CONFIG, [0, 2], [tmp_path / "s0", tmp_path / "s2"], stack_dir=tmp_path / "stack", progress=False)
 
 
-@pytest.mark.parametrize("stack, says", [("4", "--stack 4 is more than the 2 seeds"), ("0", "stack")])
-def test_bad_stack_sizes_are_one_line(stack, says, tmp_path):
-    result = cli("reproduce", "table1", *TINY, "--labels", "20", "--seeds", "0-1", "--stack", stack,
-                 "--out", str(tmp_path), check=False)  # fmt: skip
-    assert result.returncode == 2 and says in result.stderr and "Traceback" not in result.stderr
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--stack", "4"], "--stack 4 is more than the 2 seeds"),
+        (["--stack", "0"], "stack"),
+        (["--stack", "2", "--set", "minibatch_kernels=20"], "minibatch"),
+    ],
+)
+def test_bad_stacks_are_one_line(args, says, tmp_path, capsys):
+    from improved_gan.cli.main import main
 
-
-def test_a_preset_the_stack_cannot_train_is_named(tmp_path):
-    result = cli("reproduce", "table1", *TINY, "--labels", "20", "--seeds", "0-1", "--stack", "2",
-                 "--set", "minibatch_kernels=20", "--out", str(tmp_path), check=False)  # fmt: skip
-    assert result.returncode == 2 and "minibatch" in result.stderr and "Traceback" not in result.stderr
+    status = main(["reproduce", "table1", *TINY, "--labels", "20", "--seeds", "0-1", *args, "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert status == 2 and says in err and "Traceback" not in err
