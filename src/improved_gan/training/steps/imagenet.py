@@ -36,8 +36,6 @@ with ``num_real``; the DCGAN baseline's on the two batches apart.
 
 from __future__ import annotations
 
-import contextlib
-import functools
 from typing import Any
 
 import torch
@@ -47,7 +45,7 @@ from torch import Tensor, nn
 from improved_gan import semi_supervised as ss
 from improved_gan.config import TrainConfig
 from improved_gan.training.ema import ExponentialMovingAverage
-from improved_gan.training.steps.protocol import StepInfo, precision_name
+from improved_gan.training.steps.protocol import StepInfo, autocast_for, precision_name
 from improved_gan.training.steps.reference import make_optimizer
 
 __all__ = ["ImageNetStep", "generator_target_loss"]
@@ -90,12 +88,7 @@ class ImageNetStep:
         self.generator = generator
         self.discriminator = discriminator
         self.info = StepInfo(self.kind, dtype, "simultaneous D and G updates from one joint pass")
-        device_type = next(discriminator.parameters()).device.type
-        self.autocast = (
-            contextlib.nullcontext
-            if dtype == torch.float32
-            else functools.partial(torch.autocast, device_type=device_type, dtype=dtype)
-        )
+        self.autocast = autocast_for(dtype, discriminator)
         self._d_params = [p for p in discriminator.parameters() if p.requires_grad]
         self._g_params = [p for p in generator.parameters() if p.requires_grad]
         self.opt_d = make_optimizer(config, self._d_params)

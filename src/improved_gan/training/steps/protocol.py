@@ -9,13 +9,15 @@ computes. Steps are made by :func:`improved_gan.training.steps.make_step`.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Callable, ContextManager, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor, nn
 
-__all__ = ["Step", "StepInfo", "precision_name"]
+__all__ = ["Step", "StepInfo", "autocast_for", "precision_name"]
 
 
 def precision_name(dtype: torch.dtype) -> str:
@@ -24,6 +26,16 @@ def precision_name(dtype: torch.dtype) -> str:
     if dtype not in names:
         raise ValueError(f"expected a compute dtype of torch.float32 or torch.bfloat16 (got {dtype})")
     return names[dtype]
+
+
+def autocast_for(dtype: torch.dtype, model: nn.Module) -> Callable[[], ContextManager]:
+    """A zero-argument factory of the context in which ``model``'s products run in ``dtype``:
+    a no-op for float32, ``torch.autocast`` on the model's device type for bfloat16."""
+    precision_name(dtype)  # refuses any other dtype
+    if dtype == torch.float32:
+        return contextlib.nullcontext
+    device_type = next(model.parameters()).device.type
+    return functools.partial(torch.autocast, device_type=device_type, dtype=dtype)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,6 @@ step is held equal to it by the tests.
 
 from __future__ import annotations
 
-import contextlib
-import functools
 from typing import Any
 
 import torch
@@ -21,7 +19,7 @@ from improved_gan.config import TrainConfig
 from improved_gan.techniques import HistoricalAverage, feature_matching_loss
 from improved_gan.training.ema import ExponentialMovingAverage
 from improved_gan.training.optim import AuthorsAdam
-from improved_gan.training.steps.protocol import StepInfo, precision_name
+from improved_gan.training.steps.protocol import StepInfo, autocast_for
 
 
 def make_optimizer(config: TrainConfig, params: list[nn.Parameter]) -> torch.optim.Optimizer:
@@ -61,13 +59,7 @@ class ReferenceStep:
         self.generator = generator
         self.discriminator = discriminator
         self.info = StepInfo(self.kind, dtype)
-        precision_name(dtype)  # refuses any other dtype
-        device_type = next(discriminator.parameters()).device.type
-        self.autocast = (
-            contextlib.nullcontext
-            if dtype == torch.float32
-            else functools.partial(torch.autocast, device_type=device_type, dtype=dtype)
-        )
+        self.autocast = autocast_for(dtype, discriminator)
         self._d_trainable = self._trainable(discriminator)
         self.opt_d = make_optimizer(config, self._d_trainable)
         self.opt_g = make_optimizer(config, self._trainable(generator))
