@@ -122,6 +122,7 @@ def run_stacked(planned: Sequence[PlannedRun], *, stack: int, out: Path, progres
     """Train the plan with the stacked engine: per label count, ``stack`` seeds at a time as one
     computation (training/stacked), each seed still writing its own run folder. The stack's
     state lives in ``OUT/stack-l{labels}-s{first}-{last}/``, so a stopped stack continues exactly."""
+    from improved_gan.training.device import resolve_device
     from improved_gan.training.stacked import plan_stacks
     from improved_gan.training.stacked.run_folders import train_stack
 
@@ -134,14 +135,8 @@ def run_stacked(planned: Sequence[PlannedRun], *, stack: int, out: Path, progres
             train_stack(
                 runs[0].config, seeds, [run.folder for run in runs],
                 stack_dir=Path(out) / f"stack-l{n_labels}-s{seeds[0]}-{seeds[-1]}",
-                device=runs[0].config.device if runs[0].config.device != "auto" else _auto_device(), progress=progress,
+                device=resolve_device(runs[0].config.device), progress=progress,
             )  # fmt: skip
-
-
-def _auto_device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def run_table1(planned: Sequence[PlannedRun], *, jobs: int = 1, progress: bool = True) -> None:

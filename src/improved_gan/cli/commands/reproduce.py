@@ -28,7 +28,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("table", choices=["table1"])
     p.add_argument("--preset", default="mnist-fm", help="mnist-fm (as released) or mnist-fm-paper (as at the paper)")
-    p.add_argument("--labels", type=int, nargs="*", default=[20, 50, 100, 200], help="label counts (default: all four)")
+    p.add_argument("--labels", type=int, nargs="*", help="label counts (default: the paper's 20 50 100 200)")
     p.add_argument("--seeds", type=seed_list, default=list(range(10)), help="e.g. 0-9 (default) or 0,3,5")
     p.add_argument("--epochs", type=int, help="epochs per run (default: the preset's 300)")
     p.add_argument("--out", type=Path, default=Path("runs/table1"), help="folder for the runs and the table")
@@ -56,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
     overrides = parse_assignments(args.set)
     overrides.update({k: v for k, v in {"epochs": args.epochs, "data_dir": args.data_dir, "dataset": args.dataset}.items()
                       if v is not None})  # fmt: skip
-    planned = table1.plan_table1(get_preset(args.preset), labels=args.labels, seeds=args.seeds, out=args.out,
+    labels = list(table1.LABEL_COUNTS) if args.labels is None else args.labels
+    planned = table1.plan_table1(get_preset(args.preset), labels=labels, seeds=args.seeds, out=args.out,
                                  overrides=overrides)  # fmt: skip
     if args.dry_run:
         print(table1.describe_plan(planned, jobs=args.jobs))
