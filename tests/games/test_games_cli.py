@@ -9,6 +9,7 @@ import pytest
 from clitools import cli
 from improved_gan.cli.main import main
 from improved_gan.games import KinkedGame, Method, run_game
+from improved_gan.games.experiment import run_experiment
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -77,3 +78,25 @@ def test_the_installed_command_runs(tmp_path):
     result = cli("games", "--out", str(tmp_path), "--game", "bilinear", "--steps", "50")
     assert "bilinear  simultaneous GD" in result.stdout
     assert (tmp_path / "bilinear-distance.png").is_file()
+
+
+def test_a_progress_bar_on_stderr_names_each_run_and_no_progress_turns_it_off(tmp_path, capsys):
+    args = ["games", "--game", "kinked", "--steps", "20", "--sweep"]
+    assert main([*args, "--out", str(tmp_path / "shown")]) == 0
+    shown = capsys.readouterr()
+    assert "0/36 " in shown.err  # 6 methods + 5 x 6 sweep cells
+    assert "kinked: simultaneous GD + HA (w=0.5)" in shown.err
+    assert "kinked: optimistic GD (not in paper)" in shown.err
+    assert "kinked sweep: simultaneous GD + HA (w=2), 5 step sizes" in shown.err
+    assert shown.out.startswith("lr=0.05, steps=20, historical-averaging weight=0.5\ngame ")  # no bar on stdout
+
+    assert main([*args, "--out", str(tmp_path / "quiet"), "--no-progress"]) == 0
+    quiet = capsys.readouterr()
+    assert quiet.err == ""
+    assert quiet.out == shown.out.replace(str(tmp_path / "shown"), str(tmp_path / "quiet"))
+
+
+def test_the_library_shows_no_bar_unless_asked(tmp_path, capsys):
+    report = run_experiment(tmp_path, ["bilinear"], lr=0.05, steps=10, history_weight=0.5)
+    assert len(report.trajectories) == 6
+    assert capsys.readouterr() == ("", "")

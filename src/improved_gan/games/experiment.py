@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from improved_gan.games.games import Game, get_game
 from improved_gan.games.plots import plot_distances, plot_trajectories, save_png
-from improved_gan.games.runner import Method, Trajectory, default_methods, run_game
+from improved_gan.games.runner import Method, Trajectory, counted, default_methods, run_game
 from improved_gan.games.sweep import (
     SWEEP_LRS,
     SWEEP_WEIGHTS,
@@ -23,6 +23,9 @@ from improved_gan.games.sweep import (
     sweep_record,
 )
 from improved_gan.utils.atomic import atomic_write_json
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 __all__ = [
     "GamesReport",
@@ -41,9 +44,18 @@ def compare_methods(
     lr: float,
     steps: int,
     start: tuple[float, float] | None = None,
+    bar: tqdm | None = None,
 ) -> list[Trajectory]:
-    """Run every method on ``game`` from the same start with the same step size and count."""
-    return [run_game(game, method, lr=lr, steps=steps, start=start) for method in methods]
+    """Run every method on ``game`` from the same start with the same step size and count.
+
+    ``bar``: a progress bar told each run (``"kinked: simultaneous GD"``) and
+    advanced after it (None: nothing shown).
+    """
+    runs = []
+    for method in methods:
+        with counted(bar, f"{game.name}: {method.label}"):
+            runs.append(run_game(game, method, lr=lr, steps=steps, start=start))
+    return runs
 
 
 def write_game_figures(out_dir: str | Path, game: Game, trajectories: Sequence[Trajectory]) -> list[Path]:
@@ -120,6 +132,21 @@ class GamesReport:
         return "\n".join(parts)
 
 
+def _sweep_kinked(
+    path: Path, *, steps: int, start: tuple[float, float] | None, bar: tqdm | None
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Sweep simultaneous GD + HA on game 2 over ``SWEEP_LRS x SWEEP_WEIGHTS``; save its heatmap at ``path``.
+
+    Returns the final distances and their JSON-ready record.
+    """
+    game = get_game("kinked")
+    grid = {"lrs": SWEEP_LRS, "weights": SWEEP_WEIGHTS}
+    distances = sweep_history_weight(game, rule="simultaneous", steps=steps, start=start, bar=bar, **grid)
+    title = f"{game.title}: simultaneous GD + HA, distance after {steps} steps"
+    save_png(plot_sweep(distances, title=title, **grid), path)
+    return distances, sweep_record(distances, game=game, rule="simultaneous", steps=steps, **grid)
+
+
 def run_experiment(
     out_dir: str | Path,
     game_names: Sequence[str],
@@ -129,6 +156,7 @@ def run_experiment(
     history_weight: float,
     start: tuple[float, float] | None = None,
     sweep: bool = False,
+    progress: bool = False,
 ) -> GamesReport:
     """Run :func:`~improved_gan.games.runner.default_methods` on each game; write the figures and ``distances.json``.
 
@@ -141,26 +169,27 @@ def run_experiment(
         history_weight: the historical-averaging weight of the "+ HA" methods.
         start: starting point of every run; each game's own default if None.
         sweep: also map simultaneous GD + HA on game 2 over ``SWEEP_LRS x SWEEP_WEIGHTS``.
+        progress: a progress bar on stderr over the runs (one per game and
+            method, one per cell of the sweep), naming the run at work.
     """
+    from tqdm.auto import tqdm
+
     out_dir = Path(out_dir)
     methods = default_methods(history_weight)
     trajectories: list[Trajectory] = []
     written: list[Path] = []
     record: dict[str, Any] = {"lr": lr, "steps": steps, "history_weight": history_weight}
-    for name in game_names:
-        game = get_game(name)
-        runs = compare_methods(game, methods, lr=lr, steps=steps, start=start)
-        written += write_game_figures(out_dir, game, runs)
-        trajectories += runs
-    distances = None
-    if sweep:
-        game = get_game("kinked")
-        grid = {"lrs": SWEEP_LRS, "weights": SWEEP_WEIGHTS}
-        distances = sweep_history_weight(game, rule="simultaneous", steps=steps, start=start, **grid)
-        record["sweep"] = sweep_record(distances, game=game, rule="simultaneous", steps=steps, **grid)
-        title = f"{game.title}: simultaneous GD + HA, distance after {steps} steps"
-        written.append(out_dir / "kinked-sweep.png")
-        save_png(plot_sweep(distances, title=title, **grid), written[-1])
+    total = len(game_names) * len(methods) + (len(SWEEP_LRS) * len(SWEEP_WEIGHTS) if sweep else 0)
+    with tqdm(total=total, desc="games", unit="run", disable=not progress, leave=False) as bar:
+        for name in game_names:
+            game = get_game(name)
+            runs = compare_methods(game, methods, lr=lr, steps=steps, start=start, bar=bar)
+            written += write_game_figures(out_dir, game, runs)
+            trajectories += runs
+        distances = None
+        if sweep:
+            distances, record["sweep"] = _sweep_kinked(out_dir / "kinked-sweep.png", steps=steps, start=start, bar=bar)
+            written.append(out_dir / "kinked-sweep.png")
     record["runs"] = result_rows(trajectories)
     written.append(out_dir / "distances.json")
     atomic_write_json(written[-1], record)

@@ -7,9 +7,10 @@ the run of ``n`` steps (the historical average only looks back).
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -19,7 +20,10 @@ from improved_gan.games.games import Game
 from improved_gan.games.players import Players
 from improved_gan.games.rules import RULES, make_rule
 
-__all__ = ["Method", "Trajectory", "run_game", "run_lanes", "default_methods"]
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+__all__ = ["Method", "Trajectory", "run_game", "run_lanes", "default_methods", "counted"]
 
 
 @dataclass(frozen=True)
@@ -183,3 +187,17 @@ def run_game(
     start = game.default_start if start is None else start
     (trajectory,) = run_lanes(game, method, lrs=[lr], starts=[start], steps=steps, escape_radius=escape_radius)
     return trajectory
+
+
+@contextlib.contextmanager
+def counted(bar: tqdm | None, label: str, runs: int = 1) -> Iterator[None]:
+    """Show ``label`` on ``bar`` while the block runs, then count its ``runs`` runs done.
+
+    ``bar`` is a progress bar (a ``tqdm``) or None, which shows nothing; the
+    runs themselves never print.
+    """
+    if bar is not None:
+        bar.set_description_str(label)  # refreshes: the bar names the run at work
+    yield
+    if bar is not None:
+        bar.update(runs)

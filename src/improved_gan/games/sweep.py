@@ -10,14 +10,17 @@ steps; too large a weight ties each player to its slow-moving mean).
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from improved_gan.games.games import Game
-from improved_gan.games.runner import Method, run_lanes
+from improved_gan.games.runner import Method, counted, run_lanes
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 __all__ = ["SWEEP_LRS", "SWEEP_WEIGHTS", "sweep_history_weight", "plot_sweep", "format_sweep_table", "sweep_record"]
 
@@ -33,8 +36,12 @@ def sweep_history_weight(
     weights: Sequence[float],
     steps: int,
     start: tuple[float, float] | None = None,
+    bar: tqdm | None = None,
 ) -> np.ndarray:
     """Final distance to the equilibrium of ``rule`` with historical averaging, per cell.
+
+    ``bar``: a progress bar told each weight's column as it runs and advanced by
+    its ``len(lrs)`` cells (None: nothing shown).
 
     Returns:
         float64 array of shape ``[len(lrs), len(weights)]``; ``inf`` where the run diverged.
@@ -42,7 +49,9 @@ def sweep_history_weight(
     start = game.default_start if start is None else start
     distances = np.empty((len(lrs), len(weights)), dtype=np.float64)  # [lrs, weights]
     for j, weight in enumerate(weights):
-        lanes = run_lanes(game, Method(rule, weight), lrs=lrs, starts=[start] * len(lrs), steps=steps)
+        method = Method(rule, weight)
+        with counted(bar, f"{game.name} sweep: {method.label}, {len(lrs)} step sizes", runs=len(lrs)):
+            lanes = run_lanes(game, method, lrs=lrs, starts=[start] * len(lrs), steps=steps)
         distances[:, j] = [trajectory.final_distance for trajectory in lanes]
     return distances
 

@@ -6,7 +6,8 @@ runs from the same start; the command writes ``<game>-trajectories.png``,
 ``<game>-distance.png`` and ``distances.json`` into DIR and prints the final
 distances to the equilibrium. ``--sweep`` adds ``kinked-sweep.png``: the final
 distance of simultaneous GD with historical averaging over a grid of step sizes
-and weights.
+and weights. A progress bar on stderr names the run at work (``--no-progress``:
+none), so stdout stays the table and the paths.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def register(subparsers) -> None:
                    help="starting point (default: each game's own, (1, 1) and (-0.5, 2))")
     p.add_argument("--sweep", action="store_true",
                    help="also map the final distance of GD + HA on game 2 over 5 step sizes x 6 weights")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
@@ -60,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         history_weight=args.weight,
         start=None if args.start is None else tuple(args.start),
         sweep=args.sweep,
+        progress=not args.no_progress,
     )
     print(report.summary())
     for path in report.written:
