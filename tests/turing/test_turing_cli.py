@@ -21,8 +21,8 @@ def sources(tmp_path):
     return tmp_path
 
 
-def create(sources, *extra: str) -> int:
-    return main(["turing", "create", str(sources / "study"), "--real", str(sources / "real.npz"),
+def create(sources, *extra: str, study: str = "study") -> int:
+    return main(["turing", "create", str(sources / study), "--real", str(sources / "real.npz"),
                  "--generated", str(sources / "generated.npz"), *extra])
 
 
@@ -73,3 +73,32 @@ def test_user_errors_exit_2(sources, capsys):
     assert main(["turing", "results", str(sources)]) == 2
     assert "not a study folder" in capsys.readouterr().err
     assert main(["turing", "serve", str(sources), "--port", "1"]) == 2
+
+
+def test_create_shows_a_progress_bar_on_stderr_unless_no_progress(sources, capsys):
+    assert create(sources, "--per-session", "4") == 0
+    shown = capsys.readouterr()
+    assert "writing study images" in shown.err and "0/46 " in shown.err  # 20 + 20 + 6 attention checks
+    assert shown.out.startswith("created study 'study' in ")
+
+    assert create(sources, "--per-session", "4", "--no-progress", study="quiet") == 0
+    quiet = capsys.readouterr()
+    assert quiet.err == "" and quiet.out.startswith("created study 'quiet' in ")
+    assert len(list((sources / "quiet" / "images").iterdir())) == 46
+
+
+def test_create_asks_for_the_sampling_bar_only_with_progress(sources, capsys, monkeypatch):
+    import improved_gan.turing.sources as turing_sources
+
+    asked = []
+    real_load_images = turing_sources.load_images
+
+    def load_images(source, **kwargs):
+        asked.append(kwargs["progress"])  # the bar of a run's generator, when a source is a run
+        return real_load_images(source, **kwargs)
+
+    monkeypatch.setattr(turing_sources, "load_images", load_images)
+    assert create(sources, "--per-session", "4") == 0
+    assert create(sources, "--per-session", "4", "--no-progress", study="quiet") == 0
+    capsys.readouterr()
+    assert asked == [True, True, False, False]

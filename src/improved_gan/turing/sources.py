@@ -33,6 +33,7 @@ def load_pool(
     data_dir: str | Path | None = None,
     top_fraction: float | None = None,
     scores: ScoreSource | None = None,
+    progress: bool = False,
 ) -> ImagePool:
     """Load ``n`` images (all when None) from ``source``, optionally keeping the best-scored.
 
@@ -45,10 +46,11 @@ def load_pool(
         scores: the per-image scores (array, ``.npy`` path or callable), one per
             loaded candidate and in their order: a file must have been computed on
             exactly the images this call loads (same source, ``n`` and ``seed``).
+        progress: a progress bar on stderr while a run's generator draws the images.
     """
     if (top_fraction is None) != (scores is None):
         raise ConfigError("a top fraction and per-image scores go together: give both or neither")
-    images = load_images(source, n=n, seed=seed, data_dir=data_dir, progress=False)
+    images = load_images(source, n=n, seed=seed, data_dir=data_dir, progress=progress)
     details: dict = {"requested": n, "seed": seed}
     if scores is None:
         return ImagePool(images, source=source, details=details)

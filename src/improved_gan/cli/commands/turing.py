@@ -75,6 +75,8 @@ def register(subparsers) -> None:
     c.add_argument("--slug", help="the study's name in URLs (default: from the folder name)")
     c.add_argument("--seed", type=int, default=0, help="seed for a run's generator samples")
     c.add_argument("--data-dir", help="where datasets named by --real live")
+    c.add_argument("--no-progress", action="store_true",
+                   help="no progress bars (sampling a run's generator, writing the images)")
     _database_option(c)
     c.set_defaults(func=_plain_errors(create))
 
@@ -216,16 +218,18 @@ def create(args: argparse.Namespace) -> int:
         tutorial=args.tutorial,
         hype_time=args.hype_time,
     )
+    progress = not args.no_progress
     real = _load(load_pool, args.real, "--real", n=args.n_real, seed=args.seed,
-                 data_dir=args.data_dir)
+                 data_dir=args.data_dir, progress=progress)
     generated = _load(
         load_pool, args.generated, "--generated", n=args.n_generated, seed=args.seed,
         data_dir=args.data_dir, top_fraction=args.generated_top, scores=args.generated_scores,
+        progress=progress,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PoolWarning)  # printed below, once
         created = create_study(args.study, options, real=real, generated=generated,
-                               database_url=args.database)
+                               database_url=args.database, progress=progress)
     for text in created.warnings:
         print(f"warning: {text}", file=sys.stderr)
     print(f"created study {created.slug!r} in {created.folder}: {created.n_real} real and "
