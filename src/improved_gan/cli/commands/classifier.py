@@ -36,6 +36,8 @@ def run_train(args: argparse.Namespace) -> int:
         weights_digest,
     )
 
+    import torch
+
     train = load_dataset("mnist", root=args.data_dir, split="train")
     test = load_dataset("mnist", root=args.data_dir, split="test")
     options = TrainingOptions()
@@ -43,9 +45,11 @@ def run_train(args: argparse.Namespace) -> int:
     model = train_classifier(train.images, train.labels, options=options)
     seconds = time.perf_counter() - start
     accuracy = classifier_accuracy(model, test.images, test.labels)
+    kernels = torch.backends.cpu.get_cpu_capability()  # which CPU kernels made these bits
     path = save_classifier(
-        model, args.out, test_accuracy=accuracy, train_seconds=round(seconds, 1), options=vars(options)
-    )
+        model, args.out, test_accuracy=accuracy, train_seconds=round(seconds, 1), options=vars(options),
+        cpu_capability=kernels, torch_version=torch.__version__,
+    )  # fmt: skip
     sha256 = weights_digest(model)
     minutes = seconds / 60
     print(f"test accuracy {100 * accuracy:.2f}% on {len(test):,} MNIST test digits ({minutes:.1f} min of training)")
@@ -59,9 +63,10 @@ def run_train(args: argparse.Namespace) -> int:
             else f"score with it: `improved-gan score SOURCE --classifier {path}`"
         )
         print(
-            f"differs in its last bits from the reference classifier (sha256 {MNIST_CLASSIFIER_SHA256[:16]}...; "
-            f"other CPUs and PyTorch versions can round differently): {used}. Each score records the classifier's "
-            "sha256; compare scores made with the same one (docs/metrics.md's numbers use the reference)"
+            f"differs in its last bits from the reference classifier (sha256 {MNIST_CLASSIFIER_SHA256[:16]}...): "
+            f"this CPU ran {kernels} kernels, and the weights' rounding follows the kernels a CPU selects "
+            f"(docs/metrics.md). {used}. Each score records the classifier's sha256; compare scores made with "
+            "the same one (docs/metrics.md's numbers use the reference)"
         )
     if accuracy < MIN_TEST_ACCURACY:
         print(f"warning: below the {100 * MIN_TEST_ACCURACY:.1f}% the reference classifier reaches")
