@@ -90,7 +90,7 @@ class TrainConfig:
     sample_grid: int = 100                       # images in each epoch's sample grid
     checkpoint_every: int = 1                    # epochs between checkpoints (the last one always)
     epoch_score_every: int = 5                   # epochs between sample scores during training (0: off)
-    epoch_score_samples: int = 1000              # samples for those (MNIST score and FD; MNIST runs)
+    epoch_score_samples: int = 1000              # samples for those (MNIST: score and FD; ImageNet: Inception score)
     final_score_samples: int = 10000             # samples for the end-of-run sample scores (0: off)
 
     # ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
+from clitools import one_line_error
 
 from improved_gan.cli.main import main
 from improved_gan.config import TrainConfig
@@ -28,15 +29,6 @@ def fake_run(folder: Path, *, epochs_done: int = 2, epochs: int = 2, seed: int =
     ]  # fmt: skip
     (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return folder
-
-
-def one_line_error(capsys, argv, *says: str) -> str:
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and err.count("\n") == 1, err
-    for text in says:
-        assert text in err, err
-    return err
 
 
 # -- report ---------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 One job of two processes does three things and saves what the tests compare
 into ``out/rank{r}.pt``: an imagenet128 run through the Trainer (parameters
-and EMA after training), virtual batch norm's reference latents built from
+and EMA after training; rank 0 also scores every epoch, with stand-in
+Inception weights), virtual batch norm's reference latents built from
 different seeds and then broadcast, and three Adam steps of the MNIST D (no
 noise) on this rank's half of a float64 batch.
 """
@@ -49,10 +50,17 @@ def discriminator_steps(context: DistributedContext) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in d.state_dict().items()}
 
 
-def run_rank(rank: int, world_size: int, port: int, run_dir: str, out_dir: str) -> None:
+def run_rank(rank: int, world_size: int, port: int, run_dir: str, out_dir: str,
+             inception: tuple[str, str] | None = None) -> None:
+    """One rank's work; ``inception``: the (path, sha256) of stand-in Inception weights for the run's scores."""
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
                       WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank), OMP_NUM_THREADS="1")
     torch.set_num_threads(1)
+    if inception is not None:
+        from inception_stand_in import trust_stand_in
+
+        os.environ["IMPROVED_GAN_INCEPTION_WEIGHTS"] = inception[0]
+        trust_stand_in(inception[1])
     context = distributed.init_from_environment("cpu")
     from improved_gan.training.trainer import Trainer, prepare_run_dir
 
@@ -71,5 +79,7 @@ def run_rank(rank: int, world_size: int, port: int, run_dir: str, out_dir: str) 
     results["generator"] = trainer.generator.state_dict()
     results["discriminator"] = trainer.discriminator.state_dict()
     results["ema"] = trainer.step.ema.state_dict()
+    if rank == 0:  # the run folder as rank 0 left it (the only rank that writes)
+        results["metrics"] = (Path(run_dir) / "metrics.jsonl").read_text()
     torch.save(results, Path(out_dir) / f"rank{rank}.pt")
     distributed.shutdown()

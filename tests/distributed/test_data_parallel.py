@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ import torch
 import torch.multiprocessing as mp
 from clitools import cli
 from imagenet_folder import TINY_IMAGENET, make_image_folder
+from inception_stand_in import write_stand_in_weights
 from tiny_run import TINY
 
 from distributed import ranks
@@ -41,12 +43,19 @@ def _tiny_imagenet_config(folder: Path):
 
 @pytest.fixture(scope="module")
 def two_ranks(tmp_path_factory) -> list[dict]:
-    """One job of two gloo processes (ranks.run_rank); each rank's saved results."""
+    """One job of two gloo processes (ranks.run_rank); each rank's saved results.
+
+    Two epochs, the Inception score of 10 samples after each (stand-in weights): rank 0 scores while
+    rank 1 goes on into epoch 2's first all-reduce."""
     root = tmp_path_factory.mktemp("ddp")
     run = root / "run"
     run.mkdir()
-    save_config(_tiny_imagenet_config(make_image_folder(root / "train")), run / "config.json")
-    mp.spawn(ranks.run_rank, args=(2, _free_port(), str(run), str(root)), nprocs=2, join=True)
+    config = dataclasses.replace(_tiny_imagenet_config(make_image_folder(root / "train")), epochs=2,
+                                 epoch_score_every=1, epoch_score_samples=10).validate()
+    save_config(config, run / "config.json")
+    weights = root / "stand-in-inception.pth"
+    inception = (str(weights), write_stand_in_weights(weights))
+    mp.spawn(ranks.run_rank, args=(2, _free_port(), str(run), str(root), inception), nprocs=2, join=True)
     return [torch.load(root / f"rank{r}.pt", weights_only=False) for r in range(2)]
 
 
@@ -60,6 +69,13 @@ def test_parameters_and_ema_are_equal_on_every_rank_after_training(two_ranks):
     first, second = two_ranks
     for part in ("generator", "discriminator", "ema"):
         _assert_equal_states(first[part], second[part])
+
+
+def test_rank_0_scores_every_epoch_and_the_other_rank_does_not_wait_on_it(two_ranks):
+    """Both ranks finished (the fixture joined them) with equal parameters (above); rank 0 wrote the scores."""
+    rows = [json.loads(line) for line in two_ranks[0]["metrics"].splitlines()]
+    assert [row["epoch"] for row in rows] == [1, 2]
+    assert all(row["inception_score_mean"] == pytest.approx(1.0) for row in rows)  # 10 samples: 1 per split
 
 
 def test_the_vbn_reference_batch_is_broadcast_from_rank_0(two_ranks):

@@ -195,8 +195,9 @@ def svhn_mbd() -> TrainConfig:
 _IMAGENET = dict(
     dataset="imagenet-folder", pixel_scale="symmetric", labels=0, update="simultaneous",
     optimizer="adam-torch", lr=4e-4, beta1=0.5, batch_size=64, epochs=100, expected_classes=1000,
-    eval_batch_size=64, sample_grid=64, epoch_score_every=0, final_score_samples=0,
-)
+    eval_batch_size=64, sample_grid=64, epoch_score_every=1,
+)  # Inception score of 1,000 samples after every epoch (20,018 steps of 64), 10,000 at the end, when the
+#    weights are present (training/sample_scores.py)
 
 
 @register_preset("imagenet128")
@@ -221,7 +222,8 @@ def imagenet128() -> TrainConfig:
     package's unsupervised loss averages the real and generated terms and the
     authors' sums them. Needs ``--data-dir`` at the ImageNet training folder
     (one folder per class); a run with another number of class folders sets
-    ``expected_classes``.
+    ``expected_classes``. Inception score after every epoch when the
+    Inception weights are present (else one line at the start, and no scores).
     """
     return TrainConfig(
         preset="imagenet128", architecture="imagenet-conv", mode="supervised", latent_dim=8192,

@@ -14,6 +14,7 @@ from typing import Any, Sequence
 from improved_gan.config import load_config
 from improved_gan.training.run_dir import (
     CONFIG,
+    PLOT_INCEPTION_SCORE,
     PLOT_LOSS,
     PLOT_MNIST_FD,
     PLOT_MNIST_SCORE,
@@ -113,17 +114,33 @@ def write_report(run_dir: str | Path) -> Path:
             f"![MNIST score]({PLOT_MNIST_SCORE}) ![MNIST FD]({PLOT_MNIST_FD})",
             "",
         ]
+    elif _plot({config.preset: rows}, "inception_score_mean", f"Inception score ({n} samples)",
+               run_dir / PLOT_INCEPTION_SCORE):
+        lines += [
+            "## Sample scores during training",
+            "",
+            f"Every {config.epoch_score_every} epochs, the Inception score of {n} samples from fixed z (10 splits;"
+            " from few samples the score is biased downwards against one from 10,000 or 50,000, so compare"
+            " epochs of this run with each other, and the end-of-run score above with other runs).",
+            "",
+            f"![Inception score]({PLOT_INCEPTION_SCORE})",
+            "",
+        ]
     grid = sample_grid_path(run_dir, last["epoch"])
     if grid.is_file():
         lines += [f"## Samples after epoch {last['epoch']}", "", f"![samples]({grid.relative_to(run_dir)})", ""]
     scored = any("mnist_score_mean" in r for r in rows)
-    header = "| epoch | test errors | D loss | G loss |" + (" MNIST score | MNIST FD |" if scored else "") + " s |"
+    inception = any("inception_score_mean" in r for r in rows)
+    header = ("| epoch | test errors | D loss | G loss |" + (" MNIST score | MNIST FD |" if scored else "")
+              + (" Inception score |" if inception else "") + " s |")
     lines += ["## Per epoch", "", header, "|" + "---|" * (header.count("|") - 1)]
     for r in rows:
         cells = [str(r["epoch"]), str(r.get("test_errors", "-")), f"{r.get('loss_d', float('nan')):.4f}",
                  f"{r.get('loss_g', float('nan')):.4f}"]  # fmt: skip
         if scored:
             cells += [f"{r['mnist_score_mean']:.2f}", f"{r['mnist_fd']:.2f}"] if "mnist_score_mean" in r else ["", ""]
+        if inception:
+            cells.append(f"{r['inception_score_mean']:.2f}" if "inception_score_mean" in r else "")
         cells.append(f"{r.get('seconds', 0):.1f}")
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "## Configuration", "", "```json", json.dumps(config.to_dict(), indent=2, sort_keys=True), "```"]

@@ -42,7 +42,8 @@ PLOT_TEST_ERRORS = "test_errors.png"
 PLOT_LOSS = {"loss_d": "loss_d.png", "loss_g": "loss_g.png"}
 PLOT_MNIST_SCORE = "mnist_score.png"
 PLOT_MNIST_FD = "mnist_fd.png"
-PLOTS = (PLOT_TEST_ERRORS, *PLOT_LOSS.values(), PLOT_MNIST_SCORE, PLOT_MNIST_FD)
+PLOT_INCEPTION_SCORE = "inception_score.png"
+PLOTS = (PLOT_TEST_ERRORS, *PLOT_LOSS.values(), PLOT_MNIST_SCORE, PLOT_MNIST_FD, PLOT_INCEPTION_SCORE)
 """The report's plots, beside report.md."""
 
 RUN_FILES = frozenset({CONFIG, METRICS, LOG, SCORES, REPORT, RUNNING, *PLOTS})

@@ -1,118 +1,202 @@
-"""Sample scores during and after training: the MNIST score and MNIST FD of the generator.
+"""Sample scores during and after training: the MNIST score and FD, or the Inception score.
 
-MNIST-family runs only, with the project's MNIST classifier
-(:mod:`improved_gan.metrics.classifier`; ``improved-gan classifier train``
-caches it). The classifier and the training set's reference statistics are
-loaded once per run. Every ``epoch_score_every`` epochs the trainer scores
+Which scores a run gets depends on its data (:func:`scoring_plan`):
+
+- MNIST-family runs: the MNIST score and MNIST FD with the project's MNIST
+  classifier (:mod:`improved_gan.metrics.classifier`; ``improved-gan classifier
+  train`` caches it), against the training set's statistics;
+- ImageNet runs (``dataset="imagenet-folder"``): the Inception score (Section 4)
+  with the 2015-12-05 Inception graph (:mod:`improved_gan.metrics.inception`),
+  when its weights file is present (``$IMPROVED_GAN_INCEPTION_WEIGHTS``, else
+  torch's cache); no FID (it would need the statistics of the ImageNet folder);
+- other datasets: none (score a run with ``improved-gan score RUN``).
+
+The scoring network is loaded once, at the start of the run
+(:meth:`SampleScorer.prepare`). When it cannot be (no cached classifier, no
+Inception weights), the run says so in one line, on the terminal and in its
+log, and trains on without scores: a missing scoring network never stops a
+run, whoever asked for the scores; ``improved-gan score RUN`` scores its
+checkpoint later. Every ``epoch_score_every`` epochs the trainer scores
 ``epoch_score_samples`` samples (1,000 by default: cheap, and enough to follow
-the trend; a Frechet distance from few samples is biased upwards, so compare
-it only across epochs of the same run); at the end it scores
-``final_score_samples`` (10,000) into ``scores.json``.
+the trend; a Frechet distance from few samples is biased upwards and an
+Inception score downwards, so compare them only across epochs of the same run);
+at the end it scores ``final_score_samples`` (10,000) into ``scores.json``.
 
 The samples come from fixed z (their own seeded generator, not the global
-random state), so scoring does not change the training that follows it and a
-resumed run still ends with the metrics of an uninterrupted one.
+random state) and the generator's own noise (the ImageNet G's noise channels)
+is drawn inside a forked random state, so scoring does not change the training
+that follows it and a resumed run still ends with the metrics of an
+uninterrupted one. Under ``torchrun`` only rank 0 makes a scorer; the other
+ranks meanwhile wait in the next epoch's first gradient all-reduce (no barrier
+of its own: seconds for 1,000 samples, against the process group's timeout of
+10 minutes or more).
 """
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 from torch import nn
 
-from improved_gan.config import TrainConfig
+from improved_gan.config import IMAGE_FOLDER, TrainConfig
 from improved_gan.errors import UserError
 from improved_gan.training.sampling import generate_images
 from improved_gan.training.seeds import stream_seed
-SCORED = ("mnist_score", "mnist_fd")  # the metrics of both, from the cached MNIST classifier
+
+
+@dataclass(frozen=True)
+class ScoringPlan:
+    """What a run is scored with: a scoring network, its metrics, and the reference of the distances."""
+
+    network: str
+    metrics: tuple[str, ...]
+    reference_split: str | None = None  # the dataset split the distances compare with (None: no distance)
+
+
+SCORE_LABELS = {"mnist_score": "MNIST score", "mnist_fd": "MNIST FD", "is": "Inception score", "fid": "FID"}
+"""How the log names each metric."""
+
+
+def scoring_plan(config: TrainConfig) -> ScoringPlan | None:
+    """The sample scores a run of ``config`` computes while it trains (module docstring), or None."""
+    from improved_gan.metrics.registry import INCEPTION, MNIST_CLASSIFIER  # the metrics load when used
+
+    if config.dataset.startswith("mnist"):
+        return ScoringPlan(MNIST_CLASSIFIER, ("mnist_score", "mnist_fd"), reference_split="train")
+    if config.dataset == IMAGE_FOLDER:
+        return ScoringPlan(INCEPTION, ("is",))
+    return None
+
+
+def load_inception_for_training() -> nn.Module:
+    """The Inception network, or a UserError saying in one line where its weights file is looked for."""
+    from improved_gan.metrics.inception import (
+        INCEPTION_WEIGHTS_BYTES,
+        INCEPTION_WEIGHTS_ENV,
+        INCEPTION_WEIGHTS_FILENAME,
+        InceptionV3,
+        default_weights_path,
+        resolve_inception_weights,
+    )
+
+    try:
+        path = resolve_inception_weights()
+    except UserError:
+        where = os.environ.get(INCEPTION_WEIGHTS_ENV) or str(default_weights_path())
+        raise UserError(
+            f"no Inception weights at {where} ({INCEPTION_WEIGHTS_FILENAME}, {INCEPTION_WEIGHTS_BYTES:,} bytes; "
+            f"set ${INCEPTION_WEIGHTS_ENV}=FILE or put the file there; `improved-gan score --help` says where "
+            "to get it)"
+        ) from None
+    return InceptionV3(path)  # verifies size and sha256 (a UserError of its own)
 
 
 class SampleScorer:
-    """Scores a run's generator with the cached MNIST classifier; inert for other datasets.
+    """Scores a run's generator with its :func:`scoring_plan`; inert when the plan is None or scores are off.
 
     Args:
-        config: the run's config (dataset, data root, seed, pixel scale, batch size).
-        device: where the classifier runs.
+        config: the run's config (dataset, data root, seed, pixel scale, batch size, score settings).
+        device: where the scoring network runs.
         log_message: called once with the reason when the scores cannot be computed
-            (no cached classifier), after which the scorer stays silent and returns nothing.
+            (no cached classifier, no Inception weights), after which the scorer stays
+            silent and returns nothing.
     """
 
     def __init__(self, config: TrainConfig, device: torch.device, log_message: Callable[[str], None]) -> None:
         self.config = config
         self.device = device
         self.log_message = log_message
-        self.enabled = config.dataset.startswith("mnist")
-        self._classifier: nn.Module | None = None
+        self.plan = scoring_plan(config)
+        wanted = (config.epoch_score_every > 0 and config.epoch_score_samples > 0) or config.final_score_samples > 0
+        self.enabled = self.plan is not None and wanted
+        self._network: nn.Module | None = None
         self._reference = None
+
+    def prepare(self) -> bool:
+        """Load the scoring network now (the start of a run); False, having said why once, when it cannot."""
+        return self._load()
 
     def _load(self) -> bool:
         if not self.enabled:
             return False
-        if self._classifier is not None:
+        if self._network is not None:
             return True
         with torch.random.fork_rng(devices=[]):  # loading must leave the training's random stream alone
-            return self._load_once()
-
-    def _load_once(self) -> bool:
-        from improved_gan.metrics.classifier import load_classifier
-        from improved_gan.metrics.reference import dataset_statistics
-        from improved_gan.metrics.registry import MNIST_CLASSIFIER
-
-        try:
-            self._classifier = load_classifier()
-        except UserError as err:  # no cached classifier: the run is fine, the scores wait
-            self.enabled = False
-            self.log_message(f"sample scores not computed: {err}")
-            return False
-        self._reference = dataset_statistics(
-            MNIST_CLASSIFIER, self._classifier, self.config.dataset, split="train",
-            data_dir=self.config.data_dir, device=self.device, progress=False,
-        )  # fmt: skip
+            try:
+                self._load_once()
+            except UserError as err:  # no scoring network: the run is fine, the scores wait
+                self.enabled = False
+                self.log_message(f"sample scores not computed, training goes on without them: {err}")
+                return False
         return True
 
-    def _samples(self, generator: nn.Module, n: int, seed: int):
-        return generate_images(
-            generator, n, scale=self.config.pixel_scale, seed=seed, batch_size=self.config.batch_size
-        )
+    def _load_once(self) -> None:
+        from improved_gan.metrics.registry import INCEPTION, MNIST_CLASSIFIER
 
-    def _scores(self, images) -> dict[str, float]:
-        """MNIST score and FD of uint8 ``images`` with the loaded classifier and reference statistics."""
+        if self.plan.network == INCEPTION:
+            self._network = load_inception_for_training()
+            return
+        from improved_gan.metrics.classifier import load_classifier
+        from improved_gan.metrics.reference import dataset_statistics
+
+        classifier = load_classifier()
+        self._reference = dataset_statistics(
+            MNIST_CLASSIFIER, classifier, self.config.dataset, split=self.plan.reference_split,
+            data_dir=self.config.data_dir, device=self.device, progress=False,
+        )  # fmt: skip
+        self._network = classifier
+
+    def _scores(self, generator: nn.Module, n: int, stream: str) -> dict[str, float]:
+        """The plan's scores of ``n`` samples of ``generator`` from the fixed z of ``stream``."""
         from improved_gan.metrics.evaluate import evaluate_samples
-        from improved_gan.metrics.registry import MNIST_CLASSIFIER
 
+        cuda = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):  # the generator's noise layers draw from the global stream
+            images = generate_images(
+                generator, n, scale=self.config.pixel_scale, seed=stream_seed(self.config.seed, stream),
+                batch_size=self.config.batch_size,
+            )  # fmt: skip
+        reference = None if self._reference is None else {self.plan.network: self._reference}
         return evaluate_samples(
-            images, metrics=SCORED, reference={MNIST_CLASSIFIER: self._reference},
-            networks={MNIST_CLASSIFIER: self._classifier}, device=self.device,
+            images, metrics=self.plan.metrics, reference=reference, networks={self.plan.network: self._network},
+            device=self.device,
         )  # fmt: skip
 
     def epoch_scores(self, generator: nn.Module) -> dict[str, Any]:
-        """``{"mnist_score_mean", "mnist_score_std", "mnist_fd"}`` of ``epoch_score_samples`` samples, or ``{}``."""
+        """The plan's result keys (``mnist_score_mean``, ``inception_score_mean``, ...) of
+        ``epoch_score_samples`` samples, or ``{}``."""
         n = self.config.epoch_score_samples
         if n <= 0 or not self._load():
             return {}
-        scores = self._scores(self._samples(generator, n, stream_seed(self.config.seed, "epoch-scores")))
+        scores = self._scores(generator, n, "epoch-scores")
         return {key: round(value, 4) for key, value in scores.items()}
 
     def final_scores(self, generator: nn.Module, run_dir: Path) -> dict[str, Any]:
-        """MNIST score and FD of ``final_score_samples`` samples, merged into ``run_dir/scores.json``."""
+        """The plan's scores of ``final_score_samples`` samples, merged into ``run_dir/scores.json``."""
         n = self.config.final_score_samples
         if n <= 0 or not self._load():
             return {}
         from improved_gan.metrics.inception_score import DEFAULT_SPLITS
-        from improved_gan.metrics.registry import MNIST_CLASSIFIER, resolve_metrics
+        from improved_gan.metrics.registry import resolve_metrics
         from improved_gan.training.run_dir import SCORES
         from improved_gan.training.run_scores import merge_run_scores, score_entries
 
-        scores = self._scores(self._samples(generator, n, stream_seed(self.config.seed, "final-scores")))
+        scores = self._scores(generator, n, "final-scores")
+        split = self.plan.reference_split
         entries = score_entries(
-            resolve_metrics(SCORED), scores, {MNIST_CLASSIFIER: self._classifier}, n=n, splits=DEFAULT_SPLITS,
-            reference=f"{self.config.dataset}:train", seed=self.config.seed,
+            resolve_metrics(self.plan.metrics), scores, {self.plan.network: self._network}, n=n,
+            splits=DEFAULT_SPLITS, reference=f"{self.config.dataset}:{split}" if split else None,
+            seed=self.config.seed,
         )  # fmt: skip
         merge_run_scores(Path(run_dir) / SCORES, entries)
-        score, fd = entries["mnist_score"], entries["mnist_fd"]
-        self.log_message(
-            f"MNIST score {score['mean']:.3f} +- {score['std']:.3f}, MNIST FD {fd['value']:.3f} ({n} samples)"
-        )
+        described = [
+            f"{SCORE_LABELS[name]} {e['mean']:.3f} +- {e['std']:.3f}" if "mean" in e
+            else f"{SCORE_LABELS[name]} {e['value']:.3f}"
+            for name, e in entries.items()
+        ]  # fmt: skip
+        self.log_message(f"{', '.join(described)} ({n} samples)")
         return entries

@@ -207,6 +207,9 @@ class Trainer:
         }
 
     def _restore(self, state: dict[str, Any]) -> None:
+        from improved_gan.training.run_guard import check_checkpoint_fits
+
+        check_checkpoint_fits(self.run_dir, self.config, state, models=(self.generator, self.discriminator))
         self.generator.load_state_dict(state["generator"])
         self.discriminator.load_state_dict(state["discriminator"])
         self.step.load_state_dict(state["step"])
@@ -319,6 +322,7 @@ class Trainer:
 
         scorer = SampleScorer(config, self.device, log_message=announce)
         try:
+            scorer.prepare()  # the scoring network now, or one line saying the run goes on without scores
             epochs = tqdm(
                 range(self.epoch, config.epochs),
                 desc=config.preset,
@@ -388,6 +392,8 @@ def _describe(row: dict[str, Any]) -> str:
             summary.append(f"{key} {row[key]:.4f}")
     if "mnist_score_mean" in row:
         summary.append(f"MNIST score {row['mnist_score_mean']:.2f}, FD {row['mnist_fd']:.2f}")
+    if "inception_score_mean" in row:
+        summary.append(f"Inception score {row['inception_score_mean']:.2f}")
     summary.append(f"{row['seconds']:.1f}s")
     return parts[0] + ": " + ", ".join(summary)
 

@@ -105,7 +105,7 @@ def _run_command(args: argparse.Namespace) -> int:
         return 0
     if args.resume is not None:
         if args.preset:
-            raise UserError("give either a PRESET or --resume RUN, not both")
+            raise UserError(_preset_with_resume(args.preset, args.resume))
         from improved_gan.training.trainer import resume
 
         if args.dry_run:
@@ -151,6 +151,23 @@ def _run_command(args: argparse.Namespace) -> int:
     result = train(config, out, overwrite=args.overwrite, progress=not args.no_progress)
     _summary(result)
     return 0
+
+
+def _preset_with_resume(preset: str, run_dir: Path) -> str:
+    """Why ``train PRESET --resume RUN`` is refused: a run continues its own preset, named in its config.json."""
+    from improved_gan.config import load_config
+    from improved_gan.errors import ConfigError
+
+    try:
+        held = load_config(run_dir / "config.json").preset
+    except ConfigError:
+        return "give either a PRESET or --resume RUN, not both"
+    if held == preset:
+        return (f"{run_dir} is a run of {preset} already: continue it with `improved-gan train --resume {run_dir}` "
+                "(no PRESET: its config.json holds the rest)")
+    return (f"{run_dir} is a run of preset {held}, not {preset}: continue it with `improved-gan train --resume "
+            f"{run_dir}` (its own preset), or start {preset} in a new folder with `improved-gan train {preset} "
+            "--out NEW`; nothing was changed")
 
 
 def _run_device(run_dir: Path) -> str:
