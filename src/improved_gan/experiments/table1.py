@@ -18,8 +18,6 @@ import dataclasses
 import os
 import statistics
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -52,10 +50,9 @@ class PlannedRun:
     config: TrainConfig
 
     def epochs_done(self) -> int:
-        from improved_gan.training.run_dir import read_metrics
+        from improved_gan.training.parallel_runs import epochs_done
 
-        rows = read_metrics(self.folder)
-        return rows[-1]["epoch"] if rows else 0
+        return epochs_done(self.folder)
 
 
 def plan_table1(
@@ -104,20 +101,6 @@ def _check_label_counts(config: TrainConfig, labels: Sequence[int]) -> None:
 
 # -- training ----------------------------------------------------------------------------------------
 
-def _train_one(run: PlannedRun, threads: int) -> tuple[int, int]:
-    """One run in a worker process; its per-epoch lines go to its own log.txt, not the shared terminal."""
-    import contextlib
-
-    import torch
-
-    from improved_gan.training.trainer import ensure_trained
-
-    torch.set_num_threads(threads)
-    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
-        ensure_trained(run.config, run.folder, progress=False)
-    return run.labels, run.seed
-
-
 def run_stacked(planned: Sequence[PlannedRun], *, stack: int, out: Path, progress: bool = True) -> None:
     """Train the plan with the stacked engine: per label count, ``stack`` seeds at a time as one
     computation (training/stacked), each seed still writing its own run folder. The stack's
@@ -142,30 +125,10 @@ def run_stacked(planned: Sequence[PlannedRun], *, stack: int, out: Path, progres
 def run_table1(planned: Sequence[PlannedRun], *, jobs: int = 1, progress: bool = True) -> None:
     """Train every unfinished run, ``jobs`` at a time (each with ``cores // jobs`` threads), with a
     live line: runs done, epochs done, and the time left at the pace of this invocation."""
-    from tqdm.auto import tqdm
+    from improved_gan.training.parallel_runs import RunJob, train_in_parallel
 
-    if jobs < 1:
-        raise UserError(f"--jobs must be at least 1 (got {jobs})")
-    todo = [run for run in planned if run.epochs_done() < run.config.epochs]
-    if not todo:
-        return
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    total = sum(run.config.epochs for run in planned)
-    counted = lambda: sum(min(run.epochs_done(), run.config.epochs) for run in planned)  # noqa: E731
-    bar = tqdm(total=total, initial=counted(), unit="epoch", desc="table1", disable=not progress, dynamic_ncols=True)
-    finished = len(planned) - len(todo)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(_train_one, run, threads) for run in todo]
-        while True:
-            done = sum(f.done() for f in futures)
-            bar.n = counted()
-            bar.set_postfix_str(f"runs {finished + done}/{len(planned)}", refresh=True)
-            if done == len(futures):
-                break
-            time.sleep(2.0)
-        for future in futures:
-            future.result()  # a run's error surfaces here, after the others have finished
-    bar.close()
+    runs = [RunJob(f"l{run.labels}-s{run.seed}", run.config, run.folder) for run in planned]
+    train_in_parallel(runs, processes=jobs, progress=progress, desc="table1")
 
 
 # -- the table ---------------------------------------------------------------------------------------

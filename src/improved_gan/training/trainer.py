@@ -351,7 +351,7 @@ class Trainer:
                         writer.add_scalar(f"iteration/{key}", value, iteration)
                 writer.add_image("samples", grid, self.epoch, dataformats="HWC")
                 writer.flush()
-                message = _describe(row)
+                message = describe_epoch(row)
                 log.info(message)
                 if self.progress:
                     epochs.set_postfix_str(message.split(": ", 1)[1], refresh=False)
@@ -382,8 +382,9 @@ def _write_hparams(writer, config: TrainConfig, last: dict[str, Any]) -> None:
         writer.add_hparams(hparams, metrics, run_name=".")
 
 
-def _describe(row: dict[str, Any]) -> str:
-    parts = [f"epoch {row['epoch']}"]
+def describe_epoch(row: dict[str, Any], *, of: int | None = None) -> str:
+    """One metrics row as the terminal line of its epoch (``epoch 3/20: test errors ..., 4.2s``)."""
+    parts = [f"epoch {row['epoch']}" + (f"/{of}" if of is not None else "")]
     summary = []
     if "test_errors" in row:
         summary.append(f"test errors {row['test_errors']}/{row['test_examples']}")

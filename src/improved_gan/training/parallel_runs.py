@@ -1,0 +1,121 @@
+"""Several runs trained at once, one worker process each, watched from the parent.
+
+The one way a command trains more than one run side by side (``reproduce
+table1 --jobs N``, ``demo``). Each worker brings its run to its epochs with
+:func:`~improved_gan.training.trainer.ensure_trained` (so a stopped command
+continues where it was) on ``cores // processes`` threads, with its terminal
+output silenced; the run's own ``log.txt`` keeps every line. The parent reads
+the runs' ``metrics.jsonl`` and shows the progress: one bar over all epochs,
+and, when asked, each new epoch as a line prefixed with the run's name.
+
+Workers are spawned, not forked: a forked child would inherit the parent's
+thread pools and RNG state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Sequence
+
+from improved_gan.config import TrainConfig
+from improved_gan.errors import UserError
+from improved_gan.training.run_dir import read_metrics
+
+POLL_SECONDS = 2.0
+"""How often the parent reads the runs' metrics."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RunJob:
+    """One run to bring to ``config.epochs``: a name for the terminal, its config, its folder."""
+
+    name: str
+    config: TrainConfig
+    folder: Path
+
+    def rows(self) -> list[dict]:
+        """The run's metrics rows so far (none before its first epoch)."""
+        return read_metrics(self.folder) if self.folder.is_dir() else []
+
+
+def epochs_done(folder: Path) -> int:
+    """The last epoch recorded in ``folder``'s metrics (0 for a run not started)."""
+    rows = read_metrics(folder) if Path(folder).is_dir() else []
+    return rows[-1]["epoch"] if rows else 0
+
+
+def _train_quietly(job: RunJob, threads: int) -> str:
+    """One run in a worker process; its per-epoch lines go to its own log.txt, not the shared terminal."""
+    import torch
+
+    from improved_gan.training.trainer import ensure_trained
+
+    torch.set_num_threads(threads)
+    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
+        ensure_trained(job.config, job.folder, progress=False)
+    return job.name
+
+
+def train_in_parallel(
+    jobs: Sequence[RunJob],
+    *,
+    processes: int,
+    progress: bool = True,
+    epoch_lines: bool = False,
+    desc: str = "runs",
+) -> None:
+    """Bring every job to its epochs, ``processes`` at a time, each on ``cores // processes`` threads.
+
+    Args:
+        jobs: the runs; finished ones are skipped, unfinished ones continue.
+        processes: worker processes at once (at least 1).
+        progress: a live bar over all epochs, with runs done and the time left at this pace.
+        epoch_lines: print each new epoch of each run as ``NAME: epoch k/N: ...`` (kept with
+            ``progress`` off, so a log shows the work).
+        desc: the bar's label.
+
+    A run's error reaches the caller after the other runs have finished (they are not lost).
+    """
+    from tqdm.auto import tqdm
+
+    from improved_gan.training.trainer import describe_epoch
+
+    if processes < 1:
+        raise UserError(f"--jobs must be at least 1 (got {processes})")
+    todo = [job for job in jobs if epochs_done(job.folder) < job.config.epochs]
+    if not todo:
+        return
+    threads = max(1, (os.cpu_count() or 1) // min(processes, len(todo)))
+    total = sum(job.config.epochs for job in jobs)
+    printed = {job.name: epochs_done(job.folder) for job in jobs}
+    finished = len(jobs) - len(todo)
+    bar = tqdm(total=total, initial=sum(min(printed[j.name], j.config.epochs) for j in jobs), unit="epoch",
+               desc=desc, disable=not progress, dynamic_ncols=True)  # fmt: skip
+
+    def report() -> None:
+        for job in todo:
+            for row in job.rows():
+                if row["epoch"] > printed[job.name]:
+                    printed[job.name] = row["epoch"]
+                    if epoch_lines:
+                        tqdm.write(f"{job.name}: {describe_epoch(row, of=job.config.epochs)}")
+        bar.n = sum(min(printed[j.name], j.config.epochs) for j in jobs)
+
+    with ProcessPoolExecutor(max_workers=processes, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(_train_quietly, job, threads) for job in todo]
+        while True:
+            done = sum(f.done() for f in futures)
+            report()
+            bar.set_postfix_str(f"runs {finished + done}/{len(jobs)}", refresh=True)
+            if done == len(futures):
+                break
+            time.sleep(POLL_SECONDS)
+        for future in futures:
+            future.result()
+    bar.close()
