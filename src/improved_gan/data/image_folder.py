@@ -48,8 +48,6 @@ import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
-from torchvision.transforms import InterpolationMode
-from torchvision.transforms.v2 import functional as TF
 
 from improved_gan.errors import DataError
 
@@ -209,9 +207,7 @@ class ImageFolderDataset(Dataset):
                 image = image.convert("RGB")  # decodes the whole file: a truncated JPEG fails here
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
             return None
-        image = TF.resize(image, [self.resize], interpolation=InterpolationMode.BILINEAR, antialias=True)
-        image = TF.center_crop(image, [self.image_size, self.image_size])
-        return np.asarray(image, dtype=np.uint8)
+        return np.asarray(_resize_and_crop(image, self.resize, self.image_size), dtype=np.uint8)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         if not -len(self) <= index < len(self):
@@ -242,3 +238,14 @@ class ImageFolderDataset(Dataset):
             f"ImageFolderDataset(root={str(self.root)!r}, images={len(self):,}, classes={self.num_classes:,}, "
             f"image_size={self.image_size}, resize={self.resize}, on_corrupt={self.on_corrupt!r})"
         )
+
+
+def _resize_and_crop(image: Image.Image, resize: int, size: int) -> Image.Image:
+    """The usual ImageNet preprocessing: the short side bilinearly (antialiased) to ``resize``, then
+    the centre ``size x size``. torchvision is imported here, on the first image, and not with the
+    package: its import pulls in torch._dynamo, about 4 s that every command would pay."""
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms.v2 import functional as TF
+
+    image = TF.resize(image, [resize], interpolation=InterpolationMode.BILINEAR, antialias=True)
+    return TF.center_crop(image, [size, size])
