@@ -1,13 +1,14 @@
-"""`improved-gan demo`: the same labels two ways, both numbers and the gain (training stubbed here;
-`make demo` runs it for real)."""
+"""`improved-gan demo`: the same labels two ways, both numbers and the gain; the summary with stubbed
+training, and the real thing for one and two epochs in two worker processes."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from clitools import cli
 from improved_gan.cli.commands import demo
 from improved_gan.cli.main import main
-from improved_gan.training.trainer import TrainResult
 
 
 def test_the_two_runs_differ_only_in_the_unlabeled_part_of_the_loss():
@@ -19,25 +20,43 @@ def test_the_two_runs_differ_only_in_the_unlabeled_part_of_the_loss():
 
 
 def test_demo_prints_both_numbers_and_the_gain(tmp_path, capsys, monkeypatch):
+    """The summary's arithmetic, with the training replaced by two finished metrics files."""
+    import json
+
+    from improved_gan.config import save_config
+
     errors = {demo.LABELS_ONLY: 260, demo.K_PLUS_1: 200}
     trained = []
 
-    def ensure_trained(config, run_dir, *, progress=True):
-        from improved_gan.config import save_config
+    def train_in_parallel(jobs, *, processes, progress, epoch_lines, desc):
+        for job in jobs:
+            job.folder.mkdir(parents=True)
+            save_config(job.config, job.folder / "config.json")
+            e = errors[job.name]
+            row = {"epoch": job.config.epochs, "iterations": 40, "test_errors": e, "test_examples": 1000,
+                   "test_error_rate": e / 1000, "loss_d": 1.0, "loss_g": 1.0, "seconds": 1.0}
+            (job.folder / "metrics.jsonl").write_text(json.dumps(row) + "\n")
+            trained.append(job.name)
 
-        run_dir = Path(run_dir)
-        run_dir.mkdir(parents=True)
-        save_config(config, run_dir / "config.json")
-        e = errors[run_dir.name]
-        row = {"epoch": config.epochs, "iterations": 40, "test_errors": e, "test_examples": 1000,
-               "test_error_rate": e / 1000, "loss_d": 1.0, "loss_g": 1.0, "seconds": 1.0}
-        (run_dir / "metrics.jsonl").write_text(__import__("json").dumps(row) + "\n")
-        trained.append(run_dir.name)
-        return TrainResult(run_dir, config.epochs, row, None)
-
-    monkeypatch.setattr("improved_gan.training.trainer.ensure_trained", ensure_trained)
+    monkeypatch.setattr("improved_gan.training.parallel_runs.train_in_parallel", train_in_parallel)
     assert main(["demo", "--out", str(tmp_path / "demo"), "--epochs", "5", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert trained == [demo.LABELS_ONLY, demo.K_PLUS_1]
     assert "260  (26.0%)" in out and "200  (20.0%)" in out and "gain: 60 fewer errors" in out
     assert (tmp_path / "demo" / "comparison.png").is_file()
+
+
+def test_demo_trains_both_runs_side_by_side_and_continues(tmp_path):
+    """For real, one epoch of each run in two worker processes: a line per run and epoch (also with
+    --no-progress), both numbers, the grid; a second call with more epochs continues both runs."""
+    out_dir = tmp_path / "demo"
+    first = cli("demo", "--out", str(out_dir), "--epochs", "1", "--no-progress")
+    assert f"{demo.LABELS_ONLY}: epoch 1/1: test errors" in first.stdout
+    assert f"{demo.K_PLUS_1}: epoch 1/1: test errors" in first.stdout
+    assert "labels only (a classifier on the 100 digits)" in first.stdout and "gain: " in first.stdout
+    assert (out_dir / demo.K_PLUS_1 / "samples" / "epoch-0001.png").is_file()
+    assert (out_dir / "comparison.png").is_file()
+    second = cli("demo", "--out", str(out_dir), "--epochs", "2", "--no-progress")
+    assert f"{demo.K_PLUS_1}: epoch 2/2" in second.stdout and "epoch 1/" not in second.stdout
+    for name in (demo.LABELS_ONLY, demo.K_PLUS_1):
+        assert [json.loads(line)["epoch"] for line in (out_dir / name / "metrics.jsonl").read_text().splitlines()] == [1, 2]
