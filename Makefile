@@ -20,9 +20,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/improved-gan demo
 
+# one pytest worker per core, each test file on one worker (its module fixtures are built once);
+# `pytest tests/x.py` by hand stays serial
 test: $(STAMP)
 	./scripts/install-system-deps.sh
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n auto --dist loadfile
 
 test-slow: $(STAMP)
 	$(VENV)/bin/python -m pytest -m slow

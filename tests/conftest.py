@@ -16,6 +16,14 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config) -> None:
+    """Under pytest-xdist, each worker gets its share of the cores for torch's own threads (two
+    workers with two threads each on two cores would slow every test down)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
+
 def _shared_data_root() -> Path:
     return Path(os.environ.get("IMPROVED_GAN_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
