@@ -48,7 +48,8 @@ def test_demo_prints_both_numbers_and_the_gain(tmp_path, capsys, monkeypatch):
 
 def test_demo_trains_both_runs_side_by_side_and_continues(tmp_path):
     """For real, one epoch of each run in two worker processes: a line per run and epoch (also with
-    --no-progress), both numbers, the grid; a second call with more epochs continues both runs."""
+    --no-progress), both numbers, the grid; a second call with more epochs continues both runs, and
+    a third with another seed is refused in one line, every file as it was."""
     out_dir = tmp_path / "demo"
     first = cli("demo", "--out", str(out_dir), "--epochs", "1", "--no-progress")
     assert f"{demo.LABELS_ONLY}: epoch 1/1: test errors" in first.stdout
@@ -60,3 +61,8 @@ def test_demo_trains_both_runs_side_by_side_and_continues(tmp_path):
     assert f"{demo.K_PLUS_1}: epoch 2/2" in second.stdout and "epoch 1/" not in second.stdout
     for name in (demo.LABELS_ONLY, demo.K_PLUS_1):
         assert [json.loads(line)["epoch"] for line in (out_dir / name / "metrics.jsonl").read_text().splitlines()] == [1, 2]
+    before = {p: p.read_bytes() for p in out_dir.rglob("*") if p.is_file()}
+    other = cli("demo", "--out", str(out_dir), "--epochs", "2", "--seed", "3", "--no-progress", check=False)
+    assert other.returncode == 2 and other.stdout == ""
+    assert other.stderr.strip() == f"error: {out_dir / demo.LABELS_ONLY} holds a run of another configuration: seed=0 (now 3); choose another folder"
+    assert {p: p.read_bytes() for p in out_dir.rglob("*") if p.is_file()} == before

@@ -50,6 +50,19 @@ def epochs_done(folder: Path) -> int:
     return rows[-1]["epoch"] if rows else 0
 
 
+def refuse_other_configurations(jobs: Sequence[RunJob]) -> None:
+    """A UserError naming the fields when a job's folder holds a run of another configuration.
+
+    Checked for finished runs too (their numbers would otherwise be reported as this config's).
+    """
+    from improved_gan.training.trainer import config_conflict
+
+    for job in jobs:
+        conflict = config_conflict(job.folder, job.config)
+        if conflict:
+            raise UserError(conflict)
+
+
 def _train_quietly(job: RunJob, threads: int) -> str:
     """One run in a worker process; its per-epoch lines go to its own log.txt, not the shared terminal."""
     import torch
@@ -73,7 +86,8 @@ def train_in_parallel(
     """Bring every job to its epochs, ``processes`` at a time, each on ``cores // processes`` threads.
 
     Args:
-        jobs: the runs; finished ones are skipped, unfinished ones continue.
+        jobs: the runs; finished ones are skipped, unfinished ones continue, and a folder holding
+            a run of another configuration is refused (a UserError naming the fields) before any starts.
         processes: worker processes at once (at least 1).
         progress: a live bar over all epochs, with runs done and the time left at this pace.
         epoch_lines: print each new epoch of each run as ``NAME: epoch k/N: ...`` (kept with
@@ -88,6 +102,7 @@ def train_in_parallel(
 
     if processes < 1:
         raise UserError(f"--jobs must be at least 1 (got {processes})")
+    refuse_other_configurations(jobs)
     todo = [job for job in jobs if epochs_done(job.folder) < job.config.epochs]
     if not todo:
         return

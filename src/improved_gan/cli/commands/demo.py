@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     from improved_gan.errors import UserError
-    from improved_gan.training.parallel_runs import RunJob, train_in_parallel
+    from improved_gan.training.parallel_runs import RunJob, refuse_other_configurations, train_in_parallel
     from improved_gan.training.report import write_comparison
     from improved_gan.training.run_dir import read_metrics, sample_grid_path
 
@@ -80,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--out {args.out} is a file; name a folder for the two runs")
     configs = demo_configs(epochs=args.epochs, labels=args.labels, seed=args.seed)
     jobs = [RunJob(name, config, args.out / name) for name, config in configs.items()]
+    refuse_other_configurations(jobs)  # before the first line: --out holding runs of another seed or labels
     processes = min(len(jobs), os.cpu_count() or 1)
     print(f"training {LABELS_ONLY} (the classifier on the {args.labels} labels alone) and {K_PLUS_1} (the same "
           f"network as the paper's K+1 GAN, with the unlabeled digits) in {args.out}, {processes} at a time; "
@@ -89,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     n = gan["test_examples"]
     comparison = write_comparison([job.folder for job in jobs], args.out / "comparison.md")
     gain = alone["test_errors"] - gan["test_errors"]
-    print(f"\nthe same {args.labels} labeled digits, {args.epochs} epochs each, seed {args.seed}; "
+    epochs = f"{gan['epoch']} epoch{'s' if gan['epoch'] != 1 else ''} each"
+    print(f"\nthe same {args.labels} labeled digits, {epochs}, seed {args.seed}; "
           f"test errors of {n:,} held-out digits:")
     print(f"  labels only (a classifier on the {args.labels} digits):   {alone['test_errors']:4d}  "
           f"({100 * alone['test_error_rate']:.1f}%)")
