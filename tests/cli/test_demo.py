@@ -66,3 +66,13 @@ def test_demo_trains_both_runs_side_by_side_and_continues(tmp_path):
     assert other.returncode == 2 and other.stdout == ""
     assert other.stderr.strip() == f"error: {out_dir / demo.LABELS_ONLY} holds a run of another configuration: seed=0 (now 3); choose another folder"
     assert {p: p.read_bytes() for p in out_dir.rglob("*") if p.is_file()} == before
+
+
+def test_ctrl_c_says_how_to_continue_the_demo(tmp_path, capsys, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("improved_gan.training.parallel_runs.train_in_parallel", interrupted)
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--no-progress"]) == 130
+    err = capsys.readouterr().err
+    assert err == "interrupted: the last checkpoint is kept; run the same command again to continue both runs\n"

@@ -59,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: the last checkpoint is kept; continue with --resume", file=sys.stderr)
+        hint = getattr(args, "continue_hint", "continue with --resume")
+        print(f"interrupted: the last checkpoint is kept; {hint}", file=sys.stderr)
         return 130
     return int(status or 0)
 

@@ -47,7 +47,7 @@ def register(subparsers) -> None:
     p.add_argument("--labels", type=int, default=100, help="labeled digits, ten per class (default 100)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true", help="no progress bars (per-epoch lines stay)")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, continue_hint="run the same command again to continue both runs")
 
 
 def demo_configs(*, epochs: int, labels: int, seed: int) -> dict[str, "TrainConfig"]:  # noqa: F821

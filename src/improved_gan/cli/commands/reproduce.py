@@ -42,7 +42,7 @@ def register(subparsers) -> None:
     p.add_argument("--report-only", action="store_true", help="write the table from the runs so far, train nothing")
     p.add_argument("--no-ensemble", action="store_true", help="skip the ensembles (they load every run's model)")
     p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, continue_hint="run the same command again to continue every unfinished run")
 
 
 def run(args: argparse.Namespace) -> int:
