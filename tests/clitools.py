@@ -29,3 +29,23 @@ def one_line_error(capsys, argv, *says: str) -> str:
     for text in says:
         assert text in err, err
     return err
+
+
+def fake_run(folder, **fields):
+    """A run folder as `train` leaves it after one epoch, without a checkpoint: enough for every check made
+    before a checkpoint is read (mnist-fm on mnist5k, 20 labels, 2 epochs planned; ``fields`` change the config)."""
+    import json
+
+    from improved_gan.config import TrainConfig
+
+    folder.mkdir(parents=True)
+    config = TrainConfig(preset="mnist-fm", dataset="mnist5k", labels=20, epochs=2, **fields)
+    (folder / "config.json").write_text(json.dumps(config.to_dict()))
+    row = {"epoch": 1, "iterations": 2, "test_errors": 500, "test_examples": 1000, "test_error_rate": 0.5}
+    (folder / "metrics.jsonl").write_text(json.dumps(row) + "\n")
+    return folder
+
+
+def files(folder) -> dict[str, bytes]:
+    """Every file under ``folder`` and its bytes, to check that a command changed none of them."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

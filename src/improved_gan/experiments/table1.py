@@ -189,12 +189,28 @@ def ensemble_errors(folders: Sequence[Path], *, which: str, device: str = "cpu")
     return int(classification_errors(total, labels))
 
 
+TABLE_HEAD = "# Table 1: semi-supervised permutation-invariant MNIST"
+"""How :func:`write_table` knows its own table1.md again (and may replace it and its plot)."""
+
+
+def check_table_out(out: Path) -> None:
+    """``OUT`` may hold the runs, ``OUT/table1.md`` and ``OUT/table1-curves.png``: no file is in the way, and
+    neither file exists unless an earlier table1.md is ours (a UserError before anything is trained)."""
+    from improved_gan.utils.out_paths import check_folder_path, check_output_file, starts_with
+
+    check_folder_path(out)
+    ours = starts_with(out / "table1.md", TABLE_HEAD)
+    for name in ("table1.md", "table1-curves.png"):
+        check_output_file(out / name, ours=lambda path: ours, instead="choose a new or empty --out folder")
+
+
 def write_table(rows: Sequence[LabelRow], planned: Sequence[PlannedRun], out: Path) -> Path:
     """``OUT/table1.md`` (the table beside the paper's) and ``OUT/table1-curves.png`` (every run's curve)."""
+    check_table_out(out)
     from improved_gan.utils.atomic import atomic_write_text
 
     lines = [
-        "# Table 1: semi-supervised permutation-invariant MNIST (test errors of 10,000)",
+        f"{TABLE_HEAD} (test errors of 10,000)",
         "",
         f"Preset `{planned[0].config.preset}`; runs in `{out}`. One model: mean +- std (sample std) over the "
         "seeds of the last epoch's errors; ensemble: the seeds' models' class probabilities averaged. "

@@ -163,12 +163,30 @@ def config_diff(configs: Sequence[dict[str, Any]]) -> list[str]:
     return [", ".join(f"{k}={c.get(k)}" for k in keys) for c in configs]
 
 
+COMPARISON_HEAD = "# Comparison\n"
+"""The first line of every comparison :func:`write_comparison` writes: how it knows its own file again."""
+
+
+def check_comparison_out(out: str | Path, flag: str = "--out") -> None:
+    """``out`` and its plot (``.png`` beside it) may be written: new, or a comparison written before
+    (then both are replaced); a user's file of either name is never overwritten (a UserError)."""
+    from improved_gan.utils.out_paths import check_output_file, starts_with
+
+    out = Path(out)
+    ours = out.is_file() and starts_with(out, COMPARISON_HEAD)
+    check_output_file(out, flag, ours=lambda path: ours, what="comparison FILE.md")
+    check_output_file(out.with_suffix(".png"), f"{flag}'s plot", ours=lambda path: ours, what="plot file")
+
+
 def write_comparison(run_dirs: Sequence[str | Path], out: str | Path) -> Path:
     """A report comparing several runs: final test errors, how their configs differ, mean +- std
-    over seeds of runs that differ only in the seed, and their curves on one plot."""
+    over seeds of runs that differ only in the seed, and their curves on one plot.
+
+    Raises UserError, before reading anything, when ``out`` or its plot is a file it did not write."""
     import numpy as np
 
     out = Path(out)
+    check_comparison_out(out)
     runs, configs, lasts, names = {}, [], [], []
     for run_dir in map(Path, run_dirs):
         config = load_config(run_dir / CONFIG)
@@ -180,7 +198,7 @@ def write_comparison(run_dirs: Sequence[str | Path], out: str | Path) -> Path:
         lasts.append(rows[-1] if rows else {})
     diffs = config_diff(configs)
     lines = [
-        "# Comparison", "",
+        COMPARISON_HEAD.strip(), "",
         "| run | preset | labels | seed | epochs | last test errors | differs in |",
         "|---|---|---|---|---|---|---|",
     ]  # fmt: skip

@@ -48,6 +48,20 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from improved_gan.experiments.table3 import run_table
 
+    _check(args)
     table = run_table(rows, configs, out=args.out, n=args.n, weights=args.weights, device=args.device)
     print(f"table: {table}")
     return 0
+
+
+def _check(args: argparse.Namespace) -> None:
+    """--n, and OUT's table3.md / table3.json (replaced only when an earlier table3.md is ours), before training."""
+    from improved_gan.errors import UserError
+    from improved_gan.utils.out_paths import check_folder_path, check_output_file, starts_with
+
+    if args.n < 10:
+        raise UserError(f"--n must be at least 10 samples, the Inception score's 10 splits (got {args.n})")
+    check_folder_path(args.out)
+    ours = starts_with(args.out / "table3.md", "# Table 3: ")
+    for name in ("table3.md", "table3.json"):
+        check_output_file(args.out / name, ours=lambda path: ours, instead="choose a new or empty --out folder")

@@ -23,6 +23,17 @@ def register(subparsers) -> None:
     train.set_defaults(func=run_train)
 
 
+def _check_out(out: Path | None) -> None:
+    """``--out`` is a new file (or the cache folder can be made), checked before the training."""
+    from improved_gan.metrics.classifier import classifier_cache_dir
+    from improved_gan.utils.out_paths import check_folder_path, check_output_file
+
+    if out is None:
+        check_folder_path(classifier_cache_dir(), "the classifier cache (IMPROVED_GAN_CACHE)")
+    else:
+        check_output_file(out, what="new classifier file")
+
+
 def run_train(args: argparse.Namespace) -> int:
     import time
 
@@ -38,6 +49,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     import torch
 
+    _check_out(args.out)  # before minutes of training: a user's file is never replaced
     train = load_dataset("mnist", root=args.data_dir, split="train")
     test = load_dataset("mnist", root=args.data_dir, split="test")
     options = TrainingOptions()

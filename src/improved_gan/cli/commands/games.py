@@ -17,6 +17,10 @@ import math
 from pathlib import Path
 
 
+MAX_STEPS = 1_000_000
+"""The most updates per run (each keeps its path in memory: 16 bytes a point, per lane of the sweep)."""
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("games", help="Section 3 toy games: orbits of GD, historical averaging, remedies")
     p.add_argument("--out", type=Path, required=True, help="folder for the PNGs and distances.json")
@@ -39,6 +43,9 @@ def _check(args: argparse.Namespace) -> None:
 
     if args.steps < 1:
         raise UserError(f"--steps must be a positive number of updates (got {args.steps})")
+    if args.steps > MAX_STEPS:
+        raise UserError(f"--steps must be at most {MAX_STEPS:,} (got {args.steps:,}): each run keeps every point of "
+                        "its path in memory")
     if not (math.isfinite(args.lr) and args.lr > 0):
         raise UserError(f"--lr must be a positive step size (got {args.lr})")
     if not (math.isfinite(args.weight) and args.weight > 0):
@@ -47,6 +54,31 @@ def _check(args: argparse.Namespace) -> None:
         raise UserError(f"--start must be two finite numbers X Y (got {args.start[0]} {args.start[1]})")
     if args.out.exists() and not args.out.is_dir():
         raise UserError(f"--out must be a folder (got the file {args.out})")
+    _check_out(args.out)
+
+
+def _check_out(out: Path) -> None:
+    """The files games writes may replace only an earlier games output (its distances.json says so)."""
+    from improved_gan.games import GAMES
+    from improved_gan.utils.out_paths import check_folder_path, check_output_file
+
+    check_folder_path(out)
+    names = ["distances.json", "kinked-sweep.png"] + [f"{g}-{kind}.png" for g in GAMES
+                                                      for kind in ("trajectories", "distance")]
+    ours = _games_record(out / "distances.json")
+    for name in names:
+        check_output_file(out / name, ours=lambda path: ours, instead="choose a new or empty --out folder")
+
+
+def _games_record(path: Path) -> bool:
+    """Whether ``path`` is a distances.json that games wrote."""
+    import json
+
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(record, dict) and {"lr", "steps", "history_weight", "runs"} <= set(record)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -21,7 +21,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from improved_gan.errors import UserError
-    from improved_gan.training.report import write_comparison, write_report
+    from improved_gan.training.report import check_comparison_out, write_comparison, write_report
     from improved_gan.training.run_dir import CONFIG
 
     for run_dir in args.runs:
@@ -32,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"--out {args.out} is a folder; name the comparison file, e.g. {args.out / 'comparison.md'}")
         if args.out.suffix.lower() != ".md":
             raise UserError(f"--out names a markdown file ending in .md (got {args.out}); its plot goes beside it")
+    if len(args.runs) > 1 or args.out is not None:
+        check_comparison_out(args.out or Path("comparison.md"))
     if len(args.runs) == 1 and args.out is None:
         print(f"report: {write_report(args.runs[0])}")
     else:

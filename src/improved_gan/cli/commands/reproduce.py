@@ -15,6 +15,9 @@ def seed_list(text: str) -> list[int]:
             seeds += list(range(int(low), int(high) + 1)) if dash else [int(low)]
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected seeds like 0-9 or 0,3,5 (got {text!r})") from None
+        if dash and int(high) < int(low):
+            raise argparse.ArgumentTypeError(f"{part} is an empty range; write the lower seed first, e.g. "
+                                             f"{high}-{low}")
     return seeds
 
 
@@ -57,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     overrides.update({k: v for k, v in {"epochs": args.epochs, "data_dir": args.data_dir, "dataset": args.dataset}.items()
                       if v is not None})  # fmt: skip
     labels = list(table1.LABEL_COUNTS) if args.labels is None else args.labels
+    table1.check_table_out(args.out)  # before any run is planned or trained: a user's table1.md stays
     planned = table1.plan_table1(get_preset(args.preset), labels=labels, seeds=args.seeds, out=args.out,
                                  overrides=overrides)  # fmt: skip
     if args.dry_run:

@@ -27,6 +27,7 @@ def register(subparsers) -> None:
     p.add_argument("--out", type=Path, required=True, help="FILE.png (grid), FILE.npz, or a new FOLDER (png-folder)")
     p.add_argument("--format", choices=FORMATS, help="default: from --out (.png: grid, .npz: npz, else png-folder)")
     p.add_argument("--seed", type=int, default=0, help="seed of z (default 0)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing FILE.png or FILE.npz (never a folder)")
     p.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:N (default auto)")
     p.set_defaults(func=run)
 
@@ -44,15 +45,21 @@ def _format(args: argparse.Namespace) -> str:
     return args.format or implied
 
 
-def _check_out(out: Path, fmt: str) -> None:
-    """Nothing is overwritten but a file of the same format; a png-folder must be new or empty."""
+def _check_out(out: Path, fmt: str, *, overwrite: bool = False) -> None:
+    """Nothing is overwritten: a file only with --overwrite; a png-folder must be new or empty."""
     from improved_gan.errors import UserError
+    from improved_gan.utils.out_paths import check_folder_path, check_output_file
 
     if fmt == "png-folder":
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        check_folder_path(out)
+        if out.exists() and any(out.iterdir()):
             raise UserError(f"--out {out} exists and is not an empty folder; name a new folder (nothing was written)")
-    elif out.is_dir():
-        raise UserError(f"--out {out} is a folder; name a .{'png' if fmt == 'grid' else 'npz'} file")
+        return
+    kind = f".{'png' if fmt == 'grid' else 'npz'} file"
+    if out.is_file() and not overwrite:
+        raise UserError(f"--out {out} exists; name a new {kind}, or add --overwrite to replace it (nothing was "
+                        "written)")
+    check_output_file(out, ours=lambda path: overwrite, what=kind)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
     from improved_gan.errors import UserError
     from improved_gan.training.preflight import check_device
-    from improved_gan.training.sampling import sample_images
+    from improved_gan.training.sampling import check_seed, sample_images
     from improved_gan.utils.atomic import atomic_open
     from improved_gan.utils.image_grid import save_grid
 
@@ -77,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
             f"at most {MAX_SAMPLES:,} images per call (got --n {args.n:,}: they are held in memory); "
             "run several calls with different --seed"
         )
-    _check_out(args.out, fmt)
+    check_seed(args.seed)
+    _check_out(args.out, fmt, overwrite=args.overwrite)
     device = check_device(args.device)
     images = sample_images(args.run, args.n, seed=args.seed, device=device)
     if fmt == "grid":

@@ -247,8 +247,12 @@ def create(args: argparse.Namespace) -> int:
 
 def _load(load_pool, source: str, option: str, **kwargs):
     """``load_pool(source, ...)``, a source that cannot be decoded being a one-line error."""
+    from improved_gan.image_sources import UnreadableFile
+
     try:
         return load_pool(source, **kwargs)
+    except UnreadableFile as err:  # say which option named the file
+        raise UserError(f"{option} {err}") from None
     except UserError:
         raise
     except (OSError, ValueError, EOFError) as err:  # PIL's and NumPy's decoding errors
@@ -260,15 +264,25 @@ def invite(args: argparse.Namespace) -> int:
     from improved_gan.turing.served import ServedStudy
     from improved_gan.utils.atomic import atomic_write_text
 
+    from improved_gan.turing.invitations import MAX_BATCH
+    from improved_gan.utils.out_paths import check_output_file
+
     if args.labels is not None:
-        labels = check_labels([line for line in args.labels.read_text(encoding="utf-8").splitlines()
-                               if line.strip()])
-    elif args.n < 1:
-        raise UserError(f"--n must be at least 1 (got {args.n})")
+        try:
+            text = args.labels.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise UserError(f"--labels {args.labels} is not a UTF-8 text file; give one label per line") from None
+        labels = check_labels([line for line in text.splitlines() if line.strip()])
+        if not labels:
+            raise UserError(f"--labels {args.labels} holds no labels; give one label per line (e.g. participant ids)")
+    elif not 1 <= args.n <= MAX_BATCH:
+        raise UserError(f"--n must be between 1 and {MAX_BATCH:,} invitations at a time (got {args.n})")
     else:
         labels = [None] * args.n
-    if args.out is not None and args.out.exists():
-        raise UserError(f"{args.out} exists; invitation codes are shown once, so choose a new file")
+    if args.out is not None:
+        if args.out.exists():
+            raise UserError(f"{args.out} exists; invitation codes are shown once, so choose a new file")
+        check_output_file(args.out, what="new .csv file")  # before any code is made: a code never written is lost
     served = ServedStudy.open(args.study, database_url=args.database)
     try:
         codes = served.store.add_invitations(served.study, labels)
@@ -327,6 +341,7 @@ def results(args: argparse.Namespace) -> int:
     from improved_gan.turing.stats import summarize_study
     from improved_gan.utils.atomic import atomic_write_text
 
+    _check_exports(args)
     served = ServedStudy.open(args.study, database_url=args.database, read_only=True)
     try:
         study = served.current_study()
@@ -345,6 +360,18 @@ def results(args: argparse.Namespace) -> int:
                 raise UserError(f"cannot write {path}: {err.strerror or err}") from None
             print(f"wrote {path}")
     return 0
+
+
+def _check_exports(args: argparse.Namespace) -> None:
+    """Each export may replace only an earlier export of its kind (``results`` is run again as votes come)."""
+    from improved_gan.turing.export import IMAGE_COLUMNS, VOTE_COLUMNS
+    from improved_gan.utils.out_paths import check_output_file, starts_with
+
+    for flag, path, head in (("--json", args.json, '{\n  "study": {\n'),
+                             ("--votes-csv", args.votes_csv, ",".join(VOTE_COLUMNS) + "\n"),
+                             ("--images-csv", args.images_csv, ",".join(IMAGE_COLUMNS) + "\n")):
+        if path is not None:
+            check_output_file(path, flag, ours=lambda p, head=head: starts_with(p, head))
 
 
 def token(args: argparse.Namespace) -> int:

@@ -1,0 +1,66 @@
+"""Where a command may write: checks made before any work, so no user file is replaced.
+
+Every command that writes a file the user names (``--out``, ``--json``, ...) checks it
+here first: a folder where a file is wanted, a file where a folder is wanted (or in the
+way of one, ``notes.txt/out.png``), and an existing file that this package did not write
+are refused with one line, before anything is computed or written.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+from improved_gan.errors import UserError
+
+
+def file_in_the_way(path: str | os.PathLike) -> Path | None:
+    """The first existing ancestor of ``path`` (not ``path`` itself) that is not a folder, or None."""
+    path = Path(path)
+    for parent in reversed(path.parents):  # from the root down
+        if parent.exists() and not parent.is_dir():
+            return parent
+    return None
+
+
+def check_folder_path(path: str | os.PathLike, flag: str = "--out") -> None:
+    """``path`` may become a folder: it is not a file, and no file stands where one of its parents must be."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{flag} {path} is a file, not a folder; name a folder (nothing was written)")
+    blocker = file_in_the_way(path)
+    if blocker is not None:
+        raise UserError(f"{flag} {path} cannot be made: {blocker} is a file, not a folder; "
+                        "choose another path (nothing was written)")
+
+
+def check_output_file(
+    path: str | os.PathLike,
+    flag: str = "--out",
+    *,
+    ours: Callable[[Path], bool] | None = None,
+    what: str = "file",
+    instead: str = "choose a new file name",
+) -> None:
+    """``path`` may be written: no folder is there, no file is in the way, and it does not exist unless
+    ``ours(path)`` says it is a file this package wrote (which is then replaced)."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{flag} {path} is a folder; name a {what} (nothing was written)")
+    blocker = file_in_the_way(path)
+    if blocker is not None:
+        raise UserError(f"{flag} {path} cannot be written: {blocker} is a file, not a folder; "
+                        "choose another path (nothing was written)")
+    if path.exists() and not (ours is not None and ours(path)):
+        raise UserError(f"{flag} {path} exists and was not written by improved-gan; {instead} "
+                        "(nothing was written, and your file is unchanged)")
+
+
+def starts_with(path: Path, prefix: str) -> bool:
+    """Whether the text file ``path`` begins with ``prefix`` (False for a file that cannot be read as text)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read(len(prefix)) == prefix
+    except (OSError, UnicodeDecodeError):
+        return False

@@ -1,0 +1,176 @@
+"""No user file is replaced (issue 17, second round): every command that writes a file the user names
+(``sample --out``, ``report --out``, ``games --out``, ``reproduce``/``ablate --out``, ``classifier train --out``,
+``turing results --json/--votes-csv/--images-csv``, ``turing invite --out``) checks it before any work, and
+replaces only a file it wrote itself (or, for ``sample``, with ``--overwrite``). Each case here overwrote a
+user's file with exit status 0, or failed only after the work was done, before.
+
+In-process (``main([...])``) with hand-made run folders, .npz files and small studies; nothing trains.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from clitools import fake_run, files, one_line_error
+
+from improved_gan.cli.main import main
+
+
+# -- sample ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["mine.png", "mine.npz"])
+def test_sample_never_replaces_an_existing_file_without_overwrite(name, tmp_path, capsys):
+    """An existing FILE.png / FILE.npz (a user's figure, a run's own plot) was replaced, exit status 0."""
+    run = fake_run(tmp_path / "run")
+    (tmp_path / name).write_text("my own file")
+    one_line_error(capsys, ["sample", str(run), "--out", str(tmp_path / name)], "exists", "--overwrite")
+    assert (tmp_path / name).read_text() == "my own file"
+    # with --overwrite the check passes; this run has no checkpoint, which is the next error
+    one_line_error(capsys, ["sample", str(run), "--out", str(tmp_path / name), "--overwrite"], "no checkpoint")
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [(["--seed", str(10**20)], "--seed must be an integer in 0..18,446,744,073,709,551,615"),  # torch's Overflow
+     (["--seed", "-1"], "--seed must be an integer in 0.."),
+     (["--out", "{tmp}/notes.txt/grid.png"], "notes.txt is a file, not a folder")],  # "File exists", after sampling
+)
+def test_sample_arguments_checked_before_sampling(argv, says, tmp_path, capsys):
+    run = fake_run(tmp_path / "run")
+    (tmp_path / "notes.txt").write_text("x")
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    out = [] if "--out" in argv else ["--out", str(tmp_path / "g.png")]
+    one_line_error(capsys, ["sample", str(run), *out, *argv], says)
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+def test_report_never_replaces_a_users_markdown_or_png(tmp_path, capsys):
+    runs = [str(fake_run(tmp_path / name)) for name in ("a", "b")]
+    (tmp_path / "notes.md").write_text("my notes")
+    one_line_error(capsys, ["report", *runs, "--out", str(tmp_path / "notes.md")], "not written by improved-gan")
+    assert (tmp_path / "notes.md").read_text() == "my notes"
+    (tmp_path / "fig.png").write_text("my figure")  # the plot of fig.md would go here
+    one_line_error(capsys, ["report", *runs, "--out", str(tmp_path / "fig.md")], "fig.png exists")
+    assert (tmp_path / "fig.png").read_text() == "my figure" and not (tmp_path / "fig.md").exists()
+    # a comparison written before is ours: it is replaced
+    assert main(["report", *runs, "--out", str(tmp_path / "cmp.md")]) == 0
+    assert main(["report", *runs, "--out", str(tmp_path / "cmp.md")]) == 0
+
+
+# -- games ----------------------------------------------------------------------------------------
+
+def test_games_never_replaces_a_users_files(tmp_path, capsys):
+    """A folder holding the user's own distances.json (or a PNG of one of games' names) was written over."""
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "distances.json").write_text('{"mine": 1}')
+    (out / "notes.txt").write_text("x")
+    before = files(out)
+    one_line_error(capsys, ["games", "--out", str(out), "--steps", "5"], "distances.json exists",
+                   "choose a new or empty --out folder")
+    assert files(out) == before
+    # its own output is replaced when run again
+    args = ["games", "--out", str(tmp_path / "g"), "--game", "bilinear", "--steps", "5", "--no-progress"]
+    assert main(args) == 0 and main(args) == 0
+
+
+def test_games_steps_too_many_to_hold_is_one_line(tmp_path, capsys):
+    """--steps 10**14 asked NumPy for 1.42 PiB: a MemoryError traceback."""
+    one_line_error(capsys, ["games", "--out", str(tmp_path / "g"), "--steps", str(10**14)], "at most 1,000,000")
+
+
+# -- reproduce, ablate, classifier ----------------------------------------------------------------
+
+def test_reproduce_never_replaces_a_users_table(tmp_path, capsys):
+    out = tmp_path / "t"
+    out.mkdir()
+    (out / "table1.md").write_text("my table")
+    one_line_error(capsys, ["reproduce", "table1", "--dataset", "mnist5k", "--out", str(out), "--dry-run"],
+                   "table1.md exists", "not written by improved-gan")
+    assert (out / "table1.md").read_text() == "my table"
+
+
+def test_reproduce_out_naming_a_file_is_one_line(tmp_path, capsys):
+    """`reproduce table1 --out FILE` said "File exists: FILE" after planning."""
+    (tmp_path / "f").write_text("x")
+    one_line_error(capsys, ["reproduce", "table1", "--dataset", "mnist5k", "--out", str(tmp_path / "f")],
+                   "is a file, not a folder")
+
+
+def test_reproduce_seeds_in_the_wrong_order(capsys):
+    from improved_gan.cli.main import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["reproduce", "table1", "--seeds", "5-1"])
+    assert "5-1 is an empty range" in capsys.readouterr().err  # was "no seeds given"
+
+
+def test_ablate_n_below_the_splits_is_one_line(tmp_path, capsys):
+    one_line_error(capsys, ["ablate", "table3", "--n", "0", "--out", str(tmp_path / "a")], "--n must be at least 10")
+
+
+def test_classifier_train_checks_out_before_training(tmp_path, capsys, monkeypatch):
+    """`classifier train --out notes.md` trained for minutes, then wrote over notes.md."""
+    from improved_gan import data
+
+    monkeypatch.setattr(data, "load_dataset", lambda *a, **k: pytest.fail("trained before checking --out"))
+    (tmp_path / "notes.md").write_text("mine")
+    one_line_error(capsys, ["classifier", "train", "--out", str(tmp_path / "notes.md")], "not written by improved-gan")
+    assert (tmp_path / "notes.md").read_text() == "mine"
+    monkeypatch.setenv("IMPROVED_GAN_CACHE", str(tmp_path / "notes.md"))
+    one_line_error(capsys, ["classifier", "train"], "IMPROVED_GAN_CACHE", "notes.md is a file")
+
+
+# -- turing ---------------------------------------------------------------------------------------
+
+@pytest.fixture
+def study(tmp_path, capsys) -> Path:
+    rng = np.random.default_rng(0)
+    for name in ("real", "gen"):
+        np.savez(tmp_path / f"{name}.npz", x=rng.integers(0, 256, (40, 8, 8, 1), dtype=np.uint8))
+    folder = tmp_path / "study"
+    assert main(["turing", "create", "--real", str(tmp_path / "real.npz"), "--generated", str(tmp_path / "gen.npz"),
+                 "--per-session", "10", "--attention-checks", "1", "--tutorial", "2", "--no-progress",
+                 str(folder)]) == 0
+    capsys.readouterr()
+    return folder
+
+
+def _invitations(study: Path) -> int:
+    from improved_gan.turing.served import ServedStudy
+
+    served = ServedStudy.open(study)
+    try:
+        return served.store.invitation_counts(served.study.id)[0]
+    finally:
+        served.store.close()
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [(["--n", "100001"], "--n must be between 1 and 100,000"),  # --n 100000000 grew to 24 GB and was OOM-killed
+     (["--labels", "{tmp}/labels.bin"], "is not a UTF-8 text file"),  # a UnicodeDecodeError traceback
+     (["--labels", "{tmp}/empty.txt"], "holds no labels"),  # "the database failed: NOT NULL constraint"
+     (["--n", "2", "--out", "{tmp}/notes.txt/codes.csv"], "notes.txt is a file")],  # codes made, then lost
+)
+def test_turing_invite_refuses_before_any_code_is_made(argv, says, study, tmp_path, capsys):
+    (tmp_path / "labels.bin").write_bytes(b"\xff\xfe\x00abc")
+    (tmp_path / "empty.txt").write_text("\n\n")
+    (tmp_path / "notes.txt").write_text("x")
+    one_line_error(capsys, ["turing", "invite", str(study), *[a.format(tmp=tmp_path) for a in argv]], says)
+    assert _invitations(study) == 0
+
+
+@pytest.mark.parametrize("flag", ["--json", "--votes-csv", "--images-csv"])
+def test_turing_results_never_replaces_a_users_file(flag, study, tmp_path, capsys):
+    (tmp_path / "notes.md").write_text("my notes")
+    one_line_error(capsys, ["turing", "results", str(study), flag, str(tmp_path / "notes.md")],
+                   "not written by improved-gan")
+    assert (tmp_path / "notes.md").read_text() == "my notes"
+    # an earlier export of the same kind is replaced (results is run again as votes come in)
+    out = tmp_path / "export"
+    assert main(["turing", "results", str(study), flag, str(out)]) == 0
+    assert main(["turing", "results", str(study), flag, str(out)]) == 0
