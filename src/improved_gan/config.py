@@ -135,8 +135,11 @@ class TrainConfig:
             problems.append(f"unsupervised_weight must be >= 0 (got {self.unsupervised_weight}; 0: labels only)")
         if not DEVICE_PATTERN.fullmatch(self.device):
             problems.append(f"device must be auto, cpu, cuda or cuda:N (got {self.device!r})")
-        if self.data_seed is not None and self.data_seed < 0 or self.seed < 0:
-            problems.append(f"seed and data_seed must be >= 0 (got {self.seed}, {self.data_seed})")
+        if self.data_seed is not None and not 0 <= self.data_seed <= MAX_SEED or not 0 <= self.seed <= MAX_SEED:
+            problems.append(f"seed and data_seed must be >= 0 and at most {MAX_SEED:,} "
+                            f"(got {self.seed}, {self.data_seed})")
+        if any(w <= 0 for w in self.d_widths):
+            problems.append(f"d_widths must be positive channel counts (got {self.d_widths})")
         if self.mode == "semi-supervised" and self.labels <= 0:
             problems.append("semi-supervised training needs labels > 0 (use mode=gan for none)")
         if self.mode == "gan" and self.labels != 0:
@@ -236,6 +239,9 @@ IMAGE_FOLDER = "imagenet-folder"
 MAX_SAMPLE_GRID = 10_000
 """The most images in an epoch's sample grid (a 100 x 100 grid)."""
 
+MAX_SEED = 2**32 - 1
+"""The largest seed (NumPy's seeds are 32-bit)."""
+
 NUM_CLASSES = {"mnist": 10, "mnist5k": 10, "cifar10": 10, "svhn": 10}
 """Classes of the registered datasets (labels are balanced over them)."""
 
@@ -323,11 +329,15 @@ def _parse_as(hint: Any, text: str) -> Any:
             raise ValueError(f"expected one of {list(allowed)}")
         return text
     if origin is tuple:
-        parts = [p for p in text.replace("x", ",").split(",") if p]
-        item = typing.get_args(hint)[0]
-        values = tuple(item(p) for p in parts)
-        if len(values) != len(typing.get_args(hint)):
-            raise ValueError(f"expected {len(typing.get_args(hint))} comma-separated values")
+        count, item = len(typing.get_args(hint)), typing.get_args(hint)[0]
+        expected = f"expected {count} comma-separated {item.__name__}s, e.g. {','.join(['96'] * count)}"
+        parts = [p.strip() for p in text.strip().strip("[]()").replace("x", ",").split(",") if p.strip()]
+        try:
+            values = tuple(item(p) for p in parts)
+        except ValueError:
+            raise ValueError(expected) from None
+        if len(values) != count:
+            raise ValueError(expected)
         return values
     if hint is bool:
         if text.lower() in ("1", "true", "yes", "on"):
@@ -385,6 +395,8 @@ def load_config(path: str | Path) -> TrainConfig:
         data = json.loads(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"{path} not found: is this a run folder made by `improved-gan train`?") from None
+    except NotADirectoryError:
+        raise ConfigError(f"{path.parent} is a file, not a run folder made by `improved-gan train`") from None
     except json.JSONDecodeError as err:
         raise ConfigError(f"{path} is not valid JSON ({err}); restore it or start a new run") from None
     except (IsADirectoryError, UnicodeDecodeError) as err:

@@ -21,6 +21,7 @@ number to draw from a generator (default :data:`DEFAULT_GENERATOR_SAMPLES`).
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -138,6 +139,10 @@ def read_image_folder(folder: str | os.PathLike) -> np.ndarray:
     return np.stack(arrays)
 
 
+class UnreadableFile(UserError):
+    """A file that cannot be decoded at all (empty, truncated, not an .npz); the message names it."""
+
+
 def read_npz_images(path: str | os.PathLike) -> np.ndarray:
     """The uint8 images in an ``.npz``: key ``x``, or its only array; ``[N, H, W]`` gains C = 1."""
     path = Path(path)
@@ -154,8 +159,9 @@ def read_npz_images(path: str | os.PathLike) -> np.ndarray:
                     "store them under the key 'x'"
                 )
             images = archive[key]
-    except (OSError, ValueError) as err:
-        raise UserError(f"{path}: not a readable .npz file ({err})") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:  # an empty or truncated file, a text file
+        raise UnreadableFile(f"{path}: not a readable .npz file ({err or type(err).__name__}); write it with "
+                             "np.savez(path, x=images) (uint8 [N, H, W, C])") from None
     if images.ndim == 3:
         images = images[..., None]
     return check_images(images, what=f"{path} [{key}]")

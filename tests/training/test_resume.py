@@ -74,6 +74,7 @@ def test_resumed_run_equals_uninterrupted_run(how, uninterrupted, tmp_path):
 def test_resume_extends_a_finished_run(tmp_path):
     run = tmp_path / "short"
     cli("train", "mnist-fm", *TINY, "--epochs", "1", "--out", str(run))
-    cli("train", "--resume", str(run), "--epochs", "2")
+    cli("train", "--resume", str(run), "--epochs", "2", "--device", "cpu")  # the run's config says auto
     assert [r["epoch"] for r in _history(run)] == [1, 2]
-    assert json.loads((run / "config.json").read_text())["epochs"] == 2
+    config = json.loads((run / "config.json").read_text())
+    assert (config["epochs"], config["device"]) == (2, "cpu")

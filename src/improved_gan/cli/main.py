@@ -13,6 +13,7 @@ import argparse
 import importlib
 import pkgutil
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from improved_gan import __version__
@@ -54,15 +55,54 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # read-only folders, a full disk, a folder where a file was expected, ...
-        where = f": {err.filename}" if err.filename else ""
-        print(f"error: {err.strerror or err}{where} (nothing was left half-written: files are written atomically)",
-              file=sys.stderr)
+        print(f"error: {_os_error_message(err)}", file=sys.stderr)
+        return 2
+    except (MemoryError, RuntimeError) as err:
+        message = _memory_error_message(err)
+        if message is None:  # a bug: the traceback is what a report needs
+            raise
+        print(f"error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         hint = getattr(args, "continue_hint", "continue with --resume")
-        print(f"interrupted: the last checkpoint is kept; {hint}", file=sys.stderr)
+        print(getattr(args, "interrupt_message", None) or f"interrupted: the last checkpoint is kept; {hint}",
+              file=sys.stderr)
         return 130
     return int(status or 0)
+
+
+def _os_error_message(err: OSError) -> str:
+    """One line for a file-system error; a file standing where a folder must be is named as such."""
+    import errno
+
+    from improved_gan.utils.out_paths import file_in_the_way
+
+    if err.filename and err.errno in (errno.ENOTDIR, errno.EEXIST):
+        path = Path(err.filename)
+        blocker = path if path.exists() and not path.is_dir() and err.errno == errno.EEXIST else file_in_the_way(path)
+        if blocker is not None:
+            return (f"{blocker} is a file where a folder is needed (for {path}); choose another path "
+                    "(nothing was left half-written: files are written atomically)")
+    where = f": {err.filename}" if err.filename else ""
+    return f"{err.strerror or err}{where} (nothing was left half-written: files are written atomically)"
+
+
+def _memory_error_message(err: BaseException) -> str | None:
+    """One line for an allocation this machine cannot make (a size asked for is too large); None for another error."""
+    import re
+
+    text = str(err)
+    if not (isinstance(err, MemoryError) or "can't allocate memory" in text or "out of memory" in text.lower()):
+        return None
+    size = re.search(r"tried to allocate (\d+) bytes", text)
+    if size:
+        amount = f" ({int(size.group(1)) / 2**30:,.1f} GiB asked for)"
+    else:
+        amount = re.search(r"Unable to allocate ([\d.]+ \w+)", text)
+        amount = f" ({amount.group(1)} asked for)" if amount else ""
+    return (f"out of memory{amount}: a size given (a width, a batch, a number of images or steps) needs more "
+            "memory than this machine has; choose a smaller one (files are written atomically: nothing was left "
+            "half-written)")
 
 
 if __name__ == "__main__":  # pragma: no cover

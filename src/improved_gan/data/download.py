@@ -107,15 +107,12 @@ def missing_files_error(
         how_to_supply: a sentence telling the user where to put the files.
         failed_downloads: ``"url: reason"`` lines; empty when downloading was off.
     """
-    lines = [f"{what} not found. Looked for:"]
-    lines += [f"  {path}" for path in looked_for]
+    message = f"{what} not found (looked for {', '.join(str(path) for path in looked_for)}). "
     if failed_downloads:
-        lines.append("Downloading it failed (is this machine offline?):")
-        lines += [f"  {attempt}" for attempt in failed_downloads]
+        message += f"Downloading it failed (is this machine offline? {'; '.join(failed_downloads)}). "
     else:
-        lines.append("Downloading was switched off.")
-    lines.append(how_to_supply)
-    return DataError("\n".join(lines))
+        message += "Downloading was switched off. "
+    return DataError(message + how_to_supply)  # one line, as every error the command line prints
 
 
 def find_or_fetch(

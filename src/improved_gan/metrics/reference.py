@@ -12,6 +12,7 @@ the split's content is fixed by its name.
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -55,8 +56,11 @@ def dataset_statistics(
     """Feature statistics of ``network`` over a whole dataset split, from the cache when there."""
     path = statistics_path(network_name, network, dataset, split)
     if path.is_file():
-        with np.load(path) as cached:
-            return FeatureStatistics(cached["mean"], cached["covariance"], int(cached["count"]))
+        try:
+            with np.load(path, allow_pickle=False) as cached:
+                return FeatureStatistics(cached["mean"], cached["covariance"], int(cached["count"]))
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # a damaged cache file: made again
+            pass
     from improved_gan.data import load_dataset
 
     images = load_dataset(dataset, root=data_dir, split=split).images

@@ -112,7 +112,7 @@ def _read(path: Path, map_location) -> dict[str, Any]:
     except (RuntimeError, ValueError) as err:
         if "cuda" in str(err).lower() or "device" in str(err).lower():  # a device this machine lacks, not damage
             raise UserError(f"{path} cannot be loaded onto {map_location}: {err}") from None
-        raise _Damaged(f"{path} cannot be read ({type(err).__name__}: {err}); it is damaged") from None
+        raise _Damaged(f"{path} cannot be read ({type(err).__name__}: {_first_sentence(err)}); it is damaged") from None
     except Exception as err:  # torch raises many types for damaged files
         raise _Damaged(f"{path} cannot be read ({type(err).__name__}: {str(err)[:200]}); it is damaged") from None
     version = state.get("version") if isinstance(state, dict) else None
@@ -125,7 +125,29 @@ def _read(path: Path, map_location) -> dict[str, Any]:
     missing = [key for key in REQUIRED_KEYS if key not in state]
     if missing:
         raise _Damaged(f"{path} lacks {', '.join(missing)}; it is damaged")
+    wrong = [f"{key!r} is not {what}" for key, what, fits in _SHAPES if not fits(state[key])]
+    if wrong:
+        raise _Damaged(f"{path}: {', '.join(wrong)} as the trainer writes it; it is damaged")
     return state
+
+
+def _first_sentence(err: BaseException) -> str:
+    """The start of an error's text (torch's errors for a damaged file run on for several sentences)."""
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return text.split(". ")[0][:200]
+
+
+_SHAPES = (
+    ("epoch", "an epoch count", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
+    ("config", "a config", lambda v: isinstance(v, dict)),
+    ("generator", "a state dict", lambda v: isinstance(v, dict)),
+    ("discriminator", "a state dict", lambda v: isinstance(v, dict)),
+    ("step", "a dict of optimiser states", lambda v: isinstance(v, dict)),
+    ("rng", "random-generator states", lambda v: isinstance(v, dict) and isinstance(v.get("torch"), torch.Tensor)
+     and v.get("torch").dtype == torch.uint8 and isinstance(v.get("numpy"), dict)),
+    ("history", "a list of epoch records", lambda v: isinstance(v, list) and all(isinstance(r, dict) for r in v)),
+)
+"""What each required entry of a checkpoint is: another kind means the file was damaged or edited."""
 
 
 def rng_state(numpy_rng, device: torch.device) -> dict[str, Any]:

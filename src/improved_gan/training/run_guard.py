@@ -216,6 +216,9 @@ def check_new_run_folder(folder: Path, config: TrainConfig) -> None:
     """Raise UserError unless a new run of ``config`` may be written into ``folder`` (module docstring)."""
     if folder.exists() and not folder.is_dir():
         raise UserError(f"--out {folder} is a file, not a folder; choose a folder for the run")
+    if folder.is_symlink() and not folder.exists():
+        raise UserError(f"--out {folder} is a symbolic link to {os.readlink(folder)}, which does not exist; "
+                        "make that folder, or choose another --out")
     if not folder.is_dir() or not any(folder.iterdir()):
         return
     if latest_checkpoint(folder) is not None and run_folder_problem(folder) is None:

@@ -38,6 +38,19 @@ def load_generator(run_dir: str | Path, *, device: torch.device | str | None = N
     return generator.eval(), config.pixel_scale
 
 
+MAX_SEED = 2**64 - 1
+"""The largest seed of z (torch's generators take an unsigned 64-bit seed)."""
+
+
+def check_seed(seed: int, flag: str = "--seed") -> int:
+    """``seed`` if torch's generator takes it, else a UserError naming ``flag``."""
+    from improved_gan.errors import UserError
+
+    if not 0 <= seed <= MAX_SEED:
+        raise UserError(f"{flag} must be an integer in 0..{MAX_SEED:,} (got {seed})")
+    return seed
+
+
 @torch.no_grad()
 def generate_images(
     generator: Generator, n: int, *, scale: str, seed: int = 0, batch_size: int = 100, progress: bool = False
@@ -49,7 +62,7 @@ def generate_images(
     """
     if n <= 0:
         raise ValueError(f"expected a positive number of samples (got {n})")
-    rng = torch.Generator().manual_seed(seed)
+    rng = torch.Generator().manual_seed(check_seed(seed))
     chunks = []
     with eval_mode(generator):
         for start in tqdm(range(0, n, batch_size), desc="sampling", disable=not progress, leave=False):

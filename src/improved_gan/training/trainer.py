@@ -94,7 +94,7 @@ def prepare_run_dir(config: TrainConfig, run_dir: Path, *, overwrite: bool = Fal
     from improved_gan.training.run_guard import check_new_run_folder, check_removable
 
     run_dir = Path(run_dir)
-    if overwrite and run_dir.is_dir() and not run_dir.is_symlink() and any(run_dir.iterdir()):
+    if overwrite and (run_dir.is_symlink() or run_dir.is_dir() and any(run_dir.iterdir())):  # a link: refused
         check_removable(run_dir)
         shutil.rmtree(run_dir)
     else:
@@ -410,7 +410,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, overwrite: bool = False, 
 
     config = config.validate()
     run_dir = Path(run_dir)
-    if overwrite and run_dir.is_dir() and not run_dir.is_symlink() and any(run_dir.iterdir()):
+    if overwrite and (run_dir.is_symlink() or run_dir.is_dir() and any(run_dir.iterdir())):  # a link: refused
         check_removable(run_dir)
     else:
         check_new_run_folder(run_dir, config)
@@ -427,21 +427,24 @@ def resume(
     progress: bool = True,
     allow_step_change: bool = False,
     allow_lr_change: bool = False,
+    device: str | None = None,
 ) -> TrainResult:
-    """Continue the run in ``run_dir`` from its last checkpoint (optionally to more epochs).
+    """Continue the run in ``run_dir`` from its last checkpoint (optionally to more epochs, or on
+    another ``device``: where a run trains does not change what it computes).
 
     ``config.json`` is compared with the config the checkpoint was trained with:
     a change the checkpoint cannot honour (dataset, labels, seeds, models,
     objective; the learning rate unless ``allow_lr_change``) is refused, and so
     is ``epochs`` below the epochs already trained. ``config.json`` is rewritten
-    (for ``epochs``) only after every check has passed.
+    (for ``epochs`` or ``device``) only after every check has passed.
     """
     from improved_gan.training.preflight import announce_start
     from improved_gan.training.run_guard import LR_FIELDS, RunningMark, check_matches_checkpoint, running_pid
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise UserError(f"--resume {run_dir}: no such run folder")
+        what = "a file, not a run folder" if run_dir.exists() else "no such run folder"
+        raise UserError(f"--resume {run_dir}: {what}; `improved-gan runs` lists your runs")
     config = load_config(run_dir / CONFIG)
     pid = running_pid(run_dir)
     if pid is not None:
@@ -454,10 +457,10 @@ def resume(
             f"{run_dir} has trained {done} epochs already; --epochs {epochs} cannot undo them. "
             f"Give --epochs {done} or more (nothing was changed)"
         )
-    if epochs is not None:
-        config = dataclasses.replace(config, epochs=epochs).validate()
+    changes = {name: value for name, value in (("epochs", epochs), ("device", device)) if value is not None}
+    config = dataclasses.replace(config, **changes).validate()
     announce_start(config)
-    if config.epochs != load_config(run_dir / CONFIG).epochs:
+    if config != load_config(run_dir / CONFIG):
         save_config(config, run_dir / CONFIG)
     if done >= config.epochs:
         print(f"{run_dir} has trained all {config.epochs} epochs; give --epochs N to train more", flush=True)

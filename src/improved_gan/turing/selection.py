@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+import zipfile
 from typing import Callable, Union
 
 import numpy as np
@@ -31,8 +32,9 @@ def resolve_scores(scores: ScoreSource, images: np.ndarray) -> np.ndarray:
     if isinstance(scores, (str, os.PathLike)):
         try:
             values = np.load(scores, allow_pickle=False)
-        except (OSError, ValueError) as err:
-            raise DataError(f"cannot read scores from {os.fspath(scores)!r}: {err}") from None
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:  # also an empty or truncated file
+            raise DataError(f"cannot read scores from {os.fspath(scores)!r}: {err or type(err).__name__}; "
+                            "save them with np.save(path, scores), one float per generated image") from None
         what = f"scores in {os.fspath(scores)!r}"
     elif callable(scores):
         values = scores(images)

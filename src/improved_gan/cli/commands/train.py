@@ -45,7 +45,7 @@ def register(subparsers) -> None:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--iters-per-epoch", type=int, help="steps per epoch (default: one pass over the data)")
-    p.add_argument("--device", help="auto, cpu, cuda, cuda:N")
+    p.add_argument("--device", help="auto, cpu, cuda, cuda:N (also with --resume: continue there)")
     p.add_argument("--precision", choices=["auto", "fp32", "bf16"])
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any config field")
     p.add_argument("--dry-run", action="store_true", help="check and print the resolved config, and exit")
@@ -66,6 +66,14 @@ def run(args: argparse.Namespace) -> int:
     folder = args.resume if args.resume is not None else args.out
     try:
         return _run(args)
+    except KeyboardInterrupt:
+        from improved_gan.training.checkpoint import latest_checkpoint
+
+        started = getattr(args, "run_folder", None)
+        if started is not None and latest_checkpoint(started) is None:  # no epoch finished: nothing to resume
+            args.interrupt_message = (f"interrupted before the first epoch of {started} finished, so there is no "
+                                      "checkpoint to resume; run the same command again to start it over")
+        raise
     except OSError as err:
         from improved_gan.errors import UserError
 
@@ -106,11 +114,12 @@ def _run_command(args: argparse.Namespace) -> int:
     if args.resume is not None:
         if args.preset:
             raise UserError(_preset_with_resume(args.preset, args.resume))
+        _refuse_flags_of_a_new_run(args)
         from improved_gan.training.trainer import resume
 
         if args.dry_run:
             raise UserError("--dry-run checks a new run's config; a resume has nothing to print")
-        context = _join_job(_run_device(args.resume))
+        context = _join_job(args.device or _run_device(args.resume))
         if not context.is_main:  # rank 0 checks and prepares the folder; the Trainer waits for it
             from improved_gan.training.trainer import Trainer
 
@@ -118,7 +127,7 @@ def _run_command(args: argparse.Namespace) -> int:
             return 0
         result = resume(
             args.resume, epochs=args.epochs, progress=not args.no_progress, allow_step_change=args.allow_step_change,
-            allow_lr_change=args.allow_lr_change,
+            allow_lr_change=args.allow_lr_change, device=args.device,
         )
         _summary(result)
         return 0
@@ -148,9 +157,35 @@ def _run_command(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a folder; choose a folder for the run")
     print(f"run folder: {out}")
+    args.run_folder = out  # for the message after Ctrl-C
     result = train(config, out, overwrite=args.overwrite, progress=not args.no_progress)
     _summary(result)
     return 0
+
+
+# flags that describe a new run, with what to do instead under --resume (which keeps the run's config.json)
+_EDIT_CONFIG = "edit {field!r} in {run}/config.json (where and how a run trains may change between sessions)"
+_NEW_RUN = "that would be another run: start it with `improved-gan train PRESET ... --out NEW`"
+_NOT_WITH_RESUME = {
+    "out": "--resume {run} writes into {run} itself",
+    "overwrite": "--resume continues the run; to replace it: `improved-gan train PRESET --out {run} --overwrite`",
+    "lr": "edit 'lr' in {run}/config.json and add --allow-lr-change",
+    "data_dir": _EDIT_CONFIG,
+    "precision": _EDIT_CONFIG,
+    **{flag: _NEW_RUN for flag in ("dataset", "labels", "seed", "batch_size", "iters_per_epoch", "set")},
+}
+
+
+def _refuse_flags_of_a_new_run(args: argparse.Namespace) -> None:
+    """``--resume RUN --lr 0.1`` would otherwise train on with the old lr and say nothing: refused, one line."""
+    from improved_gan.errors import UserError
+
+    given = [flag for flag in _NOT_WITH_RESUME if getattr(args, flag) not in (None, False, [])]
+    if given:
+        names = ", ".join("--" + flag.replace("_", "-") for flag in given)
+        advice = _NOT_WITH_RESUME[given[0]].format(run=args.resume, field=given[0])
+        raise UserError(f"--resume continues {args.resume} with its own config.json, so {names} "
+                        f"{'does' if len(given) == 1 else 'do'} not apply: {advice}; nothing was changed")
 
 
 def _preset_with_resume(preset: str, run_dir: Path) -> str:
