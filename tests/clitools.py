@@ -31,18 +31,33 @@ def one_line_error(capsys, argv, *says: str) -> str:
     return err
 
 
-def fake_run(folder, **fields):
-    """A run folder as `train` leaves it after one epoch, without a checkpoint: enough for every check made
-    before a checkpoint is read (mnist-fm on mnist5k, 20 labels, 2 epochs planned; ``fields`` change the config)."""
+def fake_run(folder, *, epochs_done: int = 1, epochs: int = 2, seed: int = 0, errors=(500, 400),
+             checkpoint: bool = False, exist_ok: bool = False, **fields):
+    """A hand-made run folder (mnist-fm on mnist5k, 20 labels; ``fields`` change the config): its config.json,
+    ``epochs_done`` rows of metrics (test errors ``errors[e]`` of 1,000) and, with ``checkpoint``, a last.pt
+    of the right shape holding no networks. Enough for every command that reads a run's files, not its weights."""
     import json
 
-    from improved_gan.config import TrainConfig
+    import torch
 
-    folder.mkdir(parents=True)
-    config = TrainConfig(preset="mnist-fm", dataset="mnist5k", labels=20, epochs=2, **fields)
+    from improved_gan.config import TrainConfig
+    from improved_gan.training.checkpoint import save_checkpoint
+
+    folder.mkdir(parents=True, exist_ok=exist_ok)  # exist_ok: write over a fake run (a later epoch of it)
+    config = TrainConfig(preset="mnist-fm", dataset="mnist5k", labels=20, epochs=epochs, seed=seed, **fields)
     (folder / "config.json").write_text(json.dumps(config.to_dict()))
-    row = {"epoch": 1, "iterations": 2, "test_errors": 500, "test_examples": 1000, "test_error_rate": 0.5}
-    (folder / "metrics.jsonl").write_text(json.dumps(row) + "\n")
+    rows = [
+        {"epoch": e + 1, "iterations": 4, "test_errors": errors[e], "test_examples": 1000,
+         "test_error_rate": errors[e] / 1000, "loss_d": 1.0, "loss_g": 0.5, "seconds": 1.0}
+        for e in range(epochs_done)
+    ]  # fmt: skip
+    (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    if checkpoint and epochs_done:
+        save_checkpoint(folder, {
+            "epoch": epochs_done, "config": config.to_dict(), "image_shape": (1, 28, 28), "num_classes": 10,
+            "generator": {}, "discriminator": {}, "step": {}, "history": rows,
+            "rng": {"torch": torch.get_rng_state(), "numpy": {}},
+        })  # fmt: skip
     return folder
 
 

@@ -8,27 +8,18 @@ traceback or as silently accepted.
 from __future__ import annotations
 
 import errno
+import functools
 import json
 from pathlib import Path
 
 import pytest
+import clitools
 from clitools import one_line_error
 
 from improved_gan.cli.main import main
-from improved_gan.config import TrainConfig
 
 
-def fake_run(folder: Path, *, epochs_done: int = 2, epochs: int = 2, seed: int = 0, errors=(500, 400), **fields) -> Path:
-    folder.mkdir(parents=True)
-    config = TrainConfig(preset="mnist-fm", dataset="mnist5k", labels=20, epochs=epochs, seed=seed, **fields)
-    (folder / "config.json").write_text(json.dumps(config.to_dict()))
-    rows = [
-        {"epoch": e + 1, "iterations": 4, "test_errors": errors[e], "test_examples": 1000,
-         "test_error_rate": errors[e] / 1000, "loss_d": 1.0, "loss_g": 0.5, "seconds": 1.0}
-        for e in range(epochs_done)
-    ]  # fmt: skip
-    (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return folder
+fake_run = functools.partial(clitools.fake_run, epochs_done=2, checkpoint=True)  # a finished run by default
 
 
 # -- report ---------------------------------------------------------------------------------------
@@ -78,6 +69,29 @@ def test_runs_lists_status_epochs_and_last_test_errors(tmp_path, capsys):
     assert main(["runs", str(tmp_path / "runs"), "--json"]) == 0
     rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert {r["status"] for r in rows} == {"finished", "unfinished", "running", "damaged"}
+
+
+def test_runs_reads_the_checkpoints_not_only_the_metrics(tmp_path, capsys):
+    """A run whose metrics reached its last epoch was listed as finished with its last.pt damaged, or gone."""
+    runs = tmp_path / "runs"
+    only_last = fake_run(runs / "only-last")
+    (only_last / "checkpoints" / "last.pt").write_bytes(b"half a checkpoint")
+    with_previous = fake_run(runs / "with-previous", epochs_done=1)  # previous.pt: epoch 1
+    clitools.fake_run(with_previous, epochs_done=2, checkpoint=True, exist_ok=True)
+    (with_previous / "checkpoints" / "last.pt").write_bytes(b"half a checkpoint")
+    gone = fake_run(runs / "gone")
+    for path in (gone / "checkpoints").iterdir():
+        path.unlink()
+    assert main(["runs", str(runs), "--json"]) == 0
+    rows = {Path(r["run"]).name: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert rows["only-last"]["status"] == "damaged" and "last.pt cannot be read" in rows["only-last"]["problem"]
+    assert "no previous.pt" in rows["only-last"]["problem"]
+    assert rows["with-previous"]["status"] == "unfinished" and rows["with-previous"]["epochs_done"] == 1
+    assert "using checkpoints/previous.pt" in rows["with-previous"]["problem"]
+    assert rows["gone"]["status"] == "damaged" and "holds no checkpoint" in rows["gone"]["problem"]
+    assert main(["runs", str(runs)]) == 0
+    line = [row for row in capsys.readouterr().out.splitlines() if "with-previous" in row][0]
+    assert "1/2" in line and "using checkpoints/previous.pt" in line
 
 
 def test_runs_of_a_missing_folder_is_one_line(tmp_path, capsys):
@@ -163,7 +177,6 @@ def test_score_of_a_run_uses_the_runs_own_data_folder(tmp_path, capsys, monkeypa
     from improved_gan.metrics import evaluate
 
     run = fake_run(tmp_path / "a", data_dir=str(tmp_path / "data"))
-    (run / "checkpoints").mkdir()  # what makes a folder a run to `score`
     seen = {}
 
     def reference(name, specs, networks, args, device):

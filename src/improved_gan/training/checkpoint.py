@@ -69,12 +69,14 @@ def load_checkpoint(
     *,
     map_location: str | torch.device = "cpu",
     on_fallback: Callable[[str], None] = _warn,
+    mmap: bool = False,
 ) -> dict[str, Any]:
     """Read the run's last checkpoint, or raise UserError saying what is wrong.
 
     When ``last.pt`` is damaged (unreadable, or without the keys every checkpoint
     holds) and ``previous.pt`` is sound, that one is returned and ``on_fallback``
-    is told which epoch the run goes back to.
+    is told which epoch the run goes back to. ``mmap=True`` maps the tensors'
+    storage instead of reading it: a cheap check of a large checkpoint.
     """
     folder = checkpoint_dir(run_dir)
     if latest_checkpoint(run_dir) is None:
@@ -84,16 +86,16 @@ def load_checkpoint(
         )
     last, previous = folder / LAST, folder / PREVIOUS
     if not last.is_file():
-        state = _read(previous, map_location)
+        state = _read(previous, map_location, mmap)
         on_fallback(f"{last} is missing; using {previous} (epoch {state['epoch']})")
         return state
     try:
-        return _read(last, map_location)
+        return _read(last, map_location, mmap)
     except _Damaged as damaged:
         if not previous.is_file():
             raise UserError(f"{damaged}; no {PREVIOUS} to fall back to") from None
         try:
-            state = _read(previous, map_location)
+            state = _read(previous, map_location, mmap)
         except _Damaged as also:
             raise UserError(f"{damaged}; {also} as well") from None
         on_fallback(
@@ -106,9 +108,9 @@ class _Damaged(UserError):
     pass
 
 
-def _read(path: Path, map_location) -> dict[str, Any]:
+def _read(path: Path, map_location, mmap: bool = False) -> dict[str, Any]:
     try:
-        state = torch.load(path, map_location=map_location, weights_only=False)
+        state = torch.load(path, map_location=map_location, weights_only=False, mmap=mmap)
     except (RuntimeError, ValueError) as err:
         if "cuda" in str(err).lower() or "device" in str(err).lower():  # a device this machine lacks, not damage
             raise UserError(f"{path} cannot be loaded onto {map_location}: {err}") from None

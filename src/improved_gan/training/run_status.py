@@ -3,7 +3,11 @@
 - ``running``: a live process holds ``running.pid`` (:mod:`~improved_gan.training.run_guard`);
 - ``finished``: its metrics reach ``config.epochs``;
 - ``unfinished``: anything less (stopped, crashed, or not yet past its first epoch);
-- ``damaged``: its config or metrics cannot be read (the reason is given).
+- ``damaged``: its config, metrics or checkpoints cannot be read (the reason is given).
+
+A run whose ``last.pt`` is damaged but whose ``previous.pt`` is sound is ``unfinished``
+(a resume goes back to that epoch), with the reason in ``problem``. Checkpoints are
+read with their tensors memory-mapped, so a listing of large runs stays quick.
 """
 
 from __future__ import annotations
@@ -64,12 +68,36 @@ def run_status(folder: Path) -> RunStatus:
         status.test_errors, status.test_examples = last.get("test_errors"), last.get("test_examples")
     if running_pid(folder) is not None:
         status.status = "running"
+        return status
+    problem, resumes_at = _checkpoint_problem(folder, status.epochs_done, config.checkpoint_every)
+    if resumes_at is None and problem:
+        status.status, status.problem = "damaged", problem
+        return status
+    if problem:  # last.pt damaged, previous.pt sound: the run goes back to that epoch
+        status.epochs_done, status.problem = resumes_at, problem
     elif status.epochs_done >= config.epochs:
         status.status = "finished"
     return status
 
 
-def _within(folder: Path, err: Exception) -> str:
+def _checkpoint_problem(folder: Path, epochs_done: int, every: int) -> tuple[str, int | None]:
+    """(what is wrong with the run's checkpoints, or "", the epoch a resume continues from, or None);
+    ``every``: the run's ``checkpoint_every`` (before that many epochs, no checkpoint is expected)."""
+    from improved_gan.training import checkpoint as ckpt
+
+    if ckpt.latest_checkpoint(folder) is None:
+        if epochs_done >= every:
+            return f"its metrics reach epoch {epochs_done} but {ckpt.CHECKPOINTS}/ holds no checkpoint", None
+        return "", None
+    fallbacks: list[str] = []
+    try:
+        state = ckpt.load_checkpoint(folder, on_fallback=fallbacks.append, mmap=True)
+    except UserError as err:
+        return _within(folder, err), None
+    return (_within(folder, fallbacks[0]) if fallbacks else ""), int(state["epoch"])
+
+
+def _within(folder: Path, err: Exception | str) -> str:
     """The error's message with the folder's own path left out (the listing names the folder)."""
     return str(err).replace(f"{folder}{os.sep}", "")
 

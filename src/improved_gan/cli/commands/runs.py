@@ -40,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
             errors = f"{s.test_errors}/{s.test_examples} ({100 * s.test_errors / s.test_examples:.2f}%)"
         else:
             errors = "-"
+        if s.problem and s.status != "damaged":  # last.pt damaged, previous.pt sound
+            errors += f"  ({s.problem})"
         if s.status == "damaged":
             rows.append((str(s.path), "damaged", "-", s.preset or "-", s.dataset or "-", "-", "-", s.problem))
             continue
