@@ -373,12 +373,15 @@ def apply_overrides(config: TrainConfig, overrides: Mapping[str, Any]) -> TrainC
 
 
 def parse_assignments(items: list[str]) -> dict[str, str]:
-    """``["lr=0.001", "labels=50"]`` -> ``{"lr": "0.001", "labels": "50"}``."""
+    """``["lr=0.001", "labels=50"]`` -> ``{"lr": "0.001", "labels": "50"}`` (``preset=...`` is refused)."""
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise ConfigError(f"expected KEY=VALUE (got {item!r})")
+        if key.strip() == "preset":  # the name a run is known by: it must be the preset it was built from
+            raise ConfigError(f"--set {item}: the preset is not a setting; name it as the command's first argument "
+                              f"(`improved-gan train {value.strip() or 'PRESET'} ...`)")
         out[key.strip()] = value.strip()
     return out
 

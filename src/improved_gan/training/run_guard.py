@@ -247,6 +247,17 @@ def check_new_run_folder(folder: Path, config: TrainConfig) -> None:
         )
 
 
+def check_run_folder(folder: Path, config: TrainConfig, *, overwrite: bool = False) -> bool:
+    """Raise UserError unless a run of ``config`` may start in ``folder``; True when ``overwrite`` will remove
+    what is there first (a link is never followed: it is refused). Writes nothing: ``train --dry-run`` uses it."""
+    folder = Path(folder)
+    if overwrite and (folder.is_symlink() or folder.is_dir() and any(folder.iterdir())):
+        check_removable(folder)
+        return True
+    check_new_run_folder(folder, config)
+    return False
+
+
 # -- running.pid ----------------------------------------------------------------------------------
 
 

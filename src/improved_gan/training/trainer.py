@@ -91,14 +91,11 @@ def prepare_run_dir(config: TrainConfig, run_dir: Path, *, overwrite: bool = Fal
     """
     import shutil
 
-    from improved_gan.training.run_guard import check_new_run_folder, check_removable
+    from improved_gan.training.run_guard import check_run_folder
 
     run_dir = Path(run_dir)
-    if overwrite and (run_dir.is_symlink() or run_dir.is_dir() and any(run_dir.iterdir())):  # a link: refused
-        check_removable(run_dir)
+    if check_run_folder(run_dir, config, overwrite=overwrite):
         shutil.rmtree(run_dir)
-    else:
-        check_new_run_folder(run_dir, config)
     run_dir.mkdir(parents=True, exist_ok=True)
     save_config(config, run_dir / CONFIG)
 
@@ -406,14 +403,11 @@ def train(config: TrainConfig, run_dir: str | Path, *, overwrite: bool = False, 
     anything in ``run_dir`` is written or (``overwrite``) removed.
     """
     from improved_gan.training.preflight import announce_start
-    from improved_gan.training.run_guard import RunningMark, check_new_run_folder, check_removable
+    from improved_gan.training.run_guard import RunningMark, check_run_folder
 
     config = config.validate()
     run_dir = Path(run_dir)
-    if overwrite and (run_dir.is_symlink() or run_dir.is_dir() and any(run_dir.iterdir())):  # a link: refused
-        check_removable(run_dir)
-    else:
-        check_new_run_folder(run_dir, config)
+    check_run_folder(run_dir, config, overwrite=overwrite)
     announce_start(config)
     prepare_run_dir(config, run_dir, overwrite=overwrite)
     with RunningMark(run_dir):

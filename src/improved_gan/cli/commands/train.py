@@ -48,7 +48,7 @@ def register(subparsers) -> None:
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N (also with --resume: continue there)")
     p.add_argument("--precision", choices=["auto", "fp32", "bf16"])
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any config field")
-    p.add_argument("--dry-run", action="store_true", help="check and print the resolved config, and exit")
+    p.add_argument("--dry-run", action="store_true", help="check the config and the --out folder, print the resolved config, and exit")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (logs still written)")
     p.add_argument(
         "--allow-step-change", action="store_true",
@@ -140,12 +140,15 @@ def _run_command(args: argparse.Namespace) -> int:
     if config.mode == "gan" and "labels" not in overrides:
         config = apply_overrides(config, {"labels": 0})
     config = config.validate()
+    out = args.out or Path("runs") / f"{config.preset}-{config.dataset}-l{config.labels}-s{config.seed}"
     if args.dry_run:
         import json
 
+        from improved_gan.training.run_guard import check_run_folder
+
+        check_run_folder(out, config, overwrite=args.overwrite)  # would the run be refused its folder?
         print(json.dumps(config.to_dict(), indent=2, sort_keys=True))
         return 0
-    out = args.out or Path("runs") / f"{config.preset}-{config.dataset}-l{config.labels}-s{config.seed}"
     from improved_gan.training.trainer import Trainer, train
 
     context = _join_job(config.device)
