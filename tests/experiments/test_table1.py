@@ -56,7 +56,9 @@ def test_dry_run_prints_the_plan_and_its_cost(tmp_path):
 @pytest.mark.parametrize(
     "args, says",
     [
-        (["--labels", "55"], "positive multiple of 10"),
+        (["--labels", "55"], "multiple of the 10 classes"),
+        (["--labels", "7", "--dataset", "mnist", "--data-dir", "/nonexistent"], "multiple of the 10 classes"),  # was
+        # "MNIST not found": the data was loaded (or downloaded) before the label count was checked
         (["--labels", "5000"], "ask for at most"),
         (["--labels"], "no label counts given"),
         (["--seeds", ""], "no seeds given"),

@@ -77,16 +77,16 @@ def plan_table1(
     if any(s < 0 for s in seeds):
         raise UserError(f"seeds must be >= 0 (got {sorted(s for s in seeds if s < 0)})")
     base = apply_overrides(base, overrides or {})
+    configs = {(n_labels, seed): dataclasses.replace(base, labels=n_labels, seed=seed).validate()
+               for n_labels in labels for seed in seeds}  # every value checked before the data is loaded
     _check_label_counts(base, labels)
     planned = []
-    for n_labels in labels:
-        for seed in seeds:
-            config = dataclasses.replace(base, labels=n_labels, seed=seed).validate()
-            folder = Path(out) / f"l{n_labels}-s{seed}"
-            conflict = config_conflict(folder, config)
-            if conflict:
-                raise UserError(conflict + " (or remove that run yourself)")
-            planned.append(PlannedRun(n_labels, seed, folder, config))
+    for (n_labels, seed), config in configs.items():
+        folder = Path(out) / f"l{n_labels}-s{seed}"
+        conflict = config_conflict(folder, config)
+        if conflict:
+            raise UserError(conflict + " (or remove that run yourself)")
+        planned.append(PlannedRun(n_labels, seed, folder, config))
     return planned
 
 
