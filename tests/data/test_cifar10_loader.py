@@ -301,4 +301,16 @@ def test_download_with_a_wrong_archive_leaves_nothing(tmp_path):
 
     with pytest.raises(DataError, match="content differs from the official CIFAR-10 python release"):
         load_dataset("cifar10", root=tmp_path, split="test", downloader=serve)
-    assert not list((tmp_path / "cifar10").iterdir())
+    assert not (tmp_path / "cifar10").exists()  # the folder made for the download was left behind, empty
+
+
+def test_a_failed_download_keeps_folders_it_did_not_make(tmp_path):
+    (tmp_path / "cifar10").mkdir()
+    (tmp_path / "cifar10" / "notes.txt").write_text("mine")
+
+    def offline(url: str, destination: Path) -> None:
+        raise OSError("network is unreachable")
+
+    with pytest.raises(DataError, match="not found"):
+        load_dataset("cifar10", root=tmp_path, split="test", downloader=offline)
+    assert [p.name for p in (tmp_path / "cifar10").iterdir()] == ["notes.txt"]

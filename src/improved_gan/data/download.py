@@ -66,6 +66,7 @@ def download_checked(
         DownloadFailed: no mirror delivered a file that passed ``check``.
     """
     attempts = []
+    made = [folder for folder in (destination.parent, *destination.parent.parents) if not folder.exists()]
     for url in urls:
         staging = _staging_folder(destination.parent)
         try:
@@ -78,6 +79,11 @@ def download_checked(
             attempts.append(f"{url}: {err}")
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+    for folder in made:  # the folders made for this download, deepest first: a failed one leaves none behind
+        try:
+            folder.rmdir()  # only an empty folder is removed
+        except OSError:
+            break
     raise DownloadFailed(attempts)
 
 
