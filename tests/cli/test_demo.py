@@ -76,3 +76,19 @@ def test_ctrl_c_says_how_to_continue_the_demo(tmp_path, capsys, monkeypatch):
     assert main(["demo", "--out", str(tmp_path / "demo"), "--no-progress"]) == 130
     err = capsys.readouterr().err
     assert err == "interrupted: the last checkpoint is kept; run the same command again to continue both runs\n"
+
+
+def test_what_the_data_cannot_give_is_one_line_before_any_worker_starts(tmp_path, capsys):
+    """`demo --labels 5000` spawned both workers, drew a bar, and 14 s later printed the error on the bar's line."""
+    from clitools import one_line_error
+
+    one_line_error(capsys, ["demo", "--labels", "5000", "--out", str(tmp_path / "demo")], "ask for at most 4000")
+    assert not (tmp_path / "demo").exists()
+
+
+def test_a_comparison_of_the_users_is_refused_before_training(tmp_path, capsys):
+    from clitools import one_line_error
+
+    (tmp_path / "comparison.md").write_text("my notes")
+    one_line_error(capsys, ["demo", "--out", str(tmp_path)], "comparison.md exists and was not written by")
+    assert [p.name for p in tmp_path.iterdir()] == ["comparison.md"]

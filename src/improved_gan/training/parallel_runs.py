@@ -94,7 +94,10 @@ def train_in_parallel(
             ``progress`` off, so a log shows the work).
         desc: the bar's label.
 
-    A run's error reaches the caller after the other runs have finished (they are not lost).
+    Every job's data is checked in this process first (:func:`~improved_gan.training.preflight.check_data`),
+    so a label count or batch the data cannot give is one line before any worker starts. A run that
+    fails later is named on its own line at once; the other runs go on (their epochs are kept), and
+    the first failure is raised when they have finished.
     """
     from tqdm.auto import tqdm
 
@@ -106,6 +109,7 @@ def train_in_parallel(
     todo = [job for job in jobs if epochs_done(job.folder) < job.config.epochs]
     if not todo:
         return
+    _check_data_once(todo)
     threads = max(1, (os.cpu_count() or 1) // min(processes, len(todo)))
     total = sum(job.config.epochs for job in jobs)
     printed = {job.name: epochs_done(job.folder) for job in jobs}
@@ -122,15 +126,39 @@ def train_in_parallel(
                         tqdm.write(f"{job.name}: {describe_epoch(row, of=job.config.epochs)}")
         bar.n = sum(min(printed[j.name], j.config.epochs) for j in jobs)
 
-    with ProcessPoolExecutor(max_workers=processes, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(_train_quietly, job, threads) for job in todo]
-        while True:
-            done = sum(f.done() for f in futures)
-            report()
-            bar.set_postfix_str(f"runs {finished + done}/{len(jobs)}", refresh=True)
-            if done == len(futures):
-                break
-            time.sleep(POLL_SECONDS)
-        for future in futures:
-            future.result()
-    bar.close()
+    failures: dict[str, BaseException] = {}
+    try:
+        with ProcessPoolExecutor(max_workers=processes, mp_context=get_context("spawn")) as pool:
+            futures = {pool.submit(_train_quietly, job, threads): job for job in todo}
+            while True:
+                report()
+                done = sum(f.done() for f in futures)
+                for future, job in futures.items():
+                    if future.done() and future.exception() is not None and job.name not in failures:
+                        failures[job.name] = future.exception()
+                        if done < len(futures):  # said now, not when the others have finished
+                            tqdm.write(f"{job.name}: failed: {future.exception()} (the other runs go on)")
+                bar.set_postfix_str(f"runs {finished + done}/{len(jobs)}", refresh=True)
+                if done == len(futures):
+                    break
+                time.sleep(POLL_SECONDS)
+    finally:
+        bar.close()  # before any error is printed: it gets a line of its own
+    if len(failures) == 1:
+        raise next(iter(failures.values()))
+    if failures:
+        raise UserError(f"{len(failures)} of {len(todo)} runs failed: "
+                        + "; ".join(f"{name}: {error}" for name, error in failures.items()))
+
+
+def _check_data_once(jobs: Sequence[RunJob]) -> None:
+    """:func:`~improved_gan.training.preflight.check_data` for each distinct data setting among ``jobs``."""
+    from improved_gan.training.preflight import check_data
+
+    seen = set()
+    for job in jobs:
+        c = job.config
+        key = (c.dataset, c.data_dir, c.train_split, c.eval_split, c.labels, c.batch_size, c.mode)
+        if key not in seen:
+            seen.add(key)
+            check_data(c)

@@ -70,17 +70,20 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     from improved_gan.errors import UserError
+    from improved_gan.utils.out_paths import check_folder_path
     from improved_gan.training.parallel_runs import RunJob, refuse_other_configurations, train_in_parallel
-    from improved_gan.training.report import write_comparison
+    from improved_gan.training.report import check_comparison_out, write_comparison
     from improved_gan.training.run_dir import read_metrics, sample_grid_path
 
     if args.out is None:
         args.out = Path("runs") / f"demo-{args.labels}-labels"
     if args.out.exists() and not args.out.is_dir():
         raise UserError(f"--out {args.out} is a file; name a folder for the two runs")
+    check_folder_path(args.out)
     configs = demo_configs(epochs=args.epochs, labels=args.labels, seed=args.seed)
     jobs = [RunJob(name, config, args.out / name) for name, config in configs.items()]
     refuse_other_configurations(jobs)  # before the first line: --out holding runs of another seed or labels
+    check_comparison_out(args.out / "comparison.md")  # a file of the user's there stays, and is said before training
     processes = min(len(jobs), os.cpu_count() or 1)
     print(f"training {LABELS_ONLY} (the classifier on the {args.labels} labels alone) and {K_PLUS_1} (the same "
           f"network as the paper's K+1 GAN, with the unlabeled digits) in {args.out}, {processes} at a time; "
