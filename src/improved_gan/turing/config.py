@@ -72,7 +72,8 @@ class StudyOptions:
     hype_time: bool = False
 
     def __post_init__(self) -> None:
-        if not isinstance(self.slug, str) or not _SLUG_PATTERN.fullmatch(self.slug):
+        self._check_types()
+        if not _SLUG_PATTERN.fullmatch(self.slug):
             raise ConfigError(
                 f"study name {self.slug!r} is not usable in a URL: use 1-64 lower-case "
                 "letters, digits and dashes, starting with a letter or digit"
@@ -99,11 +100,31 @@ class StudyOptions:
             raise ConfigError(f"tutorial must have between 0 and {MAX_TUTORIAL} practice images "
                               f"(got {self.tutorial})")
 
+    def _check_types(self) -> None:
+        """Each field of its own type (a hand-edited study.json may hold "ten" for 10)."""
+        for name, kind in _FIELD_TYPES.items():
+            value = getattr(self, name)
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                raise ConfigError(f"study option {name} must be {_TYPE_NAMES[kind]} (got {value!r})")
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "StudyOptions":
-        optional = ("attention_checks", "attention_max_failures", "tutorial", "hype_time")
-        return cls(**{k: data[k] for k in ("slug", "title", "per_session", "feedback")},
-                   **{k: data[k] for k in optional if k in data})
+        """The options of a study.json (``ConfigError`` naming what is missing or unknown)."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"study options must be a JSON object (got {type(data).__name__})")
+        missing = [k for k in _REQUIRED if k not in data]
+        unknown = sorted(set(data) - set(_FIELD_TYPES))
+        if missing or unknown:
+            raise ConfigError("study options " + "; ".join(
+                part for part in (missing and f"lack {', '.join(missing)}",
+                                  unknown and f"hold unknown keys {', '.join(unknown)}") if part))
+        return cls(**data)
+
+
+_REQUIRED = ("slug", "title", "per_session", "feedback")
+_FIELD_TYPES = {"slug": str, "title": str, "per_session": int, "feedback": str, "attention_checks": int,
+                "attention_max_failures": int, "tutorial": int, "hype_time": bool}
+_TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false"}
 
 
 def slug_from_folder(folder: str | Path) -> str:
@@ -133,6 +154,9 @@ class StudyFolder:
         """The folder's ``study.json``; a clear error if this is not a study folder."""
         try:
             manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except NotADirectoryError:
+            raise ConfigError(f"{self.root} is a file, not a study folder; name the folder "
+                              "`improved-gan turing create` made") from None
         except FileNotFoundError:
             raise ConfigError(
                 f"{self.root} is not a study folder (no {MANIFEST_NAME}); "
@@ -140,6 +164,9 @@ class StudyFolder:
             ) from None
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise ConfigError(f"{self.manifest_path} is not valid JSON ({err})") from None
+        if not isinstance(manifest, dict):
+            raise ConfigError(f"{self.manifest_path} is not a study's manifest (a JSON "
+                              f"{type(manifest).__name__}, not an object); restore it or create the study again")
         if manifest.get("format") == 1:
             raise ConfigError(
                 f"{self.root} was made by an earlier version whose sessions were exactly half "
@@ -154,7 +181,13 @@ class StudyFolder:
         return manifest
 
     def options(self) -> StudyOptions:
-        return StudyOptions.from_dict(self.read_manifest()["options"])
+        """The study's options; a damaged ``study.json`` is a ConfigError naming the file."""
+        try:
+            return StudyOptions.from_dict(self.read_manifest().get("options"))
+        except ConfigError as err:
+            if str(err).startswith(str(self.root)):
+                raise
+            raise ConfigError(f"{self.manifest_path}: {err}; restore the file or create the study again") from None
 
 
 def options_dict(options: StudyOptions) -> dict[str, Any]:

@@ -85,7 +85,9 @@ MAX_POOL_RATIO = 2.0
 def check_new_folder(folder: str | Path) -> Path:
     """``folder`` resolved, if a study can be created there (absent or empty)."""
     folder = Path(folder).resolve()
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"{folder} is a file, not a folder; name a new study folder (nothing was written)")
+    if folder.exists() and any(folder.iterdir()):
         raise ConfigError(f"{folder} already exists and is not empty; choose a new study folder")
     return folder
 

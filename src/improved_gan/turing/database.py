@@ -37,14 +37,15 @@ def default_url(study_dir: str | Path) -> str:
     return f"sqlite:///{Path(study_dir).resolve() / SQLITE_FILENAME}"
 
 
-def open_engine(url: str, *, read_only: bool = False) -> Engine:
+def open_engine(url: str, *, read_only: bool = False, must_exist: bool = False) -> Engine:
     """An engine for ``url``, with SQLite set up for concurrent, durable writes.
 
     ``read_only`` (SQLite): the file is opened with ``mode=ro``, and with
     ``immutable=1`` when its folder is not writable (SQLite could not make the
     WAL's shared-memory file there; nothing can be writing to it either).
-    A missing or unreadable file, a folder in its place or a file that is not
-    a SQLite database is a :class:`ConfigError`.
+    A missing file (with ``read_only`` or ``must_exist``: nothing is created
+    then), an unreadable one, a folder in its place or a file that is not a
+    SQLite database is a :class:`ConfigError`.
     """
     try:
         parsed = make_url(url)
@@ -55,7 +56,7 @@ def open_engine(url: str, *, read_only: bool = False) -> Engine:
         ) from None
     try:
         if parsed.get_backend_name() == "sqlite":
-            return _sqlite_engine(_checked_sqlite_url(parsed, read_only), read_only=read_only)
+            return _sqlite_engine(_checked_sqlite_url(parsed, read_only, must_exist), read_only=read_only)
         return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
     except (NoSuchModuleError, ModuleNotFoundError) as err:
         raise ConfigError(
@@ -65,7 +66,7 @@ def open_engine(url: str, *, read_only: bool = False) -> Engine:
         ) from None
 
 
-def _checked_sqlite_url(parsed, read_only: bool) -> str:
+def _checked_sqlite_url(parsed, read_only: bool, must_exist: bool = False) -> str:
     """The SQLite URL to open, after checking its file; ``?mode=ro`` for ``read_only``."""
     database = parsed.database
     if not database or database == ":memory:":
@@ -81,8 +82,8 @@ def _checked_sqlite_url(parsed, read_only: bool) -> str:
             raise ConfigError(f"cannot read the SQLite database {path}: {err.strerror}") from None
         if header and header != b"SQLite format 3\x00":
             raise ConfigError(f"{path} is not a SQLite database (its first bytes are {header[:8]!r})")
-    elif read_only:
-        raise ConfigError(f"there is no SQLite database at {path}")
+    elif read_only or must_exist:
+        raise ConfigError(f"there is no SQLite database at {path}; check the --database URL (nothing was created)")
     elif not path.parent.is_dir():
         raise ConfigError(f"the folder of the SQLite database {path} does not exist")
     if not read_only:

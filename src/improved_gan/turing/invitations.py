@@ -42,6 +42,22 @@ def check_labels(labels: Sequence[str]) -> list[str]:
     return cleaned
 
 
+def check_base_url(base_url: str) -> str:
+    """``base_url`` if annotators can open links under it: ``http(s)://host[:port][/path]``."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(base_url)
+        parts.port  # noqa: B018 -- raises ValueError for a port out of range or not a number
+    except ValueError as err:
+        raise ConfigError(f"--base-url {base_url!r} is not a web address ({err}); "
+                          "give the server's address as annotators reach it, e.g. https://study.example.org") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(f"--base-url {base_url!r} is not an http(s) address without ?query or #fragment; "
+                          "give the server's address as annotators reach it, e.g. https://study.example.org")
+    return base_url
+
+
 def invitation_link(base_url: str, slug: str, code: str) -> str:
     """The link that opens a study's start page with ``code`` filled in."""
     return f"{base_url.rstrip('/')}/s/{slug}/?code={code}"

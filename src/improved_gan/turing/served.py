@@ -62,6 +62,11 @@ class ServedStudy:
         """
         study_folder = StudyFolder(Path(folder).resolve())
         slug = study_folder.options().slug
+        if database_url is None and (study_folder.root / SQLITE_FILENAME).is_dir():
+            raise ConfigError(
+                f"{study_folder.root / SQLITE_FILENAME} is a folder, not the study's SQLite store; "
+                "move it away and put the store back"
+            )
         if database_url is None and not (study_folder.root / SQLITE_FILENAME).is_file():
             raise ConfigError(
                 f"{study_folder.root} has no {SQLITE_FILENAME}: it was created with an external "

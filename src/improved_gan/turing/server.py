@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import uvicorn
 from fastapi import FastAPI
@@ -51,6 +52,29 @@ def app_from_environment() -> FastAPI:
     return build_app(spec["folders"], database_url=spec["database_url"])
 
 
+def check_address(host: str, port: int) -> None:
+    """``host:port`` can be listened on now: a ConfigError (one line) for an empty or unknown host, or a port
+    in use or not allowed, before any link is printed (uvicorn would log several lines and exit with status 3)."""
+    if not host.strip():
+        raise ConfigError("--host is empty; give an address to listen on (127.0.0.1: this machine only, "
+                          "0.0.0.0: all interfaces)")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError) as err:
+        raise ConfigError(f"--host {host!r} is not an address this machine can listen on "
+                          f"({getattr(err, 'strerror', None) or err}); use 127.0.0.1, 0.0.0.0 or one of its "
+                          "addresses") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as err:
+            hint = ("another server is listening there; stop it or choose another --port" if err.errno == 98
+                    else "choose another --host or --port")
+            raise ConfigError(f"cannot listen on {host}:{port}: {err.strerror or err}; {hint}") from None
+
+
 def serve(
     folders: Sequence[str | Path],
     *,
@@ -61,22 +85,32 @@ def serve(
     proxy_headers: bool = False,
     forwarded_allow_ips: str | None = None,
     log_level: str = "info",
+    announce: Callable[[list[ServedStudy]], None] | None = None,
 ) -> None:
     """Serve the studies until interrupted.
 
     ``forwarded_allow_ips``: the proxies whose ``X-Forwarded-*`` headers are
-    believed (uvicorn's default: 127.0.0.1).
+    believed (uvicorn's default: 127.0.0.1). ``announce`` is called with the
+    opened studies once every check passed (the address, the studies), just
+    before the server starts.
     """
     if workers < 1:
         raise ConfigError(f"workers must be >= 1 (got {workers})")
     if not 1 <= port <= 65535:
         raise ConfigError(f"a port is 1-65535 (got {port})")
+    if forwarded_allow_ips is not None and not forwarded_allow_ips.strip():
+        raise ConfigError("--forwarded-allow-ips is empty; name the proxies' addresses, or leave it out "
+                          "(127.0.0.1)")
+    check_address(host, port)
+    app = build_app(folders, database_url=database_url)  # fail early, clearly (a study, two of one name)
+    if announce is not None:
+        announce(list(app.state.studies.values()))
     common = dict(host=host, port=port, proxy_headers=proxy_headers, log_level=log_level,
                   server_header=False, forwarded_allow_ips=forwarded_allow_ips)
     if workers == 1:
-        uvicorn.run(build_app(folders, database_url=database_url), **common)
+        uvicorn.run(app, **common)
         return
-    for served in open_studies(folders, database_url=database_url):  # fail early, clearly
+    for served in app.state.studies.values():  # each worker opens them again
         served.store.close()
     os.environ[SERVE_ENV] = json.dumps({
         "folders": [str(Path(f).resolve()) for f in folders], "database_url": database_url,

@@ -172,9 +172,10 @@ class Store:
         """Connect to ``url``; with ``create``, make the tables that are missing.
 
         ``read_only`` opens a SQLite file without writing to it (not even its
-        journal), so an archived study on a read-only disk can be read.
+        journal), so an archived study on a read-only disk can be read. Without
+        ``create`` a SQLite file must already exist (none is made).
         """
-        store = cls(open_engine(url, read_only=read_only))
+        store = cls(open_engine(url, read_only=read_only, must_exist=not create))
         if create and not read_only:
             store.create_schema()
         return store

@@ -73,8 +73,8 @@ def register(subparsers) -> None:
                         "100 to 1000 ms (50 ms steps), each image followed by a mask")
     c.add_argument("--title", default="Real or generated?", help="heading annotators see")
     c.add_argument("--slug", help="the study's name in URLs (default: from the folder name)")
-    c.add_argument("--seed", type=int, default=0, help="seed for a run's generator samples")
-    c.add_argument("--data-dir", help="where datasets named by --real live")
+    c.add_argument("--seed", type=int, help="seed for a run's generator samples (default 0; only with a run folder)")
+    c.add_argument("--data-dir", help="where datasets named by --real or --generated live (only with a dataset name)")
     c.add_argument("--no-progress", action="store_true",
                    help="no progress bars (sampling a run's generator, writing the images)")
     _database_option(c)
@@ -208,8 +208,9 @@ def create(args: argparse.Namespace) -> int:
     from improved_gan.turing.sources import load_pool
 
     check_new_folder(args.study)  # before the (possibly slow) loading of images
+    _check_source_flags(args)
     options = StudyOptions(
-        slug=args.slug or slug_from_folder(args.study),
+        slug=slug_from_folder(args.study) if args.slug is None else args.slug,
         title=args.title,
         per_session=args.per_session,
         feedback=args.feedback,
@@ -245,6 +246,21 @@ def create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_source_flags(args: argparse.Namespace) -> None:
+    """``--seed`` needs a run folder among the sources, ``--data-dir`` a dataset name: never silently unused."""
+    from improved_gan.image_sources import describe_source
+
+    kinds = {describe_source(args.real), describe_source(args.generated)}
+    if args.seed is not None and "run" not in kinds:
+        raise UserError(f"--seed {args.seed} draws a run's generator samples, but neither --real nor --generated "
+                        "is a run folder; leave it out (nothing was written)")
+    if args.data_dir is not None and "dataset" not in kinds:
+        raise UserError(f"--data-dir {args.data_dir} is where datasets live, but neither --real nor --generated "
+                        "names a dataset (e.g. mnist:test); leave it out (nothing was written)")
+    if args.seed is None:
+        args.seed = 0
+
+
 def _load(load_pool, source: str, option: str, **kwargs):
     """``load_pool(source, ...)``, a source that cannot be decoded being a one-line error."""
     from improved_gan.image_sources import UnreadableFile
@@ -260,16 +276,17 @@ def _load(load_pool, source: str, option: str, **kwargs):
 
 
 def invite(args: argparse.Namespace) -> int:
-    from improved_gan.turing.invitations import check_labels, invitations_csv
+    from improved_gan.turing.invitations import check_base_url, check_labels, invitations_csv
     from improved_gan.turing.served import ServedStudy
     from improved_gan.utils.atomic import atomic_write_text
 
     from improved_gan.turing.invitations import MAX_BATCH
     from improved_gan.utils.out_paths import check_output_file
 
+    check_base_url(args.base_url)  # before any code is made: a code behind a broken link is a lost seat
     if args.labels is not None:
         try:
-            text = args.labels.read_text(encoding="utf-8")
+            text = args.labels.read_text(encoding="utf-8-sig")  # a byte-order mark (Notepad, Excel) is not a label
         except UnicodeDecodeError:
             raise UserError(f"--labels {args.labels} is not a UTF-8 text file; give one label per line") from None
         labels = check_labels([line for line in text.splitlines() if line.strip()])
@@ -280,8 +297,9 @@ def invite(args: argparse.Namespace) -> int:
     else:
         labels = [None] * args.n
     if args.out is not None:
-        if args.out.exists():
-            raise UserError(f"{args.out} exists; invitation codes are shown once, so choose a new file")
+        if args.out.exists() or args.out.is_symlink():
+            link = f" (a symbolic link to {os.readlink(args.out)})" if args.out.is_symlink() else ""
+            raise UserError(f"{args.out} exists{link}; invitation codes are shown once, so choose a new file")
         check_output_file(args.out, what="new .csv file")  # before any code is made: a code never written is lost
     served = ServedStudy.open(args.study, database_url=args.database)
     try:
@@ -321,17 +339,19 @@ def remove(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from improved_gan.turing.config import StudyFolder
     from improved_gan.turing.server import serve as run_server
 
     host = "localhost" if args.host in ("127.0.0.1", "0.0.0.0") else args.host
-    for folder in args.studies:
-        slug = StudyFolder(folder).options().slug
-        print(f"study {slug!r}: annotators http://{host}:{args.port}/s/{slug}/  "
-              f"owner http://{host}:{args.port}/s/{slug}/results", flush=True)
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address in a link is bracketed
+
+    def announce(studies) -> None:  # once the address and every study passed their checks
+        for served in studies:
+            print(f"study {served.slug!r}: annotators http://{host}:{args.port}/s/{served.slug}/  "
+                  f"owner http://{host}:{args.port}/s/{served.slug}/results", flush=True)
+
     run_server(args.studies, host=args.host, port=args.port, database_url=args.database,
                workers=args.workers, proxy_headers=args.proxy_headers,
-               forwarded_allow_ips=args.forwarded_allow_ips)
+               forwarded_allow_ips=args.forwarded_allow_ips, announce=announce)
     return 0
 
 
@@ -367,6 +387,13 @@ def _check_exports(args: argparse.Namespace) -> None:
     from improved_gan.turing.export import IMAGE_COLUMNS, VOTE_COLUMNS
     from improved_gan.utils.out_paths import check_output_file, starts_with
 
+    named: dict[Path, str] = {}
+    for flag, path in (("--json", args.json), ("--votes-csv", args.votes_csv), ("--images-csv", args.images_csv)):
+        if path is not None:
+            if path.resolve() in named:
+                raise UserError(f"{named[path.resolve()]} and {flag} both name {path}: the second export would "
+                                "replace the first; give each its own file (nothing was written)")
+            named[path.resolve()] = flag
     for flag, path, head in (("--json", args.json, '{\n  "study": {\n'),
                              ("--votes-csv", args.votes_csv, ",".join(VOTE_COLUMNS) + "\n"),
                              ("--images-csv", args.images_csv, ",".join(IMAGE_COLUMNS) + "\n")):
