@@ -55,6 +55,8 @@ def is_run_folder(path: str | os.PathLike) -> bool:
 
 def describe_source(source: str) -> str:
     """What kind of source ``source`` is: ``"run"``, ``"folder"``, ``"npz"`` or ``"dataset"``."""
+    if not source.strip():
+        raise UserError("the image source is empty; name a run folder, an image folder, an .npz or a dataset")
     path = Path(source).expanduser()
     if path.is_dir():
         return "run" if is_run_folder(path) else "folder"

@@ -180,3 +180,158 @@ def test_serve_links_come_after_the_checks_and_bracket_ipv6(study, capsys, monke
     monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
     assert main(["turing", "serve", str(study), "--host", "::1", "--port", "8123"]) == 0
     assert "annotators http://[::1]:8123/s/study/" in capsys.readouterr().out
+
+
+# -- score ----------------------------------------------------------------------------------------
+
+def _last_line_error(capsys, argv, *says: str) -> str:
+    """Exit status 2, no traceback, the last line of stderr ``error: ...`` with every text of ``says`` (a note
+    on the classifier, or a cleared progress bar, may come before it)."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    line = err.rstrip("\n").splitlines()[-1]
+    assert line.startswith("error: ") and "Traceback" not in err, err
+    for text in says:
+        assert text in line, line
+    return line
+
+
+@pytest.fixture
+def classifier(tmp_path):
+    import torch
+
+    from improved_gan.metrics.classifier import MnistClassifier, save_classifier
+
+    torch.manual_seed(0)
+    return str(save_classifier(MnistClassifier(width=4, feature_dim=8), tmp_path / "classifier.pt"))
+
+
+@pytest.mark.parametrize("which", ["samples", "reference images"])
+def test_a_distance_from_one_image_is_one_line(which, tmp_path, capsys, classifier):
+    """`score x.npz --metrics mnist_fd --reference one.npz`: "ValueError: need at least 2 feature vectors"."""
+    digits = np.random.default_rng(0).integers(0, 256, (12, 28, 28, 1), dtype=np.uint8)
+    np.savez(tmp_path / "one.npz", x=digits[:1])
+    np.savez(tmp_path / "many.npz", x=digits)
+    samples, reference = ("one", "many") if which == "samples" else ("many", "one")
+    _last_line_error(capsys, ["score", str(tmp_path / f"{samples}.npz"), "--metrics", "mnist_fd", "--reference",
+                              str(tmp_path / f"{reference}.npz"), "--classifier", classifier],
+                     f"needs at least 2 {which} for a covariance (got 1)")
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [(["score", ""], "the image source is empty"),  # scored the PNGs of the working directory
+     (["score", "{tmp}/x.npz", "--metrics", ""], "--metrics is empty"),  # the default metrics, silently
+     (["score", "{tmp}/x.npz", "--seed", "3"], "is not a run folder"),  # ignored: no generator to seed
+     (["score", "{tmp}/x.npz", "--metrics", "mnist_score", "--data-dir", "{tmp}"], "leave it out")],  # ignored
+)
+def test_score_refuses_empty_and_unused_arguments(argv, says, tmp_path, capsys):
+    np.savez(tmp_path / "x.npz", x=np.zeros((20, 28, 28, 1), np.uint8))
+    one_line_error(capsys, [a.format(tmp=tmp_path) for a in argv], says)
+
+
+@pytest.fixture
+def run_to_score(tmp_path):
+    from clitools import fake_run
+
+    return fake_run(tmp_path / "run", checkpoint=True)
+
+
+@pytest.mark.parametrize(
+    "content, says",
+    [(b"[1, 2]", "holds a JSON list, not the object of scores"),  # TypeError: 'list' object is not a mapping
+     (b"\xff\xfe", "is not valid JSON")],  # UnicodeDecodeError, after the sampling and scoring
+)
+def test_a_runs_scores_json_that_cannot_be_merged_into_is_refused_before_sampling(
+        content, says, run_to_score, capsys, monkeypatch):
+    from improved_gan import image_sources
+
+    monkeypatch.setattr(image_sources, "load_images", lambda *a, **k: pytest.fail("sampled before the check"))
+    (run_to_score / "scores.json").write_bytes(content)
+    before = files(run_to_score)
+    one_line_error(capsys, ["score", str(run_to_score), "--n", "20", "--metrics", "mnist_score"], says,
+                   "nothing was written")
+    assert files(run_to_score) == before
+
+
+def test_a_generator_that_cannot_draw_a_lone_image_is_one_line(run_to_score, capsys, monkeypatch, classifier):
+    """`score RUN --n 1` (or 501: a last batch of one) was batch statistics' ValueError traceback."""
+    from improved_gan import image_sources
+
+    def lone_image(*args, **kwargs):
+        raise ValueError("batch statistics need at least 2 values per feature (got input of shape [1, 500])")
+
+    monkeypatch.setattr(image_sources, "load_images", lone_image)
+    _last_line_error(capsys, ["score", str(run_to_score), "--n", "1", "--metrics", "mnist_score", "--splits", "1",
+                              "--classifier", classifier], "cannot sample its generator", "choose another --n")
+
+
+# -- games ----------------------------------------------------------------------------------------
+
+def test_games_start_beyond_the_escape_radius_is_one_line(tmp_path, capsys):
+    """`--start 1e308 1e308`: matplotlib's "Axis limits cannot be NaN or Inf" traceback after the runs."""
+    one_line_error(capsys, ["games", "--out", str(tmp_path / "g"), "--start", "1e308", "1e308"],
+                   "--start must lie within 100,000")
+    assert not (tmp_path / "g").exists()
+
+
+def test_games_out_empty_is_refused(tmp_path, capsys, monkeypatch):
+    """`--out ""` wrote the PNGs and distances.json into the working directory."""
+    monkeypatch.chdir(tmp_path)
+    one_line_error(capsys, ["games", "--out", "", "--steps", "5"], "--out is empty")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_games_never_replaces_a_users_picture_beside_an_earlier_output(tmp_path, capsys):
+    """An earlier games output made every file of games' names "ours": the user's kinked-sweep.png went."""
+    out = tmp_path / "g"
+    assert main(["games", "--out", str(out), "--game", "kinked", "--steps", "5", "--no-progress"]) == 0
+    (out / "kinked-sweep.png").write_text("my own picture")
+    before = files(out)
+    one_line_error(capsys, ["games", "--out", str(out), "--game", "kinked", "--steps", "5", "--sweep"],
+                   "kinked-sweep.png exists and was not written by improved-gan")
+    assert files(out) == before
+    assert main(["games", "--out", str(out), "--game", "kinked", "--steps", "5", "--no-progress"]) == 0  # no sweep
+    assert (out / "kinked-sweep.png").read_text() == "my own picture"
+
+
+def test_games_out_a_dangling_symbolic_link_is_named(tmp_path, capsys):
+    """It said "File exists: LINK"."""
+    (tmp_path / "link").symlink_to(tmp_path / "gone")
+    one_line_error(capsys, ["games", "--out", str(tmp_path / "link"), "--steps", "5"], "which does not exist")
+
+
+# -- classifier -----------------------------------------------------------------------------------
+
+def test_classifier_out_a_dangling_symbolic_link_is_refused_before_training(tmp_path, capsys, monkeypatch):
+    """The check passed (the path did not exist), minutes of training followed, and the save replaced the link."""
+    from improved_gan import data
+
+    monkeypatch.setattr(data, "load_dataset", lambda *a, **k: pytest.fail("trained before checking --out"))
+    (tmp_path / "c.pt").symlink_to(tmp_path / "elsewhere" / "c.pt")
+    one_line_error(capsys, ["classifier", "train", "--out", str(tmp_path / "c.pt")], "is a symbolic link")
+    assert (tmp_path / "c.pt").is_symlink()
+
+
+# -- datasets -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["folder", "looping link"])
+@pytest.mark.parametrize("dataset, path", [("mnist:test", "mnist/t10k-images-idx3-ubyte.gz"),
+                                           ("svhn:test", "svhn/test_32x32.mat")])
+def test_a_data_file_that_is_not_a_file_is_named(kind, dataset, path, tmp_path, capsys):
+    """It said "not found ... Downloading it failed" (and with internet access downloaded one beside it)."""
+    target = tmp_path / path
+    target.parent.mkdir(parents=True)
+    if kind == "folder":
+        target.mkdir()
+    else:
+        target.symlink_to(target.name)
+    one_line_error(capsys, ["score", dataset, "--data-dir", str(tmp_path)], str(target),
+                   "is a folder, not the" if kind == "folder" else "which is not a readable file")
+
+
+def test_a_file_where_the_dataset_folder_must_be_is_named(tmp_path, capsys):
+    """It said "cannot download into .../mnist: File exists"."""
+    (tmp_path / "mnist").write_text("x")
+    one_line_error(capsys, ["score", "mnist:test", "--data-dir", str(tmp_path)],
+                   f"{tmp_path / 'mnist'} is a file, not a folder")

@@ -87,13 +87,25 @@ def download_checked(
     raise DownloadFailed(attempts)
 
 
+def _refuse_a_non_file(path: Path, what: str) -> None:
+    """Something at ``path`` that is not the file (a folder, a broken or looping symbolic link) is named, rather
+    than reported as missing and downloaded beside it."""
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not the {what}; move it away and put the file there")
+    if path.is_symlink():  # and not a file: its target is missing, or it points to itself
+        raise DataError(f"{path} is a symbolic link to {os.readlink(path)}, which is not a readable file "
+                        f"(missing, or a loop); fix or remove the link to the {what}")
+
+
 def _staging_folder(parent: Path) -> Path:
     try:
         parent.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(prefix=".download-", dir=parent))
     except OSError as err:
+        blocker = next((p for p in (parent, *parent.parents) if p.exists() and not p.is_dir()), None)
+        why = f"{blocker} is a file, not a folder" if blocker is not None else err.strerror or err
         raise DataError(
-            f"cannot download into {parent}: {err.strerror or err}. Choose a writable data folder "
+            f"cannot download into {parent}: {why}. Choose a writable data folder "
             "(--data-dir DIR or IMPROVED_GAN_DATA=DIR)."
         ) from err
 
@@ -143,6 +155,8 @@ def find_or_fetch(
     for path in candidates:
         if path.is_file():
             return path
+    for path in candidates:
+        _refuse_a_non_file(path, what)
     failed: tuple[str, ...] = ()
     if download:
         try:

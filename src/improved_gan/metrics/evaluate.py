@@ -127,6 +127,7 @@ def evaluate_samples(
             raise UserError(f"{needing} compares with real images: give reference images (--reference SOURCE)")
         if isinstance(reference, np.ndarray):
             reference = check_images(reference, what="reference images")
+        _check_enough_for_a_covariance(specs, images, reference)
     if device is None:
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     networks = dict(networks or {})
@@ -152,6 +153,15 @@ def evaluate_samples(
                 values = spec.compute(outputs, splits=splits, reference=reference_stats)
                 results.update({key: float(value) for key, value in values.items()})
     return results
+
+
+def _check_enough_for_a_covariance(specs, images: np.ndarray, reference) -> None:
+    """A distance compares two covariances, and one image has none: at least 2 samples and 2 reference images."""
+    needing = ", ".join(spec.name for spec in specs if spec.needs_reference)
+    for what, count in (("samples", len(images)),
+                        ("reference images", len(reference) if isinstance(reference, np.ndarray) else None)):
+        if count is not None and count < 2:
+            raise UserError(f"{needing} needs at least 2 {what} for a covariance (got {count}); give more")
 
 
 def _reference_statistics(reference, network_name, network, batch_size, device, progress) -> FeatureStatistics:

@@ -30,6 +30,11 @@ def _check_out(out: Path | None) -> None:
 
     if out is None:
         check_folder_path(classifier_cache_dir(), "the classifier cache (IMPROVED_GAN_CACHE)")
+    elif out.is_symlink():  # a dangling link passes the checks of a path, and the save would replace it
+        from improved_gan.errors import UserError
+
+        raise UserError(f"--out {out} is a symbolic link (to {out.readlink()}); name a new file (nothing was "
+                        "written)")
     else:
         check_output_file(out, what="new classifier file")
 

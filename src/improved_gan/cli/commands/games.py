@@ -20,10 +20,16 @@ from pathlib import Path
 MAX_STEPS = 1_000_000
 """The most updates per run (each keeps its path in memory: 16 bytes a point, per lane of the sweep)."""
 
+MAX_START = 100_000.0
+"""The largest ``--start`` coordinate: a run stops as diverged 10**6 from the equilibrium, and the plots are
+three start distances wide."""
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("games", help="Section 3 toy games: orbits of GD, historical averaging, remedies")
-    p.add_argument("--out", type=Path, required=True, help="folder for the PNGs and distances.json")
+    p.add_argument("--out", required=True, help="folder for the PNGs and distances.json")
     p.add_argument("--game", choices=("all", "bilinear", "kinked"), default="all",
                    help="bilinear = game 1 (xy vs -xy), kinked = game 2 ((f(x)-1)(y-1)); default all")
     p.add_argument("--steps", type=int, default=5000, help="updates per run (default 5000)")
@@ -52,22 +58,38 @@ def _check(args: argparse.Namespace) -> None:
         raise UserError(f"--weight must be positive: it is the historical-averaging weight (got {args.weight})")
     if args.start is not None and not all(math.isfinite(v) for v in args.start):
         raise UserError(f"--start must be two finite numbers X Y (got {args.start[0]} {args.start[1]})")
+    if args.start is not None and max(abs(v) for v in args.start) > MAX_START:
+        raise UserError(f"--start must lie within {MAX_START:,.0f} of the origin (got {args.start[0]:g} "
+                        f"{args.start[1]:g}): a run stops as diverged 1,000,000 from the equilibrium")
+    if not args.out.strip():  # Path("") would be the working directory
+        raise UserError("--out is empty; name a folder for the PNGs and distances.json")
+    args.out = Path(args.out)
+    if args.out.is_symlink() and not args.out.exists():
+        raise UserError(f"--out {args.out} is a symbolic link to {args.out.readlink()}, which does not exist; "
+                        "name a folder")
     if args.out.exists() and not args.out.is_dir():
         raise UserError(f"--out must be a folder (got the file {args.out})")
-    _check_out(args.out)
+    _check_out(args.out, _games(args), sweep=args.sweep)
 
 
-def _check_out(out: Path) -> None:
-    """The files games writes may replace only an earlier games output (its distances.json says so)."""
+def _games(args: argparse.Namespace) -> list[str]:
     from improved_gan.games import GAMES
+
+    return list(GAMES) if args.game == "all" else [args.game]
+
+
+def _check_out(out: Path, games: list[str], *, sweep: bool) -> None:
+    """The files this run writes may replace only an earlier games output (its distances.json says so; each
+    PNG must be one matplotlib wrote)."""
     from improved_gan.utils.out_paths import check_folder_path, check_output_file
 
     check_folder_path(out)
-    names = ["distances.json", "kinked-sweep.png"] + [f"{g}-{kind}.png" for g in GAMES
-                                                      for kind in ("trajectories", "distance")]
+    names = ["distances.json", *(["kinked-sweep.png"] if sweep else [])] + [
+        f"{g}-{kind}.png" for g in games for kind in ("trajectories", "distance")]
     ours = _games_record(out / "distances.json")
     for name in names:
-        check_output_file(out / name, ours=lambda path: ours, instead="choose a new or empty --out folder")
+        check_output_file(out / name, ours=lambda path: ours and (path.suffix != ".png" or _games_png(path)),
+                          instead="choose a new or empty --out folder")
 
 
 def _games_record(path: Path) -> bool:
@@ -81,14 +103,24 @@ def _games_record(path: Path) -> bool:
     return isinstance(record, dict) and {"lr", "steps", "history_weight", "runs"} <= set(record)
 
 
+def _games_png(path: Path) -> bool:
+    """Whether ``path`` is a PNG that matplotlib wrote (as games does): a picture of the user's beside an
+    earlier output is not replaced."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(256)
+    except OSError:
+        return False
+    return head.startswith(PNG_MAGIC) and b"Matplotlib" in head
+
+
 def run(args: argparse.Namespace) -> int:
-    from improved_gan.games import GAMES
     from improved_gan.games.experiment import run_experiment
 
     _check(args)
     report = run_experiment(
         args.out,
-        list(GAMES) if args.game == "all" else [args.game],
+        _games(args),
         lr=args.lr,
         steps=args.steps,
         history_weight=args.weight,

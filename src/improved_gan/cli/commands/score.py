@@ -49,7 +49,7 @@ def register(subparsers) -> None:
         "classifier train` cached here)",
     )
     p.add_argument("--splits", type=int, help="splits of is / mnist_score (default 10, as the original)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the generator's z for a run folder (default 0)")
+    p.add_argument("--seed", type=int, help="seed of the generator's z for a run folder (default 0; only with a run)")
     p.add_argument("--batch-size", type=int, default=100, help="images per forward pass (default 100)")
     p.add_argument(
         "--data-dir", help="data root for dataset names (default: a run's own data_dir, else $IMPROVED_GAN_DATA)"
@@ -61,25 +61,40 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from improved_gan.errors import UserError
-    from improved_gan.image_sources import describe_source, load_images
+    from improved_gan.image_sources import describe_source
     from improved_gan.metrics.evaluate import evaluate_samples, load_scoring_network
     from improved_gan.metrics.inception_score import DEFAULT_SPLITS
     from improved_gan.training.preflight import check_device
+    from improved_gan.training.run_dir import SCORES
 
     if args.splits is None:
         args.splits = DEFAULT_SPLITS
     if args.splits < 1 or args.batch_size < 1:
         raise UserError(f"--splits and --batch-size must be positive (got {args.splits}, {args.batch_size})")
+    if args.metrics is not None and not args.metrics.strip():
+        raise UserError("--metrics is empty; name one or more of is, fid, mnist_score, mnist_fd, or leave it out")
     device = check_device(args.device)
-    is_run = describe_source(args.source) == "run"
+    kind = describe_source(args.source)
+    is_run = kind == "run"
+    if args.seed is not None and not is_run:
+        raise UserError(f"--seed {args.seed} draws a run's generator samples, but {args.source} is not a run "
+                        "folder; leave it out")
+    args.seed = 0 if args.seed is None else args.seed
     run_config = _run_config(args.source) if is_run else None
     run_dataset = run_config.dataset if is_run else None
+    data_dir_given = args.data_dir is not None
     if is_run and args.data_dir is None:
         args.data_dir = run_config.data_dir  # the run's own data folder, for its reference set
+    if is_run:
+        _check_scores_file(Path(args.source) / SCORES)  # before the sampling: it is merged into at the end
     # a generator is sampled last, once everything else is known to work; other sources are cheap to read first
     images = None if is_run else _read_source(args.source, n=args.n, data_dir=args.data_dir)
     specs = _choose_metrics(args.metrics, run_dataset, images)
     reference_name = _choose_reference(args.reference, run_dataset, images, specs)
+    reads_a_dataset = kind == "dataset" or (reference_name is not None and describe_source(reference_name) == "dataset")
+    if data_dir_given and not reads_a_dataset:
+        raise UserError(f"--data-dir {args.data_dir} is where datasets live, but neither the source nor the "
+                        "reference is a dataset name (e.g. mnist:test); leave it out")
 
     networks = {}
     for spec in specs:
@@ -91,13 +106,12 @@ def run(args: argparse.Namespace) -> int:
     _say_which_classifier(networks)
     reference = _reference(reference_name, specs, networks, args, device) if reference_name else None
     if images is None:
-        images = load_images(args.source, n=args.n, data_dir=args.data_dir, seed=args.seed, device=device)
+        images = _sample_run(args.source, n=args.n, data_dir=args.data_dir, seed=args.seed, device=device)
 
     scores = evaluate_samples(
         images, metrics=[s.name for s in specs], reference=reference, splits=args.splits, device=device,
         batch_size=args.batch_size, networks=networks, progress=True,
     )  # fmt: skip
-    from improved_gan.training.run_dir import SCORES
     from improved_gan.training.run_scores import merge_run_scores, score_entries
 
     entries = score_entries(specs, scores, networks, n=len(images), splits=args.splits, reference=reference_name,
@@ -159,6 +173,36 @@ def _say_which_classifier(networks) -> None:
 
         print(f"note: MNIST classifier sha256 {weights_digest(network)[:16]}..., not the reference one; these scores "
               "compare with scores made by the same classifier, not with docs/metrics.md", file=sys.stderr)
+
+
+def _check_scores_file(path: Path) -> None:
+    """A run's scores.json that the scores could not be merged into, refused before minutes of sampling
+    (a JSON list or a file that is not UTF-8 was a traceback at the end; a folder, an error after the work)."""
+    from improved_gan.errors import UserError
+
+    if path.is_dir():
+        raise UserError(f"{path} is a folder; the scores are merged into a file of that name: move it away")
+    if not path.exists():
+        return
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise UserError(f"{path} is not valid JSON ({err}); fix or delete it (nothing was written)") from None
+    if not isinstance(record, dict):
+        raise UserError(f"{path} holds a JSON {type(record).__name__}, not the object of scores a run keeps; "
+                        "fix or delete it (nothing was written)")
+
+
+def _sample_run(source: str, **kwargs):
+    """:func:`load_images` of a run: a generator that cannot draw as asked (a batch of one image through
+    batch statistics: --n 1, 501, ...) is one UserError."""
+    from improved_gan.errors import UserError
+    from improved_gan.image_sources import load_images
+
+    try:
+        return load_images(source, **kwargs)
+    except ValueError as err:
+        raise UserError(f"{source}: cannot sample its generator ({err}); choose another --n") from None
 
 
 def _run_config(run_dir: str):
