@@ -127,10 +127,8 @@ def read_image_folder(folder: str | os.PathLike) -> np.ndarray:
             if image.mode == "P":
                 image = image.convert("RGB")
             if image.mode not in ("L", "RGB"):
-                raise UserError(
-                    f"{file}: image mode {image.mode!r} is not 8-bit grayscale (L) or RGB; "
-                    "convert it (e.g. drop the alpha channel) before scoring"
-                )
+                raise UserError(f"{file}: image mode {image.mode!r} is not 8-bit grayscale (L) or RGB; "
+                                f"{_CONVERSION_HINTS.get(image.mode, 'convert it to L or RGB')} before scoring")
             array = np.asarray(image, dtype=np.uint8)
         arrays.append(array[..., None] if array.ndim == 2 else array)
         if arrays[-1].shape != arrays[0].shape:
@@ -139,6 +137,20 @@ def read_image_folder(folder: str | os.PathLike) -> np.ndarray:
                 f"{_shape_text(arrays[0])}, {file.name} is {_shape_text(arrays[-1])}; resize them to one size"
             )
     return np.stack(arrays)
+
+
+_CONVERSION_HINTS = {
+    "RGBA": "drop the alpha channel (convert it to RGB)",
+    "LA": "drop the alpha channel (convert it to L)",
+    "PA": "drop the alpha channel (convert it to RGB)",
+    "1": "convert the 1-bit image to 8-bit grayscale (L)",
+    "I;16": "scale the 16-bit values to 0..255 and save as 8-bit grayscale (L)",
+    "I": "scale the 32-bit values to 0..255 and save as 8-bit grayscale (L)",
+    "F": "scale the floating-point values to 0..255 and save as 8-bit grayscale (L)",
+    "CMYK": "convert it to RGB",
+    "YCbCr": "convert it to RGB",
+}
+"""How to make an image of each other PIL mode scorable (the message names the mode)."""
 
 
 class UnreadableFile(UserError):

@@ -53,6 +53,16 @@ def test_create_refuses_flags_it_would_ignore(extra, says, pools, capsys):
     assert not (pools / "s").exists()
 
 
+def test_create_refuses_a_run_as_the_real_images(pools, capsys):
+    """A run's generator samples were accepted as the real pool (its images are generated)."""
+    from clitools import fake_run
+
+    run = fake_run(pools / "run", checkpoint=True)
+    one_line_error(capsys, ["turing", "create", str(pools / "s"), "--real", str(run), "--generated",
+                            str(pools / "gen.npz")], "--real", "is a run folder: its images are generated")
+    assert not (pools / "s").exists()
+
+
 def test_create_into_a_file_says_it_is_a_file(pools, capsys):
     """It said "already exists and is not empty"."""
     (pools / "notes.txt").write_text("mine")
@@ -228,6 +238,33 @@ def test_a_distance_from_one_image_is_one_line(which, tmp_path, capsys, classifi
 def test_score_refuses_empty_and_unused_arguments(argv, says, tmp_path, capsys):
     np.savez(tmp_path / "x.npz", x=np.zeros((20, 28, 28, 1), np.uint8))
     one_line_error(capsys, [a.format(tmp=tmp_path) for a in argv], says)
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [(["--reference", ""], "--reference is empty"),  # the default reference (MNIST's training set), silently
+     (["--classifier", ""], "--classifier is empty"),  # "classifier file . does not exist"
+     (["--metrics", "mnist_score", "--reference", "{tmp}/x.npz"], "--reference is not used by the metrics chosen"),
+     (["--metrics", "mnist_score", "--weights", "{tmp}/w.pth"], "--weights is not used"),
+     (["--metrics", "mnist_score", "--download-weights"], "--download-weights is not used"),
+     (["--metrics", "is", "--classifier", "{tmp}/c.pt"], "--classifier is not used"),
+     (["--metrics", "mnist_fd", "--reference", "{tmp}/x.npz", "--splits", "3"], "--splits is not used")],
+)
+def test_score_refuses_options_the_chosen_metrics_ignore(argv, says, tmp_path, capsys):
+    """Each was accepted, and the scores made without it."""
+    np.savez(tmp_path / "x.npz", x=np.zeros((20, 28, 28, 1), np.uint8))
+    one_line_error(capsys, ["score", str(tmp_path / "x.npz"), *[a.format(tmp=tmp_path) for a in argv]], says)
+
+
+@pytest.mark.parametrize("mode, hint", [("I;16", "scale the 16-bit values to 0..255"), ("1", "1-bit image")])
+def test_score_says_how_to_convert_each_image_mode(mode, hint, tmp_path, capsys):
+    """A 16-bit or 1-bit PNG was told to "drop the alpha channel", which it does not have."""
+    from PIL import Image
+
+    (tmp_path / "pngs").mkdir()
+    Image.new(mode, (28, 28)).save(tmp_path / "pngs" / "a.png")
+    err = one_line_error(capsys, ["score", str(tmp_path / "pngs")], f"image mode {mode!r}", hint)
+    assert "alpha" not in err
 
 
 @pytest.fixture

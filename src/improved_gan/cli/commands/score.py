@@ -67,12 +67,15 @@ def run(args: argparse.Namespace) -> int:
     from improved_gan.training.preflight import check_device
     from improved_gan.training.run_dir import SCORES
 
+    splits_given = args.splits is not None
     if args.splits is None:
         args.splits = DEFAULT_SPLITS
     if args.splits < 1 or args.batch_size < 1:
         raise UserError(f"--splits and --batch-size must be positive (got {args.splits}, {args.batch_size})")
-    if args.metrics is not None and not args.metrics.strip():
-        raise UserError("--metrics is empty; name one or more of is, fid, mnist_score, mnist_fd, or leave it out")
+    for flag, value in (("--metrics", args.metrics), ("--reference", args.reference), ("--weights", args.weights),
+                        ("--classifier", args.classifier), ("--data-dir", args.data_dir)):
+        if value is not None and not value.strip():  # "" would be the default, or the working directory
+            raise UserError(f"{flag} is empty; give a value or leave it out")
     device = check_device(args.device)
     kind = describe_source(args.source)
     is_run = kind == "run"
@@ -91,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     images = None if is_run else _read_source(args.source, n=args.n, data_dir=args.data_dir)
     specs = _choose_metrics(args.metrics, run_dataset, images)
     reference_name = _choose_reference(args.reference, run_dataset, images, specs)
+    _check_used(args, specs, splits_given=splits_given)
     reads_a_dataset = kind == "dataset" or (reference_name is not None and describe_source(reference_name) == "dataset")
     if data_dir_given and not reads_a_dataset:
         raise UserError(f"--data-dir {args.data_dir} is where datasets live, but neither the source nor the "
@@ -173,6 +177,24 @@ def _say_which_classifier(networks) -> None:
 
         print(f"note: MNIST classifier sha256 {weights_digest(network)[:16]}..., not the reference one; these scores "
               "compare with scores made by the same classifier, not with docs/metrics.md", file=sys.stderr)
+
+
+def _check_used(args: argparse.Namespace, specs, *, splits_given: bool) -> None:
+    """Every network and reference option given is used by a chosen metric: none is silently ignored."""
+    from improved_gan.errors import UserError
+    from improved_gan.metrics.registry import INCEPTION, MNIST_CLASSIFIER
+
+    names = ", ".join(spec.name for spec in specs)
+    networks = {spec.network for spec in specs}
+    for flag, given, used in (("--reference", args.reference, any(spec.needs_reference for spec in specs)),
+                              ("--splits", args.splits if splits_given else None,
+                               any(not spec.needs_reference for spec in specs)),
+                              ("--weights", args.weights, INCEPTION in networks),
+                              ("--download-weights", args.download_weights or None, INCEPTION in networks),
+                              ("--classifier", args.classifier, MNIST_CLASSIFIER in networks)):
+        if given is not None and not used:
+            raise UserError(f"{flag} is not used by the metrics chosen ({names}); leave it out, or choose a "
+                            "metric that needs it with --metrics")
 
 
 def _check_scores_file(path: Path) -> None:

@@ -247,10 +247,15 @@ def create(args: argparse.Namespace) -> int:
 
 
 def _check_source_flags(args: argparse.Namespace) -> None:
-    """``--seed`` needs a run folder among the sources, ``--data-dir`` a dataset name: never silently unused."""
+    """``--real`` is not a run's generator; ``--seed`` needs a run folder among the sources, ``--data-dir`` a
+    dataset name: never silently unused."""
     from improved_gan.image_sources import describe_source
 
-    kinds = {describe_source(args.real), describe_source(args.generated)}
+    real_kind = describe_source(args.real)
+    if real_kind == "run":
+        raise UserError(f"--real {args.real} is a run folder: its images are generated; name real images (a "
+                        "folder, an .npz or a dataset such as mnist:test) (nothing was written)")
+    kinds = {real_kind, describe_source(args.generated)}
     if args.seed is not None and "run" not in kinds:
         raise UserError(f"--seed {args.seed} draws a run's generator samples, but neither --real nor --generated "
                         "is a run folder; leave it out (nothing was written)")
