@@ -128,7 +128,7 @@ def read_image_folder(folder: str | os.PathLike) -> np.ndarray:
                 image = image.convert("RGB")
             if image.mode not in ("L", "RGB"):
                 raise UserError(f"{file}: image mode {image.mode!r} is not 8-bit grayscale (L) or RGB; "
-                                f"{_CONVERSION_HINTS.get(image.mode, 'convert it to L or RGB')} before scoring")
+                                f"{_CONVERSION_HINTS.get(image.mode, 'convert it to L or RGB')} first")
             array = np.asarray(image, dtype=np.uint8)
         arrays.append(array[..., None] if array.ndim == 2 else array)
         if arrays[-1].shape != arrays[0].shape:

@@ -70,6 +70,20 @@ def test_create_into_a_file_says_it_is_a_file(pools, capsys):
     assert (pools / "notes.txt").read_text() == "mine"
 
 
+def test_create_under_a_file_names_the_file(pools, capsys):
+    """It said "cannot write the study folder ...: Not a directory; check the disk's free space and permissions"."""
+    (pools / "notes.txt").write_text("mine")
+    one_line_error(capsys, _create(pools, pools / "notes.txt" / "study"), "notes.txt is a file, not a folder")
+
+
+@pytest.mark.parametrize("command", ["create", "remove"])
+def test_an_empty_database_url_is_refused(command, pools, capsys):
+    """`--database ""` silently meant the study's own SQLite file."""
+    argv = (_create(pools, pools / "s") if command == "create" else ["turing", "remove", "demo", "--yes"])
+    one_line_error(capsys, [*argv, "--database", ""], "--database is empty")
+    assert not (pools / "s").exists()
+
+
 def _edit_manifest(study, change) -> None:
     manifest = json.loads((study / "study.json").read_text())
     (study / "study.json").write_text(json.dumps(change(manifest)))

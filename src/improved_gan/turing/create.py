@@ -36,6 +36,7 @@ from improved_gan.metrics.images import check_images
 from improved_gan.turing.images import write_png
 from improved_gan.turing.store import NewImage, Store
 from improved_gan.utils.atomic import atomic_write_json
+from improved_gan.utils.out_paths import file_in_the_way
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,10 @@ def check_new_folder(folder: str | Path) -> Path:
     folder = Path(folder).resolve()
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"{folder} is a file, not a folder; name a new study folder (nothing was written)")
+    blocker = file_in_the_way(folder)
+    if blocker is not None:
+        raise ConfigError(f"{folder} cannot be made: {blocker} is a file, not a folder; choose another path "
+                          "(nothing was written)")
     if folder.exists() and any(folder.iterdir()):
         raise ConfigError(f"{folder} already exists and is not empty; choose a new study folder")
     return folder

@@ -127,7 +127,7 @@ def register(subparsers) -> None:
 
 
 def _database_option(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
-    default = os.environ.get(DATABASE_ENV)
+    default = os.environ.get(DATABASE_ENV) or None  # set but empty: as unset
     parser.add_argument(
         "--database", default=default, metavar="URL", required=required and default is None,
         help=f"SQLAlchemy URL of the store (default: ${DATABASE_ENV}"
@@ -165,6 +165,8 @@ def _plain_errors(command):
     @functools.wraps(command)
     def run(args: argparse.Namespace) -> int:
         require_web_extra()
+        if args.database is not None and not args.database.strip():
+            raise UserError("--database is empty; give a database URL, or leave it out for the study's SQLite file")
         try:
             return command(args)
         except UserError:
