@@ -173,6 +173,9 @@ def read_npz_images(path: str | os.PathLike) -> np.ndarray:
                     "store them under the key 'x'"
                 )
             images = archive[key]
+    except MemoryError:  # a header declaring more than this machine holds: a damaged file, not a size the user chose
+        raise UnreadableFile(f"{path}: its array header declares more images than this machine's memory holds; "
+                             "the file is damaged, or not images (write it with np.savez(path, x=images))") from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:  # an empty or truncated file, a text file
         raise UnreadableFile(f"{path}: not a readable .npz file ({err or type(err).__name__}); write it with "
                              "np.savez(path, x=images) (uint8 [N, H, W, C])") from None

@@ -84,6 +84,21 @@ def test_an_empty_database_url_is_refused(command, pools, capsys):
     assert not (pools / "s").exists()
 
 
+def test_a_locked_database_says_so(study, capsys, monkeypatch):
+    """After SQLite's wait it said "check the --database URL, that its server is running, and that the file is
+    a study store", none of which was wrong."""
+    from sqlalchemy.exc import OperationalError
+
+    from improved_gan.turing.served import ServedStudy
+
+    def locked(*args, **kwargs):
+        raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(ServedStudy, "open", locked)
+    err = one_line_error(capsys, ["turing", "token", str(study)], "the database is locked", "try again")
+    assert "--database URL" not in err
+
+
 def _edit_manifest(study, change) -> None:
     manifest = json.loads((study / "study.json").read_text())
     (study / "study.json").write_text(json.dumps(change(manifest)))
@@ -268,6 +283,22 @@ def test_score_refuses_options_the_chosen_metrics_ignore(argv, says, tmp_path, c
     """Each was accepted, and the scores made without it."""
     np.savez(tmp_path / "x.npz", x=np.zeros((20, 28, 28, 1), np.uint8))
     one_line_error(capsys, ["score", str(tmp_path / "x.npz"), *[a.format(tmp=tmp_path) for a in argv]], says)
+
+
+def test_an_npz_whose_header_declares_terabytes_is_damaged_not_a_size_to_lower(tmp_path, capsys):
+    """It said "out of memory (713 TiB asked for): a size given (a width, a batch, ...) ...; choose a smaller one"."""
+    import io
+    import zipfile
+
+    from numpy.lib import format as npy_format
+
+    header = io.BytesIO()
+    npy_format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False,
+                                               "shape": (10**12, 28, 28, 1)})
+    with zipfile.ZipFile(tmp_path / "x.npz", "w") as archive:
+        archive.writestr("x.npy", header.getvalue() + bytes(100))
+    err = one_line_error(capsys, ["score", str(tmp_path / "x.npz")], "x.npz", "the file is damaged")
+    assert "choose a smaller one" not in err
 
 
 @pytest.mark.parametrize("mode, hint", [("I;16", "scale the 16-bit values to 0..255"), ("1", "1-bit image")])

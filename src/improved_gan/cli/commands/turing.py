@@ -191,6 +191,10 @@ def _plain_message(err: Exception) -> str | None:
 
     if isinstance(err, SQLAlchemyError):
         cause = str(getattr(err, "orig", None) or err).strip().splitlines()
+        if cause and cause[0] == "database is locked":
+            return ("the database is locked: another process (a server, another command, an open sqlite3 "
+                    "shell) held a write lock for as long as this command waited; try again once it is done "
+                    "(nothing was changed)")
         return (f"the database failed: {cause[0] if cause else type(err).__name__}; check the "
                 "--database URL, that its server is running, and that the file is a study store")
     if isinstance(err, OSError):
