@@ -115,21 +115,13 @@ def load_images(
 
 def read_image_folder(folder: str | os.PathLike) -> np.ndarray:
     """Every PNG/JPEG directly in ``folder``, sorted by file name, stacked to uint8 ``[N, H, W, C]``."""
-    from PIL import Image
-
     folder = Path(folder)
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise UserError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
     arrays = []
     for file in files:
-        with Image.open(file) as image:
-            if image.mode == "P":
-                image = image.convert("RGB")
-            if image.mode not in ("L", "RGB"):
-                raise UserError(f"{file}: image mode {image.mode!r} is not 8-bit grayscale (L) or RGB; "
-                                f"{_CONVERSION_HINTS.get(image.mode, 'convert it to L or RGB')} first")
-            array = np.asarray(image, dtype=np.uint8)
+        array = _read_image(file)
         arrays.append(array[..., None] if array.ndim == 2 else array)
         if arrays[-1].shape != arrays[0].shape:
             raise UserError(
@@ -137,6 +129,23 @@ def read_image_folder(folder: str | os.PathLike) -> np.ndarray:
                 f"{_shape_text(arrays[0])}, {file.name} is {_shape_text(arrays[-1])}; resize them to one size"
             )
     return np.stack(arrays)
+
+
+def _read_image(file: Path) -> np.ndarray:
+    """One 8-bit grayscale or RGB image (a palette image as RGB) as uint8 ``[H, W]`` or ``[H, W, 3]``."""
+    from PIL import Image
+
+    try:
+        with Image.open(file) as image:
+            if image.mode == "P":
+                image = image.convert("RGB")
+            if image.mode not in ("L", "RGB"):
+                raise UserError(f"{file}: image mode {image.mode!r} is not 8-bit grayscale (L) or RGB; "
+                                f"{_CONVERSION_HINTS.get(image.mode, 'convert it to L or RGB')} first")
+            return np.asarray(image, dtype=np.uint8)
+    except Image.DecompressionBombError as err:  # not an OSError: it escaped every handler as a traceback
+        raise UserError(f"{file}: too large to read as an image ({err.args[0].split(',')[0]}); resize it or "
+                        "move it out of the folder") from None
 
 
 _CONVERSION_HINTS = {

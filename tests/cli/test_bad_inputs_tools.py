@@ -301,6 +301,20 @@ def test_an_npz_whose_header_declares_terabytes_is_damaged_not_a_size_to_lower(t
     assert "choose a smaller one" not in err
 
 
+@pytest.mark.parametrize("command", ["score", "turing"])
+def test_an_image_too_large_to_decode_is_one_line(command, tmp_path, capsys, monkeypatch):
+    """PIL's DecompressionBombError (a 14000x14000 PNG of 24 KB) is no OSError: a traceback in score and turing."""
+    from PIL import Image
+
+    (tmp_path / "pngs").mkdir()
+    Image.new("L", (28, 28)).save(tmp_path / "pngs" / "a.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 784 pixels is then more than twice the limit
+    argv = (["score", str(tmp_path / "pngs")] if command == "score" else
+            ["turing", "create", str(tmp_path / "s"), "--real", str(tmp_path / "pngs"), "--generated",
+             str(tmp_path / "pngs")])
+    one_line_error(capsys, argv, "a.png: too large to read as an image", "resize it")
+
+
 @pytest.mark.parametrize("mode, hint", [("I;16", "scale the 16-bit values to 0..255"), ("1", "1-bit image")])
 def test_score_says_how_to_convert_each_image_mode(mode, hint, tmp_path, capsys):
     """A 16-bit or 1-bit PNG was told to "drop the alpha channel", which it does not have."""
