@@ -59,6 +59,9 @@ def describe_source(source: str) -> str:
         raise UserError("the image source is empty; name a run folder, an image folder, an .npz or a dataset")
     path = Path(source).expanduser()
     if path.is_dir():
+        if (path / CONFIG).is_file() and not (path / CHECKPOINTS).is_dir():  # its plots are no images to score
+            raise UserError(f"{source} is a run folder without {CHECKPOINTS}/: it has not finished an epoch (or "
+                            "its checkpoints were moved), so it has no generator to sample yet")
         return "run" if is_run_folder(path) else "folder"
     if path.is_file():
         if path.suffix.lower() != ".npz":

@@ -302,6 +302,20 @@ def test_an_npz_whose_header_declares_terabytes_is_damaged_not_a_size_to_lower(t
 
 
 @pytest.mark.parametrize("command", ["score", "turing"])
+def test_a_run_without_checkpoints_is_not_scored_as_an_image_folder(command, tmp_path, capsys):
+    """A run stopped before its first epoch was read as a folder of PNGs: its loss plots were the images
+    ("loss_d.png: image mode 'RGBA' ...", or scores of the plots when they were RGB)."""
+    from clitools import fake_run
+    from PIL import Image
+
+    run = fake_run(tmp_path / "run")
+    Image.new("RGB", (28, 28)).save(run / "loss_d.png")
+    argv = (["score", str(run)] if command == "score" else
+            ["turing", "create", str(tmp_path / "s"), "--real", "mnist", "--generated", str(run)])
+    one_line_error(capsys, argv, "is a run folder without checkpoints/", "no generator to sample")
+
+
+@pytest.mark.parametrize("command", ["score", "turing"])
 def test_an_image_too_large_to_decode_is_one_line(command, tmp_path, capsys, monkeypatch):
     """PIL's DecompressionBombError (a 14000x14000 PNG of 24 KB) is no OSError: a traceback in score and turing."""
     from PIL import Image
