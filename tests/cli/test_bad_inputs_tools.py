@@ -329,6 +329,22 @@ def test_an_image_too_large_to_decode_is_one_line(command, tmp_path, capsys, mon
     one_line_error(capsys, argv, "a.png: too large to read as an image", "resize it")
 
 
+@pytest.mark.parametrize(
+    "argv, env, says",
+    [(["--metrics", "mnist_score", "--classifier", "{tmp}"], {}, "classifier file {tmp} is a folder"),
+     (["--metrics", "is"], {"IMPROVED_GAN_INCEPTION_WEIGHTS": "{tmp}"}, "is a folder; name the .pth file"),
+     (["--metrics", "mnist_score"], {"IMPROVED_GAN_CACHE": "{tmp}/notes.txt"}, "notes.txt is a file, not a folder")],
+)
+def test_score_names_a_folder_or_file_where_the_other_is_needed(argv, env, says, tmp_path, capsys, monkeypatch):
+    """Each said "does not exist" (or "not cached at notes.txt/classifiers/..."), of a path that was there."""
+    (tmp_path / "notes.txt").write_text("x")
+    np.savez(tmp_path / "x.npz", x=np.zeros((20, 28, 28, 1), np.uint8))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value.format(tmp=tmp_path))
+    one_line_error(capsys, ["score", str(tmp_path / "x.npz"), *[a.format(tmp=tmp_path) for a in argv]],
+                   says.format(tmp=tmp_path))
+
+
 @pytest.mark.parametrize("mode, hint", [("I;16", "scale the 16-bit values to 0..255"), ("1", "1-bit image")])
 def test_score_says_how_to_convert_each_image_mode(mode, hint, tmp_path, capsys):
     """A 16-bit or 1-bit PNG was told to "drop the alpha channel", which it does not have."""

@@ -363,7 +363,12 @@ def is_reference(model: nn.Module) -> bool:
 
 def _missing_message(path: Path, reference: bool) -> str:
     if not reference:
-        return f"classifier file {path} does not exist"
+        return f"classifier file {path} is a folder; name the .pt file" if path.is_dir() else \
+            f"classifier file {path} does not exist"
+    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:  # $IMPROVED_GAN_CACHE names a file
+        return (f"the classifier cache {path.parent} cannot exist: {blocker} is a file, not a folder; point "
+                f"{CACHE_ENV} at a folder")
     return (
         f"the MNIST classifier is not cached at {path}. Train it once with `improved-gan classifier train "
         f"[--data-dir DIR]` (a few minutes on a CPU; set {CACHE_ENV} to cache elsewhere); scores and "

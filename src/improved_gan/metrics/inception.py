@@ -89,6 +89,9 @@ def resolve_inception_weights(weights_path: str | os.PathLike | None = None, *, 
     if weights_path is not None or os.environ.get(INCEPTION_WEIGHTS_ENV):
         given = Path(weights_path if weights_path is not None else os.environ[INCEPTION_WEIGHTS_ENV]).expanduser()
         origin = "--weights" if weights_path is not None else f"${INCEPTION_WEIGHTS_ENV}"
+        if given.is_dir():
+            raise UserError(f"Inception weights file {given} (from {origin}) is a folder; name the .pth file in "
+                            f"it. {_how_to_obtain()}")
         if not given.is_file():
             raise UserError(f"Inception weights file {given} (from {origin}) does not exist. {_how_to_obtain()}")
         return given
