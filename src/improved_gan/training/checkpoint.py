@@ -79,7 +79,13 @@ def load_checkpoint(
     storage instead of reading it: a cheap check of a large checkpoint.
     """
     folder = checkpoint_dir(run_dir)
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{folder} is a file, not the run's folder of checkpoints; the run's checkpoints are gone "
+                        "(put the folder back, or start the run again)")
     if latest_checkpoint(run_dir) is None:
+        if any((folder / name).is_dir() for name in (LAST, PREVIOUS)):
+            raise UserError(f"{folder / LAST} is a folder, not a checkpoint file, and there is no {PREVIOUS} to "
+                            "fall back to; put the checkpoint file back")
         raise UserError(
             f"no checkpoint in {folder}: the run has not finished an epoch yet, "
             "or this is not a run folder made by `improved-gan train`"
@@ -87,7 +93,8 @@ def load_checkpoint(
     last, previous = folder / LAST, folder / PREVIOUS
     if not last.is_file():
         state = _read(previous, map_location, mmap)
-        on_fallback(f"{last} is missing; using {previous} (epoch {state['epoch']})")
+        what = "is a folder, not a checkpoint file" if last.is_dir() else "is missing"
+        on_fallback(f"{last} {what}; using {previous} (epoch {state['epoch']})")
         return state
     try:
         return _read(last, map_location, mmap)
@@ -109,6 +116,8 @@ class _Damaged(UserError):
 
 
 def _read(path: Path, map_location, mmap: bool = False) -> dict[str, Any]:
+    if path.stat().st_size == 0:  # torch would say "Ran out of input", or talk of mmap and zip files
+        raise _Damaged(f"{path} is empty (0 bytes); it is damaged")
     try:
         state = torch.load(path, map_location=map_location, weights_only=False, mmap=mmap)
     except (RuntimeError, ValueError) as err:

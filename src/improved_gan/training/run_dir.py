@@ -62,6 +62,9 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
     from improved_gan.errors import UserError
 
     path = Path(run_dir) / METRICS
+    rebuild = f"the checkpoint holds the full history: `improved-gan train --resume {run_dir}` rewrites the file"
+    if path.is_dir():
+        raise UserError(f"{path} is a folder, not the run's metrics file; move it away ({rebuild})")
     if not path.is_file():
         return []
     rows = []
@@ -72,13 +75,40 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
             row = json.loads(line)
         except json.JSONDecodeError as err:
             row = err
-        if not isinstance(row, dict) or not isinstance(row.get("epoch"), int):
-            raise UserError(
-                f"{path} line {number} is not a metrics row ({str(row)[:60]}); the checkpoint holds the full "
-                f"history: `improved-gan train --resume {run_dir}` rewrites the file"
-            )
+        problem = _row_problem(row, rows[-1]["epoch"] if rows else 0)
+        if problem:
+            raise UserError(f"{path} line {number} is not a metrics row ({problem}); {rebuild}")
         rows.append(row)
     return rows
+
+
+_COUNTS = ("test_errors", "test_examples", "iterations")
+"""Row entries the trainer writes as whole numbers (read as such by `runs`, `report` and the tables)."""
+
+
+def _row_problem(row: Any, previous_epoch: int) -> str | None:
+    """What makes ``row`` no epoch record the trainer writes after epoch ``previous_epoch``, or None."""
+    if not isinstance(row, dict):
+        return str(row)[:60]
+    epoch = row.get("epoch")
+    if not _is_count(epoch) or epoch < 1:
+        return f"epoch {epoch!r} is not an epoch number"
+    if epoch <= previous_epoch:
+        return f"epoch {epoch} comes after epoch {previous_epoch}"
+    wrong = [key for key in _COUNTS if key in row and row[key] is not None and not _is_count(row[key])]
+    wrong += [key for key, value in row.items()
+              if key.startswith("loss") and value is not None and not _is_number(value)]  # fmt: skip
+    if wrong:
+        return f"{wrong[0]} {row[wrong[0]]!r} is not a number"
+    return None
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def sample_grid_path(run_dir: Path, epoch: int) -> Path:

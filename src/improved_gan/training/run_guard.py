@@ -212,8 +212,45 @@ def check_checkpoint_fits(run_dir: Path, config: TrainConfig, state: dict, *, mo
             )
 
 
+def enclosing_run(path: Path) -> Path | None:
+    """The run folder that ``path`` lies inside (a folder above it holding a run's config.json), or None."""
+    for parent in Path(os.path.abspath(path)).parents:
+        if (parent / CONFIG).is_file():
+            try:
+                load_config(parent / CONFIG)
+            except (UserError, OSError):
+                continue  # a config.json of another kind: not a run
+            return parent
+    return None
+
+
+def wrong_kinds(folder: Path) -> list[str]:
+    """The paths of a run folder that stand where the trainer writes something of the other kind: a folder
+    where a file goes (``checkpoints/last.pt/``, ``metrics.jsonl/``), a file where a folder goes (``checkpoints``)."""
+    files = [CONFIG, "metrics.jsonl", "log.txt", RUNNING, f"{CHECKPOINTS}/{LAST_CHECKPOINT}",
+             f"{CHECKPOINTS}/{PREVIOUS_CHECKPOINT}"]
+    wrong = [f"{name} is a folder where the trainer writes a file" for name in files
+             if (folder / name).is_dir() and not (folder / name).is_symlink()]
+    wrong += [f"{name} is a file where the trainer writes a folder" for name in (CHECKPOINTS, SAMPLES, TENSORBOARD)
+              if (folder / name).exists() and not (folder / name).is_dir()]
+    return wrong
+
+
+def check_run_files(folder: Path) -> None:
+    """Raise UserError when something in the run ``folder`` stands where the trainer must write (:func:`wrong_kinds`),
+    before any data is loaded: the run would fail on its first write."""
+    wrong = wrong_kinds(folder)
+    if wrong:
+        raise UserError(f"{folder}: {'; '.join(wrong)}; move {'it' if len(wrong) == 1 else 'them'} out of the run "
+                        "folder and run again (nothing was changed)")
+
+
 def check_new_run_folder(folder: Path, config: TrainConfig) -> None:
     """Raise UserError unless a new run of ``config`` may be written into ``folder`` (module docstring)."""
+    run = enclosing_run(folder)
+    if run is not None:
+        raise UserError(f"--out {folder} lies inside the run folder {run}, which holds only what its trainer writes; "
+                        "choose a folder outside it (nothing was written)")
     if folder.exists() and not folder.is_dir():
         raise UserError(f"--out {folder} is a file, not a folder; choose a folder for the run")
     if folder.is_symlink() and not folder.exists():
@@ -245,6 +282,7 @@ def check_new_run_folder(folder: Path, config: TrainConfig) -> None:
             f"{folder} holds the start of a run of another configuration ({', '.join(differ[:4])}); "
             "choose another --out, or pass --overwrite to replace it"
         )
+    check_run_files(folder)
 
 
 def check_run_folder(folder: Path, config: TrainConfig, *, overwrite: bool = False) -> bool:
@@ -267,7 +305,7 @@ def running_pid(folder: Path) -> int | None:
         pid = int((folder / RUNNING).read_text().strip())
     except (OSError, ValueError):
         return None
-    if pid == os.getpid():
+    if pid <= 0 or pid == os.getpid():  # 0 and -1 name process groups to os.kill, never one trainer
         return None
     try:
         os.kill(pid, 0)

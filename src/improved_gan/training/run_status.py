@@ -49,7 +49,7 @@ class RunStatus:
 def run_status(folder: Path) -> RunStatus:
     """The status of the run in ``folder`` (module docstring); never raises for a damaged run."""
     from improved_gan.config import load_config
-    from improved_gan.training.run_guard import running_pid
+    from improved_gan.training.run_guard import running_pid, wrong_kinds
 
     try:
         config = load_config(folder / CONFIG)
@@ -69,15 +69,31 @@ def run_status(folder: Path) -> RunStatus:
     if running_pid(folder) is not None:
         status.status = "running"
         return status
+    wrong = wrong_kinds(folder)
+    if wrong:
+        status.status, status.problem = "damaged", "; ".join(wrong)
+        return status
     problem, resumes_at = _checkpoint_problem(folder, status.epochs_done, config.checkpoint_every)
     if resumes_at is None and problem:
         status.status, status.problem = "damaged", problem
         return status
-    if problem:  # last.pt damaged, previous.pt sound: the run goes back to that epoch
+    if not problem and resumes_at is not None:
+        problem = _metrics_beside_checkpoint(status.epochs_done, resumes_at, config.checkpoint_every)
+    if problem:  # last.pt damaged (previous.pt sound), or metrics that disagree: the checkpoint's epoch counts
         status.epochs_done, status.problem = resumes_at, problem
-    elif status.epochs_done >= config.epochs:
+    if status.epochs_done >= config.epochs:
         status.status = "finished"
     return status
+
+
+def _metrics_beside_checkpoint(metrics_epoch: int, checkpoint_epoch: int, every: int) -> str:
+    """Why metrics.jsonl's last epoch cannot go with the checkpoint's (behind it, or further ahead than the
+    ``every`` epochs between checkpoints allow), or ""."""
+    if checkpoint_epoch <= metrics_epoch < checkpoint_epoch + every:
+        return ""
+    reaches = f"reaches epoch {metrics_epoch}" if metrics_epoch else "holds no epoch"
+    return (f"metrics.jsonl {reaches} but the checkpoint holds epoch {checkpoint_epoch}; "
+            "`improved-gan train --resume` rewrites it from the checkpoint")
 
 
 def _checkpoint_problem(folder: Path, epochs_done: int, every: int) -> tuple[str, int | None]:
@@ -105,7 +121,7 @@ def _within(folder: Path, err: Exception | str) -> str:
 def find_runs(root: Path, *, max_depth: int = 4) -> Iterator[Path]:
     """Folders under ``root`` (itself included) holding a ``config.json``, in name order, to ``max_depth``."""
     root = Path(root)
-    if (root / CONFIG).is_file():
+    if (root / CONFIG).exists():  # a config.json that is a folder is listed too, as damaged
         yield root
         return
     if max_depth == 0:

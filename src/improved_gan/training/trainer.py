@@ -433,13 +433,16 @@ def resume(
     (for ``epochs`` or ``device``) only after every check has passed.
     """
     from improved_gan.training.preflight import announce_start
-    from improved_gan.training.run_guard import LR_FIELDS, RunningMark, check_matches_checkpoint, running_pid
+    from improved_gan.training.run_guard import (
+        LR_FIELDS, RunningMark, check_matches_checkpoint, check_run_files, running_pid,
+    )
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         what = "a file, not a run folder" if run_dir.exists() else "no such run folder"
         raise UserError(f"--resume {run_dir}: {what}; `improved-gan runs` lists your runs")
     config = load_config(run_dir / CONFIG)
+    check_run_files(run_dir)
     pid = running_pid(run_dir)
     if pid is not None:
         raise UserError(f"{run_dir} is being trained by process {pid} now; wait for it or stop it first")

@@ -56,10 +56,23 @@ def _check_out(out: Path, fmt: str, *, overwrite: bool = False) -> None:
             raise UserError(f"--out {out} exists and is not an empty folder; name a new folder (nothing was written)")
         return
     kind = f".{'png' if fmt == 'grid' else 'npz'} file"
+    _refuse_a_runs_own_file(out)
     if out.is_file() and not overwrite:
         raise UserError(f"--out {out} exists; name a new {kind}, or add --overwrite to replace it (nothing was "
                         "written)")
     check_output_file(out, ours=lambda path: overwrite, what=kind)
+
+
+def _refuse_a_runs_own_file(out: Path) -> None:
+    """A file inside a run folder (its config.json, metrics, checkpoints, sample grids) is the run's: never replaced,
+    even with --overwrite (``--out RUN/config.json --format npz --overwrite`` destroyed the run)."""
+    from improved_gan.errors import UserError
+    from improved_gan.training.run_guard import enclosing_run
+
+    run = enclosing_run(out)
+    if run is not None and (out.exists() or out.is_symlink()):
+        raise UserError(f"--out {out} is a file of the run {run}; --overwrite never replaces a run's own files. "
+                        "Name a new file (nothing was written)")
 
 
 def run(args: argparse.Namespace) -> int:
