@@ -14,6 +14,7 @@ each run. ``improved-gan reproduce table1`` is the command.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import os
 import statistics
@@ -71,7 +72,7 @@ def plan_table1(
     if not seeds:
         raise UserError("no seeds given; e.g. --seeds 0-9")
     for name, values in (("label count", labels), ("seed", seeds)):
-        repeated = sorted({v for v in values if list(values).count(v) > 1})
+        repeated = sorted(v for v, n in collections.Counter(values).items() if n > 1)
         if repeated:
             raise UserError(f"{name}s given twice: {repeated}")
     if any(s < 0 for s in seeds):
@@ -196,9 +197,15 @@ TABLE_HEAD = "# Table 1: semi-supervised permutation-invariant MNIST"
 def check_table_out(out: Path) -> None:
     """``OUT`` may hold the runs, ``OUT/table1.md`` and ``OUT/table1-curves.png``: no file is in the way, and
     neither file exists unless an earlier table1.md is ours (a UserError before anything is trained)."""
+    from improved_gan.training.run_guard import enclosing_run
     from improved_gan.utils.out_paths import check_folder_path, check_output_file, starts_with
 
     check_folder_path(out)
+    run = enclosing_run(Path(out) / "l20-s0")  # OUT itself a run folder, or a folder inside one
+    if run is not None:
+        raise UserError(f"--out {out} is {'the' if run == Path(os.path.abspath(out)) else 'inside the'} run folder {run}, "
+                        "which holds only what its trainer writes; choose a folder for the table's runs outside it "
+                        "(nothing was written)")
     ours = starts_with(out / "table1.md", TABLE_HEAD)
     for name in ("table1.md", "table1-curves.png"):
         check_output_file(out / name, ours=lambda path: ours, instead="choose a new or empty --out folder")

@@ -43,12 +43,12 @@ def run(args: argparse.Namespace) -> int:
                                    "iters_per_epoch": args.iters_per_epoch, "device": args.device}.items()
                  if v is not None}  # fmt: skip
     configs = {row.name: apply_overrides(row.config, overrides).validate() for row in rows if row.config}
+    _check(args)  # --dry-run too: it said nothing of an --out or --n the real command refuses
     if args.dry_run:
         print(json.dumps({name: config.to_dict() for name, config in configs.items()}, indent=2, sort_keys=True))
         return 0
     from improved_gan.experiments.table3 import run_table
 
-    _check(args)
     table = run_table(rows, configs, out=args.out, n=args.n, weights=args.weights, device=args.device)
     print(f"table: {table}")
     return 0

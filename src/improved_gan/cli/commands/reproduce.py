@@ -12,13 +12,24 @@ def seed_list(text: str) -> list[int]:
     for part in filter(None, text.split(",")):
         low, dash, high = part.partition("-")
         try:
-            seeds += list(range(int(low), int(high) + 1)) if dash else [int(low)]
+            first, last = int(low), int(high) if dash else int(low)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected seeds like 0-9 or 0,3,5 (got {text!r})") from None
-        if dash and int(high) < int(low):
+        if last < first:
             raise argparse.ArgumentTypeError(f"{part} is an empty range; write the lower seed first, e.g. "
                                              f"{high}-{low}")
+        if len(seeds) + last - first + 1 > MAX_SEEDS:  # before the list is built: 0-100000000 would fill memory
+            raise argparse.ArgumentTypeError(f"at most {MAX_SEEDS:,} seeds per label count (got {text!r}; the "
+                                             "paper's Table 1 has 10)")
+        seeds += range(first, last + 1)
     return seeds
+
+
+MAX_SEEDS = 1000
+"""The most seeds a reproduced table trains per label count (each is a run folder and hours of training)."""
+
+TABLE1_DATASETS = ("mnist", "mnist5k")
+"""Table 1 is an MNIST experiment: the full set, or the bundled 5,000 digits for a quick look."""
 
 
 def register(subparsers) -> None:
@@ -56,9 +67,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.preset not in ("mnist-fm", "mnist-fm-paper"):
         raise UserError(f"Table 1 is a mnist-fm experiment; --preset must be mnist-fm or mnist-fm-paper (got {args.preset})")
-    overrides = parse_assignments(args.set)
-    overrides.update({k: v for k, v in {"epochs": args.epochs, "data_dir": args.data_dir, "dataset": args.dataset}.items()
-                      if v is not None})  # fmt: skip
+    _check_jobs_and_stack(args)
+    overrides = _overrides(args)
     labels = list(table1.LABEL_COUNTS) if args.labels is None else args.labels
     table1.check_table_out(args.out)  # before any run is planned or trained: a user's table1.md stays
     planned = table1.plan_table1(get_preset(args.preset), labels=labels, seeds=args.seeds, out=args.out,
@@ -66,8 +76,6 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(table1.describe_plan(planned, jobs=args.jobs))
         return 0
-    if args.stack is not None and args.stack > len(args.seeds):
-        raise UserError(f"--stack {args.stack} is more than the {len(args.seeds)} seeds asked for; use --stack {len(args.seeds)}")
     if not args.report_only:
         args.out.mkdir(parents=True, exist_ok=True)
         if args.stack is not None:
@@ -81,3 +89,44 @@ def run(args: argparse.Namespace) -> int:
     print(path.read_text())
     print(f"table: {path}")
     return 0
+
+
+def _check_jobs_and_stack(args: argparse.Namespace) -> None:
+    """--jobs and --stack are counts of at least 1, and not both (the stacked engine is one process); checked
+    before the plan, so --dry-run says it too."""
+    from improved_gan.errors import UserError
+
+    if args.jobs < 1:
+        raise UserError(f"--jobs must be at least 1 (got {args.jobs})")
+    if args.stack is not None and args.stack < 1:
+        raise UserError(f"--stack must be at least 1 seed (got {args.stack})")
+    if args.stack is not None and args.stack > len(args.seeds):
+        raise UserError(f"--stack {args.stack} is more than the {len(args.seeds)} seeds asked for; use --stack {len(args.seeds)}")
+    if args.stack is not None and args.jobs != 1:
+        raise UserError(f"--stack trains its seeds in one process, so --jobs {args.jobs} would be ignored; "
+                        "give one of them")
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, str]:
+    """The --set assignments and the flags, as config overrides; a field given twice, or one that the plan sets
+    for every run (labels, seed), is refused rather than silently replaced."""
+    from improved_gan.config import check_data_dir_given, parse_assignments
+    from improved_gan.errors import UserError
+
+    overrides = parse_assignments(args.set)
+    for key, flag in (("labels", "--labels"), ("seed", "--seeds"), ("data_seed", "--seeds")):
+        if key in overrides:
+            raise UserError(f"--set {key}={overrides[key]}: every run of the table has its own {key}; "
+                            f"give them with {flag}")
+    flags = {"epochs": args.epochs, "data_dir": args.data_dir, "dataset": args.dataset}
+    for key, value in flags.items():
+        if value is not None and key in overrides:
+            raise UserError(f"--{key.replace('_', '-')} {value} and --set {key}={overrides[key]} both set {key}; "
+                            "give it once")
+    overrides.update({k: v for k, v in flags.items() if v is not None})
+    dataset = overrides.get("dataset", "mnist")
+    if dataset not in TABLE1_DATASETS:
+        raise UserError(f"Table 1 is an MNIST experiment: the dataset must be {' or '.join(TABLE1_DATASETS)} "
+                        f"(got {dataset})")
+    check_data_dir_given(dataset, args.data_dir)
+    return overrides
