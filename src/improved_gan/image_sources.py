@@ -32,6 +32,7 @@ from improved_gan.training.run_dir import CHECKPOINTS, CONFIG
 
 __all__ = [
     "DEFAULT_GENERATOR_SAMPLES",
+    "check_generator_count",
     "IMAGE_SUFFIXES",
     "describe_source",
     "is_run_folder",
@@ -104,7 +105,7 @@ def load_images(
     if kind == "run":
         from improved_gan.training.sampling import sample_images
 
-        count = DEFAULT_GENERATOR_SAMPLES if n is None else n
+        count = check_generator_count(n)
         images = sample_images(path, count, seed=seed, batch_size=batch_size, device=device, progress=progress)
         return check_images(images, what=f"samples of {source}")
     if kind == "folder":
@@ -114,6 +115,27 @@ def load_images(
     else:
         images = _read_dataset(source, data_dir)
     return _first(images, n, source)
+
+
+SMALLEST_IMAGE_BYTES = 28 * 28
+"""The bytes of the smallest images a generator here draws (MNIST's): a lower bound of what ``n`` samples hold."""
+
+
+def check_generator_count(n: int | None) -> int:
+    """The number of samples to draw from a generator (``n``, else :data:`DEFAULT_GENERATOR_SAMPLES`), refused
+    at once when even the smallest images could not be held in this machine's memory (``--n 10**11`` sampled
+    for days before running out)."""
+    count = DEFAULT_GENERATOR_SAMPLES if n is None else n
+    if count <= 0:
+        raise UserError(f"the number of images must be positive (got {count})")
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # not POSIX: no bound known
+        return count
+    if count * SMALLEST_IMAGE_BYTES > memory:
+        raise UserError(f"{count:,} samples need at least {count * SMALLEST_IMAGE_BYTES / 2**30:,.0f} GiB, more "
+                        f"than this machine's {memory / 2**30:,.0f} GiB of memory; ask for fewer")
+    return count
 
 
 def read_image_folder(folder: str | os.PathLike) -> np.ndarray:

@@ -210,6 +210,14 @@ def test_serve_address_checks(argv, says, study, capsys, monkeypatch):
     one_line_error(capsys, ["turing", "serve", str(study), "--port", "1", *argv], says)
 
 
+def test_serve_workers_are_bounded(study, capsys, monkeypatch):
+    """`--workers 100000` started that many server processes, each opening every study."""
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("the server started"))
+    one_line_error(capsys, ["turing", "serve", str(study), "--workers", "100000"], "--workers must be between 1 and 64")
+
+
 def test_serve_links_come_after_the_checks_and_bracket_ipv6(study, capsys, monkeypatch):
     import uvicorn
 
@@ -299,6 +307,22 @@ def test_an_npz_whose_header_declares_terabytes_is_damaged_not_a_size_to_lower(t
         archive.writestr("x.npy", header.getvalue() + bytes(100))
     err = one_line_error(capsys, ["score", str(tmp_path / "x.npz")], "x.npz", "the file is damaged")
     assert "choose a smaller one" not in err
+
+
+@pytest.mark.parametrize("command", ["score", "turing"])
+def test_more_generator_samples_than_memory_holds_are_refused_at_once(command, tmp_path, capsys, monkeypatch):
+    """`score RUN --n 100000000000` sampled for days before it would have run out of memory."""
+    from clitools import fake_run
+
+    from improved_gan.training import sampling
+
+    monkeypatch.setattr(sampling, "sample_images", lambda *a, **k: pytest.fail("sampled before the check"))
+    run = fake_run(tmp_path / "run", checkpoint=True)
+    np.savez(tmp_path / "real.npz", x=np.zeros((40, 28, 28, 1), np.uint8))
+    argv = (["score", str(run), "--n", str(10**11)] if command == "score" else
+            ["turing", "create", str(tmp_path / "s"), "--real", str(tmp_path / "real.npz"), "--generated", str(run),
+             "--n-generated", str(10**11)])
+    one_line_error(capsys, argv, "100,000,000,000 samples need at least 73,016 GiB", "ask for fewer")
 
 
 @pytest.mark.parametrize("command", ["score", "turing"])

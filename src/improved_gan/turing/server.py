@@ -26,6 +26,9 @@ from improved_gan.turing.served import ServedStudy
 
 SERVE_ENV = "IMPROVED_GAN_TURING_SERVE"
 
+MAX_WORKERS = 64
+"""The most server processes (``--workers 100000`` started that many, each opening every study)."""
+
 
 def open_studies(folders: Sequence[str | Path], *, database_url: str | None = None) -> list[ServedStudy]:
     """Open each study folder (and its store); closes what was opened if one fails."""
@@ -94,8 +97,8 @@ def serve(
     opened studies once every check passed (the address, the studies), just
     before the server starts.
     """
-    if workers < 1:
-        raise ConfigError(f"workers must be >= 1 (got {workers})")
+    if not 1 <= workers <= MAX_WORKERS:
+        raise ConfigError(f"--workers must be between 1 and {MAX_WORKERS} server processes (got {workers})")
     if not 1 <= port <= 65535:
         raise ConfigError(f"a port is 1-65535 (got {port})")
     if forwarded_allow_ips is not None and not forwarded_allow_ips.strip():

@@ -89,6 +89,9 @@ def run(args: argparse.Namespace) -> int:
     if is_run and args.data_dir is None:
         args.data_dir = run_config.data_dir  # the run's own data folder, for its reference set
     if is_run:
+        from improved_gan.image_sources import check_generator_count
+
+        check_generator_count(args.n)  # before the networks load
         _check_scores_file(Path(args.source) / SCORES)  # before the sampling: it is merged into at the end
     # a generator is sampled last, once everything else is known to work; other sources are cheap to read first
     images = None if is_run else _read_source(args.source, n=args.n, data_dir=args.data_dir)
