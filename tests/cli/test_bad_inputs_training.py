@@ -97,6 +97,26 @@ def test_out_inside_another_run_is_refused(inside, tmp_path, capsys):
     assert files(run) == before
 
 
+# -- report ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("second", ["run", "run/", "link"])
+def test_report_refuses_a_run_named_twice(second, tmp_path, capsys):
+    """`report a a --out cmp.md` (or a link to a) compared a run with itself, counting it twice over seeds."""
+    run = fake_run(tmp_path / "run")
+    (tmp_path / "link").symlink_to(run)
+    one_line_error(capsys, ["report", str(run), str(tmp_path / second), "--out", str(tmp_path / "c.md")],
+                   "are the same run")
+    assert not (tmp_path / "c.md").exists()
+
+
+def test_report_out_inside_a_run_is_refused(tmp_path, capsys):
+    """`report a b --out a/cmp.md` put files into run a that its trainer does not write."""
+    runs = [fake_run(tmp_path / name) for name in ("a", "b")]
+    before = files(runs[0])
+    one_line_error(capsys, ["report", *map(str, runs), "--out", str(runs[0] / "cmp.md")], "lies inside the run")
+    assert files(runs[0]) == before
+
+
 # -- sample --overwrite of a run's own files -------------------------------------------------------
 
 @pytest.mark.parametrize("name, fmt", [("config.json", "npz"), ("metrics.jsonl", "npz"),

@@ -28,10 +28,12 @@ def run(args: argparse.Namespace) -> int:
         if not (run_dir / CONFIG).is_file():
             raise UserError(f"{run_dir} is not a run folder (no {CONFIG})")
     if args.out is not None:
+        _refuse_out_inside_a_run(args.out)
         if args.out.is_dir():
             raise UserError(f"--out {args.out} is a folder; name the comparison file, e.g. {args.out / 'comparison.md'}")
         if args.out.suffix.lower() != ".md":
             raise UserError(f"--out names a markdown file ending in .md (got {args.out}); its plot goes beside it")
+    _refuse_a_run_twice(args.runs)
     if len(args.runs) > 1 or args.out is not None:
         check_comparison_out(args.out or Path("comparison.md"))
     if len(args.runs) == 1 and args.out is None:
@@ -39,3 +41,27 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"comparison: {write_comparison(args.runs, args.out or Path('comparison.md'))}")
     return 0
+
+
+def _refuse_a_run_twice(runs: list[Path]) -> None:
+    """The same run named twice (``a a``, ``a a/``, a link to it) would count twice in the mean +- std."""
+    from improved_gan.errors import UserError
+
+    seen: dict[Path, Path] = {}
+    for run_dir in runs:
+        real = run_dir.resolve()
+        if real in seen:
+            raise UserError(f"{seen[real]} and {run_dir} are the same run; name each run once (nothing was written)")
+        seen[real] = run_dir
+
+
+def _refuse_out_inside_a_run(out: Path) -> None:
+    """A comparison written into a run folder would make it hold what its trainer does not write (and the run
+    could then not be resumed into, nor replaced with --overwrite)."""
+    from improved_gan.errors import UserError
+    from improved_gan.training.run_guard import enclosing_run
+
+    run = enclosing_run(out)
+    if run is not None:
+        raise UserError(f"--out {out} lies inside the run folder {run}, which holds only what its trainer writes; "
+                        "write the comparison outside it (nothing was written)")
