@@ -250,6 +250,18 @@ def test_eval_data_dir_that_the_run_does_not_read_is_refused(tmp_path, capsys):
     one_line_error(capsys, ["eval", str(run), "--data-dir", "/nowhere"], "does not apply to mnist5k")
 
 
+# -- demo -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("inside", ["", "samples"])
+def test_demo_out_a_run_folder_is_refused_before_the_workers_start(inside, tmp_path, capsys):
+    """`demo --out RUN` started both runs inside another run's folder."""
+    run = _checkpointed(tmp_path / "run")
+    before = files(run)
+    one_line_error(capsys, ["demo", "--out", str(run / inside), "--epochs", "1", "--no-progress"],
+                   "lies inside the run folder", "nothing was written")
+    assert files(run) == before
+
+
 # -- reproduce table1 -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize(
