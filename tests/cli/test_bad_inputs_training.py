@@ -47,6 +47,20 @@ def test_a_config_json_missing_a_field_is_refused_not_filled_with_its_default(tm
     assert status["status"] == "damaged" and "lacks epochs" in status["problem"]
 
 
+def test_a_config_json_with_fewer_epochs_than_trained_is_refused(tmp_path, capsys, monkeypatch):
+    """epochs edited from 3 to 2 after 3 were trained: resume said "has trained all 2 epochs", then "after 3"."""
+    from improved_gan.training import run_guard
+
+    monkeypatch.setattr(run_guard, "check_checkpoint_fits", lambda *args, **kwargs: None)  # a fake checkpoint
+    run = _checkpointed(tmp_path / "run", epochs_done=2, epochs=2)
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "epochs": 1}))
+    before = files(run)
+    one_line_error(capsys, ["train", "--resume", str(run), "--no-progress"], "says epochs 1",
+                   "has trained 2 epochs already", "nothing was changed")
+    assert files(run) == before
+
+
 def test_a_config_json_of_an_older_version_still_reads(tmp_path):
     """Fields added since the first runs (ADDED_FIELDS) may be absent: they mean their default."""
     from improved_gan.config import ADDED_FIELDS, load_config

@@ -454,6 +454,11 @@ def resume(
             f"{run_dir} has trained {done} epochs already; --epochs {epochs} cannot undo them. "
             f"Give --epochs {done} or more (nothing was changed)"
         )
+    if epochs is None and config.epochs < done:  # an edited config.json: "has trained all 2 epochs" of 3
+        raise UserError(
+            f"{run_dir / CONFIG} says epochs {config.epochs}, but {run_dir} has trained {done} epochs already; set "
+            f"epochs to {done} or more there, or give --epochs N (nothing was changed)"
+        )
     changes = {name: value for name, value in (("epochs", epochs), ("device", device)) if value is not None}
     config = dataclasses.replace(config, **changes).validate()
     announce_start(config)
