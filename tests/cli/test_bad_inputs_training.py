@@ -317,7 +317,9 @@ def test_reproduce_out_a_run_folder_is_refused(inside, tmp_path, capsys):
 # -- ablate ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("argv, says", [(["--n", "0"], "--n must be at least 10"),
-                                        (["--out", "{tmp}/notes.txt"], "is a file, not a folder")])
+                                        (["--out", "{tmp}/notes.txt"], "is a file, not a folder"),
+                                        (["--weights", "{tmp}/none.pth"], "none.pth does not exist"),
+                                        (["--weights", "{tmp}"], "is a folder")])
 def test_ablate_dry_run_checks_what_the_run_checks(argv, says, tmp_path, capsys):
     """`ablate table3 --dry-run` printed the configs for an --n or --out the real command refuses."""
     (tmp_path / "notes.txt").write_text("mine")

@@ -61,6 +61,9 @@ def _check(args: argparse.Namespace) -> None:
 
     if args.n < 10:
         raise UserError(f"--n must be at least 10 samples, the Inception score's 10 splits (got {args.n})")
+    if args.weights is not None and not Path(args.weights).is_file():  # --dry-run says it too, not only the run
+        what = "is a folder" if Path(args.weights).is_dir() else "does not exist"
+        raise UserError(f"--weights {args.weights} {what}; name the Inception weights file")
     check_folder_path(args.out)
     ours = starts_with(args.out / "table3.md", "# Table 3: ")
     for name in ("table3.md", "table3.json"):
