@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -48,7 +49,9 @@ def test_sample_writes_a_grid_and_arrays(tiny_run, tmp_path):
 
 def test_report_compares_runs(tiny_run, tmp_path):
     out = tmp_path / "cmp.md"
-    cli("report", str(tiny_run), str(tiny_run), "--out", str(out))
+    other = tmp_path / "copy"  # a second run: the same run named twice is refused (it would count twice)
+    shutil.copytree(tiny_run, other)
+    cli("report", str(tiny_run), str(other), "--out", str(out))
     assert out.read_text().count("mnist-fm") >= 2 and out.with_suffix(".png").is_file()
 
 
