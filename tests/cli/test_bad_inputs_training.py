@@ -243,6 +243,16 @@ def test_a_config_json_that_is_a_folder_is_listed_as_damaged(tmp_path, capsys):
     assert status["status"] == "damaged" and "Is a directory" in status["problem"]
 
 
+def test_runs_does_not_follow_a_link_back_up(tmp_path, capsys):
+    """`runs top` with top/loop/up -> .. listed top's runs again (and runs beside top, through the link)."""
+    fake_run(tmp_path / "top" / "a")
+    (tmp_path / "top" / "loop").mkdir()
+    (tmp_path / "top" / "loop" / "up").symlink_to("..")
+    (tmp_path / "top" / "link").symlink_to(tmp_path / "top" / "a")
+    assert main(["runs", str(tmp_path / "top"), "--json"]) == 0
+    assert [json.loads(line)["run"] for line in capsys.readouterr().out.splitlines()] == [str(tmp_path / "top" / "a")]
+
+
 # -- running.pid ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("pid", ["0", "-1"])

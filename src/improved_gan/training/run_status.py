@@ -118,9 +118,15 @@ def _within(folder: Path, err: Exception | str) -> str:
     return str(err).replace(f"{folder}{os.sep}", "")
 
 
-def find_runs(root: Path, *, max_depth: int = 4) -> Iterator[Path]:
-    """Folders under ``root`` (itself included) holding a ``config.json``, in name order, to ``max_depth``."""
+def find_runs(root: Path, *, max_depth: int = 4, _seen: set[Path] | None = None) -> Iterator[Path]:
+    """Folders under ``root`` (itself included) holding a ``config.json``, in name order, to ``max_depth``.
+    A folder reached twice through links (``loop/up -> ..``) is listed once, where it is first met."""
     root = Path(root)
+    seen = set() if _seen is None else _seen
+    real = root.resolve()
+    if real in seen or root.is_symlink() and any(real in folder.parents for folder in seen):
+        return  # met already, or a link up to a folder above one met (a loop)
+    seen.add(real)
     if (root / CONFIG).exists():  # a config.json that is a folder is listed too, as damaged
         yield root
         return
@@ -133,4 +139,4 @@ def find_runs(root: Path, *, max_depth: int = 4) -> Iterator[Path]:
     for child in children:
         if not os.access(child, os.R_OK | os.X_OK):
             continue
-        yield from find_runs(child, max_depth=max_depth - 1)
+        yield from find_runs(child, max_depth=max_depth - 1, _seen=seen)
