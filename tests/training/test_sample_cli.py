@@ -30,3 +30,18 @@ def test_sample_png_folder_writes_one_png_per_image(tiny_run, tmp_path):
     arrays = np.load(tmp_path / "s.npz")["x"]
     assert (np.asarray(Image.open(files[5]))[..., None] == arrays[5]).all()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left behind
+
+
+def test_a_last_batch_of_one_image_is_folded_into_the_one_before(tiny_run, tmp_path, capsys):
+    """`sample RUN --n 101` was a traceback: its last batch of one image cannot give batch statistics."""
+    from clitools import one_line_error
+
+    from improved_gan.cli.main import main
+    from improved_gan.training.sampling import batch_sizes
+
+    assert batch_sizes(101, 100) == [101] and batch_sizes(201, 100) == [100, 101]
+    assert batch_sizes(200, 100) == [100, 100] and batch_sizes(3, 1) == [3] and batch_sizes(1, 100) == [1]
+    assert main(["sample", str(tiny_run), "--n", "101", "--device", "cpu", "--out", str(tmp_path / "s.npz")]) == 0
+    assert np.load(tmp_path / "s.npz")["x"].shape == (101, 28, 28, 1)
+    one_line_error(capsys, ["sample", str(tiny_run), "--n", "1", "--device", "cpu", "--out", str(tmp_path / "one.npz")],
+                   "cannot draw a lone image", "ask for 2 or more")

@@ -69,7 +69,9 @@ def run_network(
         enabled=cudnn.enabled, benchmark=cudnn.benchmark, deterministic=cudnn.deterministic, allow_tf32=False
     )
     with no_tf32:
-        for start in tqdm(range(0, len(images), batch_size), desc=desc, disable=not progress, leave=False):
+        # disable=None: silent when stderr is not a terminal (no cleared bar left before an error in a log)
+        starts = range(0, len(images), batch_size)
+        for start in tqdm(starts, desc=desc, disable=None if progress else True, leave=False):
             batch = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size]))
             batch = batch.to(device).permute(0, 3, 1, 2)  # [B, C, H, W], still uint8
             output = network(batch)

@@ -58,17 +58,42 @@ def generate_images(
     """``n`` samples of ``generator`` (in eval mode, restored after) as uint8 ``[n, H, W, C]``.
 
     z is drawn on the CPU from a generator seeded by ``seed``, so the samples do
-    not depend on the device or on the global random state.
+    not depend on the device or on the global random state. The batches are
+    ``batch_size`` images, the last one folded into the one before when it
+    would hold a lone image: most generators here normalise over their batch
+    (batch statistics), which one image cannot give. ``n = 1`` from such a
+    generator is a UserError.
     """
+    from improved_gan.errors import UserError
+
     if n <= 0:
         raise ValueError(f"expected a positive number of samples (got {n})")
     rng = torch.Generator().manual_seed(check_seed(seed))
     chunks = []
     with eval_mode(generator):
-        for start in tqdm(range(0, n, batch_size), desc="sampling", disable=not progress, leave=False):
-            z = generator.sample_latent(min(batch_size, n - start), generator=rng)
-            chunks.append(to_uint8(generator(z), scale))
+        # disable=None: silent when stderr is not a terminal (no cleared bar left before an error in a log)
+        for size in tqdm(batch_sizes(n, batch_size), desc="sampling", disable=None if progress else True, leave=False):
+            z = generator.sample_latent(size, generator=rng)
+            try:
+                chunks.append(to_uint8(generator(z), scale))
+            except ValueError as err:
+                if size != 1:
+                    raise
+                raise UserError(f"this generator cannot draw a lone image ({err}); ask for 2 or more") from None
     return np.concatenate(chunks)
+
+
+def batch_sizes(n: int, batch_size: int) -> list[int]:
+    """``n`` split into batches of ``batch_size`` (at least 2), none of one image unless ``n`` is 1.
+
+    >>> batch_sizes(201, 100)
+    [100, 101]
+    """
+    batch_size = max(batch_size, 2)
+    sizes = [batch_size] * (n // batch_size) + ([n % batch_size] if n % batch_size else [])
+    if len(sizes) > 1 and sizes[-1] == 1:
+        sizes[-2:] = [sizes[-2] + 1]
+    return sizes
 
 
 def sample_images(
