@@ -92,3 +92,16 @@ def test_bad_score_settings(overrides, message):
 
     with pytest.raises(ConfigError, match=message):
         _config(**overrides).validate()
+
+
+@pytest.mark.parametrize("content, says", [(b"[1, 2]", "holds a JSON list"), (b"\xff\xfe", "not valid JSON")])
+def test_a_scores_json_that_cannot_be_merged_into_is_one_line_and_kept(content, says, tmp_path):
+    """The trainer's end-of-run scores met a scores.json that is a list or not UTF-8 with a traceback."""
+    from improved_gan.errors import UserError
+    from improved_gan.training.run_scores import merge_run_scores
+
+    path = tmp_path / "scores.json"
+    path.write_bytes(content)
+    with pytest.raises(UserError, match=says):
+        merge_run_scores(path, {"mnist_score": {"mean": 9.0}})
+    assert path.read_bytes() == content

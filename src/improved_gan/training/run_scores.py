@@ -36,12 +36,23 @@ def score_entries(specs, scores, networks, *, n: int, splits: int, reference: st
     return entries
 
 
+def read_run_scores(path: Path) -> dict[str, Any]:
+    """The JSON object of scores in a run's ``path`` ({} when absent); a folder, a file that is not JSON
+    or not UTF-8, or JSON that is not an object is a UserError (scores could not be merged into it)."""
+    if path.is_dir():
+        raise UserError(f"{path} is a folder; the scores are merged into a file of that name: move it away")
+    if not path.exists():
+        return {}
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise UserError(f"{path} is not valid JSON ({err}); fix or delete it (nothing was written)") from None
+    if not isinstance(record, dict):
+        raise UserError(f"{path} holds a JSON {type(record).__name__}, not the object of scores a run keeps; "
+                        "fix or delete it (nothing was written)")
+    return record
+
+
 def merge_run_scores(path: Path, entries: dict[str, dict[str, Any]]) -> None:
     """Add ``entries`` to the JSON object in ``path`` (created if absent), atomically."""
-    existing: dict[str, Any] = {}
-    if path.is_file():
-        try:
-            existing = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            raise UserError(f"{path} is not valid JSON ({err}); fix or delete it") from None
-    atomic_write_json(path, {**existing, **entries})
+    atomic_write_json(path, {**read_run_scores(path), **entries})

@@ -92,7 +92,9 @@ def run(args: argparse.Namespace) -> int:
         from improved_gan.image_sources import check_generator_count
 
         check_generator_count(args.n)  # before the networks load
-        _check_scores_file(Path(args.source) / SCORES)  # before the sampling: it is merged into at the end
+        from improved_gan.training.run_scores import read_run_scores
+
+        read_run_scores(Path(args.source) / SCORES)  # before the sampling: it is merged into at the end
     # a generator is sampled last, once everything else is known to work; other sources are cheap to read first
     images = None if is_run else _read_source(args.source, n=args.n, data_dir=args.data_dir)
     specs = _choose_metrics(args.metrics, run_dataset, images)
@@ -198,24 +200,6 @@ def _check_used(args: argparse.Namespace, specs, *, splits_given: bool) -> None:
         if given is not None and not used:
             raise UserError(f"{flag} is not used by the metrics chosen ({names}); leave it out, or choose a "
                             "metric that needs it with --metrics")
-
-
-def _check_scores_file(path: Path) -> None:
-    """A run's scores.json that the scores could not be merged into, refused before minutes of sampling
-    (a JSON list or a file that is not UTF-8 was a traceback at the end; a folder, an error after the work)."""
-    from improved_gan.errors import UserError
-
-    if path.is_dir():
-        raise UserError(f"{path} is a folder; the scores are merged into a file of that name: move it away")
-    if not path.exists():
-        return
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, ValueError) as err:
-        raise UserError(f"{path} is not valid JSON ({err}); fix or delete it (nothing was written)") from None
-    if not isinstance(record, dict):
-        raise UserError(f"{path} holds a JSON {type(record).__name__}, not the object of scores a run keeps; "
-                        "fix or delete it (nothing was written)")
 
 
 def _sample_run(source: str, **kwargs):
