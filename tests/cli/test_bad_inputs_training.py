@@ -345,3 +345,18 @@ def test_the_checkpoint_of_a_fake_run_loads(tmp_path):
 
     assert load_checkpoint(_checkpointed(tmp_path / "run"))["epoch"] == 1
     assert isinstance(torch.load(tmp_path / "run" / "checkpoints" / "previous.pt", weights_only=False), dict)
+
+
+def test_an_init_batch_larger_than_the_data_is_refused(tmp_path, capsys):
+    """`--set init_batch_size=100000` on mnist5k's 4,000 digits was accepted and quietly capped at 4,000."""
+    one_line_error(capsys, ["train", "mnist-fm", "--dataset", "mnist5k", "--epochs", "1", "--no-progress",
+                            "--set", "init_batch_size=100000", "--out", str(tmp_path / "r")],
+                   "init_batch_size 100000 is larger than the 4,000 training images")
+    assert not (tmp_path / "r").exists()
+
+
+def test_resume_of_a_folder_inside_a_run_names_the_run(tmp_path, capsys):
+    """`train --resume RUN/checkpoints` said "config.json not found"."""
+    run = fake_run(tmp_path / "run", checkpoint=True)
+    one_line_error(capsys, ["train", "--resume", str(run / "checkpoints")], "is a folder inside the run",
+                   f"--resume {run.resolve()}")

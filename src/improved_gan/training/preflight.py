@@ -3,7 +3,7 @@
 :func:`check_device` turns a device name into a usable ``torch.device`` or one
 :class:`~improved_gan.errors.ConfigError` (``banana``, a CUDA index this machine
 lacks); :func:`check_data` reads the dataset's splits once, as the trainer will,
-and refuses what only the data can show (a batch larger than the training set);
+and refuses what only the data can show (a batch, or weight norm's init batch, larger than the training set);
 :func:`announce_start` puts what is about to happen on the terminal.
 """
 
@@ -43,12 +43,13 @@ def check_data(config: TrainConfig) -> dict[str, int]:
     test = load_dataset(config.dataset, root=config.data_dir, split=config.eval_split)
     if config.mode == "semi-supervised":
         labeled_subset(train.labels, config.labels, seed=config.resolved_data_seed, num_classes=train.num_classes)
-    problems = []
-    if config.batch_size > len(train.labels):
-        problems.append(
-            f"batch_size {config.batch_size} is larger than the {len(train.labels):,} training images of "
-            f"{config.dataset}:{config.train_split}"
-        )
+    problems = [
+        f"{name} {value} is larger than the {len(train.labels):,} training images of {config.dataset}:"
+        f"{config.train_split}" + (" (the examples of weight norm's data-dependent init)" if name == "init_batch_size"
+                                   else "")
+        for name, value in (("batch_size", config.batch_size), ("init_batch_size", config.init_batch_size))
+        if value > len(train.labels)
+    ]
     if problems:
         raise ConfigError("invalid configuration for this data: " + "; ".join(problems))
     return {"train": len(train.labels), "test": len(test.labels)}

@@ -441,6 +441,10 @@ def resume(
     if not run_dir.is_dir():
         what = "a file, not a run folder" if run_dir.exists() else "no such run folder"
         raise UserError(f"--resume {run_dir}: {what}; `improved-gan runs` lists your runs")
+    enclosing = next((folder for folder in run_dir.resolve().parents if (folder / CONFIG).is_file()), None)
+    if not (run_dir / CONFIG).exists() and enclosing is not None:  # e.g. --resume RUN/checkpoints
+        raise UserError(f"--resume {run_dir} is a folder inside the run {enclosing}; resume the run itself: "
+                        f"`improved-gan train --resume {enclosing}`")
     config = load_config(run_dir / CONFIG)
     check_run_files(run_dir)
     pid = running_pid(run_dir)
