@@ -300,7 +300,9 @@ def test_timed_exposure_and_mask_measured_within_a_frame(browser, page_errors, m
         displayed = float(figure.get_attribute("data-displayed-ms"))
         frame = page.evaluate(FRAME_INTERVAL_JS)
         assert 100 <= requested <= 1000
-        assert abs(displayed - requested) <= frame, (requested, displayed, frame)
+        # within a frame, up to the 0.1 ms to which the page records the displayed time (550 -> 566.7 with a
+        # 16.6999 ms frame failed on that rounding alone)
+        assert abs(displayed - requested) <= frame + 0.1, (requested, displayed, frame)
         # the mask replaced the image, and only then may the annotator answer
         assert page.is_visible(".stimulus canvas") and not page.is_visible(".stimulus img")
         assert page.is_enabled("#real") and page.is_enabled("#generated")

@@ -9,6 +9,7 @@ so that cookies get the ``Secure`` flag.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
@@ -73,8 +74,9 @@ def check_address(host: str, port: int) -> None:
         try:
             probe.bind(address)
         except OSError as err:
-            hint = ("another server is listening there; stop it or choose another --port" if err.errno == 98
-                    else "choose another --host or --port")
+            in_use = err.errno == errno.EADDRINUSE
+            hint = "another server is listening there; stop it or choose another --port" if in_use else (
+                "choose another --host or --port")
             raise ConfigError(f"cannot listen on {host}:{port}: {err.strerror or err}; {hint}") from None
 
 
