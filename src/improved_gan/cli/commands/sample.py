@@ -46,17 +46,18 @@ def _format(args: argparse.Namespace) -> str:
 
 
 def _check_out(out: Path, fmt: str, *, overwrite: bool = False) -> None:
-    """Nothing is overwritten: a file only with --overwrite; a png-folder must be new or empty."""
+    """Nothing is overwritten: a file only with --overwrite; a png-folder must be new or empty; nothing goes
+    inside a run folder."""
     from improved_gan.errors import UserError
     from improved_gan.utils.out_paths import check_folder_path, check_output_file
 
+    _refuse_a_runs_own_file(out)
     if fmt == "png-folder":
         check_folder_path(out)
         if out.exists() and any(out.iterdir()):
             raise UserError(f"--out {out} exists and is not an empty folder; name a new folder (nothing was written)")
         return
     kind = f".{'png' if fmt == 'grid' else 'npz'} file"
-    _refuse_a_runs_own_file(out)
     if out.is_file() and not overwrite:
         raise UserError(f"--out {out} exists; name a new {kind}, or add --overwrite to replace it (nothing was "
                         "written)")
@@ -65,14 +66,19 @@ def _check_out(out: Path, fmt: str, *, overwrite: bool = False) -> None:
 
 def _refuse_a_runs_own_file(out: Path) -> None:
     """A file inside a run folder (its config.json, metrics, checkpoints, sample grids) is the run's: never replaced,
-    even with --overwrite (``--out RUN/config.json --format npz --overwrite`` destroyed the run)."""
+    even with --overwrite (``--out RUN/config.json --format npz --overwrite`` destroyed the run). A new one is
+    refused too: the run holds only what its trainer writes, which a resume would write over
+    (``--out RUN/samples/epoch-0003.png``, then ``train --resume RUN --epochs 3``, lost the samples)."""
     from improved_gan.errors import UserError
     from improved_gan.training.run_guard import enclosing_run
 
     run = enclosing_run(out)
-    if run is not None and (out.exists() or out.is_symlink()):
+    if run is not None and (out.exists() or out.is_symlink()) and not out.is_dir():
         raise UserError(f"--out {out} is a file of the run {run}; --overwrite never replaces a run's own files. "
                         "Name a new file (nothing was written)")
+    if run is not None:
+        raise UserError(f"--out {out} lies inside the run folder {run}, which holds only what its trainer writes; "
+                        "write the samples outside it (nothing was written)")
 
 
 def run(args: argparse.Namespace) -> int:
