@@ -63,10 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {message}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        hint = getattr(args, "continue_hint", "continue with --resume")
-        print(getattr(args, "interrupt_message", None) or f"interrupted: the last checkpoint is kept; {hint}",
-              file=sys.stderr)
+    except KeyboardInterrupt:  # a command that trains says how to continue (continue_hint); others kept nothing
+        hint = getattr(args, "continue_hint", None)
+        said = (f"interrupted: the last checkpoint is kept; {hint}" if hint else
+                "interrupted: nothing was left half-written (files are written atomically); run the command again")
+        print(getattr(args, "interrupt_message", None) or said, file=sys.stderr)
         return 130
     return int(status or 0)
 

@@ -224,6 +224,18 @@ def enclosing_run(path: Path) -> Path | None:
     return None
 
 
+def check_outside_runs(
+    path: Path, *, flag: str = "--out", instead: str = "choose a path outside it", itself: bool = True
+) -> None:
+    """Raise UserError when ``path`` lies inside a run folder (or, with ``itself``, is one): a run folder holds
+    only what its trainer writes (a resume would write over the rest, and ``--overwrite`` would refuse to
+    remove the run)."""
+    run = enclosing_run(Path(path) / "_" if itself else path)
+    if run is not None:
+        raise UserError(f"{flag} {path} is or lies inside the run folder {run}, which holds only what its trainer "
+                        f"writes; {instead} (nothing was written)")
+
+
 def wrong_kinds(folder: Path) -> list[str]:
     """The paths of a run folder that stand where the trainer writes something of the other kind: a folder
     where a file goes (``checkpoints/last.pt/``, ``metrics.jsonl/``), a file where a folder goes (``checkpoints``)."""
@@ -247,10 +259,7 @@ def check_run_files(folder: Path) -> None:
 
 def check_new_run_folder(folder: Path, config: TrainConfig) -> None:
     """Raise UserError unless a new run of ``config`` may be written into ``folder`` (module docstring)."""
-    run = enclosing_run(folder)
-    if run is not None:
-        raise UserError(f"--out {folder} lies inside the run folder {run}, which holds only what its trainer writes; "
-                        "choose a folder outside it (nothing was written)")
+    check_outside_runs(folder, instead="choose a folder outside it", itself=False)  # a run itself: see below
     if folder.exists() and not folder.is_dir():
         raise UserError(f"--out {folder} is a file, not a folder; choose a folder for the run")
     if folder.is_symlink() and not folder.exists():

@@ -94,6 +94,9 @@ def check_new_folder(folder: str | Path) -> Path:
                           "(nothing was written)")
     if folder.exists() and any(folder.iterdir()):
         raise ConfigError(f"{folder} already exists and is not empty; choose a new study folder")
+    from improved_gan.training.run_guard import check_outside_runs
+
+    check_outside_runs(folder, flag="the study folder", instead="create the study outside it")
     return folder
 
 

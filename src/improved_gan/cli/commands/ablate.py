@@ -23,7 +23,7 @@ def register(subparsers) -> None:
     p.add_argument("--weights", help="Inception weights file (else $IMPROVED_GAN_INCEPTION_WEIGHTS)")
     p.add_argument("--only", action="append", default=[], metavar="ROW", help="run only these rows (repeatable)")
     p.add_argument("--dry-run", action="store_true", help="list the variants' configs and exit")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, continue_hint="run the same command again to continue its runs")
 
 
 def run(args: argparse.Namespace) -> int:

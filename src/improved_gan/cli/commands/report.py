@@ -21,6 +21,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from improved_gan.errors import UserError
+    from improved_gan.training.run_guard import check_outside_runs
     from improved_gan.training.report import check_comparison_out, write_comparison, write_report
     from improved_gan.training.run_dir import CONFIG
 
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
         if not (run_dir / CONFIG).is_file():
             raise UserError(f"{run_dir} is not a run folder (no {CONFIG})")
     if args.out is not None:
-        _refuse_out_inside_a_run(args.out)
+        check_outside_runs(args.out, instead="write the comparison outside it")  # a run holds only its trainer's files
         if args.out.is_dir():
             raise UserError(f"--out {args.out} is a folder; name the comparison file, e.g. {args.out / 'comparison.md'}")
         if args.out.suffix.lower() != ".md":
@@ -53,15 +54,3 @@ def _refuse_a_run_twice(runs: list[Path]) -> None:
         if real in seen:
             raise UserError(f"{seen[real]} and {run_dir} are the same run; name each run once (nothing was written)")
         seen[real] = run_dir
-
-
-def _refuse_out_inside_a_run(out: Path) -> None:
-    """A comparison written into a run folder would make it hold what its trainer does not write (and the run
-    could then not be resumed into, nor replaced with --overwrite)."""
-    from improved_gan.errors import UserError
-    from improved_gan.training.run_guard import enclosing_run
-
-    run = enclosing_run(out)
-    if run is not None:
-        raise UserError(f"--out {out} lies inside the run folder {run}, which holds only what its trainer writes; "
-                        "write the comparison outside it (nothing was written)")

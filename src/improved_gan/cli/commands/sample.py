@@ -70,15 +70,13 @@ def _refuse_a_runs_own_file(out: Path) -> None:
     refused too: the run holds only what its trainer writes, which a resume would write over
     (``--out RUN/samples/epoch-0003.png``, then ``train --resume RUN --epochs 3``, lost the samples)."""
     from improved_gan.errors import UserError
-    from improved_gan.training.run_guard import enclosing_run
+    from improved_gan.training.run_guard import check_outside_runs, enclosing_run
 
     run = enclosing_run(out)
     if run is not None and (out.exists() or out.is_symlink()) and not out.is_dir():
         raise UserError(f"--out {out} is a file of the run {run}; --overwrite never replaces a run's own files. "
                         "Name a new file (nothing was written)")
-    if run is not None:
-        raise UserError(f"--out {out} lies inside the run folder {run}, which holds only what its trainer writes; "
-                        "write the samples outside it (nothing was written)")
+    check_outside_runs(out, instead="write the samples outside it")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -58,7 +58,7 @@ def register(subparsers) -> None:
         "--allow-lr-change", action="store_true",
         help="with --resume: continue with the lr / lr_decay_* edited in the run's config.json",
     )
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, continue_hint="continue with --resume")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -199,9 +199,8 @@ def _refuse_with_list(args: argparse.Namespace) -> None:
     """``train --list`` prints the presets; any other argument would be silently ignored."""
     from improved_gan.errors import UserError
 
-    defaults = {"list": True, "set": [], "func": args.func}
-    given = [name for name, value in vars(args).items()
-             if name not in defaults and name != "command" and value not in (None, False)]  # fmt: skip
+    not_arguments = {"list", "set", "func", "command", "continue_hint"}
+    given = [name for name, value in vars(args).items() if name not in not_arguments and value not in (None, False)]
     given += ["set"] if args.set else []
     if given:
         shown = ", ".join(name if name == "preset" else "--" + name.replace("_", "-") for name in given)
