@@ -405,15 +405,18 @@ def test_a_runs_scores_json_that_cannot_be_merged_into_is_refused_before_samplin
 
 
 def test_a_generator_that_cannot_draw_a_lone_image_is_one_line(run_to_score, capsys, monkeypatch, classifier):
-    """`score RUN --n 1` (or 501: a last batch of one) was batch statistics' ValueError traceback."""
-    from improved_gan import image_sources
+    """`score RUN --n 1` was batch statistics' ValueError traceback (the run's generator: mnist-fm's, untrained)."""
+    import torch
 
-    def lone_image(*args, **kwargs):
-        raise ValueError("batch statistics need at least 2 values per feature (got input of shape [1, 500])")
+    from improved_gan.experiments.presets import get_preset
+    from improved_gan.training import sampling
+    from improved_gan.training.build import build_models
 
-    monkeypatch.setattr(image_sources, "load_images", lone_image)
+    config = get_preset("mnist-fm")
+    generator, _ = build_models(config, image_shape=(1, 28, 28), num_classes=10, device=torch.device("cpu"))
+    monkeypatch.setattr(sampling, "load_generator", lambda run_dir, device=None: (generator, config.pixel_scale))
     _last_line_error(capsys, ["score", str(run_to_score), "--n", "1", "--metrics", "mnist_score", "--splits", "1",
-                              "--classifier", classifier], "cannot sample its generator", "choose another --n")
+                              "--classifier", classifier], "cannot draw a lone image", "ask for 2 or more")
 
 
 # -- games ----------------------------------------------------------------------------------------

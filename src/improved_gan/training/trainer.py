@@ -434,18 +434,18 @@ def resume(
     """
     from improved_gan.training.preflight import announce_start
     from improved_gan.training.run_guard import (
-        LR_FIELDS, RunningMark, check_matches_checkpoint, check_run_files, running_pid,
+        LR_FIELDS, RunningMark, check_matches_checkpoint, check_run_files, enclosing_run, running_pid,
     )
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         what = "a file, not a run folder" if run_dir.exists() else "no such run folder"
         raise UserError(f"--resume {run_dir}: {what}; `improved-gan runs` lists your runs")
-    enclosing = next((folder for folder in run_dir.resolve().parents if (folder / CONFIG).is_file()), None)
-    if not (run_dir / CONFIG).exists() and enclosing is not None:  # e.g. --resume RUN/checkpoints
+    enclosing = None if (run_dir / CONFIG).exists() else enclosing_run(run_dir)
+    if enclosing is not None:  # e.g. --resume RUN/checkpoints
         raise UserError(f"--resume {run_dir} is a folder inside the run {enclosing}; resume the run itself: "
                         f"`improved-gan train --resume {enclosing}`")
-    config = load_config(run_dir / CONFIG)
+    config = stored = load_config(run_dir / CONFIG)
     check_run_files(run_dir)
     pid = running_pid(run_dir)
     if pid is not None:
@@ -466,7 +466,7 @@ def resume(
     changes = {name: value for name, value in (("epochs", epochs), ("device", device)) if value is not None}
     config = dataclasses.replace(config, **changes).validate()
     announce_start(config)
-    if config != load_config(run_dir / CONFIG):
+    if config != stored:
         save_config(config, run_dir / CONFIG)
     if done >= config.epochs:
         print(f"{run_dir} has trained all {config.epochs} epochs; give --epochs N to train more", flush=True)

@@ -182,11 +182,10 @@ class StudyFolder:
 
     def options(self) -> StudyOptions:
         """The study's options; a damaged ``study.json`` is a ConfigError naming the file."""
+        manifest = self.read_manifest()  # its own errors name the file already
         try:
-            return StudyOptions.from_dict(self.read_manifest().get("options"))
+            return StudyOptions.from_dict(manifest.get("options"))
         except ConfigError as err:
-            if str(err).startswith(str(self.root)):
-                raise
             raise ConfigError(f"{self.manifest_path}: {err}; restore the file or create the study again") from None
 
 

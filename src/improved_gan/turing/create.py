@@ -36,7 +36,7 @@ from improved_gan.metrics.images import check_images
 from improved_gan.turing.images import write_png
 from improved_gan.turing.store import NewImage, Store
 from improved_gan.utils.atomic import atomic_write_json
-from improved_gan.utils.out_paths import file_in_the_way
+from improved_gan.utils.out_paths import check_folder_path
 
 
 @dataclass(frozen=True)
@@ -86,12 +86,7 @@ MAX_POOL_RATIO = 2.0
 def check_new_folder(folder: str | Path) -> Path:
     """``folder`` resolved, if a study can be created there (absent or empty)."""
     folder = Path(folder).resolve()
-    if folder.exists() and not folder.is_dir():
-        raise ConfigError(f"{folder} is a file, not a folder; name a new study folder (nothing was written)")
-    blocker = file_in_the_way(folder)
-    if blocker is not None:
-        raise ConfigError(f"{folder} cannot be made: {blocker} is a file, not a folder; choose another path "
-                          "(nothing was written)")
+    check_folder_path(folder, flag="the study folder")
     if folder.exists() and any(folder.iterdir()):
         raise ConfigError(f"{folder} already exists and is not empty; choose a new study folder")
     from improved_gan.training.run_guard import check_outside_runs

@@ -61,7 +61,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from improved_gan.errors import UserError
-    from improved_gan.image_sources import describe_source
+    from improved_gan.image_sources import describe_source, load_images
     from improved_gan.metrics.evaluate import evaluate_samples, load_scoring_network
     from improved_gan.metrics.inception_score import DEFAULT_SPLITS
     from improved_gan.training.preflight import check_device
@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     _say_which_classifier(networks)
     reference = _reference(reference_name, specs, networks, args, device) if reference_name else None
     if images is None:
-        images = _sample_run(args.source, n=args.n, data_dir=args.data_dir, seed=args.seed, device=device)
+        images = load_images(args.source, n=args.n, data_dir=args.data_dir, seed=args.seed, device=device)
 
     scores = evaluate_samples(
         images, metrics=[s.name for s in specs], reference=reference, splits=args.splits, device=device,
@@ -200,18 +200,6 @@ def _check_used(args: argparse.Namespace, specs, *, splits_given: bool) -> None:
         if given is not None and not used:
             raise UserError(f"{flag} is not used by the metrics chosen ({names}); leave it out, or choose a "
                             "metric that needs it with --metrics")
-
-
-def _sample_run(source: str, **kwargs):
-    """:func:`load_images` of a run: a generator that cannot draw as asked (a batch of one image through
-    batch statistics: --n 1, 501, ...) is one UserError."""
-    from improved_gan.errors import UserError
-    from improved_gan.image_sources import load_images
-
-    try:
-        return load_images(source, **kwargs)
-    except ValueError as err:
-        raise UserError(f"{source}: cannot sample its generator ({err}); choose another --n") from None
 
 
 def _run_config(run_dir: str):

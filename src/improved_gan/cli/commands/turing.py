@@ -287,11 +287,9 @@ def _load(load_pool, source: str, option: str, **kwargs):
 
 
 def invite(args: argparse.Namespace) -> int:
-    from improved_gan.turing.invitations import check_base_url, check_labels, invitations_csv
+    from improved_gan.turing.invitations import MAX_BATCH, check_base_url, check_labels, invitations_csv
     from improved_gan.turing.served import ServedStudy
     from improved_gan.utils.atomic import atomic_write_text
-
-    from improved_gan.turing.invitations import MAX_BATCH
     from improved_gan.utils.out_paths import check_output_file
 
     check_base_url(args.base_url)  # before any code is made: a code behind a broken link is a lost seat
@@ -399,17 +397,16 @@ def _check_exports(args: argparse.Namespace) -> None:
     from improved_gan.utils.out_paths import check_output_file, starts_with
 
     named: dict[Path, str] = {}
-    for flag, path in (("--json", args.json), ("--votes-csv", args.votes_csv), ("--images-csv", args.images_csv)):
-        if path is not None:
-            if path.resolve() in named:
-                raise UserError(f"{named[path.resolve()]} and {flag} both name {path}: the second export would "
-                                "replace the first; give each its own file (nothing was written)")
-            named[path.resolve()] = flag
     for flag, path, head in (("--json", args.json, '{\n  "study": {\n'),
                              ("--votes-csv", args.votes_csv, ",".join(VOTE_COLUMNS) + "\n"),
                              ("--images-csv", args.images_csv, ",".join(IMAGE_COLUMNS) + "\n")):
-        if path is not None:
-            check_output_file(path, flag, ours=lambda p, head=head: starts_with(p, head))
+        if path is None:
+            continue
+        if path.resolve() in named:
+            raise UserError(f"{named[path.resolve()]} and {flag} both name {path}: the second export would "
+                            "replace the first; give each its own file (nothing was written)")
+        named[path.resolve()] = flag
+        check_output_file(path, flag, ours=lambda p, head=head: starts_with(p, head))
 
 
 def token(args: argparse.Namespace) -> int:
