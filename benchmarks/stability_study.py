@@ -1,28 +1,25 @@
-"""Table 1's stability study: the same seeds of mnist-fm under the MNIST script's two histories.
+"""Seed studies of the K+1 GAN's stability: the same seeds trained under several arms, failures counted.
 
-Arms (docs/reference.md, "The MNIST script's history"):
+Two studies (docs/stability.md has the protocols, written before their results):
 
-* ``released``: lr 0.003 held constant (the script as released, and our mnist-fm until now);
-* ``paper-time``: lr 0.001 held to epoch 200, then linear to 0 at epoch 300 (the script when
-  the paper appeared).
+* ``full``: full MNIST, 100 labels, ``mnist-fm``'s networks; arms ``released`` (lr 0.003 constant) and
+  ``paper-time`` (lr 0.001 to epoch 200, then linear to 0 at 300), float32.
+* ``proxy``: the demo's setting, ``mnist5k`` (4,000 training digits, 1,000 held out), 100 labels,
+  ``mnist-fm-paper``'s networks; arms differ in precision, learning rate and remedies (``ARMS``).
+  An epoch is 40 iterations, so a failure (which starts within about 600 iterations) shows in minutes.
 
-Everything else is the preset's (full MNIST, 100 labels, the reference step in float32).
-The study trains breadth first: every seed of an arm reaches ``stage`` epochs before any
-seed goes further, so a study stopped at any time holds all its seeds at the same depth.
-Each run folder is an ordinary run (``improved-gan eval/report`` work on it) and records,
-in ``hosts.jsonl``, the CPU that trained each span of epochs (trajectories differ between
-CPU kinds through rounding).
+Every arm trains the same seeds. Training is breadth first: every seed of every arm reaches ``stage``
+epochs before any goes further, so a study stopped at any time holds all its runs at one depth.
+Each run folder is an ordinary run (``improved-gan runs/report/eval`` work on it) and records, in
+``hosts.jsonl``, the CPU that trained each span of epochs and the source revision (trajectories differ
+between CPU kinds through rounding). Failures are counted with the package's one definition
+(``improved_gan/experiments/failures.py``).
 
-Failures are counted with the package's one definition (improved_gan/experiments/failures.py),
-fixed before any run of this study was looked at: ``loss_unsup`` below 0.05 for a whole epoch
-from epoch 5 on, or EMA test errors at the last common epoch above twice the median of all
-runs (both arms) there.
+Commands (one process per core, one thread each; ``--shard i/n`` splits the runs between processes):
 
-Commands (one process per arm, one thread each):
-
-    python benchmarks/stability_study.py train --arm released   --data-dir ../shared/data --seeds 0-7 --epochs 40
-    python benchmarks/stability_study.py train --arm paper-time --data-dir ../shared/data --seeds 0-7 --epochs 40
-    python benchmarks/stability_study.py table --out runs/stability --markdown docs/stability.md
+    python benchmarks/stability_study.py train --study proxy --arms fp32,fp32-lr3e-3 --seeds 0-19 \\
+        --epochs 40 --shard 0/2
+    python benchmarks/stability_study.py table --study proxy --markdown docs/stability-proxy.md
 """
 
 from __future__ import annotations
@@ -32,13 +29,32 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import time
 from pathlib import Path
 
-ARMS = {
-    "released": {"lr": 0.003, "lr_decay_start": None, "lr_decay_end": None},
-    "paper-time": {"lr": 0.001, "lr_decay_start": 200, "lr_decay_end": 300},
+STUDIES = {
+    "full": {
+        "preset": "mnist-fm",
+        "base": {"labels": 100, "precision": "fp32"},
+        "arms": {
+            "released": {"lr": 0.003, "lr_decay_start": None, "lr_decay_end": None},
+            "paper-time": {"lr": 0.001, "lr_decay_start": 200, "lr_decay_end": 300},
+        },
+    },
+    "proxy": {
+        "preset": "mnist-fm-paper",
+        "base": {"dataset": "mnist5k", "labels": 100},
+        "arms": {
+            "fp32": {"precision": "fp32"},                                    # the demo on an AVX2 host
+            "bf16": {"precision": "bf16"},                                    # the demo where bf16 is native
+            "fp32-lr3e-3": {"precision": "fp32", "lr": 0.003},                # the released learning rate
+            "fp32-lr3e-3-smooth": {"precision": "fp32", "lr": 0.003, "label_smoothing": 0.9},  # Section 3.4
+        },
+    },
 }
+# no sample scores during the study: they cost more than the training and are not what it measures
+QUIET = {"epoch_score_every": 0, "final_score_samples": 0}
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -47,7 +63,7 @@ def parse_seeds(text: str) -> list[int]:
         lo, _, hi = part.partition("-")
         seeds += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
     if not seeds:
-        raise SystemExit("error: --seeds is empty; give e.g. 0-7 or 0,3,5")
+        raise SystemExit("error: --seeds is empty; give e.g. 0-19 or 0,3,5")
     return seeds
 
 
@@ -55,101 +71,142 @@ def run_folder(out: Path, arm: str, seed: int) -> Path:
     return out / f"{arm}-s{seed}"
 
 
+def source_revision() -> str:
+    """The git commit of the package that trains (``unknown`` outside a checkout)."""
+    import improved_gan
+
+    root = Path(improved_gan.__file__).resolve().parents[2]
+    try:
+        return subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 def cpu_record() -> dict:
     import torch
 
-    flags = set()
+    flags: set[str] = set()
+    model = ""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                break
+            key, _, value = line.partition(":")
+            if key.strip() == "flags" and not flags:
+                flags = set(value.split())
+            if key.strip() == "model name" and not model:
+                model = value.strip()
     except OSError:
         pass
     return {
         "host": platform.node(),
+        "cpu_model": model,
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "aten_cpu_capability_env": os.environ.get("ATEN_CPU_CAPABILITY"),
         "avx512_bf16": "avx512_bf16" in flags,
         "amx_bf16": "amx_bf16" in flags,
         "avx512f": "avx512f" in flags,
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
+        "revision": source_revision(),
     }
 
 
-def train_arm(args: argparse.Namespace) -> None:
+def trained_epochs(folder: Path) -> int:
+    from improved_gan.training.checkpoint import latest_checkpoint
+    from improved_gan.training.run_dir import read_metrics
+
+    return read_metrics(folder)[-1]["epoch"] if latest_checkpoint(folder) is not None else 0
+
+
+def train(args: argparse.Namespace) -> None:
     import torch
 
     from improved_gan.config import apply_overrides
     from improved_gan.experiments.presets import get_preset
-    from improved_gan.training.checkpoint import latest_checkpoint
     from improved_gan.training.run_dir import read_metrics
     from improved_gan.training.trainer import ensure_trained
 
+    study = STUDIES[args.study]
+    arms = args.arms.split(",")
+    unknown = [a for a in arms if a not in study["arms"]]
+    if unknown:
+        raise SystemExit(f"error: unknown arm(s) {unknown}; {args.study} has {sorted(study['arms'])}")
+    index, _, count = args.shard.partition("/")
+    index, count = int(index), int(count)
     torch.set_num_threads(args.threads)
     machine = cpu_record()
+    runs = [(arm, seed) for seed in parse_seeds(args.seeds) for arm in arms]  # seed-major: arms advance together
+    mine = runs[index::count]
     stages = list(range(args.stage, args.epochs, args.stage)) + [args.epochs]
     for stage in stages:
-        for seed in parse_seeds(args.seeds):
-            folder = run_folder(args.out, args.arm, seed)
-            done = read_metrics(folder)[-1]["epoch"] if latest_checkpoint(folder) is not None else 0
+        for arm, seed in mine:
+            folder = run_folder(args.out, arm, seed)
+            done = trained_epochs(folder)
             if done >= stage:
                 continue
             started = time.time()
-            overrides = {"labels": 100, "seed": seed, "epochs": stage, "data_dir": args.data_dir,
-                         "precision": "fp32", "epoch_score_every": 0, "final_score_samples": 0,
-                         **ARMS[args.arm]}  # fmt: skip
-            ensure_trained(apply_overrides(get_preset(args.preset), overrides), folder, progress=False)
+            overrides = {**study["base"], "seed": seed, "epochs": stage, "data_dir": args.data_dir, **QUIET,
+                         **study["arms"][arm]}
+            if study["base"].get("dataset") == "mnist5k":
+                overrides.pop("data_dir")
+            ensure_trained(apply_overrides(get_preset(study["preset"]), overrides), folder, progress=False)
             span = {"from_epoch": done, "to_epoch": stage, "wall_s": round(time.time() - started, 1), **machine}
             with open(folder / "hosts.jsonl", "a", encoding="utf-8") as f:
                 f.write(json.dumps(span) + "\n")
-            print(f"{args.arm} seed {seed}: epoch {stage} "
-                  f"({read_metrics(folder)[-1]['test_errors']} errors, {span['wall_s']:.0f} s)", flush=True)
+            last = read_metrics(folder)[-1]
+            print(f"{arm} seed {seed}: epoch {stage} ({last['test_errors']} errors, loss_unsup "
+                  f"{last['loss_unsup']:.4f}, loss_g {last['loss_g']:.2f}, {span['wall_s']:.0f} s)", flush=True)
 
 
-def write_table(args: argparse.Namespace) -> None:
-    from improved_gan.experiments.failures import FROM_EPOCH, failure_reasons
+def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """The exact (Clopper-Pearson) two-sided interval of a binomial proportion k/n."""
+    from scipy.stats import beta
+
+    alpha = 1 - level
+    lo = 0.0 if k == 0 else float(beta.ppf(alpha / 2, k, n - k + 1))
+    hi = 1.0 if k == n else float(beta.ppf(1 - alpha / 2, k + 1, n - k))
+    return lo, hi
+
+
+def table(args: argparse.Namespace) -> None:
+    from improved_gan.experiments.failures import detect_failure
     from improved_gan.training.run_dir import read_metrics
 
-    runs = {}
-    for folder in sorted(args.out.iterdir()):
-        rows = read_metrics(folder)
-        if rows and "-s" in folder.name:
-            arm, _, seed = folder.name.rpartition("-s")
+    study = STUDIES[args.study]
+    runs: dict[tuple[str, int], tuple[Path, list[dict]]] = {}
+    for folder in sorted(args.out.iterdir()) if args.out.is_dir() else []:
+        arm, _, seed = folder.name.rpartition("-s")
+        if arm in study["arms"] and seed.isdigit() and (rows := read_metrics(folder)):
             runs[(arm, int(seed))] = (folder, rows)
     if not runs:
-        raise SystemExit(f"error: no study runs under {args.out}")
-    last_common = min(rows[-1]["epoch"] for _, rows in runs.values())
-    median_errors = statistics.median(
-        next(r["test_errors"] for r in rows if r["epoch"] == last_common) for _, rows in runs.values()
-    )
-    checkpoints = sorted({e for e in (5, 10, 12, 14, 20, 30, 40) if e <= last_common} | {last_common})
-    lines = [f"Last common epoch: {last_common}; median EMA test errors there (both arms): {median_errors:g}.", ""]
-    for arm in ARMS:
+        raise SystemExit(f"error: no {args.study} study runs under {args.out}")
+    depth = min(rows[-1]["epoch"] for _, rows in runs.values()) if args.epoch is None else args.epoch
+    lines = [f"All runs cut at epoch {depth} (the depth every run has reached). Errors are the EMA "
+             f"discriminator's test errors at epoch {depth}; a failure is `experiments/failures.py`'s.", "",
+             "| arm | runs | failed | failure rate [95% CI] | errors of the runs that did not fail: median (range) |"
+             " CPU kinds |", "|---|---|---|---|---|---|"]
+    details = []
+    for arm in study["arms"]:
         members = sorted((seed, v) for (a, seed), v in runs.items() if a == arm)
+        members = [(s, (f, [r for r in rows if r["epoch"] <= depth])) for s, (f, rows) in members
+                   if rows[-1]["epoch"] >= depth]
         if not members:
             continue
-        failed = {
-            seed: failure_reasons(rows, errors_key="test_errors", median_errors=median_errors, at_epoch=last_common)
-            for seed, (_, rows) in members
-        }
-        n_failed = sum(bool(r) for r in failed.values())
-        lines += [f"### {arm}: {n_failed} failed of {len(members)}", "",
-                  "| seed | " + " | ".join(f"errors @{e} (EMA / raw)" for e in checkpoints)
-                  + f" | min loss_unsup ({'epoch >= 5' if last_common >= FROM_EPOCH else 'all epochs'}) | max loss_g | CPU | failed |",
-                  "|---" * (len(checkpoints) + 5) + "|"]
-        for seed, (folder, rows) in members:
-            by_epoch = {r["epoch"]: r for r in rows}
-            cells = [f"{by_epoch[e]['test_errors']} / {by_epoch[e]['test_errors_raw']}" for e in checkpoints]
-            late = [r for r in rows if r["epoch"] >= FROM_EPOCH] or rows
-            hosts = [json.loads(x) for x in (folder / "hosts.jsonl").read_text().splitlines()] \
-                if (folder / "hosts.jsonl").is_file() else []
-            cpus = ",".join(sorted({h["cpu_capability"] for h in hosts})) or "?"
-            lines.append(f"| {seed} | " + " | ".join(cells)
-                         + f" | {min(r['loss_unsup'] for r in late):.3f} | {max(r['loss_g'] for r in rows):.2f}"
-                         f" | {cpus} | {'; '.join(failed[seed]) or 'no'} |")
-        lines.append("")
-    text = "\n".join(lines)
+        failures = {seed: detect_failure(rows) for seed, (_, rows) in members}
+        failed = sorted(s for s, f in failures.items() if f is not None)
+        healthy = [rows[-1]["test_errors"] for s, (_, rows) in members if failures[s] is None]
+        lo, hi = clopper_pearson(len(failed), len(members))
+        cpus = set()
+        for _, (folder, _) in members:
+            hosts = folder / "hosts.jsonl"
+            if hosts.is_file():
+                cpus |= {json.loads(x)["cpu_capability"] for x in hosts.read_text().splitlines() if x.strip()}
+        spread = (f"{statistics.median(healthy):g} ({min(healthy)}-{max(healthy)})" if healthy else "-")
+        lines.append(f"| {arm} | {len(members)} | {len(failed)} | {100 * len(failed) / len(members):.0f}% "
+                     f"[{100 * lo:.0f}, {100 * hi:.0f}] | {spread} | {', '.join(sorted(cpus)) or '?'} |")
+        for seed in failed:
+            details.append(f"- {arm} seed {seed}: {failures[seed].describe()}")
+    text = "\n".join(lines + ["", "Failed runs:", ""] + (details or ["- none"]))
     print(text)
     if args.markdown:
         args.markdown.write_text(text + "\n")
@@ -158,20 +215,25 @@ def write_table(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train one arm's seeds breadth first")
-    t.add_argument("--arm", choices=sorted(ARMS), required=True)
+    t = sub.add_parser("train", help="train the arms' seeds breadth first")
+    t.add_argument("--study", choices=sorted(STUDIES), required=True)
+    t.add_argument("--arms", required=True, help="comma-separated arm names")
     t.add_argument("--data-dir", default=os.environ.get("IMPROVED_GAN_DATA"))
-    t.add_argument("--seeds", default="0-7")
+    t.add_argument("--seeds", default="0-19")
     t.add_argument("--epochs", type=int, default=40)
-    t.add_argument("--stage", type=int, default=2, help="epochs every seed gains before any goes further")
+    t.add_argument("--stage", type=int, default=5, help="epochs every run gains before any goes further")
     t.add_argument("--threads", type=int, default=1)
-    t.add_argument("--preset", default="mnist-fm", help="the preset both arms start from (its lr is the arm's)")
-    t.add_argument("--out", type=Path, default=Path("runs/stability"))
-    r = sub.add_parser("table", help="the per-arm table (failures by the fixed definition)")
-    r.add_argument("--out", type=Path, default=Path("runs/stability"))
+    t.add_argument("--shard", default="0/1", help="i/n: this process trains every n-th run from the i-th")
+    t.add_argument("--out", type=Path)
+    r = sub.add_parser("table", help="failures per arm with intervals, errors of the runs that did not fail")
+    r.add_argument("--study", choices=sorted(STUDIES), required=True)
+    r.add_argument("--out", type=Path)
+    r.add_argument("--epoch", type=int, help="cut every run at this epoch (default: the depth all reached)")
     r.add_argument("--markdown", type=Path)
     args = parser.parse_args()
-    train_arm(args) if args.command == "train" else write_table(args)
+    if args.out is None:
+        args.out = Path("runs") / f"stability-{args.study}"
+    train(args) if args.command == "train" else table(args)
 
 
 if __name__ == "__main__":
