@@ -88,3 +88,11 @@ def test_bad_arguments():
         feature_matching_loss(torch.zeros(2, 3), torch.zeros(2, 4))
     with pytest.raises(ValueError, match="at least one example"):
         feature_matching_loss(torch.zeros(0, 3), torch.zeros(2, 3))
+
+
+def test_the_batch_mean_can_be_given():
+    """Under data parallelism the step passes the mean over every rank's rows; here a stand-in of it."""
+    real, fake = torch.randn(6, 4, dtype=torch.float64), torch.randn(6, 4, dtype=torch.float64)
+    assert feature_matching_loss(real, fake, batch_mean=lambda x: x.mean(0)) == feature_matching_loss(real, fake)
+    first_rows = feature_matching_loss(real, fake, batch_mean=lambda x: x[:3].mean(0))
+    torch.testing.assert_close(first_rows, feature_matching_loss(real[:3], fake[:3]))

@@ -15,6 +15,8 @@ returns its features beside its logits, and this loss only sees tensors.
 
 from __future__ import annotations
 
+from typing import Callable
+
 from torch import Tensor, nn
 
 from improved_gan.techniques._checks import check_choice, check_nonempty_batch
@@ -29,6 +31,7 @@ def feature_matching_loss(
     *,
     distance: str = "l2",
     reduction: str = "mean",
+    batch_mean: Callable[[Tensor], Tensor] | None = None,
 ) -> Tensor:
     r"""Distance between the batch means of real and generated features.
 
@@ -60,6 +63,10 @@ def feature_matching_loss(
             with the same trailing shape; ``M`` may differ from ``N``.
         distance: ``"l2"`` (squared difference, default) or ``"l1"`` (absolute).
         reduction: ``"mean"`` (default) or ``"sum"`` over the feature units.
+        batch_mean: the mean over the batch, ``[N, F] -> [F]``; default ``x.mean(0)``.
+            Under data parallelism the step passes the differentiable mean over every
+            rank's rows (:func:`improved_gan.training.global_batch.global_mean`), so that
+            N ranks match the means of the global batch, as one process does.
 
     Shape:
         - real_features: ``[N, *]``; fake_features: ``[M, *]`` (same ``*``).
@@ -80,11 +87,17 @@ def feature_matching_loss(
             "expected real_features and fake_features to have the same per-example shape "
             f"(got {tuple(real_features.shape[1:])} and {tuple(fake_features.shape[1:])})"
         )
-    mean_real = real_features.flatten(1).mean(0)  # [F]
-    mean_fake = fake_features.flatten(1).mean(0)  # [F]
+    if batch_mean is None:
+        batch_mean = _rows_mean
+    mean_real = batch_mean(real_features.flatten(1))  # [F]
+    mean_fake = batch_mean(fake_features.flatten(1))  # [F]
     difference = mean_real - mean_fake
     per_unit = difference.square() if distance == "l2" else difference.abs()
     return per_unit.mean() if reduction == "mean" else per_unit.sum()
+
+
+def _rows_mean(x: Tensor) -> Tensor:
+    return x.mean(0)
 
 
 class FeatureMatchingLoss(nn.Module):

@@ -10,7 +10,10 @@ kind              what it is                                                  ap
 
 Under ``torchrun`` (``context`` with more than one process) every step's two
 optimisers average their gradients over the ranks before each of their steps
-(:func:`~improved_gan.training.distributed.average_gradients_before_step`).
+(:func:`~improved_gan.training.distributed.average_gradients_before_step`), and
+the reference step computes its whole-batch parts over the global batch
+(:meth:`ReferenceStep.use_global_batch`); the ImageNet step keeps the authors'
+per-tower batches.
 
 The trainer imports nothing else from here. A benchmark or an experiment that
 wants another step passes its own factory with :func:`make_step`'s signature to
@@ -71,6 +74,8 @@ def _data_parallel(step: Step, context: DistributedContext) -> Step:
     """``step`` with each of its two optimisers averaging its gradients over the ranks before stepping."""
     if step.info.kind not in ("reference", "imagenet"):
         raise UserError(f"the {step.info.kind} step does not run under torchrun; set fast_step=false")
+    if step.info.kind == "reference":  # the whole-batch parts over the global batch (ImageNet keeps its towers)
+        step.use_global_batch(context)
     for optimizer in step.optimizers():
         average_gradients_before_step(optimizer, context)
     return step

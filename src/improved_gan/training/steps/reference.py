@@ -9,6 +9,7 @@ step is held equal to it by the tests.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
@@ -17,7 +18,9 @@ from torch import Tensor, nn
 from improved_gan import semi_supervised as ss
 from improved_gan.config import TrainConfig
 from improved_gan.techniques import HistoricalAverage, feature_matching_loss
+from improved_gan.training.distributed import DistributedContext
 from improved_gan.training.ema import ExponentialMovingAverage
+from improved_gan.training.global_batch import global_mean, use_global_batch
 from improved_gan.training.optim import AuthorsAdam
 from improved_gan.training.steps.protocol import StepInfo, autocast_for
 
@@ -28,6 +31,11 @@ def make_optimizer(config: TrainConfig, params: list[nn.Parameter]) -> torch.opt
     if config.optimizer == "adam-authors":
         return AuthorsAdam(params, lr=config.lr, betas=betas, eps=1e-8)
     return torch.optim.Adam(params, lr=config.lr, betas=betas, eps=1e-8, foreach=True)
+
+
+def _loss_dtype(x: Tensor) -> Tensor:
+    """``x`` in float32 at least: bfloat16 outputs are cast up, float32 and float64 kept as they are."""
+    return x.to(torch.promote_types(x.dtype, torch.float32))
 
 
 def _has_cross_sample_layers(model: nn.Module) -> bool:
@@ -70,6 +78,18 @@ class ReferenceStep:
             self.ha_g = HistoricalAverage(self._trainable(generator))
         self.real_target = 1.0 if config.label_smoothing is None else config.label_smoothing
         self.separate_batches = _has_cross_sample_layers(discriminator)
+        self.batch_mean = None  # feature matching's mean over the batch (None: this process's rows)
+
+    def use_global_batch(self, context: DistributedContext) -> None:
+        """Under data parallelism, compute what one process of the global batch computes (docs/distributed.md).
+
+        G's batch norms and D's minibatch layers take their statistics over every rank's
+        rows, and feature matching matches the global batch's means
+        (:mod:`improved_gan.training.global_batch`). Call once, before the first iteration.
+        """
+        for model in (self.generator, self.discriminator):
+            use_global_batch(model, context)
+        self.batch_mean = functools.partial(global_mean, context=context) if context.enabled else None
 
     @staticmethod
     def _trainable(module: nn.Module) -> list[nn.Parameter]:
@@ -106,9 +126,9 @@ class ReferenceStep:
             else:
                 out_unl, out_gen = self._discriminate(x_unl, x_gen.to(x_unl.dtype))
         # losses in float32 whatever the compute precision
-        logits_lab = out_lab.logits.float() if x_lab is not None else None
+        logits_lab = _loss_dtype(out_lab.logits) if x_lab is not None else None
         losses = ss.discriminator_loss(
-            out_unl.logits.float(), out_gen.logits.float(), logits_lab=logits_lab, labels=y_lab,
+            _loss_dtype(out_unl.logits), _loss_dtype(out_gen.logits), logits_lab=logits_lab, labels=y_lab,
             real_target=self.real_target, unsupervised_weight=self.config.unsupervised_weight,
         )  # fmt: skip
         stats = {"loss_unsup": losses.unsupervised.detach()}
@@ -141,11 +161,12 @@ class ReferenceStep:
                 logits_gen = self.discriminator(x_gen).logits
         if self.config.generator_loss == "feature-matching":
             return feature_matching_loss(
-                f_real.float(), f_gen.float(), distance=self.config.feature_matching_distance
+                _loss_dtype(f_real), _loss_dtype(f_gen), distance=self.config.feature_matching_distance,
+                batch_mean=self.batch_mean,
             )
         if self.config.generator_loss == "saturating":
-            return ss.generator_saturating_loss(logits_gen.float())
-        return ss.generator_non_saturating_loss(logits_gen.float())
+            return ss.generator_saturating_loss(_loss_dtype(logits_gen))
+        return ss.generator_non_saturating_loss(_loss_dtype(logits_gen))
 
     def generator_step(self, x_real: Tensor) -> dict[str, Tensor]:
         """``generator_steps`` Adam steps on G; D's parameters get no gradients."""
