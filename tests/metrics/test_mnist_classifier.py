@@ -134,3 +134,29 @@ def test_a_foreign_file_is_a_clear_error(tmp_path):
         load_classifier(tmp_path / "x.pt")
     with pytest.raises(UserError, match="does not exist"):
         load_classifier(tmp_path / "missing.pt")
+
+
+def test_a_record_is_saved_as_plain_types_the_safe_loader_accepts(tiny_classifier, tmp_path):
+    """torch.__version__ is a TorchVersion (a str subclass) that torch.load(weights_only=True) refuses:
+    the record keeps plain types only, and an object that is none of them is refused at save time."""
+    path = save_classifier(tiny_classifier, tmp_path / "c.pt", torch_version=torch.__version__, shape=(1, 28))
+    record = torch.load(path, weights_only=True)["record"]
+    assert record == {"torch_version": str(torch.__version__), "shape": [1, 28]}
+    assert type(record["torch_version"]) is str
+    with pytest.raises(TypeError, match="plain values only"):
+        save_classifier(tiny_classifier, tmp_path / "d.pt", device=torch.device("cpu"))
+    assert not (tmp_path / "d.pt").exists()
+
+
+def test_a_file_written_before_records_were_plain_still_loads(tiny_classifier, tmp_path):
+    """Caches written by `classifier train` before the fix hold a TorchVersion; they load, and any other
+    foreign object is one short line (not torch's seven lines of advice)."""
+    state = torch.load(save_classifier(tiny_classifier, tmp_path / "c.pt"), weights_only=True)
+    state["record"] = {"torch_version": torch.__version__}  # as the old command stored it
+    torch.save(state, tmp_path / "old.pt")
+    assert weights_digest(load_classifier(tmp_path / "old.pt")) == weights_digest(tiny_classifier)
+    state["record"] = {"device": torch.nn.Identity()}
+    torch.save(state, tmp_path / "foreign.pt")
+    with pytest.raises(UserError, match="not a classifier saved by") as err:
+        load_classifier(tmp_path / "foreign.pt")
+    assert "\n" not in str(err.value) and "Identity" in str(err.value)

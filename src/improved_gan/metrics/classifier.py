@@ -305,10 +305,47 @@ def save_classifier(model: MnistClassifier, path: str | os.PathLike | None = Non
         "architecture": model.architecture(),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "sha256": sha256,
-        "record": record,
+        "record": _plain(record),  # torch's safe loader (weights_only) refuses any other class
     }
     atomic_torch_save(state, path)
     return path
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as built-in types only (str, int, float, bool, None, list, dict with str keys).
+
+    Subclasses become their base (``torch.__version__`` is a ``TorchVersion``, a ``str`` subclass the
+    safe loader refuses), tuples become lists; any other object is a ``TypeError`` here, at save time,
+    rather than a file that cannot be loaded.
+    """
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    for base in (bool, int, float, str):  # bool before int: True is an int
+        if isinstance(value, base):
+            return base(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    raise TypeError(f"a classifier's record holds plain values only, not {type(value).__qualname__}")
+
+
+def _load_state(path: Path) -> dict:
+    """The file's dict through the safe loader; files written before records were plain stored
+    ``torch.__version__`` as a ``TorchVersion`` (a ``str``), which is allowed for them."""
+    from torch.torch_version import TorchVersion
+
+    with torch.serialization.safe_globals([TorchVersion]):
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _short(err: Exception) -> str:
+    """One line of a loader's error (torch's weights-only refusal is seven lines of advice)."""
+    text = str(err)
+    for line in text.splitlines():
+        if "WeightsUnpickler error:" in line:  # the one line naming what was refused
+            return line.split("WeightsUnpickler error:", 1)[1].split(". Please use", 1)[0].strip()
+    return text.splitlines()[0] if text.strip() else type(err).__name__
 
 
 def load_classifier(path: str | os.PathLike | None = None) -> MnistClassifier:
@@ -329,12 +366,12 @@ def load_classifier(path: str | os.PathLike | None = None) -> MnistClassifier:
     if not path.is_file():
         raise UserError(_missing_message(path, reference))
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = _load_state(path)
         with torch.random.fork_rng(devices=[]):  # the throwaway initial weights must not draw from
             model = MnistClassifier(**state["architecture"])  # the caller's random stream (a training)
         model.load_state_dict(state["state_dict"])
     except Exception as err:  # any unreadable or foreign file: say which and how to replace it
-        raise UserError(f"{path}: not a classifier saved by `improved-gan classifier train` ({err})") from None
+        raise UserError(f"{path}: not a classifier saved by `improved-gan classifier train` ({_short(err)})") from None
     actual = weights_digest(model)
     expected = MNIST_CLASSIFIER_SHA256 if reference else state.get("sha256")
     if actual != expected:
