@@ -52,8 +52,10 @@ def test_mnist_scores_equal_the_pure_functions_on_the_classifier_outputs(tiny_cl
         samples, metrics="mnist_score,mnist_fd", reference=reference, classifier=tiny_classifier, splits=5
     )
     assert set(scores) == {KEY_MNIST_SCORE_MEAN, KEY_MNIST_SCORE_STD, KEY_MNIST_FD}
-    outputs = run_network(tiny_classifier, samples)
+    outputs = run_network(tiny_classifier, samples)  # the same batches as evaluate_samples: the same floats
     expected = inception_score_from_logits(outputs.logits, splits=5)
+    # rel=1e-12 and 1e-9: the same float32 outputs on the same machine, so only float64 reordering
+    # between the two callers can differ (~1e-16, FD's cancellation of ~200 included; see below)
     assert scores[KEY_MNIST_SCORE_MEAN] == pytest.approx(expected.mean, rel=1e-12)
     assert scores[KEY_MNIST_SCORE_STD] == pytest.approx(expected.std, rel=1e-12)
     a, b = feature_statistics(outputs.features), network_statistics(tiny_classifier, reference)
@@ -83,6 +85,10 @@ def test_batch_size_does_not_change_the_scores(tiny_classifier, digits):
     samples, reference = digits
     a = evaluate_samples(samples, reference=reference, classifier=tiny_classifier, batch_size=1000)
     b = evaluate_samples(samples, reference=reference, classifier=tiny_classifier, batch_size=37)
+    # rel=1e-5: batches of 37 and of 1,000 give float32 features that differ by rounding (~1e-7 relative,
+    # as two CPUs' kernels do). FD subtracts traces of ~100 to leave ~0.5 (a cancellation of ~200), so
+    # that rounding reaches FD at <= 1e-5 (measured here: 5e-10; averaged over 1,000 images). Dropping
+    # or counting twice one of the 1,000 images moves every score by >= 5e-4 relative (measured).
     for key in a:
         assert b[key] == pytest.approx(a[key], rel=1e-5)
 
