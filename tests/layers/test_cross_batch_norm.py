@@ -58,3 +58,16 @@ def test_needs_two_equal_halves(rows):
         CrossBatchNorm(4)(torch.randn(rows, 4, 2, 2))
     with pytest.raises(ValueError, match=r"expected input of shape \[N, 4\]"):
         CrossBatchNorm(4)(torch.randn(4, 3))
+
+
+def test_towers_are_normalised_each_with_its_own_rows():
+    """8 + 8 rows in towers of 2 (real rows 2t, 2t+1 with generated rows 8+2t, 8+2t+1): four separate batch norms."""
+    x = torch.randn(16, 6, 3, 3, dtype=torch.float64) * torch.arange(1, 17, dtype=torch.float64).view(16, 1, 1, 1)
+    gamma, beta = torch.rand(6, dtype=torch.float64) + 0.5, torch.randn(6, dtype=torch.float64)
+    got = cross_batch_norm(x, gamma, beta, tower_size=2)
+    for t in range(4):
+        rows = [2 * t, 2 * t + 1, 8 + 2 * t, 9 + 2 * t]
+        torch.testing.assert_close(got[rows], cross_batch_norm(x[rows], gamma, beta), rtol=1e-12, atol=1e-12)
+    assert not torch.allclose(got, cross_batch_norm(x, gamma, beta))  # one tower of 16: other moments
+    with pytest.raises(ValueError, match="towers of 3 real \\+ 3 generated rows"):
+        CrossBatchNorm(6, tower_size=3)(x)

@@ -32,3 +32,14 @@ def test_bad_arguments():
         NoiseChannels(2, low=1.0, high=-1.0)
     with pytest.raises(ValueError, match=r"expected input of shape \[N, C\]"):
         noise_channels(torch.zeros(3), 2)
+
+
+def test_the_reference_rows_noise_is_drawn_once():
+    layer = NoiseChannels(3, reference_size=2, spatial=(4, 4))
+    assert layer.reference_noise.shape == (2, 3, 4, 4) and "reference_noise" in layer.state_dict()
+    first, second = layer(torch.zeros(5, 1, 4, 4)), layer(torch.zeros(5, 1, 4, 4))
+    assert torch.equal(first[:2, 1:], layer.reference_noise) and torch.equal(second[:2], first[:2])
+    assert not torch.equal(first[2:], second[2:])  # the other rows: fresh
+    assert layer.reference_noise.min() >= -1 and layer.reference_noise.max() <= 1
+    with pytest.raises(ValueError, match=r"expected input of shape \[N >= 2, C, 4, 4\]"):
+        layer(torch.zeros(1, 1, 4, 4))

@@ -12,17 +12,40 @@ from improved_gan.techniques import JointMinibatchDiscrimination, joint_minibatc
 
 
 def _loop(m: np.ndarray) -> np.ndarray:
-    """For every row i and kernel b: mean of exp(-L1) to the real half and to the generated half, j != i."""
+    """For every row i and kernel b: the sums of exp(-L1) to the real half and to the generated half, j != i,
+    each divided by the sum of the self-exclusion mask over that half's columns (discriminator.py's f1, f2)."""
     rows, kernels, _ = m.shape
     half = rows // 2
+    mask = 1.0 - np.eye(rows)
     out = np.zeros((rows, 2 * kernels))
     for i in range(rows):
         for b in range(kernels):
             to_real = [math.exp(-np.abs(m[i, b] - m[j, b]).sum()) for j in range(half) if j != i]
             to_gen = [math.exp(-np.abs(m[i, b] - m[j, b]).sum()) for j in range(half, rows) if j != i]
-            out[i, b] = sum(to_real) / len(to_real)
-            out[i, kernels + b] = sum(to_gen) / len(to_gen)
+            out[i, b] = sum(to_real) / mask[:, :half].sum()
+            out[i, kernels + b] = sum(to_gen) / mask[:, half:].sum()
     return out
+
+
+def test_the_divisor_is_one_scalar_496_for_16_plus_16_rows():
+    # identical rows: every closeness is 1, so a real row sums 15 (real, itself excluded) and 16 (generated);
+    # the authors divide both by the mask's sum over one half's columns: 32 rows x 16 columns - 16 = 496
+    out = joint_minibatch_features(torch.zeros(32, 2, 3, dtype=torch.float64))
+    torch.testing.assert_close(out[0], torch.tensor([15 / 496] * 2 + [16 / 496] * 2, dtype=torch.float64))
+    torch.testing.assert_close(out[31], torch.tensor([16 / 496] * 2 + [15 / 496] * 2, dtype=torch.float64))
+    # four towers of 16 + 16 in one call: the same values, not 63 / (128 * 64 - 64)
+    towers = joint_minibatch_features(torch.zeros(128, 2, 3, dtype=torch.float64), tower_size=16)
+    torch.testing.assert_close(towers, torch.cat([out[:1].expand(64, -1), out[-1:].expand(64, -1)]))
+
+
+def test_towers_are_compared_within_themselves():
+    m = np.random.default_rng(5).normal(0, 0.3, size=(8, 3, 4))  # real rows 0-3, generated 4-7; towers of 2
+    got = joint_minibatch_features(torch.from_numpy(m), tower_size=2).numpy()
+    for t in range(2):
+        rows = [2 * t, 2 * t + 1, 4 + 2 * t, 4 + 2 * t + 1]
+        np.testing.assert_allclose(got[rows], _loop(m[rows]), rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="towers of 3 real \\+ 3 generated rows"):
+        joint_minibatch_features(torch.from_numpy(m), tower_size=3)
 
 
 @pytest.mark.parametrize("rows", [4, 6, 10])

@@ -10,6 +10,14 @@ drawn in training *and* eval mode.
 The noise comes from PyTorch's global generator (seed it with
 ``torch.manual_seed``), or from a ``torch.Generator`` passed to the function,
 in the input's dtype and on its device; every element gets its own draw.
+
+The one exception is the virtual batch norm's reference batch: in the authors'
+code the reference rows' noise channels, like their ``z``, are variables drawn
+once and never redrawn. ``NoiseChannels(k, reference_size=R, spatial=(H, W))``
+holds those ``R`` draws as the buffer ``reference_noise`` ``[R, k, H, W]`` (saved
+in checkpoints, broadcast with the model) and uses them for the first ``R`` rows
+of every call, the rows where :class:`~improved_gan.techniques.WithReferenceBatch`
+puts the reference batch; the other rows get fresh noise.
 """
 
 from __future__ import annotations
@@ -54,9 +62,13 @@ class NoiseChannels(nn.Module):
     Args:
         num_channels: ``k`` (>= 1).
         low, high: the noise's range. Default: ``(-1, 1)``.
+        reference_size: ``R``, leading rows whose noise is fixed (drawn once here, from
+            torch's global generator). Default: 0 (every row fresh).
+        spatial: the ``(H, W)`` of the input when ``reference_size > 0`` (``()`` for ``[N, C]``
+            input). Default: ``()``.
 
     Shape:
-        - Input: ``[N, C]`` or ``[N, C, H, W]``
+        - Input: ``[N, C]`` or ``[N, C, H, W]`` (``N >= R``)
         - Output: ``[N, C + k]`` or ``[N, C + k, H, W]``
 
     Example::
@@ -65,18 +77,46 @@ class NoiseChannels(nn.Module):
         torch.Size([2, 528, 4, 4])
     """
 
-    def __init__(self, num_channels: int, *, low: float = -1.0, high: float = 1.0) -> None:
+    def __init__(
+        self,
+        num_channels: int,
+        *,
+        low: float = -1.0,
+        high: float = 1.0,
+        reference_size: int = 0,
+        spatial: tuple[int, ...] = (),
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         if isinstance(num_channels, bool) or not isinstance(num_channels, int) or num_channels < 1:
             raise ValueError(f"num_channels must be a positive integer (got {num_channels!r})")
         if not low < high:
             raise ValueError(f"expected low < high (got low={low}, high={high})")
+        if isinstance(reference_size, bool) or not isinstance(reference_size, int) or reference_size < 0:
+            raise ValueError(f"reference_size must be an integer >= 0 (got {reference_size!r})")
         self.num_channels = num_channels
         self.low = float(low)
         self.high = float(high)
+        self.reference_size = reference_size
+        self.spatial = tuple(spatial)
+        if reference_size:  # [R, k, *spatial], drawn once: the reference batch's own noise
+            fixed = torch.empty(reference_size, num_channels, *self.spatial, device=device, dtype=dtype)
+            self.register_buffer("reference_noise", fixed.uniform_(self.low, self.high))
 
     def forward(self, x: Tensor) -> Tensor:
-        return noise_channels(x, self.num_channels, low=self.low, high=self.high)
+        r = self.reference_size
+        if not r:
+            return noise_channels(x, self.num_channels, low=self.low, high=self.high)
+        if x.dim() < 2 or x.shape[0] < r or tuple(x.shape[2:]) != self.spatial:
+            raise ValueError(
+                f"expected input of shape [N >= {r}, C, {', '.join(map(str, self.spatial))}] with the "
+                f"{r} reference rows first (got {list(x.shape)})"
+            )
+        fresh = noise_channels(x[r:], self.num_channels, low=self.low, high=self.high)  # [N - R, C + k, *]
+        fixed = torch.cat([x[:r], self.reference_noise.to(x.dtype)], dim=1)  # [R, C + k, *]
+        return torch.cat([fixed, fresh])
 
     def extra_repr(self) -> str:
-        return f"{self.num_channels}, low={self.low}, high={self.high}"
+        fixed = f", reference_size={self.reference_size} (fixed noise)" if self.reference_size else ""
+        return f"{self.num_channels}, low={self.low}, high={self.high}{fixed}"
