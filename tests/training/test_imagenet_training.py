@@ -47,9 +47,9 @@ def test_generator_target_loss_is_bce_of_the_gan_logit():
 
 def _tiny_pair():
     torch.manual_seed(0)
-    g = ImageNetGenerator(latent_dim=8, widths=(4, 4, 4, 4, 4), noise_channels=1, reference_size=2)
-    d = ImageNetDiscriminator(num_classes=3, widths=(4, 4, 4, 4, 4), hidden_units=6, minibatch_kernels=2,
-                              minibatch_kernel_dim=2)
+    g = ImageNetGenerator(latent_dim=8, gf_dim=1, noise_channels=1, reference_size=2)
+    d = ImageNetDiscriminator(num_classes=3, df_dim=1, hidden_units=6, minibatch_kernels=2, minibatch_kernel_dim=2,
+                              tower_size=2)
     return g, d
 
 
@@ -64,8 +64,10 @@ def test_the_step_updates_both_players_from_one_pass_with_the_authors_losses():
     z = g.sample_latent(2)
     logits = d(torch.cat([x, g(z)]), num_real=2).logits
     s = torch.logsumexp(logits, 1)
+    # the class term: the cross-entropy over all K + 1 = 4 logits, the generated class's (0 here) included
+    all_logits = torch.cat([logits[:2], torch.zeros(2, 1)], dim=1)
     loss_d = (F.binary_cross_entropy_with_logits(s[:2], torch.full((2,), 0.75))
-              + F.binary_cross_entropy_with_logits(s[2:], torch.zeros(2)) + F.cross_entropy(logits[:2], y))
+              + F.binary_cross_entropy_with_logits(s[2:], torch.zeros(2)) + F.cross_entropy(all_logits, y))
     loss_g = F.binary_cross_entropy_with_logits(s[2:], torch.full((2,), 0.375))
     torch.set_rng_state(state)
     g_before = [p.detach().clone() for p in g.parameters()]
@@ -73,6 +75,8 @@ def test_the_step_updates_both_players_from_one_pass_with_the_authors_losses():
     assert all(torch.equal(a, b) for a, b in zip(g_before, g.parameters()))  # G waits for its own call
     stats.update(step.generator_step(x))
     torch.testing.assert_close(stats["loss_d"], loss_d.detach(), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(stats["loss_sup"], F.cross_entropy(all_logits, y).detach(), rtol=1e-5, atol=1e-6)
+    assert stats["train_errors"] == (all_logits.argmax(1) != y).sum()
     torch.testing.assert_close(stats["loss_g"], loss_g.detach(), rtol=1e-5, atol=1e-6)
     assert not all(torch.equal(a, b) for a, b in zip(g_before, g.parameters()))
     with pytest.raises(RuntimeError, match="call discriminator_step first"):

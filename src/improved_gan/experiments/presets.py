@@ -202,31 +202,38 @@ _IMAGENET = dict(
 
 @register_preset("imagenet128")
 def imagenet128() -> TrainConfig:
-    """128x128 ImageNet, all 1,000 classes, with the authors' techniques (Section 6.5).
+    """128x128 ImageNet, all 1,000 classes: the authors' networks, losses and batch (Section 6.5).
 
-    As the authors' TensorFlow code (reference-setup.md, "ImageNet 128x128"):
-    z ~ Uniform(-1, 1)^8192; G with virtual batch norm (16 reference latents)
-    and fresh Uniform(-1, 1) noise channels after every layer; D with Gaussian
-    input noise 0.1, cross batch norm, a 2,560-unit dense layer, minibatch
-    features (300 x 50) on the joint real + generated batch and 1,001 logits;
-    D's loss BCE(LSE, 0.75) on real + BCE(LSE, 0) on generated + the class
-    cross-entropy; G pushed toward D(G(z)) = 0.375; D and G updated
-    simultaneously from one pass on the same batch; Adam 4e-4, beta1 0.5.
-    ``batch_size`` is the global batch, 64 = 16 per device x 4 devices as the
-    authors' towers: under ``torchrun --nproc-per-node 4`` every process sees
-    16 real + 16 generated, the batch their cross-sample layers saw.
+    As the authors' TensorFlow code (docs/imagenet.md has the layer tables):
+    z ~ Uniform(-1, 1)^8192; G a linear layer to 4x4x512 and six 5x5 transposed
+    convolutions (gf_dim 64) with virtual batch norm over a fixed reference
+    batch of 16 (its z and noise fixed) and 64, 64, 32, 16, 8, 8 noise
+    channels; D seven 3x3 convolutions (df_dim 64) and a 2,560-unit dense
+    layer, each with cross batch norm, minibatch features (300 x 50) on the
+    joint real + generated batch and 1,001 logits; their initial weights
+    (output bias -0.45, std 0.075). D's loss BCE(LSE, 0.75) on real +
+    BCE(LSE, 0) on generated + the class cross-entropy over all 1,001 logits;
+    G pushed toward D(G(z)) = 0.375; D and G updated simultaneously from one
+    pass on the same batch; Adam 4e-4, beta1 0.5.
 
-    Ours: the widths, kernels and initial weights (docs/imagenet.md); 16 noise
-    channels per layer; torch's Adam (eps outside the root, as TensorFlow's);
-    100 epochs (the paper gives none); ``unsupervised_weight = 2`` because the
-    package's unsupervised loss averages the real and generated terms and the
-    authors' sums them. Needs ``--data-dir`` at the ImageNet training folder
-    (one folder per class); a run with another number of class folders sets
-    ``expected_classes``. Inception score after every epoch when the
-    Inception weights are present (else one line at the start, and no scores).
+    The batch: 64 = the authors' 4 towers x 16. Cross batch norm and minibatch
+    features group the rows in towers of ``imagenet_tower = 16`` real + 16
+    generated, whatever the process count: one process at 64 groups them as
+    the four towers did, ``torchrun --nproc-per-node 4`` gives each process one
+    tower; a process's share that is not whole towers is refused.
+
+    Ours: torch's Adam (eps outside the root, as TensorFlow's); 100 epochs (the
+    paper gives none); ``unsupervised_weight = 2`` because the package's
+    unsupervised loss averages the real and generated terms and the authors'
+    sums them; PyTorch's symmetric padding (docs/imagenet.md). Needs
+    ``--data-dir`` at the ImageNet training folder (one folder per class); a
+    run with another number of class folders sets ``expected_classes``.
+    Inception score after every epoch when the Inception weights are present
+    (else one line at the start, and no scores).
     """
     return TrainConfig(
         preset="imagenet128", architecture="imagenet-conv", mode="supervised", latent_dim=8192,
+        imagenet_g_dim=64, imagenet_d_dim=64, imagenet_d_hidden=2560, noise_channels=64, imagenet_tower=16,
         minibatch_kernels=300, minibatch_kernel_dim=50, d_input_noise=0.1, generator_norm="virtual",
         label_smoothing=0.75, generator_loss="non-saturating", generator_target=0.375, unsupervised_weight=2.0,
         **_IMAGENET,
@@ -235,15 +242,17 @@ def imagenet128() -> TrainConfig:
 
 @register_preset("imagenet128-dcgan")
 def imagenet128_dcgan() -> TrainConfig:
-    """The DCGAN baseline of Section 6.5 on 128x128 ImageNet: batch norm, one real/fake logit, no techniques.
+    """The DCGAN baseline of Section 6.5 on 128x128 ImageNet, ours: batch norm, one real/fake logit, no techniques.
 
-    The paper does not describe its baseline; we take DCGAN's settings on the
-    same convolutional shapes (docs/imagenet.md): z ~ Uniform(-1, 1)^100,
-    BatchNorm2d in G and D, no noise channels or input noise, no dense or
-    minibatch layer, no labels (mode gan); D's loss BCE(real, 1) + BCE(gen, 0),
-    G's -log D(G(z)). Ours: the same step as imagenet128 (simultaneous updates,
-    Adam 4e-4 / 0.5, global batch 64), so the two runs differ in the networks
-    and objective only; D is called on the real and the generated batch apart.
+    The paper does not describe its baseline and the authors' code does not
+    hold it; we take DCGAN's own settings (models/imagenet_dcgan.py,
+    docs/imagenet.md): z ~ Uniform(-1, 1)^100, five 5x5 stride-2 layers each
+    way (``imagenet_g_widths``, ``imagenet_d_widths``), BatchNorm2d in G and
+    D, no noise channels or input noise, no dense or minibatch layer, no labels
+    (mode gan); D's loss BCE(real, 1) + BCE(gen, 0), G's -log D(G(z)). The
+    same step as imagenet128 (simultaneous updates, Adam 4e-4 / 0.5, global
+    batch 64), so the two runs differ in the networks and objective; D is
+    called on the real and the generated batch apart.
     """
     return TrainConfig(
         preset="imagenet128-dcgan", architecture="imagenet-dcgan", mode="gan", latent_dim=100,

@@ -50,20 +50,26 @@ def _imagenet_models(
     from improved_gan.models.imagenet import IMAGENET_IMAGE_SHAPE, ImageNetDiscriminator, ImageNetGenerator
 
     _check_shape(config, image_shape, IMAGENET_IMAGE_SHAPE)
-    g_options = {"latent_dim": config.latent_dim, "widths": config.imagenet_g_widths, "device": device}
-    d_options = {"widths": config.imagenet_d_widths, "device": device}
     if config.architecture == "imagenet-dcgan":
-        return ImageNetGenerator.dcgan(**g_options), ImageNetDiscriminator.dcgan(**d_options)
+        from improved_gan.models.imagenet_dcgan import DCGANDiscriminator128, DCGANGenerator128
+
+        return (
+            DCGANGenerator128(latent_dim=config.latent_dim, widths=config.imagenet_g_widths, device=device),
+            DCGANDiscriminator128(widths=config.imagenet_d_widths, device=device),
+        )
     generator = ImageNetGenerator(
-        **g_options, norm=config.generator_norm, noise_channels=config.noise_channels
+        latent_dim=config.latent_dim, gf_dim=config.imagenet_g_dim, noise_channels=config.noise_channels,
+        norm=config.generator_norm, reference_size=config.imagenet_tower, device=device,
     )
     discriminator = ImageNetDiscriminator(
-        **d_options,
         num_classes=num_classes,
-        input_noise=0.1 if config.d_input_noise is None else config.d_input_noise,
+        df_dim=config.imagenet_d_dim,
         hidden_units=config.imagenet_d_hidden,
+        input_noise=0.1 if config.d_input_noise is None else config.d_input_noise,
         minibatch_kernels=config.minibatch_kernels,
         minibatch_kernel_dim=config.minibatch_kernel_dim,
+        tower_size=config.imagenet_tower,
+        device=device,
     )
     return generator, discriminator
 

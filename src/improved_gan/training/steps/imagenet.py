@@ -9,16 +9,24 @@ taken from that one graph, are applied together. With ``s = LSE(logits)``
 .. math::
 
     L_D = \mathrm{BCE}(s_\text{real}, \alpha) + \mathrm{BCE}(s_\text{gen}, 0)
-          + \mathrm{CE}(l_\text{real}, y), \qquad
+          + \mathrm{CE}_{K+1}(l_\text{real}, y), \qquad
     L_G = \mathrm{BCE}(s_\text{gen}, t)
 
 with ``alpha = config.label_smoothing`` (0.75, one-sided smoothing, Section
-3.4) and ``t = config.generator_target`` (0.375). ``L_D`` is
+3.4) and ``t = config.generator_target`` (0.375). The GAN terms are
 :func:`~improved_gan.semi_supervised.discriminator_loss` with
 ``unsupervised_weight = 2`` (that loss averages its two GAN terms, the
-authors' sums them; the preset sets the weight) and the class term on the real
-half, present in ``mode="supervised"``; with ``t = 1``, ``L_G`` is
-:func:`~improved_gan.semi_supervised.generator_non_saturating_loss`.
+authors' sums them; the preset sets the weight); with ``t = 1``, ``L_G`` is
+:func:`~improved_gan.semi_supervised.generator_non_saturating_loss`. The class
+term ``CE_{K+1}`` (``mode="supervised"``) is the authors': the softmax
+cross-entropy of the real rows' labels over all ``K + 1 = 1001`` logits, the
+generated class's included
+(:func:`~improved_gan.models.imagenet.class_loss_over_all_logits`), not the
+package's semi-supervised cross-entropy over the ``K`` class logits, which is
+smaller by ``softplus(-s_real)``. The training errors are counted over the
+``K + 1`` logits as well (the authors' ``in_top_k`` over ``class_logits``).
+The authors' sigmoid losses subtract the target's entropy, a constant: the
+logged ``loss_d`` and ``loss_g`` omit it, the gradients are the same.
 
 How it fits the :class:`~improved_gan.training.steps.Step` contract: the
 real batch is passed to both calls (the sources give the same tensor to
@@ -31,7 +39,10 @@ ranks (:func:`~improved_gan.training.distributed.average_gradients_before_step`)
 
 A discriminator with :attr:`joint_batch` (the authors': cross batch norm and
 joint minibatch features) is called once on ``torch.cat([real, generated])``
-with ``num_real``; the DCGAN baseline's on the two batches apart.
+with ``num_real``; the DCGAN baseline's on the two batches apart. The authors'
+discriminator groups the rows into towers of ``tower_size`` (16) real +
+generated rows; each process's share of the batch must be a whole number of
+towers, which the step checks at construction (a :class:`ConfigError`).
 """
 
 from __future__ import annotations
@@ -44,6 +55,9 @@ from torch import Tensor, nn
 
 from improved_gan import semi_supervised as ss
 from improved_gan.config import TrainConfig
+from improved_gan.errors import ConfigError
+from improved_gan.models.imagenet import class_loss_over_all_logits
+from improved_gan.training.distributed import current
 from improved_gan.training.ema import ExponentialMovingAverage
 from improved_gan.training.steps.protocol import StepInfo, autocast_for, precision_name
 from improved_gan.training.steps.reference import make_optimizer
@@ -61,6 +75,18 @@ def generator_target_loss(logits_gen: Tensor, target: float) -> Tensor:
         return ss.generator_non_saturating_loss(logits_gen)
     s = ss.log_partition(logits_gen, name="logits_gen")  # [N]
     return F.binary_cross_entropy_with_logits(s, torch.full_like(s, target))
+
+
+def _check_towers(batch_size: int, tower_size: int | None, world_size: int) -> None:
+    """Each process's ``batch_size / world_size`` real rows must be whole towers (a ConfigError otherwise)."""
+    per_process = batch_size // world_size
+    if tower_size and per_process % tower_size:
+        where = f"over {world_size} processes" if world_size > 1 else "in one process"
+        raise ConfigError(
+            f"batch_size {batch_size} gives {per_process} real rows per process {where}, not a multiple of "
+            f"the discriminator's towers of imagenet_tower={tower_size} (the authors' per-GPU batch); choose a "
+            f"batch of {tower_size} x {world_size} x k, or set imagenet_tower"
+        )
 
 
 class ImageNetStep:
@@ -96,6 +122,7 @@ class ImageNetStep:
         self.ema = ExponentialMovingAverage(discriminator, rate=config.ema_rate)
         self.real_target = 1.0 if config.label_smoothing is None else config.label_smoothing
         self.joint = bool(getattr(discriminator, "joint_batch", False))
+        _check_towers(config.batch_size, getattr(discriminator, "tower_size", None), current().world_size)
         self._pending: tuple[Tensor, tuple[Tensor, ...], Tensor] | None = None  # (x_real, G's grads, loss_g)
 
     def optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
@@ -134,13 +161,15 @@ class ImageNetStep:
             x_gen = self.generator(z).to(x_real.dtype)  # [b, 3, 128, 128], keeps its graph for G
         logits_real, logits_gen = self._logits(x_real, x_gen)  # [b, K] each
         losses = ss.discriminator_loss(
-            logits_real, logits_gen,
-            logits_lab=logits_real if y_lab is not None else None, labels=y_lab,
-            real_target=self.real_target, unsupervised_weight=self.config.unsupervised_weight,
-        )  # fmt: skip
+            logits_real, logits_gen, real_target=self.real_target, unsupervised_weight=self.config.unsupervised_weight
+        )  # the GAN terms
+        loss_d = losses.total
+        if y_lab is not None:  # the class term over all K + 1 logits
+            loss_class = class_loss_over_all_logits(logits_real, y_lab)
+            loss_d = loss_d + loss_class
         loss_g = generator_target_loss(logits_gen, self.config.generator_target)
         # both gradients from the one graph, before either player moves
-        grads_d = torch.autograd.grad(losses.total, self._d_params, retain_graph=True)
+        grads_d = torch.autograd.grad(loss_d, self._d_params, retain_graph=True)
         grads_g = torch.autograd.grad(loss_g, self._g_params)
         for p, g in zip(self._d_params, grads_d):
             p.grad = g
@@ -148,10 +177,11 @@ class ImageNetStep:
         self.opt_d.zero_grad(set_to_none=True)
         self.ema.update(self.discriminator)
         self._pending = (x_real, grads_g, loss_g.detach())
-        stats = {"loss_d": losses.total.detach(), "loss_unsup": losses.unsupervised.detach()}
+        stats = {"loss_d": loss_d.detach(), "loss_unsup": losses.unsupervised.detach()}
         if y_lab is not None:
-            stats["loss_sup"] = losses.supervised.detach()
-            stats["train_errors"] = ss.classification_errors(logits_real.detach(), y_lab)
+            stats["loss_sup"] = loss_class.detach()
+            with_generated = F.pad(logits_real.detach(), (0, 1))  # [b, K + 1], the generated class's logit 0
+            stats["train_errors"] = ss.classification_errors(with_generated, y_lab)
         return stats
 
     def generator_step(self, x_real: Tensor) -> dict[str, Tensor]:
