@@ -39,6 +39,8 @@ def test_examples_equal_the_pooled_formula_by_hand(shape):
     out = layer(batch).detach().numpy()
     gamma, beta = layer.weight.detach().numpy(), layer.bias.detach().numpy()
     expected = _numpy_vbn(batch[7:].numpy(), batch[:7].numpy(), gamma, beta)
+    # float64 against NumPy's pooled mean and variance: a few ulp (1e-16) times the variance form's
+    # cancellation ((mean^2 + var) / var ~ 1.4 here); a wrong pooling weight errs by > 1e-2
     np.testing.assert_allclose(out[7:], expected, rtol=1e-10, atol=1e-12)
 
 
@@ -67,6 +69,8 @@ def test_an_example_does_not_depend_on_the_rest_of_its_batch(shape):
     alone = layer(torch.cat([reference, example]))[5:]
     for others in (torch.randn(9, *shape, dtype=torch.float64), 100 * torch.ones(2, *shape, dtype=torch.float64)):
         crowded = layer(torch.cat([reference, others, example]))[-1:]
+        # exact: one machine, and the example's statistics reduce the same shapes (its own values and
+        # the reference's) whatever else is in the batch, so the same kernels sum in the same order
         torch.testing.assert_close(crowded, alone, rtol=0, atol=0)
 
 
@@ -95,6 +99,8 @@ def test_stable_where_the_mean_of_squares_form_cancels():
     reference = 1e4 + torch.randn(64, 8)
     x = 1e4 + torch.randn(4, 8)
     expected = virtual_batch_norm(x.double(), reference.double())
+    # atol=5e-3: float32 stores x near 1e4 to half an ulp (4.9e-4) and the output is x - mean over a
+    # spread of 1, so ~10 such roundings; the naive form below errs by more than 0.1
     torch.testing.assert_close(virtual_batch_norm(x, reference), expected.float(), rtol=0, atol=5e-3)
     mean = (x + 64 * reference.mean(0)) / 65
     mean_sq = (x.square() + 64 * reference.square().mean(0)) / 65

@@ -96,6 +96,10 @@ ALL_OPS = [pytest.param(TorchOps, id="torch-ops"), pytest.param(NativeOps, id="n
 
 
 # -- the kernels --------------------------------------------------------------------------------
+# Tolerances: the C kernels (-march=native, no FP contraction) and ATen's vectorised kernels (chosen by
+# the CPU) compute the same element-wise formulas, so fp32 results differ by a few ulp (rtol 1e-6 to
+# 2e-5, the looser for batch norm's sums over rows); bf16 outputs by one bf16 rounding (rtol 1e-2,
+# spacing 2^-8 = 4e-3). A wrong formula (a missed scale, bias or noise term) errs by O(1).
 
 @native
 @pytest.mark.parametrize("dtype", [torch.float32, BF16])
@@ -275,7 +279,7 @@ def test_fp32_iteration_matches_reference_losses_and_gradients(ops):
     fast.update_d.step = fast.update_g.step = lambda gradients, **_: recorded.extend(gradients)
     want, got = iteration(reference, x, y, 0, seed=5), iteration(fast, x, y, 0, seed=5)
     assert got.keys() == want.keys()
-    for key in want:
+    for key in want:  # float32 losses of one step by two code paths: rounding, ~1e-7, a few times over
         assert got[key] == pytest.approx(want[key], rel=1e-5, abs=1e-6), key
     named = {id(p): name for net, prefix in zip(fast_nets, "GD") for name, p in net.named_parameters(prefix=prefix)}
     reference_grads = {
