@@ -9,6 +9,11 @@ uninterrupted one would be. Files are written through a temporary file and
 The checkpoint before the last is kept beside it (``checkpoints/previous.pt``,
 a hard link where the file system allows, else a copy), so that one damaged
 file does not lose a run: :func:`load_checkpoint` falls back to it, saying so.
+The two names are never one file: the old ``last.pt`` is linked to a temporary
+name only once the new bytes are on disk, the new file then replaces
+``last.pt``, and only then does the link replace ``previous.pt``; a crash at
+any step leaves two different files (and at most temporary ones, which the
+next start removes).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import torch
 
 from improved_gan.errors import UserError
 from improved_gan.training.run_dir import CHECKPOINTS, LAST_CHECKPOINT as LAST, PREVIOUS_CHECKPOINT as PREVIOUS
-from improved_gan.utils.atomic import atomic_torch_save
+from improved_gan.utils.atomic import atomic_torch_save, temporary_name
 
 CHECKPOINT_VERSION = 1
 REQUIRED_KEYS = ("epoch", "config", "image_shape", "num_classes", "generator", "discriminator", "step", "rng",
@@ -36,18 +41,28 @@ def checkpoint_dir(run_dir: str | Path) -> Path:
 
 
 def save_checkpoint(run_dir: str | Path, state: dict[str, Any]) -> Path:
-    """Write ``state`` (plus a version) as ``checkpoints/last.pt``; returns its path."""
+    """Write ``state`` (plus a version) as ``checkpoints/last.pt``, the file it replaces kept as
+    ``previous.pt`` (never the same inode: module docstring); returns its path."""
     folder = checkpoint_dir(run_dir)
     path, previous = folder / LAST, folder / PREVIOUS
-    if path.is_file():  # keep it as previous.pt, atomically, before last.pt is replaced
-        staged = folder / f".{PREVIOUS}.tmp"
-        staged.unlink(missing_ok=True)
-        try:
-            os.link(path, staged)
-        except OSError:  # no hard links here: copy
-            shutil.copyfile(path, staged)
-        os.replace(staged, previous)
-    atomic_torch_save({"version": CHECKPOINT_VERSION, **state}, path)
+    staged: list[Path] = []
+
+    def keep_old() -> None:  # the new bytes are complete: the old last.pt to a temporary name
+        if path.is_file():
+            staged.append(temporary_name(previous))
+            try:
+                os.link(path, staged[0])
+            except OSError:  # no hard links here: copy
+                shutil.copyfile(path, staged[0])
+
+    try:
+        atomic_torch_save({"version": CHECKPOINT_VERSION, **state}, path, before_replace=keep_old)
+    except BaseException:
+        for name in staged:
+            name.unlink(missing_ok=True)
+        raise
+    if staged:
+        os.replace(staged[0], previous)  # now a different file from last.pt
     return path
 
 
@@ -100,15 +115,23 @@ def load_checkpoint(
         return _read(last, map_location, mmap)
     except _Damaged as damaged:
         if not previous.is_file():
-            raise UserError(f"{damaged}; no {PREVIOUS} to fall back to") from None
+            raise UserError(f"{damaged}; no {PREVIOUS} to fall back to. {_next_step(run_dir)}") from None
         try:
             state = _read(previous, map_location, mmap)
         except _Damaged as also:
-            raise UserError(f"{damaged}; {also} as well") from None
+            same = (f" ({PREVIOUS} is the same file as {LAST}: a hard link an interrupted save of an earlier "
+                    "version left)") if os.path.samefile(last, previous) else ""
+            raise UserError(f"{damaged}; {also} as well{same}. {_next_step(run_dir)}") from None
         on_fallback(
             f"{damaged}; using {previous} instead (epoch {state['epoch']}: the epochs after it are trained again)"
         )
         return state
+
+
+def _next_step(run_dir: str | Path) -> str:
+    """What a user can do when no checkpoint of a run can be read."""
+    return (f"The run cannot continue from its checkpoints: put a sound {LAST} back (from a backup), or train "
+            f"it again into a new folder with the settings in {Path(run_dir) / 'config.json'}")
 
 
 class _Damaged(UserError):

@@ -11,31 +11,54 @@ from __future__ import annotations
 import io
 import json
 import os
+import secrets
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any, Callable, Iterator
 
 import torch
 
 
+TEMP_SUFFIX = ".tmp"
+"""Temporary files are ``.NAME.RANDOM.tmp`` beside the file ``NAME`` they become (``.last.pt.k2x9_a1q.tmp``)."""
+
+
+def temporary_name(path: str | os.PathLike) -> Path:
+    """A fresh temporary name beside ``path`` in the pattern of :data:`TEMP_SUFFIX` (nothing is created)."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+
+
+def is_temporary_of(name: str, target: str) -> bool:
+    """Whether the file name ``name`` is a temporary file of a write of ``target`` (a file name)."""
+    prefix = f".{target}."
+    return name.startswith(prefix) and name.endswith(TEMP_SUFFIX) and len(name) > len(prefix) + len(TEMP_SUFFIX)
+
+
 @contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
+def atomic_open(
+    path: str | os.PathLike, mode: str = "wb", *, before_replace: Callable[[], None] | None = None
+) -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; on success, move it over ``path``.
 
     If the block raises, the temporary file is removed and ``path`` is untouched.
+    ``before_replace`` runs once the new bytes are complete on disk, just before
+    the swap (a checkpoint keeps the old file as its backup there).
     """
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open supports modes 'w' and 'wb' (got {mode!r})")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the file a normal mode
         with os.fdopen(fd, mode, **({"encoding": "utf-8"} if mode == "w" else {})) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
+        if before_replace is not None:
+            before_replace()
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -51,8 +74,10 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    with atomic_open(path, "wb") as f:
+def atomic_write_bytes(
+    path: str | os.PathLike, data: bytes, *, before_replace: Callable[[], None] | None = None
+) -> None:
+    with atomic_open(path, "wb", before_replace=before_replace) as f:
         f.write(data)
 
 
@@ -65,8 +90,10 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
-def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
+def atomic_torch_save(
+    obj: Any, path: str | os.PathLike, *, before_replace: Callable[[], None] | None = None
+) -> None:
     """``torch.save`` through a temporary file (serialised in memory first)."""
     buffer = io.BytesIO()
     torch.save(obj, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_bytes(path, buffer.getvalue(), before_replace=before_replace)
