@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from improved_gan.errors import UserError
 from improved_gan.metrics.evaluate import default_metrics, evaluate_samples, network_statistics
@@ -128,6 +129,7 @@ def test_bad_input_is_one_clear_error(tiny_classifier, kwargs, message):
 
 
 @pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_scores_equal_cpu_scores(tiny_classifier, digits):
     samples, reference = digits
     on_cpu = evaluate_samples(samples, reference=reference, classifier=tiny_classifier, device="cpu")

@@ -181,6 +181,7 @@ def test_weights_path_comes_from_argument_then_environment_then_cache(tmp_path, 
 
 
 @pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_agrees_with_cpu(random_inception):
     images = np.random.default_rng(2).integers(0, 256, size=(4, 32, 32, 3), dtype=np.uint8)
     on_cpu = run_network(random_inception, images, device="cpu")
