@@ -12,6 +12,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from argmax_ties import error_count_bounds
 
 from improved_gan.errors import ConfigError
 from improved_gan.experiments.presets import get_preset
@@ -56,20 +57,6 @@ def authors_d_loss(l_lab, y, l_unl, l_gen) -> float:
 def logits_of(discriminator, x) -> np.ndarray:
     with torch.no_grad():
         return discriminator(x).logits.double().numpy()
-
-
-def error_count_bounds(logits: np.ndarray, labels: np.ndarray, margin: float) -> tuple[int, int]:
-    """The fewest and the most argmax mistakes that logits within ``margin`` of ``logits`` can make.
-
-    A row whose label's logit and best other logit are within ``2 * margin`` of each other may be
-    counted either way by another computation of the same logits (another batch size, another CPU's
-    product kernels); every other row is counted the same by both.
-    """
-    rows = np.arange(len(labels))
-    others = logits.copy()
-    others[rows, labels] = -np.inf
-    gap = logits[rows, labels] - others.max(axis=1)  # > 0: right
-    return int((gap < -2 * margin).sum()), int((gap <= 2 * margin).sum())
 
 
 @pytest.mark.parametrize("minibatch", [False, True], ids=["one-pass", "separate-passes"])
