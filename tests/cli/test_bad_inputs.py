@@ -73,7 +73,7 @@ def test_another_runtime_error_is_still_a_traceback(tmp_path, monkeypatch):
         main([*TRAIN, "--out", str(tmp_path / "r")])
 
 
-# -- train --resume with the flags of a new run -----------------------------------------------------
+# -- resume (and its alias train --resume) with the flags of a new run ------------------------------
 
 @pytest.mark.parametrize(
     "argv, says",
@@ -88,10 +88,29 @@ def test_resume_refuses_flags_it_would_ignore(argv, says, tmp_path, capsys):
     exit status 0, not a word."""
     run = fake_run(tmp_path / "run")
     before = files(run)
-    err = one_line_error(capsys, ["train", "--resume", str(run), *argv], "does not apply" if "--set" not in argv
+    err = one_line_error(capsys, ["resume", str(run), *argv], "does not apply" if "--set" not in argv
                          else "do not apply", says)
     assert "nothing was changed" in err
     assert files(run) == before
+
+
+def test_train_resume_is_an_alias_that_says_so(tmp_path, capsys):
+    """`train --resume RUN` is `resume RUN`: it says so, and refuses what resume refuses."""
+    run = fake_run(tmp_path / "run")
+    before = files(run)
+    assert main(["train", "--resume", str(run), "--lr", "0.1"]) == 2
+    note, err = capsys.readouterr().err.splitlines()
+    assert "`improved-gan resume RUN`" in note and err.startswith("error: ") and "--allow-lr-change" in err
+    assert main(["train", "mnist-fm", f"--resume={run}"]) == 2
+    assert f"is a run of mnist-fm already: continue it with `improved-gan resume {run}`" in capsys.readouterr().err
+    assert files(run) == before
+
+
+def test_resume_refuses_an_unknown_flag_as_argparse_does(tmp_path, capsys):
+    run = fake_run(tmp_path / "run")
+    with pytest.raises(SystemExit) as exit_:
+        main(["resume", str(run), "--bogus"])
+    assert exit_.value.code == 2 and "unrecognized arguments: --bogus" in capsys.readouterr().err
 
 
 def test_overwrite_through_a_symbolic_link_is_refused_as_one(tmp_path, capsys):
@@ -122,7 +141,7 @@ def test_ctrl_c_before_the_first_checkpoint_says_to_start_again(tmp_path, capsys
     monkeypatch.setattr(trainer.Trainer, "train", interrupted)
     assert main([*TRAIN, "--out", str(tmp_path / "r")]) == 130
     err = capsys.readouterr().err
-    assert "no checkpoint to resume" in err and "run the same command again" in err and "--resume" not in err
+    assert "no checkpoint to resume" in err and "run the same command again" in err and "improved-gan resume" not in err
 
 
 # -- checkpoints damaged inside -------------------------------------------------------------------
@@ -147,7 +166,7 @@ def test_a_checkpoint_with_entries_of_another_kind_is_damaged(changes, says, com
     torch.save(_checkpoint(**changes), run / "checkpoints" / "last.pt")
     argv = {"eval": ["eval", str(run), "--no-progress"],
             "sample": ["sample", str(run), "--out", str(tmp_path / "g.png")],
-            "resume": ["train", "--resume", str(run), "--no-progress"]}[command]
+            "resume": ["resume", str(run), "--no-progress"]}[command]
     one_line_error(capsys, argv, says, "it is damaged", "no previous.pt")
 
 

@@ -41,7 +41,7 @@ def test_a_config_json_missing_a_field_is_refused_not_filled_with_its_default(tm
     del config["epochs"]
     (run / "config.json").write_text(json.dumps(config))
     before = files(run)
-    one_line_error(capsys, ["train", "--resume", str(run), "--no-progress"], "lacks epochs", "restore them")
+    one_line_error(capsys, ["resume", str(run), "--no-progress"], "lacks epochs", "restore them")
     assert files(run) == before
     status = _status(capsys, run)
     assert status["status"] == "damaged" and "lacks epochs" in status["problem"]
@@ -56,7 +56,7 @@ def test_a_config_json_with_fewer_epochs_than_trained_is_refused(tmp_path, capsy
     config = json.loads((run / "config.json").read_text())
     (run / "config.json").write_text(json.dumps({**config, "epochs": 1}))
     before = files(run)
-    one_line_error(capsys, ["train", "--resume", str(run), "--no-progress"], "says epochs 1",
+    one_line_error(capsys, ["resume", str(run), "--no-progress"], "says epochs 1",
                    "has trained 2 epochs already", "nothing was changed")
     assert files(run) == before
 
@@ -79,8 +79,8 @@ def test_a_config_json_of_an_older_version_still_reads(tmp_path):
      (["--set", "train_split=bogus"], "train_split: dataset mnist5k has no split 'bogus'"),  # passed --dry-run
      (["--set", "data_dir="], "data_dir must be a folder, or null"),  # '' read as the current folder
      (["--data-dir", "/nowhere"], "--data-dir /nowhere does not apply to mnist5k"),  # trained, ignoring it
-     (["--allow-lr-change"], "applies to `improved-gan train --resume RUN` only"),  # ignored for a new run
-     (["--allow-step-change"], "applies to `improved-gan train --resume RUN` only")],
+     (["--allow-lr-change"], "applies to `improved-gan resume RUN` only"),  # ignored for a new run
+     (["--allow-step-change"], "applies to `improved-gan resume RUN` only")],
 )
 def test_train_refuses_what_it_would_ignore(argv, says, capsys):
     one_line_error(capsys, [*TRAIN, *argv, "--dry-run"], says)
@@ -160,7 +160,7 @@ def test_sample_overwrite_never_replaces_a_runs_own_file(name, fmt, tmp_path, ca
 def test_odd_metrics_rows_are_named(rows, says, tmp_path, capsys):
     run = fake_run(tmp_path / "run")
     (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    one_line_error(capsys, ["report", str(run)], says, "--resume")
+    one_line_error(capsys, ["report", str(run)], says, "improved-gan resume")
     status = _status(capsys, run)
     assert status["status"] == "damaged" and says in status["problem"]
 
@@ -198,7 +198,7 @@ def test_a_folder_where_the_trainer_writes_a_file_is_named_before_any_work(path,
         target.unlink()
     target.mkdir() if kind == "dir" else target.write_text("x")
     word = "a folder where the trainer writes a file" if kind == "dir" else "a file where the trainer writes a folder"
-    one_line_error(capsys, ["train", "--resume", str(run), "--epochs", "3", "--no-progress"], f"{path} is {word}",
+    one_line_error(capsys, ["resume", str(run), "--epochs", "3", "--no-progress"], f"{path} is {word}",
                    "nothing was changed")
     status = _status(capsys, run)
     assert status["status"] == "damaged" and f"{path} is a f" in status["problem"]
@@ -358,5 +358,5 @@ def test_an_init_batch_larger_than_the_data_is_refused(tmp_path, capsys):
 def test_resume_of_a_folder_inside_a_run_names_the_run(tmp_path, capsys):
     """`train --resume RUN/checkpoints` said "config.json not found"."""
     run = fake_run(tmp_path / "run", checkpoint=True)
-    one_line_error(capsys, ["train", "--resume", str(run / "checkpoints")], "is a folder inside the run",
+    one_line_error(capsys, ["resume", str(run / "checkpoints")], "is a folder inside the run",
                    f"--resume {run.resolve()}")

@@ -34,7 +34,7 @@ def test_a_truncated_metrics_line_is_one_line(tmp_path, capsys):
     run = fake_run(tmp_path / "a")
     text = (run / "metrics.jsonl").read_text()
     (run / "metrics.jsonl").write_text(text[: len(text) - 20])  # the last line cut short
-    one_line_error(capsys, ["report", str(run)], "metrics.jsonl line 2", "--resume")
+    one_line_error(capsys, ["report", str(run)], "metrics.jsonl line 2", "improved-gan resume")
 
 
 def test_comparison_has_a_config_diff_column_and_mean_std_over_seeds(tmp_path, capsys):

@@ -57,4 +57,4 @@ def test_ctrl_c_of_a_command_that_keeps_no_checkpoint_says_so(tmp_path, capsys, 
     monkeypatch.setattr(experiment, "run_experiment", interrupted)
     assert main(["games", "--out", str(tmp_path / "g"), "--steps", "5", "--no-progress"]) == 130
     err = capsys.readouterr().err
-    assert err.startswith("interrupted: nothing was left half-written") and "--resume" not in err
+    assert err.startswith("interrupted: nothing was left half-written") and "improved-gan resume" not in err

@@ -1,7 +1,7 @@
 """A checkpoint from another preset (issue 16, "Bad input"): one line naming both presets and what to do,
 exit status 2, and every file of the run folders byte-identical afterwards.
 
-The cases: ``train PRESET --resume RUN`` and ``train PRESET --out RUN`` where RUN is a run of another
+The cases: ``resume RUN PRESET`` and ``train PRESET --out RUN`` where RUN is a run of another
 preset; a run folder whose checkpoint file was copied in from a run of another preset; and one whose
 checkpoint's networks belong to another model while its config claims this run's (before issue 16 a
 state-dict traceback, after ``--epochs`` had rewritten config.json). In-process (``main([...])``); the
@@ -51,8 +51,8 @@ def runs(imagenet_runs, tiny_run, tmp_path) -> dict[str, Path]:
 def test_train_imagenet128_with_resume_of_another_presets_run(runs, other, capsys):
     run = runs[other]
     before = _files(run)
-    one_line_error(capsys, ["train", "imagenet128", "--resume", str(run)],
-             f"is a run of preset {other}, not imagenet128", f"`improved-gan train --resume {run}`",
+    one_line_error(capsys, ["resume", str(run), "imagenet128"],
+             f"is a run of preset {other}, not imagenet128", f"`improved-gan resume {run}`",
              "`improved-gan train imagenet128 --out NEW`")
     assert _files(run) == before
 
@@ -62,7 +62,7 @@ def test_train_imagenet128_into_a_folder_holding_another_presets_run(runs, image
     before = _files(run)
     one_line_error(capsys, ["train", "imagenet128", *TINY_IMAGENET, "--data-dir", str(image_folder), "--out", str(run)],
              "already holds a run of preset mnist-fm, not imagenet128", "choose another --out",
-             f"`improved-gan train --resume {run}`")
+             f"`improved-gan resume {run}`")
     assert _files(run) == before
 
 
@@ -73,7 +73,7 @@ def test_a_checkpoint_copied_in_from_another_preset_is_refused_and_nothing_chang
     before = _files(run)
     says = (f"was trained by preset {other}", "is a run of preset imagenet128",
             "the checkpoint belongs to another run", "nothing was changed")
-    one_line_error(capsys, ["train", "--resume", str(run), "--epochs", "2"], *says)
+    one_line_error(capsys, ["resume", str(run), "--epochs", "2"], *says)
     one_line_error(capsys, ["sample", str(run), "--n", "4", "--out", str(run.parent / "g.png")], *says)
     assert _files(run) == before and not (run.parent / "g.png").exists()
 
@@ -88,6 +88,6 @@ def test_a_checkpoint_of_another_model_under_this_runs_config_is_one_line_not_a_
     before = _files(run)
     says = ("holds a generator that the networks of", "(preset imagenet128) cannot load",
             "missing (net.reference_input, ...)", "written by another model", "nothing was changed")
-    one_line_error(capsys, ["train", "--resume", str(run), "--epochs", "2"], *says)
+    one_line_error(capsys, ["resume", str(run), "--epochs", "2"], *says)
     one_line_error(capsys, ["sample", str(run), "--n", "4", "--out", str(run.parent / "g.png")], *says)
     assert _files(run) == before

@@ -64,17 +64,17 @@ def test_resumed_run_equals_uninterrupted_run(how, uninterrupted, tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode != 0, "the run should have been interrupted"
     if how == signal.SIGINT:
-        assert "--resume" in err and "Traceback" not in err
+        assert "improved-gan resume" in err and "Traceback" not in err
     done = len((run / "metrics.jsonl").read_text().splitlines())
     assert done < 8, "interrupted too late to test anything"
-    cli("train", "--resume", str(run))
+    cli("resume", str(run))
     assert _history(run) == uninterrupted
 
 
 def test_resume_extends_a_finished_run(tmp_path):
     run = tmp_path / "short"
     cli("train", "mnist-fm", *TINY, "--epochs", "1", "--out", str(run))
-    cli("train", "--resume", str(run), "--epochs", "2", "--device", "cpu")  # the run's config says auto
+    cli("resume", str(run), "--epochs", "2", "--device", "cpu")  # the run's config says auto
     assert [r["epoch"] for r in _history(run)] == [1, 2]
     config = json.loads((run / "config.json").read_text())
     assert (config["epochs"], config["device"]) == (2, "cpu")

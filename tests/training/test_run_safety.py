@@ -121,7 +121,7 @@ def test_out_naming_a_file_is_one_line(tmp_path):
 
 def test_resume_refuses_to_shrink_epochs_and_leaves_config_alone(run_copy):
     before = (run_copy / "config.json").read_bytes()
-    _refused(cli("train", "--resume", str(run_copy), "--epochs", "1", check=False),
+    _refused(cli("resume", str(run_copy), "--epochs", "1", check=False),
              "has trained 3 epochs already", "--epochs 3 or more")
     assert (run_copy / "config.json").read_bytes() == before
 
@@ -135,7 +135,7 @@ def test_resume_refuses_a_config_json_edited_since_the_checkpoint(run_copy, fiel
     old = config[field]
     config[field] = value
     (run_copy / "config.json").write_text(json.dumps(config))
-    result = cli("train", "--resume", str(run_copy), check=False)
+    result = cli("resume", str(run_copy), check=False)
     _refused(result, "differs from the config its checkpoint was trained with", f"{field}={old!r} (now {value!r})")
     assert ("--allow-lr-change" in result.stderr) == (field == "lr")
 
@@ -143,7 +143,7 @@ def test_resume_refuses_a_config_json_edited_since_the_checkpoint(run_copy, fiel
 def test_resume_takes_a_new_lr_when_asked(run_copy):
     config = json.loads((run_copy / "config.json").read_text())
     (run_copy / "config.json").write_text(json.dumps({**config, "lr": 0.001}))
-    result = cli("train", "--resume", str(run_copy), "--epochs", "4", "--allow-lr-change", "--no-progress")
+    result = cli("resume", str(run_copy), "--epochs", "4", "--allow-lr-change", "--no-progress")
     assert "epoch 4:" in result.stdout  # per-epoch lines with --no-progress too
     assert "loading data: mnist5k" in result.stdout and "precision fp32" in result.stdout
     assert json.loads((run_copy / "config.json").read_text())["epochs"] == 4
@@ -151,7 +151,7 @@ def test_resume_takes_a_new_lr_when_asked(run_copy):
 
 def test_resume_refuses_a_run_that_is_training_now(run_copy):
     (run_copy / "running.pid").write_text(f"{os.getpid()}\n")  # this test process: alive
-    _refused(cli("train", "--resume", str(run_copy), check=False), f"being trained by process {os.getpid()}")
+    _refused(cli("resume", str(run_copy), check=False), f"being trained by process {os.getpid()}")
     _refused(cli("train", "mnist-fm", *ONE_EPOCH, "--out", str(run_copy), "--overwrite", check=False),
              f"process {os.getpid()} is training it now")
 
@@ -200,10 +200,10 @@ def test_a_full_disk_during_training_is_one_line_and_keeps_the_last_checkpoint(r
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(run_dir / "checkpoints" / ".last.pt.tmp"))
 
     monkeypatch.setattr(checkpoint, "save_checkpoint", full_disk)
-    assert main(["train", "--resume", str(run_copy), "--epochs", "4", "--no-progress"]) == 2
+    assert main(["resume", str(run_copy), "--epochs", "4", "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "No space left on device" in err
-    assert "last checkpoint is intact" in err and f"--resume {run_copy}" in err
+    assert "last checkpoint is intact" in err and f"improved-gan resume {run_copy}" in err
     assert (run_copy / "checkpoints" / "last.pt").read_bytes() == before
     assert not (run_copy / "running.pid").exists()
 

@@ -24,12 +24,12 @@ def test_a_resume_that_would_change_the_step_is_refused_unless_allowed(tiny_run,
     config = json.loads((run / CONFIG).read_text())
     config["fast_step"] = True  # this machine would now run the fast step
     (run / CONFIG).write_text(json.dumps(config))
-    refused = cli("train", "--resume", str(run), "--epochs", "4", "--no-progress", check=False)
+    refused = cli("resume", str(run), "--epochs", "4", "--no-progress", check=False)
     assert refused.returncode == 2
     assert "trained with the reference step in fp32" in refused.stderr
     assert "--allow-step-change" in refused.stderr and "Traceback" not in refused.stderr
     assert len((run / METRICS).read_text().splitlines()) == 3  # nothing trained, nothing lost
-    allowed = cli("train", "--resume", str(run), "--epochs", "4", "--no-progress", "--allow-step-change")
+    allowed = cli("resume", str(run), "--epochs", "4", "--no-progress", "--allow-step-change")
     assert allowed.returncode == 0
     last = json.loads((run / METRICS).read_text().splitlines()[-1])
     assert last["epoch"] == 4 and last["step"] == "fast"

@@ -57,7 +57,7 @@ def test_report_compares_runs(tiny_run, tmp_path):
 
 def test_existing_run_is_not_overwritten(tiny_run):
     result = cli("train", "mnist-fm", *TINY, "--out", str(tiny_run), check=False)
-    assert result.returncode == 2 and "--resume" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "improved-gan resume" in result.stderr and "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize(

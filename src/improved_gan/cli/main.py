@@ -18,13 +18,14 @@ from typing import Sequence
 
 from improved_gan import __version__
 from improved_gan.cli import commands
+from improved_gan.cli.commands.resume import alias as resume_alias
 from improved_gan.errors import UserError
 
 
 _START_HERE = """start here:
   improved-gan demo                          the paper's claim in a few minutes, offline
   improved-gan train --list                  the presets (the paper's experiments)
-  improved-gan train mnist-fm --out runs/a   train one; `--resume runs/a` continues it
+  improved-gan train mnist-fm --out runs/a   train one; `improved-gan resume runs/a` continues it
   improved-gan runs                          your runs: running, finished or unfinished
   improved-gan COMMAND --help                each command's options
 """
@@ -48,7 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(resume_alias(list(sys.argv[1:] if argv is None else argv)))
+    if extras:  # argparse refuses them; a command may say what to do instead (``explain_flags``)
+        explain = getattr(args, "explain_flags", None)
+        message = explain(args, extras) if explain is not None else None
+        if message is None:
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
+        print(f"error: {message}", file=sys.stderr)
+        return 2
     try:
         status = args.func(args)
     except UserError as err:

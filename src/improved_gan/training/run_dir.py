@@ -62,7 +62,7 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
     from improved_gan.errors import UserError
 
     path = Path(run_dir) / METRICS
-    rebuild = f"the checkpoint holds the full history: `improved-gan train --resume {run_dir}` rewrites the file"
+    rebuild = f"the checkpoint holds the full history: `improved-gan resume {run_dir}` rewrites the file"
     if path.is_dir():
         raise UserError(f"{path} is a folder, not the run's metrics file; move it away ({rebuild})")
     if not path.is_file():

@@ -272,11 +272,11 @@ def check_new_run_folder(folder: Path, config: TrainConfig) -> None:
         if held != config.preset:
             raise UserError(
                 f"{folder} already holds a run of preset {held}, not {config.preset}: choose another --out for "
-                f"{config.preset}, continue the {held} run with `improved-gan train --resume {folder}`, or "
+                f"{config.preset}, continue the {held} run with `improved-gan resume {folder}`, or "
                 "replace it with --overwrite; nothing was written"
             )
         raise UserError(
-            f"{folder} already holds a run; continue it with `improved-gan train --resume {folder}`, "
+            f"{folder} already holds a run; continue it with `improved-gan resume {folder}`, "
             "start it again with --overwrite, or choose another --out"
         )
     problem = run_folder_problem(folder)

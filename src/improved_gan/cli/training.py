@@ -1,0 +1,62 @@
+"""What ``train`` and ``resume`` share: the torchrun job, a failed write or Ctrl-C said in one line, the summary.
+
+:func:`run_training` runs a training body (a new run or a resume) inside the process group that
+``torchrun`` set up (a single process otherwise) and turns what can stop it into one line: a file-system
+error says whether the last checkpoint is intact and how to continue; Ctrl-C before the first checkpoint
+says there is nothing to resume yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Callable
+
+from improved_gan.errors import UserError
+
+
+def run_training(args: argparse.Namespace, folder: Path | None, body: Callable[[], int]) -> int:
+    """``body()`` in the torchrun job; ``folder`` is the run it writes (for the messages)."""
+    from improved_gan.training.checkpoint import latest_checkpoint  # torch: off the start-up path of other commands
+    from improved_gan.training.distributed import shutdown
+
+    if folder is not None:
+        args.continue_hint = f"continue with `improved-gan resume {folder}`"
+    try:
+        return body()
+    except KeyboardInterrupt:
+        started = getattr(args, "run_folder", None)
+        if started is not None and latest_checkpoint(started) is None:  # no epoch finished: nothing to resume
+            args.interrupt_message = (f"interrupted before the first epoch of {started} finished, so there is no "
+                                      "checkpoint to resume; run the same command again to start it over")
+        raise
+    except OSError as err:
+        what = f"{err.strerror or err}" + (f": {err.filename}" if err.filename else "")
+        if folder is not None and latest_checkpoint(folder) is not None:
+            after = f"the last checkpoint is intact (written atomically); fix this, then `improved-gan resume {folder}`"
+        else:
+            after = "files are written atomically, so any checkpoint is intact and none half-written; fix this and run again"
+        raise UserError(f"cannot write the run: {what}; {after}") from None
+    finally:
+        shutdown()
+
+
+def join_job(device_name: str):
+    """Under torchrun, join the process group (training/distributed.py); else the single-process context."""
+    from improved_gan.training.distributed import init_from_environment  # torch: see run_training
+
+    return init_from_environment(device_name)
+
+
+def print_summary(result) -> None:
+    """The run's last test errors (semi-supervised), its last sample grid and its report."""
+    from improved_gan.training.run_dir import sample_grid_path
+
+    m = result.metrics
+    if "test_errors" in m:
+        print(
+            f"test errors: {m['test_errors']} / {m['test_examples']} "
+            f"({100 * m['test_error_rate']:.2f}%) after {result.epoch} epochs, EMA discriminator"
+        )
+    print(f"sample grid: {sample_grid_path(result.run_dir, result.epoch)}")
+    print(f"report:      {result.report}")
