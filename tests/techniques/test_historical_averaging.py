@@ -29,6 +29,8 @@ def test_online_mean_equals_mean_of_stored_snapshots():
     assert history.count == len(snapshots) == 13  # theta[1] (construction) .. theta[13] (current)
     for index, average in enumerate(history.averages):
         expected = torch.stack([snapshot[index] for snapshot in snapshots]).mean(0)
+        # 1e-12: a float64 running mean of 13 O(1) values against a float64 mean: ~13 eps (3e-15) apart;
+        # a snapshot missed or counted twice moves the mean by ~1/13 of a step (>= 1e-3)
         torch.testing.assert_close(average, expected, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(snapshots[-1][0], model.weight.detach().double())  # the current value is included
 
@@ -44,6 +46,8 @@ def test_penalty_gradient_is_twice_the_difference():
         p.grad = None
     history.penalty().backward()
     for p, average in zip(model.parameters(), history.averages):
+        # float32 defaults (1.3e-6 relative, 1e-5 absolute): the same float32 difference, times 2 * weight
+        # (exact); a missing factor 2 or weight errs by 50%
         torch.testing.assert_close(p.grad, 0.5 * 2 * (p.detach() - average.float()))
 
 
@@ -53,6 +57,7 @@ def test_pure_penalty_value_and_gradient():
     averages = [torch.randn(3, 4, dtype=torch.float64, requires_grad=True), torch.randn(5, dtype=torch.float64)]
     penalty = historical_averaging_penalty([theta, other], averages)
     expected = ((theta - averages[0]) ** 2).sum() + ((other - averages[1]) ** 2).sum()
+    # float64 defaults (1e-7) here and below: the same 17 squared differences summed in another order (~1e-15)
     torch.testing.assert_close(penalty, expected)
     penalty.backward()
     torch.testing.assert_close(theta.grad, 2 * (theta - averages[0]).detach())
@@ -81,6 +86,7 @@ def test_float64_mean_keeps_moving_where_float32_stalls():
         theta.fill_(1.01)  # a parameter 1% away from its mean
     wide.update(), narrow.update()
     assert narrow.averages[0].item() == 1.0  # float32: 0.01 / 1e6 is below half an ulp of 1.0 (6e-8)
+    # rel=1e-12: one float64 update of the mean, a few eps of 1.0; a stalled mean (1.0) is 1e-8 off
     assert wide.averages[0].item() == pytest.approx(1.0 + 0.01 / 10**6, rel=1e-12)
 
 
