@@ -31,6 +31,8 @@ def test_the_divisor_is_one_scalar_496_for_16_plus_16_rows():
     # identical rows: every closeness is 1, so a real row sums 15 (real, itself excluded) and 16 (generated);
     # the authors divide both by the mask's sum over one half's columns: 32 rows x 16 columns - 16 = 496
     out = joint_minibatch_features(torch.zeros(32, 2, 3, dtype=torch.float64))
+    # float64 defaults (1e-7): sums of 15 or 16 ones divided by 496, exact up to one rounding; 15 or 16 as the
+    # divisor would err by 3000x
     torch.testing.assert_close(out[0], torch.tensor([15 / 496] * 2 + [16 / 496] * 2, dtype=torch.float64))
     torch.testing.assert_close(out[31], torch.tensor([16 / 496] * 2 + [15 / 496] * 2, dtype=torch.float64))
     # four towers of 16 + 16 in one call: the same values, not 63 / (128 * 64 - 64)
@@ -43,6 +45,8 @@ def test_towers_are_compared_within_themselves():
     got = joint_minibatch_features(torch.from_numpy(m), tower_size=2).numpy()
     for t in range(2):
         rows = [2 * t, 2 * t + 1, 4 + 2 * t, 4 + 2 * t + 1]
+        # float64: <= 2 exp(-d) <= 1 of L1 distances of 4 coordinates, /4: ~10 eps (2e-15) of O(1) terms
+        # (atol for features whose exps underflow towards 0); another tower's rows err by >= 1e-3
         np.testing.assert_allclose(got[rows], _loop(m[rows]), rtol=1e-12, atol=1e-14)
     with pytest.raises(ValueError, match="towers of 3 real \\+ 3 generated rows"):
         joint_minibatch_features(torch.from_numpy(m), tower_size=3)
@@ -52,6 +56,8 @@ def test_towers_are_compared_within_themselves():
 def test_matches_a_loop_in_float64(rows):
     m = np.random.default_rng(rows).normal(0, 0.3, size=(rows, 3, 4))
     got = joint_minibatch_features(torch.from_numpy(m))
+    # float64: <= 5 exp(-d) of L1 distances of 4 coordinates, over one divisor: ~10 eps of the O(1) terms;
+    # atol for features near 0; a wrong divisor or a row compared with itself errs by > 1e-2
     np.testing.assert_allclose(got.numpy(), _loop(m), rtol=1e-12, atol=1e-14)
 
 
@@ -63,7 +69,7 @@ def test_layer_projects_with_a_biased_linear_and_concatenates():
     m = (x @ layer.weight.T + layer.bias).view(6, 3, 2)
     out = layer(x)
     assert out.shape == (6, 7 + 6) and layer.out_features == 13
-    assert torch.equal(out[:, :7], x)
+    assert torch.equal(out[:, :7], x)  # below: float64 projection of 7 terms then the loop's sums (~10 eps)
     np.testing.assert_allclose(out[:, 7:].detach().numpy(), _loop(m.detach().numpy()), rtol=1e-12)
     x.requires_grad_(True)
     assert torch.autograd.gradcheck(lambda t: layer(t), (x,))
@@ -73,6 +79,7 @@ def test_authors_sizes_and_initialisation():
     layer = JointMinibatchDiscrimination(2560)
     assert (layer.num_kernels, layer.kernel_dim) == (300, 50)
     assert layer.weight.shape == (15_000, 2560) and layer.bias.shape == (15_000,)
+    # a sampling bound: the std of 3.8e7 normal draws is 0.02 to ~2e-6; 1e-3 still tells 0.02 from 0.05 or 0.01
     assert torch.all(layer.bias == 0) and abs(layer.weight.std().item() - 0.02) < 1e-3
 
 

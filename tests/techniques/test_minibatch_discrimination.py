@@ -43,7 +43,9 @@ def test_within_batch_equals_double_loop():
     x = torch.randn(5, 6, dtype=torch.float64)
     out = layer(x)
     expected = _loop_features(x, layer.weight.detach()) + layer.bias.detach()
-    torch.testing.assert_close(out[:, :6], x)
+    torch.testing.assert_close(out[:, :6], x)  # the input passed through: exact
+    # float64: each feature sums 4 exp(-d) <= 1 of L1 distances over 3 products of 6 terms, in another order
+    # than the loop's (~10 eps, 2e-15); 1e-12 still sees one pair too many or a missed exclusion (>= 1e-3)
     torch.testing.assert_close(out[:, 6:].detach(), expected, rtol=1e-12, atol=1e-12)
 
 
@@ -51,25 +53,26 @@ def test_against_separate_batch_equals_double_loop():
     layer = _layer(bias=False)
     x, reference = torch.randn(3, 6, dtype=torch.float64), torch.randn(7, 6, dtype=torch.float64)
     out = layer(x, reference)
+    # float64 defaults (1e-7): the same sums as above against 7 reference rows (~1e-15); a missed row errs >= 1e-3
     torch.testing.assert_close(out[:, 6:].detach(), _loop_features(x, layer.weight.detach(), reference))
 
 
 def test_identical_inputs_give_n_minus_one_per_kernel():
     layer = _layer(bias=False)
-    x = torch.randn(1, 6, dtype=torch.float64).expand(7, 6)
+    x = torch.randn(1, 6, dtype=torch.float64).expand(7, 6)  # d = 0 exactly: 6 terms exp(0) = 1 (defaults)
     torch.testing.assert_close(layer(x)[:, 6:], torch.full((7, 4), 6.0, dtype=torch.float64))
 
 
 def test_far_apart_inputs_give_zero():
     layer = _layer(bias=False)
-    x = 1e4 * torch.randn(6, 6, dtype=torch.float64)
+    x = 1e4 * torch.randn(6, 6, dtype=torch.float64)  # distances ~1e3: exp(-d) underflows to exactly 0
     assert layer(x)[:, 6:].abs().max().item() < 1e-30
 
 
 def test_permuting_the_batch_permutes_the_output():
     layer = _layer()
     x = torch.randn(8, 6, dtype=torch.float64)
-    permutation = torch.randperm(8)
+    permutation = torch.randperm(8)  # float64 defaults (1e-7): the same sums in another row order (~1e-15)
     torch.testing.assert_close(layer(x[permutation]), layer(x)[permutation])
 
 
@@ -94,6 +97,8 @@ def test_memory_light_function_matches_cdist_to_second_order(monkeypatch, chunk_
     torch.testing.assert_close(_PairwiseL1.apply(x, y), torch.cdist(x, y, p=1))
     ours = torch.autograd.grad(_PairwiseL1.apply(x, y), (x, y), grad)
     reference = torch.autograd.grad(torch.cdist(x, y, p=1), (x, y), grad)
+    # float64 defaults (1e-7): L1 distances of 4 coordinates and their sign-weighted sums over <= 6 rows,
+    # in another order than cdist's (~1e-15); a wrong sign or a missed block errs by O(1)
     for a, b in zip(ours, reference):
         torch.testing.assert_close(a, b)
     assert torch.autograd.gradcheck(_PairwiseL1.apply, (x, y))
@@ -101,7 +106,7 @@ def test_memory_light_function_matches_cdist_to_second_order(monkeypatch, chunk_
 
 
 def test_exclude_self_with_reference_is_the_within_batch_result():
-    m = torch.randn(5, 3, 2, dtype=torch.float64)
+    m = torch.randn(5, 3, 2, dtype=torch.float64)  # float64 defaults (1e-7): ~eps apart, an off-by-one is 1
     torch.testing.assert_close(minibatch_features(m, m, exclude_self=True), minibatch_features(m))
     torch.testing.assert_close(minibatch_features(m, exclude_self=False), minibatch_features(m) + 1)
 
@@ -110,7 +115,7 @@ def test_isolated_sample_gets_no_gradient():
     far = torch.randn(4, 2, 3, dtype=torch.float64)
     far[0] += 1e3  # sample 0 is far from every other sample: no pair (0, j) contributes to o_0
     far.requires_grad_(True)
-    minibatch_features(far)[0].sum().backward()
+    minibatch_features(far)[0].sum().backward()  # exp(-d) of d ~ 1e3 underflows to 0: so does its gradient
     assert far.grad.abs().max().item() < 1e-30
 
 
@@ -127,6 +132,7 @@ def test_shape_dtype_device_repr_and_reset():
     layer.reset_parameters()
     assert layer.bias.abs().max().item() == 0.0
     big = MinibatchDiscrimination(200, num_kernels=100, kernel_dim=5)
+    # a sampling bound: the std of 1e5 normal draws is within 1/sqrt(2e5) = 0.22% of 0.05, rel=0.02 is 9 sd
     assert big.weight.std().item() == pytest.approx(0.05, rel=0.02)
     assert MinibatchDiscrimination(3, bias=False).bias is None
 
