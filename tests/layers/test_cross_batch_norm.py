@@ -28,6 +28,8 @@ def test_matches_a_loop_in_float64(shape):
     x[: shape[0] // 2] += 5.0  # the halves differ, so using the wrong half's moments shows
     gamma, beta = rng.normal(1, 0.1, size=shape[1]), rng.normal(0, 0.1, size=shape[1])
     got = cross_batch_norm(torch.from_numpy(x), torch.from_numpy(gamma), torch.from_numpy(beta), eps=1e-5)
+    # float64: means and variances of <= 36 values ~7 +- 3, another summation order: ~36 eps (1e-14) relative,
+    # and outputs ~3 of size carry it; the wrong half's moments move them by ~1.5 (the halves are 5 apart)
     np.testing.assert_allclose(got.numpy(), _reference(x, gamma, beta, 1e-5), rtol=1e-12, atol=1e-12)
 
 
@@ -45,10 +47,12 @@ def test_statistics_come_from_one_half_per_channel():
     real, generated = torch.randn(3, 2, 4, 4), torch.randn(3, 2, 4, 4) * 10 + 7
     y = norm(torch.cat([real, generated]))
     # channel 0 is standardised over the real half, channel 1 over the generated half
+    # float32 mean of 48 standardised values: ~1e-7 (1e-5 bound); the std is sqrt(var / (var + eps)),
+    # 1 - eps / (2 var) ~ 5e-6 off one for var ~ 1 (1e-3 bound); the other half's moments are ~10x off
     assert abs(y[:3, 0].mean().item()) < 1e-5 and abs(y[:3, 0].std(correction=0).item() - 1) < 1e-3
     assert abs(y[3:, 1].mean().item()) < 1e-5 and abs(y[3:, 1].std(correction=0).item() - 1) < 1e-3
     # changing the generated half leaves channel 0 of the real rows alone
-    y2 = norm(torch.cat([real, generated * 2]))
+    y2 = norm(torch.cat([real, generated * 2]))  # same rows, same moments: float32 defaults (1.3e-6) ~exact
     torch.testing.assert_close(y2[:3, 0], y[:3, 0])
 
 
@@ -66,6 +70,8 @@ def test_towers_are_normalised_each_with_its_own_rows():
     gamma, beta = torch.rand(6, dtype=torch.float64) + 0.5, torch.randn(6, dtype=torch.float64)
     got = cross_batch_norm(x, gamma, beta, tower_size=2)
     for t in range(4):
+        # float64: moments of 2 x 9 values in another layout than one tower alone (~10 eps of |x| <= 50, ~1e-14
+        # absolute after standardising); a tower with another's rows is off by O(1)
         rows = [2 * t, 2 * t + 1, 8 + 2 * t, 9 + 2 * t]
         torch.testing.assert_close(got[rows], cross_batch_norm(x[rows], gamma, beta), rtol=1e-12, atol=1e-12)
     assert not torch.allclose(got, cross_batch_norm(x, gamma, beta))  # one tower of 16: other moments

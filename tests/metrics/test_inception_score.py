@@ -43,6 +43,9 @@ def test_matches_original_definition(n, k, splits):
     p = _random_probabilities(np.random.default_rng(n * k), n, k)
     mean, std = inception_score(p, splits=splits)
     expected_mean, expected_std = _original_definition(p, splits)
+    # 1e-10: float64, <= 1008 terms p log(p / marginal) per KL and one exp: the two orders differ by ~1008 eps
+    # of log terms <= 10 (~2e-12 at worst in the score of ~1-10), so 1e-10 relative and absolute (std may be 0);
+    # a lost row, another marginal or ddof 1 changes the score by > 1e-3
     assert mean == pytest.approx(expected_mean, rel=1e-10, abs=1e-10)
     assert std == pytest.approx(expected_std, rel=1e-10, abs=1e-10)
 
@@ -57,6 +60,7 @@ def test_matches_vectorised_numpy_of_the_released_code():
         kl = part * (np.log(part) - np.log(part.mean(axis=0, keepdims=True)))
         scores.append(np.exp(kl.sum(axis=1).mean()))
     mean, std = inception_score(p)
+    # 1e-10 absolute of scores ~5: float64 sums of 10 x 100 terms in another order (~1e-13)
     assert abs(mean - np.mean(scores)) < 1e-10
     assert abs(std - np.std(scores)) < 1e-10
 
@@ -65,6 +69,7 @@ def test_matches_vectorised_numpy_of_the_released_code():
 def test_one_hot_spread_evenly_gives_k(k):
     one_hot = np.tile(np.eye(k), (3, 1))  # every split below holds every class once
     mean, std = inception_score(one_hot, splits=3)
+    # 1e-12: exp(log k) with KLs of exact zeros and log(1/k): a few eps of k; k - 1 classes would be off by 1/k
     assert mean == pytest.approx(k, rel=1e-12)
     assert std == pytest.approx(0.0, abs=1e-12)
 
@@ -72,6 +77,7 @@ def test_one_hot_spread_evenly_gives_k(k):
 def test_identical_predictions_give_one():
     row = _random_probabilities(np.random.default_rng(2), 1, 10)
     mean, std = inception_score(np.repeat(row, 50, axis=0))
+    # 1e-12: each KL is p log(p / mean of 5 equal p), ~eps per term of <= 10 terms: exp of ~1e-15
     assert mean == pytest.approx(1.0, abs=1e-12)
     assert std == pytest.approx(0.0, abs=1e-12)
 
@@ -81,7 +87,7 @@ def test_zero_probabilities_count_as_zero_log_zero():
     p[:10, 0] = 1.0
     p[10:, 1] = 1.0
     mean, std = inception_score(p, splits=1)
-    assert mean == pytest.approx(2.0, rel=1e-12)  # two classes, confidently, evenly
+    assert mean == pytest.approx(2.0, rel=1e-12)  # two classes, confidently, evenly: exp(log 2), a few eps
     assert np.isfinite(std)
 
 
@@ -98,6 +104,8 @@ def test_splits_are_contiguous_unshuffled_and_use_every_sample():
     assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
     # the per-split std sees the order: sorted predictions give splits with one class each
     p = np.repeat(np.eye(5), 10, axis=0)  # 50 rows, class changes every 10 rows
+    # pytest.approx's default rel=1e-6 in this test and the next: exact 0/1 probabilities give exp(0) = 1 and
+    # exp(log 2) to a few eps; the scores they tell apart differ by > 1e-2
     assert inception_score(p, splits=5).mean == pytest.approx(1.0)
     rng = np.random.default_rng(4)
     assert inception_score(p[rng.permutation(50)], splits=5).mean > 3.0
@@ -117,6 +125,9 @@ def test_std_is_population_std_over_splits():
 def test_from_logits_is_float64_softmax_and_accepts_torch():
     logits = torch.randn(60, 10, dtype=torch.float32) * 5
     p = torch.softmax(logits.double(), dim=1).numpy()
+    # rel=1e-12: two float64 softmaxes of the same logits |l| < 25 differ by a few eps relative per p, so each
+    # log p by ~1e-15 and the score by ~eps times the KLs' size; float32 softmax would be off by ~1e-7.
+    # approx's default (1e-6) for huge: exp(log 2) with exact one-hot probabilities
     assert inception_score_from_logits(logits, splits=3) == pytest.approx(inception_score(p, splits=3), rel=1e-12)
     huge = np.array([[1000.0, 0.0], [0.0, 1000.0]])  # exp would overflow without the shift
     assert inception_score_from_logits(huge, splits=1).mean == pytest.approx(2.0)
