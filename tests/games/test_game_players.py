@@ -23,6 +23,8 @@ def test_gradients_without_history_are_the_game_field_lane_by_lane():
     players = Players(KinkedGame(), starts)
     expected = _kinked_own_gradients(starts)
     grad_x, grad_y = players.gradient()
+    # rtol 1e-15 (4.5 eps): autograd and the hand derivative are <= 3 correctly rounded float64 operations
+    # (2x, y - 1, their product) on the same numbers, any CPU; a wrong factor or sign is O(1) off
     np.testing.assert_allclose(np.stack([grad_x, grad_y], axis=-1), expected, rtol=1e-15)
     np.testing.assert_allclose(players.gradient_x().numpy(), expected[:, 0], rtol=1e-15)
     np.testing.assert_allclose(players.gradient_y().numpy(), expected[:, 1], rtol=1e-15)
@@ -43,6 +45,8 @@ def test_history_penalty_pulls_each_lane_towards_the_mean_of_its_own_points_so_f
         mean = np.mean(visited, axis=0)  # [3, 2]: naive mean over the start and every recorded point, per lane
         x, y = point[:, 0], point[:, 1]
         expected = np.stack([y, -x], axis=-1) + 2 * weight * (point - mean)
+        # float64: a running mean of <= 8 points against NumPy's mean (~8 eps of O(1) values, 1e-13 relative
+        # with atol for entries near 0); leaving the current point out of the mean moves it by >= 1e-2
         np.testing.assert_allclose(np.stack(players.gradient(), axis=-1), expected, rtol=1e-13, atol=1e-15)
 
 

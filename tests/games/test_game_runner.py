@@ -50,6 +50,7 @@ def test_points_distances_and_start():
     assert trajectory.points.shape == (11, 2) and trajectory.points.dtype == np.float64
     assert trajectory.points[0].tolist() == [3.0, 4.0]
     assert trajectory.start_distance == 5.0
+    # rel 1e-15 (4.5 eps): a float64 norm of 2 numbers by another formula than hypot, within ~2 ulp
     assert trajectory.final_distance == pytest.approx(np.hypot(*trajectory.points[-1]), rel=1e-15)
     assert not trajectory.diverged
 

@@ -35,13 +35,15 @@ def test_kink_is_x_left_of_zero_and_x_squared_right_of_it():
 def test_kink_slope_is_one_on_the_left_and_2x_on_the_right_including_zero(x, slope):
     xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
     (grad,) = torch.autograd.grad(kink(xt), xt)
-    assert float(grad) == pytest.approx(slope, abs=1e-12)
+    assert float(grad) == pytest.approx(slope, abs=1e-12)  # 1 or 2x in float64: exact; the wrong side's is >= 0.4 off
 
 
 def test_values_match_their_formulas():
     rng = np.random.default_rng(0)
     x, y = rng.uniform(-3, 3, size=(2, 50))
     xt, yt = torch.tensor(x), torch.tensor(y)
+    # float64, the same correctly rounded operations as the formulas (x y; (f(x) - 1)(y - 1)): a few ulp apart
+    # at most (1e-15, 1e-14 for the three-operation one); another branch of f or a sign is O(1) off
     np.testing.assert_allclose(bilinear_value(xt, yt).numpy(), x * y, rtol=1e-15)
     expected = np.array([(_f(a) - 1) * (b - 1) for a, b in zip(x, y)])
     np.testing.assert_allclose(kinked_value(xt, yt).numpy(), expected, rtol=1e-14)
@@ -71,6 +73,8 @@ def test_no_player_gains_by_leaving_the_equilibrium_alone(game):
     )
     cost_x, _ = game.costs(ex + deviations, torch.full_like(deviations, ey))
     _, cost_y = game.costs(torch.full_like(deviations, ex), ey + deviations)
+    # 1e-15: float64 costs at the equilibrium (values 0 or 1 exactly) and along an axis, a few ulp of O(1)
+    # values; a profitable deviation would lower a cost by O(its size) on the grid's 0.01 steps
     assert bool((cost_x >= at_equilibrium_x - 1e-15).all())
     assert bool((cost_y >= at_equilibrium_y - 1e-15).all())
 
@@ -89,7 +93,7 @@ def test_every_other_point_gives_some_player_a_descent_direction(game):
         if np.allclose((x, y), game.equilibrium):
             continue
         gx, gy = _own_gradients(game, float(x), float(y))
-        assert max(abs(gx), abs(gy)) > 1e-12, (x, y)
+        assert max(abs(gx), abs(gy)) > 1e-12, (x, y)  # round-off ~1e-16; zero only at the equilibrium
     assert _own_gradients(game, *game.equilibrium) == (0.0, 0.0)
 
 
@@ -107,6 +111,8 @@ def test_field_is_a_pure_rotation_at_the_equilibrium(game, rate):
     point = torch.tensor(game.equilibrium, dtype=torch.float64, requires_grad=True)
     jacobian = torch.autograd.functional.jacobian(own_gradients, point)
     eigenvalues = np.sort_complex(np.linalg.eigvals(jacobian.numpy()))
+    # atol 1e-12: the Jacobian's entries are small integers computed exactly by autograd, and a 2x2 eigen-
+    # solve is within a few eps of them; another rotation rate is >= 1 off
     np.testing.assert_allclose(eigenvalues, [-1j * rate, 1j * rate], atol=1e-12)
 
 
