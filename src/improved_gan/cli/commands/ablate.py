@@ -57,14 +57,14 @@ def run(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> None:
     """--n, and OUT's table3.md / table3.json (replaced only when an earlier table3.md is ours), before training."""
     from improved_gan.errors import UserError
-    from improved_gan.utils.out_paths import check_folder_path, check_output_file, starts_with
+    from improved_gan.utils.out_paths import check_out_folder, check_output_file, starts_with
 
     if args.n < 10:
         raise UserError(f"--n must be at least 10 samples, the Inception score's 10 splits (got {args.n})")
     if args.weights is not None and not Path(args.weights).is_file():  # --dry-run says it too, not only the run
         what = "is a folder" if Path(args.weights).is_dir() else "does not exist"
         raise UserError(f"--weights {args.weights} {what}; name the Inception weights file")
-    check_folder_path(args.out)
+    check_out_folder(args.out, instead="choose a folder for the table's runs outside it")
     ours = starts_with(args.out / "table3.md", "# Table 3: ")
     for name in ("table3.md", "table3.json"):
         check_output_file(args.out / name, ours=lambda path: ours, instead="choose a new or empty --out folder")

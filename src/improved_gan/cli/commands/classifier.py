@@ -45,17 +45,17 @@ def _options(args: argparse.Namespace, available: int):
 def _check_out(out: Path | None) -> None:
     """``--out`` is a new file (or the cache folder can be made), checked before the training."""
     from improved_gan.metrics.classifier import classifier_cache_dir
-    from improved_gan.utils.out_paths import check_folder_path, check_output_file
+    from improved_gan.utils.out_paths import check_out_file, check_out_folder
 
     if out is None:
-        check_folder_path(classifier_cache_dir(), "the classifier cache (IMPROVED_GAN_CACHE)")
+        check_out_folder(classifier_cache_dir(), "the classifier cache (IMPROVED_GAN_CACHE)")
     elif out.is_symlink():  # a dangling link passes the checks of a path, and the save would replace it
         from improved_gan.errors import UserError
 
         raise UserError(f"--out {out} is a symbolic link (to {out.readlink()}); name a new file (nothing was "
                         "written)")
     else:
-        check_output_file(out, what="new classifier file")
+        check_out_file(out, what="new classifier file", outside="write the classifier outside it")
 
 
 def run_train(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from improved_gan.training.run_guard import check_outside_runs
     from improved_gan.training.report import check_comparison_out, write_comparison, write_report
     from improved_gan.training.run_dir import CONFIG
+    from improved_gan.utils.out_paths import check_writable
 
     for run_dir in args.runs:
         if not (run_dir / CONFIG).is_file():
@@ -37,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     _refuse_a_run_twice(args.runs)
     if len(args.runs) > 1 or args.out is not None:
         check_comparison_out(args.out or Path("comparison.md"))
+        check_writable(args.out or Path("comparison.md"))
     if len(args.runs) == 1 and args.out is None:
         print(f"report: {write_report(args.runs[0])}")
     else:

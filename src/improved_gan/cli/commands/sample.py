@@ -49,11 +49,11 @@ def _check_out(out: Path, fmt: str, *, overwrite: bool = False) -> None:
     """Nothing is overwritten: a file only with --overwrite; a png-folder must be new or empty; nothing goes
     inside a run folder."""
     from improved_gan.errors import UserError
-    from improved_gan.utils.out_paths import check_folder_path, check_output_file
+    from improved_gan.utils.out_paths import check_out_file, check_out_folder
 
     _refuse_a_runs_own_file(out)
     if fmt == "png-folder":
-        check_folder_path(out)
+        check_out_folder(out, instead="write the samples outside it")
         if out.exists() and any(out.iterdir()):
             raise UserError(f"--out {out} exists and is not an empty folder; name a new folder (nothing was written)")
         return
@@ -61,7 +61,7 @@ def _check_out(out: Path, fmt: str, *, overwrite: bool = False) -> None:
     if out.is_file() and not overwrite:
         raise UserError(f"--out {out} exists; name a new {kind}, or add --overwrite to replace it (nothing was "
                         "written)")
-    check_output_file(out, ours=lambda path: overwrite, what=kind)
+    check_out_file(out, ours=lambda path: overwrite, what=kind, outside="write the samples outside it")
 
 
 def _refuse_a_runs_own_file(out: Path) -> None:
@@ -70,13 +70,12 @@ def _refuse_a_runs_own_file(out: Path) -> None:
     refused too: the run holds only what its trainer writes, which a resume would write over
     (``--out RUN/samples/epoch-0003.png``, then ``train --resume RUN --epochs 3``, lost the samples)."""
     from improved_gan.errors import UserError
-    from improved_gan.training.run_guard import check_outside_runs, enclosing_run
+    from improved_gan.training.run_guard import enclosing_run
 
     run = enclosing_run(out)
     if run is not None and (out.exists() or out.is_symlink()) and not out.is_dir():
         raise UserError(f"--out {out} is a file of the run {run}; --overwrite never replaces a run's own files. "
                         "Name a new file (nothing was written)")
-    check_outside_runs(out, instead="write the samples outside it")
 
 
 def run(args: argparse.Namespace) -> int:
