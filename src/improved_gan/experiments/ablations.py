@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from typing import NamedTuple
 
-from improved_gan.config import TrainConfig
+from improved_gan.config import TrainConfig, apply_overrides
 from improved_gan.experiments.presets import get_preset
 
 HISTORICAL_AVERAGING_WEIGHT = 1e-3
@@ -36,9 +36,9 @@ def table3(base: TrainConfig | None = None) -> list[Ablation]:
     )
 
     def variant(tag: str, **changes) -> TrainConfig:
-        return dataclasses.replace(ours, preset=f"table3{tag}", **changes)
+        return apply_overrides(ours, {"preset": f"table3{tag}", **changes})
 
-    no_labels = dict(mode="gan", labels=0)
+    no_labels = dict(mode="gan")  # apply_overrides: labels 0
     return [
         Ablation("Real data", "CIFAR-10 training images", (11.24, 0.12), None),
         Ablation("Our methods", "minibatch features, VBN, label smoothing, labels", (8.09, 0.07), variant("-ours")),

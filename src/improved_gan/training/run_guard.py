@@ -23,7 +23,7 @@ import os
 import re
 from pathlib import Path
 
-from improved_gan.config import TrainConfig, load_config
+from improved_gan.config import LR_FIELDS, WHERE_NOT_WHAT, TrainConfig, load_config
 from improved_gan.errors import UserError
 from improved_gan.training.checkpoint import latest_checkpoint
 from improved_gan.training.run_dir import (
@@ -37,16 +37,6 @@ from improved_gan.training.run_dir import (
     SAMPLES,
     TENSORBOARD,
 )
-
-LR_FIELDS = frozenset({"lr", "lr_decay_start", "lr_decay_end"})
-"""Config fields a resume may change when asked (``--allow-lr-change``): the learning-rate schedule."""
-
-# where and how a run computes, and how often it reports: the same run whatever these are
-WHERE_NOT_WHAT = frozenset(
-    {"epochs", "data_dir", "device", "precision", "fast_step", "eval_batch_size", "checkpoint_every",
-     "epoch_score_every", "epoch_score_samples", "final_score_samples", "sample_grid", "data_workers"}
-)  # fmt: skip
-
 
 def _is_leftover_temp(name: str) -> bool:
     """A temporary file of an atomic write that a crash left (``.config.json.abc123.tmp``)."""

@@ -20,12 +20,12 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from improved_gan.config import check_data_dir_given, load_config
+    from improved_gan.config import LR_FIELDS, check_data_dir_given, load_config
     from improved_gan.training.checkpoint import load_checkpoint
     from improved_gan.training.evaluate import evaluate_run
     from improved_gan.training.preflight import check_device
     from improved_gan.training.run_dir import CONFIG
-    from improved_gan.training.run_guard import LR_FIELDS, check_matches_checkpoint
+    from improved_gan.training.run_guard import check_matches_checkpoint
 
     check_device(args.device)
     config = load_config(args.run / CONFIG)

@@ -4,27 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import typing
 from pathlib import Path
 
 from improved_gan.cli.training import join_job, print_summary, run_training
-from improved_gan.config import ConfigError, apply_overrides, check_data_dir_given, parse_assignments
+from improved_gan.config import FLAGS, ConfigError, apply_overrides, check_data_dir_given, parse_assignments, value_type
 from improved_gan.errors import UserError
 from improved_gan.experiments.presets import get_preset, preset_description, preset_names
-
-# command-line flag -> config field, for the options users reach for most
-_SHORTCUTS = {
-    "dataset": "dataset",
-    "data_dir": "data_dir",
-    "labels": "labels",
-    "seed": "seed",
-    "epochs": "epochs",
-    "batch_size": "batch_size",
-    "lr": "lr",
-    "iters_per_epoch": "iters_per_epoch",
-    "device": "device",
-    "precision": "precision",
-}
-
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -41,16 +27,8 @@ def register(subparsers) -> None:
         "--overwrite", action="store_true",
         help="replace the run in --out (only a folder holding nothing but a run; checked first)",
     )
-    p.add_argument("--dataset", help="mnist, mnist5k, cifar10, svhn")
-    p.add_argument("--data-dir", help="folder holding mnist/, cifar10/, ... (else $IMPROVED_GAN_DATA)")
-    p.add_argument("--labels", type=int, help="labeled examples, balanced over classes")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--iters-per-epoch", type=int, help="steps per epoch (default: one pass over the data)")
-    p.add_argument("--device", help="auto, cpu, cuda, cuda:N")
-    p.add_argument("--precision", choices=["auto", "fp32", "bf16"])
+    for field, help in FLAGS.items():  # the config's shortcuts: --batch-size sets batch_size
+        p.add_argument("--" + field.replace("_", "-"), help=help or None, **_value_kind(field))
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any config field")
     p.add_argument("--dry-run", action="store_true", help="check the config and the --out folder, print the resolved config, and exit")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (logs still written)")
@@ -66,12 +44,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.preset:
         raise UserError(f"name a preset ({', '.join(preset_names())}), or continue a run: `improved-gan resume RUN`")
     config = get_preset(args.preset)
-    overrides = {field: getattr(args, flag) for flag, field in _SHORTCUTS.items() if getattr(args, flag) is not None}
+    overrides = {field: getattr(args, field) for field in FLAGS if getattr(args, field) is not None}
     overrides.update(_assignments_beside_flags(args.set, overrides))
-    config = apply_overrides(config, overrides)
-    if config.mode == "gan" and "labels" not in overrides:
-        config = apply_overrides(config, {"labels": 0})
-    config = config.validate()
+    config = apply_overrides(config, overrides).validate()
     check_data_dir_given(config.dataset, args.data_dir)
     out = args.out or Path("runs") / f"{config.preset}-{config.dataset}-l{config.labels}-s{config.seed}"
     if args.dry_run:
@@ -99,6 +74,14 @@ def _train(args: argparse.Namespace, config, out: Path) -> int:
     return 0
 
 
+def _value_kind(field: str) -> dict:
+    """argparse's ``type`` or ``choices`` for a config field's flag, from the field's declared type."""
+    kind = value_type(field)
+    if typing.get_origin(kind) is typing.Literal:
+        return {"choices": typing.get_args(kind)}
+    return {"type": kind} if kind in (int, float) else {}
+
+
 def _assignments_beside_flags(items: list[str], flags: dict) -> dict[str, str]:
     """``--set`` assignments; one naming a field that a flag sets too (``--lr 0.1 --set lr=0.2``) is refused,
     not quietly preferred."""
@@ -106,8 +89,7 @@ def _assignments_beside_flags(items: list[str], flags: dict) -> dict[str, str]:
     for key in assignments:
         field = key.replace("-", "_")
         if field in flags:
-            flag = "--" + next(f for f, name in _SHORTCUTS.items() if name == field).replace("_", "-")
-            raise ConfigError(f"{flag} {flags[field]} and --set {key}={assignments[key]} both set {field}; "
+            raise ConfigError(f"--{field.replace('_', '-')} {flags[field]} and --set {key}={assignments[key]} both set {field}; "
                               "give it once")
     return assignments
 
