@@ -3,6 +3,7 @@ a tiny mnist-fm, the noise switch, the single-run loop, state comparison."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from typing import Any
 
@@ -98,6 +99,22 @@ def assert_states_close(got: Any, expected: Any, *, rtol: float, path: str = "st
         return max([assert_states_close(g, e, rtol=rtol, path=f"{path}[{i}]") for i, (g, e) in enumerate(zip(got, expected))] + [0.0])
     assert got == expected, f"{path}: {got!r} != {expected!r}"
     return 0.0
+
+
+@contextlib.contextmanager
+def float64():
+    """Networks, data and z in float64 (the reference step draws z in the default dtype)."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)
+
+
+def as_float64(data: ExperimentData) -> ExperimentData:
+    """``data`` with its images in float64 (labels and indices as they are)."""
+    return dataclasses.replace(data, x_unlabeled=data.x_unlabeled.double(), x_test=data.x_test.double())
 
 
 def with_config(config: TrainConfig, **changes: Any) -> TrainConfig:

@@ -92,6 +92,7 @@ def test_copy_state_is_the_checkpoint_of_a_single_run(tmp_path, monkeypatch):
     except ImportError:
         pytest.skip("the single-run trainer moved")
     monkeypatch.setattr(GaussianNoise, "forward", lambda self, x: x)  # noise off in both, nothing drawn
+    monkeypatch.setattr(StackedModule, "noise_plan", lambda self, *args: [])  # the engine draws none either
     config = with_config(TINY_FM, lr=1e-4, epochs=2, iters_per_epoch=5)
     seeds = (0, 5)
     data = load_experiment_data(config, device=torch.device("cpu"))

@@ -29,6 +29,11 @@ What each rank does (docs/distributed.md):
   sees exactly the gradients the step computed. Identical gradients, identical
   optimisers and identical starting points keep the parameters, the EMA and
   the historical averages identical on every rank with no further traffic.
+- **The whole batch**: where the method is defined over the batch (G's batch
+  norm, feature matching's means, minibatch features) the reference step
+  computes it over every rank's rows (:mod:`improved_gan.training.global_batch`),
+  so N ranks of ``B/N`` compute what one process of B computes; the ImageNet
+  step keeps the authors' per-tower batches.
 - **Writing**: only rank 0 writes (checkpoints, metrics, logs, sample grids);
   every rank reads the same checkpoint on resume, with any world size.
 """

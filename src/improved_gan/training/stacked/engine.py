@@ -11,13 +11,13 @@ shared copy of the data, and each copy's random streams:
 * z: copy s's own torch generator, in the state a single run's global generator
   is in when its first step begins; with the noise layers at std 0 a copy
   therefore sees exactly the data and z of the single run of its seed;
-* D's Gaussian noise: drawn by ``vmap(..., randomness="different")`` from one
-  generator of the engine (seeded from all the stack's seeds, its state in
-  :meth:`StackedEngine.state_dict`), swapped in for the duration of an epoch.
-  Copy s's noise is therefore independent of the other copies' but is not the
-  noise the single run of seed s would draw (that run draws noise and z from
-  one generator, interleaved): with noise on, a copy and a single run of one
-  seed are two samples of the same training, not the same numbers.
+* D's Gaussian noise: from copy s's z stream too, in the order the single run of
+  seed s draws z and noise from its one global generator
+  (:meth:`StackedModule.draw_noise <improved_gan.training.stacked.state.StackedModule.draw_noise>`).
+  Nothing a copy draws depends on the other copies: seed s trains bit for bit
+  the same alone, in any stack and at any place in it, and with the noise on
+  the copy and the single run of seed s are one computation up to the order of
+  floating-point reductions (docs/stacked.md measures how far apart).
 
 The engine does not write run folders: :meth:`StackedEngine.copy_state` gives
 copy s as a single run's checkpoint state (training/trainer.py, ``_state``), which
@@ -27,7 +27,6 @@ run folder, and :meth:`StackedEngine.unstack` gives its networks.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
 import time
@@ -103,7 +102,6 @@ class StackedEngine:
         self.numpy_rngs = [c.numpy_rng for c in copies]
         self.labeled_indices = [c.labeled_indices for c in copies]
         self.host_rng_states = [c.host_rng_state for c in copies]
-        self.noise_rng = _noise_generator([c.config.seed for c in copies], self.device)
         self.epoch = 0
         self.histories: list[list[dict[str, Any]]] = [[] for _ in copies]
 
@@ -143,20 +141,6 @@ class StackedEngine:
         return [c.seed for c in self.configs]
 
     # -- training -----------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _noise_stream(self) -> Iterator[None]:
-        """Run with the global generator (which vmap's noise draws from) set to the engine's noise stream."""
-        cuda = self.device.type == "cuda"
-        with torch.random.fork_rng(devices=[self.device] if cuda else []):
-            if cuda:
-                torch.cuda.set_rng_state(self.noise_rng, self.device)
-            else:
-                torch.set_rng_state(self.noise_rng)
-            try:
-                yield
-            finally:
-                self.noise_rng = torch.cuda.get_rng_state(self.device) if cuda else torch.get_rng_state()
-
     def plan_epoch(self) -> tuple[Tensor, Tensor, Tensor | None]:
         """Each copy's batches for one epoch, from its own batch-order generator.
 
@@ -186,15 +170,14 @@ class StackedEngine:
         """One iteration per row of the ``[iterations, S, B]`` index tensors; returns summed ``[S]`` statistics."""
         x, y = self.data.x_unlabeled, self.data.y_unlabeled
         totals: dict[str, Tensor] = {}
-        with self._noise_stream():
-            for i in range(len(unlabeled)):
-                x_lab = y_lab = None
-                if labeled is not None:
-                    x_lab, y_lab = x[labeled[i]], y[labeled[i]]  # [S, B, C, H, W], [S, B]
-                stats = self.step.discriminator_step(x[unlabeled[i]], x_lab, y_lab)
-                stats.update(self.step.generator_step(x[unlabeled_fm[i]]))
-                for key, value in stats.items():
-                    totals[key] = totals.get(key, 0) + value.float()
+        for i in range(len(unlabeled)):
+            x_lab = y_lab = None
+            if labeled is not None:
+                x_lab, y_lab = x[labeled[i]], y[labeled[i]]  # [S, B, C, H, W], [S, B]
+            stats = self.step.discriminator_step(x[unlabeled[i]], x_lab, y_lab)
+            stats.update(self.step.generator_step(x[unlabeled_fm[i]]))
+            for key, value in stats.items():
+                totals[key] = totals.get(key, 0) + value.float()
         return totals
 
     def run_epoch(self, lr: float, *, evaluate: bool = True) -> list[dict[str, Any]]:
@@ -290,7 +273,11 @@ class StackedEngine:
 
     # -- the stack's own state (exact resume of a stacked run) ----------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Everything that moves, stacked: networks, step, every random stream, epoch, histories (a copy)."""
+        """Everything that moves, stacked: networks, step, every random stream, epoch, histories (a copy).
+
+        Each copy's noise comes from its z stream (``latent_rngs``); a state saved before that
+        (with a ``noise_rng`` of the whole stack) loads, and its copies go on drawing their own noise.
+        """
         return {
             "seeds": self.seeds,
             "epoch": self.epoch,
@@ -299,7 +286,6 @@ class StackedEngine:
             "step": copy.deepcopy(self.step.state_dict()),  # a snapshot: the live moments change in place
             "latent_rngs": [rng.get_state() for rng in self.step.latent_rngs],
             "numpy_rngs": [rng.bit_generator.state for rng in self.numpy_rngs],
-            "noise_rng": self.noise_rng.clone(),
             "histories": [[dict(row) for row in h] for h in self.histories],
         }
 
@@ -316,15 +302,8 @@ class StackedEngine:
             rng.set_state(rng_state)
         for rng, rng_state in zip(self.numpy_rngs, state["numpy_rngs"]):
             rng.bit_generator.state = rng_state
-        self.noise_rng = state["noise_rng"].clone()
         self.epoch = int(state["epoch"])
         self.histories = [[dict(row) for row in h] for h in state["histories"]]
-
-
-def _noise_generator(seeds: Sequence[int], device: torch.device) -> Tensor:
-    """The initial state of the stack's noise stream on ``device``, a function of all its seeds."""
-    seed = int(np.random.SeedSequence([int(s) for s in seeds]).generate_state(1, dtype=np.uint64)[0])
-    return torch.Generator(device=device).manual_seed(seed).get_state()
 
 
 def _mnist_sizes(config: TrainConfig) -> dict[str, tuple[int, int]]:

@@ -11,16 +11,30 @@ in :mod:`improved_gan.models`: nothing here restates a layer.
 
 Copy ``s`` can be read back as an ordinary ``state_dict`` (:meth:`StackedModule.copy_state`,
 the keys and shapes of ``module.state_dict()``) or as a module (:meth:`StackedModule.unstack`).
+
+**Random layers.** A copy's noise must not depend on the other copies: under
+``vmap(randomness="different")`` the noise layers would draw ``[S, ...]`` at once
+from one generator, so copy s's numbers would depend on S and on its place in
+the stack. Instead :meth:`StackedModule.draw_noise` draws each copy's noise from
+that copy's own generator, layer by layer in the order of the forward pass (the
+order in which a single run's layers draw from its global generator, with the
+same ``torch.randn`` calls), and the forward pass is given these draws
+(``noise=``): each :class:`~improved_gan.layers.GaussianNoise` layer then adds
+``std * draw`` where it would have drawn. The vmapped calls run with
+``randomness="error"``, so nothing else can draw from a shared generator.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state, vmap
+
+from improved_gan.layers import GaussianNoise
 
 __all__ = ["StackedModule"]
 
@@ -68,6 +82,7 @@ class StackedModule:
         self.buffer_names = tuple(buffers)
         self.buffers = [buffers[n].detach() for n in self.buffer_names]
         self.template = copy.deepcopy(modules[0]).to("meta")
+        self._noise_plans: dict[tuple, list[tuple[torch.Size, torch.dtype]]] = {}
 
     def __repr__(self) -> str:
         count = sum(p[0].numel() for p in self.params)
@@ -83,17 +98,96 @@ class StackedModule:
         params = {n: (p.detach() if detach else p) for n, p in zip(self.names, self.params)}
         return params, dict(zip(self.buffer_names, self.buffers))
 
-    def functional(self, state: tuple[dict[str, Tensor], dict[str, Tensor]], *args: Any) -> Any:
-        """One copy's forward pass: the template called with ``state`` (that copy's tensors)."""
-        return functional_call(self.template, state, args)
+    def functional(self, state: tuple[dict[str, Tensor], dict[str, Tensor]], *args: Any,
+                   noise: Sequence[Tensor] | None = None) -> Any:
+        """One copy's forward pass: the template called with ``state`` (that copy's tensors).
 
-    def __call__(self, *args: Tensor, detach: bool = False, randomness: str = "different") -> Any:
+        ``noise``: the copy's draws for its noise layers (:meth:`draw_noise`), used in order
+        instead of drawing; None for a pass without random layers (or in eval mode).
+        """
+        if not noise:
+            return functional_call(self.template, state, args)
+        with self._supplied_noise(noise):
+            return functional_call(self.template, state, args)
+
+    def __call__(self, *args: Tensor, detach: bool = False, noise: Sequence[Tensor] | None = None) -> Any:
         """Every copy on its own input: ``args`` are ``[S, ...]``; returns the outputs stacked ``[S, ...]``.
 
-        ``randomness="different"``: random layers (the Gaussian noise) draw independently for each copy.
+        ``noise``: each copy's noise draws, ``[S, ...]`` per draw (:meth:`draw_noise`).
         """
-        run: Callable = vmap(self.functional, randomness=randomness)
-        return run(self.state(detach=detach), *args)
+        run: Callable = vmap(self.functional, randomness="error")
+        return run(self.state(detach=detach), *args, noise=noise)
+
+    # -- each copy's noise from its own stream ---------------------------------------------------
+    def noise_plan(self, *args: Tensor) -> list[tuple[torch.Size, torch.dtype]]:
+        """``(shape, dtype)`` of every draw one copy's forward pass on ``args`` makes, in order.
+
+        ``args`` are one copy's inputs (no copy dimension; only their shapes and dtypes are
+        read). Found once per input shape by a pass of the storage-free template on the
+        ``meta`` device: each noise layer with ``std > 0`` draws the shape of its input.
+        """
+        key = (tuple((tuple(a.shape), a.dtype) for a in args), self.template.training)
+        if key not in self._noise_plans:
+            plan: list[tuple[torch.Size, torch.dtype]] = []
+
+            def record(module: nn.Module, inputs: tuple[Tensor, ...]) -> None:
+                if module.training and module.std > 0:
+                    plan.append((inputs[0].shape, inputs[0].dtype))
+
+            handles = [m.register_forward_pre_hook(record) for m in self._noise_layers()]
+            try:
+                with torch.no_grad():
+                    self.template(*(torch.empty(a.shape, dtype=a.dtype, device="meta") for a in args))
+            finally:
+                for handle in handles:
+                    handle.remove()
+            self._noise_plans[key] = plan
+        return self._noise_plans[key]
+
+    def draw_noise(self, generators: Sequence[torch.Generator], *args: Tensor) -> list[Tensor]:
+        """Each copy's standard normal draws for a forward pass on ``args`` (one copy's inputs).
+
+        Copy s draws from ``generators[s]`` alone, draw after draw in the forward pass's order,
+        ``torch.randn(shape, generator=generators[s])`` each: what the single run of its seed
+        draws from its global generator (``randn_like``) in the same pass. Returns one
+        ``[S, *shape]`` tensor per draw.
+        """
+        if len(generators) != self.size:
+            raise ValueError(f"expected one generator per copy ({self.size}, got {len(generators)})")
+        plan = self.noise_plan(*args)
+        if not plan:
+            return []
+        device = self.params[0].device
+        per_copy = [
+            [torch.randn(shape, dtype=dtype, device=device, generator=rng) for shape, dtype in plan]
+            for rng in generators
+        ]
+        return [torch.stack(draws) for draws in zip(*per_copy)]
+
+    def _noise_layers(self) -> list[GaussianNoise]:
+        return [m for m in self.template.modules() if isinstance(m, GaussianNoise)]
+
+    @contextlib.contextmanager
+    def _supplied_noise(self, noise: Sequence[Tensor]) -> Iterator[None]:
+        """The template's noise layers add ``std * draw`` from ``noise`` (in order) instead of drawing."""
+        draws = iter(noise)
+        active = [m for m in self._noise_layers() if m.training and m.std > 0]
+
+        def add(module: GaussianNoise, inputs: tuple[Tensor, ...], output: Tensor) -> Tensor:
+            return torch.add(inputs[0], next(draws), alpha=module.std)  # gaussian_noise's own expression
+
+        handles = [m.register_forward_hook(add) for m in active]
+        for module in active:
+            module.train(False)  # its forward passes the input through, drawing nothing
+        try:
+            yield
+        finally:
+            for module in active:
+                module.train(True)
+            for handle in handles:
+                handle.remove()
+        if next(draws, None) is not None:
+            raise ValueError("more noise draws were given than the forward pass used")
 
     # -- reading copies out ----------------------------------------------------------------------
     @torch.no_grad()

@@ -32,6 +32,7 @@ from improved_gan.techniques import feature_matching_loss
 from improved_gan.training.ema import ExponentialMovingAverage
 from improved_gan.training.optim import AuthorsAdam
 from improved_gan.training.stacked.state import StackedModule
+from improved_gan.training.steps.reference import in_loss_precision
 
 __all__ = ["StackedStep"]
 
@@ -89,32 +90,53 @@ class StackedStep:
         return torch.stack([prior.sample_latent(n, generator=rng, device=device) for rng in self.latent_rngs])
 
     # -- the discriminator --------------------------------------------------------------------
-    def _discriminator_loss(self, state, x_unl: Tensor, x_gen: Tensor, x_lab: Tensor | None, y_lab: Tensor | None):
-        """One copy's D loss and statistics (called under vmap). Shapes: ``x_* [B, C, H, W]``, ``y_lab [B]``."""
+    def _discriminator_outputs(self, state, x_unl: Tensor, x_gen: Tensor, x_lab: Tensor | None, noise: list[Tensor]):
+        """One copy's D outputs over ``[labeled, unlabeled, generated]`` (called under vmap); ``x_* [B, C, H, W]``,
+        ``noise``: the copy's draws for D's pass. Logits ``[3B, K]`` (``[2B, K]`` without labels)."""
         batches = (x_unl, x_gen) if x_lab is None else (x_lab, x_unl, x_gen)
-        out = self.discriminator.functional(state, torch.cat(batches))  # logits [3B, K], features [3B, F]
-        parts = out.split([len(x) for x in batches])
-        out_unl, out_gen = parts[-2:]
-        # losses in float32 whatever the compute precision, as the reference step
-        logits_lab = parts[0].logits.float() if x_lab is not None else None
+        return self.discriminator.functional(state, torch.cat(batches), noise=noise).logits
+
+    def _discriminator_loss(self, logits: Tensor, y_lab: Tensor | None):
+        """One copy's D loss and statistics from its logits ``[3B, K]`` (``[2B, K]``) and labels ``[B]``."""
+        parts = in_loss_precision(logits).chunk(2 if y_lab is None else 3)
+        logits_lab = parts[0] if y_lab is not None else None
         losses = ss.discriminator_loss(
-            out_unl.logits.float(), out_gen.logits.float(), logits_lab=logits_lab, labels=y_lab,
+            parts[-2], parts[-1], logits_lab=logits_lab, labels=y_lab,
             real_target=self.real_target, unsupervised_weight=self.config.unsupervised_weight,
         )  # fmt: skip
         stats = {"loss_unsup": losses.unsupervised, "loss_d": losses.total}
-        if x_lab is not None:
+        if y_lab is not None:
             stats["loss_sup"] = losses.supervised
             stats["train_errors"] = ss.classification_errors(logits_lab, y_lab)
         return losses.total, stats
+
+    def _per_copy(self, loss_of_copy, *per_copy: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
+        """``loss_of_copy`` on each copy's slice of ``per_copy`` (``[S, ...]`` each, or None): ``[S]`` losses and stats.
+
+        The losses run copy by copy, outside vmap: their transcendental element-wise ops
+        (softplus, log-sum-exp) would otherwise run once on ``[S, B]`` tensors, where ATen's
+        CPU kernels compute most elements with SIMD functions and the last few (a tail set by
+        the tensor's size) with scalar ones, which round differently; copy s's loss would
+        then depend on S and on its place. Per copy it does not, and the loss heads are
+        cheap against the networks' passes.
+        """
+        results = [loss_of_copy(*(None if t is None else t[s] for t in per_copy)) for s in range(self.size)]
+        losses = torch.stack([loss for loss, _ in results])
+        stats = {key: torch.stack([st[key] for _, st in results]) for key in results[0][1]}
+        return losses, stats
 
     def discriminator_step(self, x_unl: Tensor, x_lab: Tensor | None, y_lab: Tensor | None) -> dict[str, Tensor]:
         """One Adam step on each copy's D loss. Shapes: ``x_* [S, B, C, H, W]``, ``y_lab [S, B]``."""
         z = self.sample_latent(x_unl.shape[1])  # [S, B, latent]
         with torch.no_grad():
-            x_gen = self.generator(z, detach=True)  # [S, B, C, H, W]
+            x_gen = self.generator(z, detach=True, noise=self._noise(self.generator, z))  # [S, B, C, H, W]
+        batches = 2 if x_lab is None else 3
+        rows = torch.empty(batches * x_unl.shape[1], *x_unl.shape[2:], dtype=x_unl.dtype, device="meta")
+        noise = self._noise(self.discriminator, rows[None])  # D's pass over [labeled, unlabeled, generated]
         labels = 0 if x_lab is not None else None  # GAN mode: no labeled batch to map over
-        run = torch.func.vmap(self._discriminator_loss, in_dims=(0, 0, 0, labels, labels), randomness="different")
-        loss, stats = run(self.discriminator.state(), x_unl, x_gen, x_lab, y_lab)  # [S], {name: [S]}
+        run = torch.func.vmap(self._discriminator_outputs, in_dims=(0, 0, 0, labels, 0), randomness="error")
+        logits = run(self.discriminator.state(), x_unl, x_gen, x_lab, noise)  # [S, 3B, K]
+        loss, stats = self._per_copy(self._discriminator_loss, logits, y_lab)  # [S], {name: [S]}
         self.opt_d.zero_grad(set_to_none=True)
         loss.sum().backward()
         self.opt_d.step()
@@ -122,29 +144,46 @@ class StackedStep:
         return {name: value.detach() for name, value in stats.items()}
 
     # -- the generator ------------------------------------------------------------------------
-    def _generator_loss(self, g_state, d_state, z: Tensor, x_real: Tensor) -> Tensor:
-        """One copy's G loss (called under vmap): ``z [B, latent]``, ``x_real [B, C, H, W]``."""
-        x_gen = self.generator.functional(g_state, z)
+    def _generator_outputs(self, g_state, d_state, z: Tensor, x_real: Tensor, noise: dict[str, list[Tensor]]):
+        """One copy's D outputs for G's loss (called under vmap): ``z [B, latent]``, ``x_real [B, C, H, W]``;
+        ``noise``: the copy's draws for G's pass and D's passes over the real (feature matching) and the
+        generated batch. Feature matching: ``(f_real, f_gen)``, ``[B, F]`` each; else the logits ``[B, K]``."""
+        x_gen = self.generator.functional(g_state, z, noise=noise["generator"])
         if self.config.generator_loss == "feature-matching":
-            f_real = self.discriminator.functional(d_state, x_real).features.detach()
-            f_gen = self.discriminator.functional(d_state, x_gen).features
-            return feature_matching_loss(f_real.float(), f_gen.float(), distance=self.config.feature_matching_distance)
-        logits_gen = self.discriminator.functional(d_state, x_gen).logits.float()
+            f_real = self.discriminator.functional(d_state, x_real, noise=noise["real"]).features.detach()
+            return f_real, self.discriminator.functional(d_state, x_gen, noise=noise["generated"]).features
+        return self.discriminator.functional(d_state, x_gen, noise=noise["generated"]).logits
+
+    def _generator_loss(self, *outputs: Tensor) -> tuple[Tensor, dict]:
+        """One copy's G loss from :meth:`_generator_outputs`' tensors (no statistics)."""
+        if self.config.generator_loss == "feature-matching":
+            f_real, f_gen = (in_loss_precision(f) for f in outputs)
+            return feature_matching_loss(f_real, f_gen, distance=self.config.feature_matching_distance), {}
+        logits_gen = in_loss_precision(outputs[0])
         if self.config.generator_loss == "saturating":
-            return ss.generator_saturating_loss(logits_gen)
-        return ss.generator_non_saturating_loss(logits_gen)
+            return ss.generator_saturating_loss(logits_gen), {}
+        return ss.generator_non_saturating_loss(logits_gen), {}
 
     def generator_step(self, x_real: Tensor) -> dict[str, Tensor]:
         """``generator_steps`` Adam steps on each copy's G; D gets no gradients. ``x_real [S, B, C, H, W]``."""
-        run = torch.func.vmap(self._generator_loss, randomness="different")
+        run = torch.func.vmap(self._generator_outputs, randomness="error")
         d_state = self.discriminator.state(detach=True)
         for _ in range(self.config.generator_steps):
             z = self.sample_latent(x_real.shape[1])
-            loss = run(self.generator.state(), d_state, z, x_real)  # [S]
+            noise = {"generator": self._noise(self.generator, z)}  # each copy: z, then its passes' draws in order
+            if self.config.generator_loss == "feature-matching":
+                noise["real"] = self._noise(self.discriminator, x_real)
+            noise["generated"] = self._noise(self.discriminator, x_real)  # G's output has x_real's shape
+            outputs = run(self.generator.state(), d_state, z, x_real, noise)
+            loss, _ = self._per_copy(self._generator_loss, *(outputs if isinstance(outputs, tuple) else (outputs,)))
             self.opt_g.zero_grad(set_to_none=True)
             loss.sum().backward()
             self.opt_g.step()
         return {"loss_g": loss.detach()}
+
+    def _noise(self, network: StackedModule, inputs: Tensor) -> list[Tensor]:
+        """Each copy's draws, from its own stream, for ``network``'s pass over ``inputs [S, ...]`` (one per copy)."""
+        return network.draw_noise(self.latent_rngs, inputs[0])
 
     # -- state --------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -33,7 +33,7 @@ def make_optimizer(config: TrainConfig, params: list[nn.Parameter]) -> torch.opt
     return torch.optim.Adam(params, lr=config.lr, betas=betas, eps=1e-8, foreach=True)
 
 
-def _loss_dtype(x: Tensor) -> Tensor:
+def in_loss_precision(x: Tensor) -> Tensor:
     """``x`` in float32 at least: bfloat16 outputs are cast up, float32 and float64 kept as they are."""
     return x.to(torch.promote_types(x.dtype, torch.float32))
 
@@ -126,9 +126,9 @@ class ReferenceStep:
             else:
                 out_unl, out_gen = self._discriminate(x_unl, x_gen.to(x_unl.dtype))
         # losses in float32 whatever the compute precision
-        logits_lab = _loss_dtype(out_lab.logits) if x_lab is not None else None
+        logits_lab = in_loss_precision(out_lab.logits) if x_lab is not None else None
         losses = ss.discriminator_loss(
-            _loss_dtype(out_unl.logits), _loss_dtype(out_gen.logits), logits_lab=logits_lab, labels=y_lab,
+            in_loss_precision(out_unl.logits), in_loss_precision(out_gen.logits), logits_lab=logits_lab, labels=y_lab,
             real_target=self.real_target, unsupervised_weight=self.config.unsupervised_weight,
         )  # fmt: skip
         stats = {"loss_unsup": losses.unsupervised.detach()}
@@ -161,12 +161,12 @@ class ReferenceStep:
                 logits_gen = self.discriminator(x_gen).logits
         if self.config.generator_loss == "feature-matching":
             return feature_matching_loss(
-                _loss_dtype(f_real), _loss_dtype(f_gen), distance=self.config.feature_matching_distance,
+                in_loss_precision(f_real), in_loss_precision(f_gen), distance=self.config.feature_matching_distance,
                 batch_mean=self.batch_mean,
             )
         if self.config.generator_loss == "saturating":
-            return ss.generator_saturating_loss(_loss_dtype(logits_gen))
-        return ss.generator_non_saturating_loss(_loss_dtype(logits_gen))
+            return ss.generator_saturating_loss(in_loss_precision(logits_gen))
+        return ss.generator_non_saturating_loss(in_loss_precision(logits_gen))
 
     def generator_step(self, x_real: Tensor) -> dict[str, Tensor]:
         """``generator_steps`` Adam steps on G; D's parameters get no gradients."""
