@@ -13,7 +13,7 @@ epochs before any goes further, so a study stopped at any time holds all its run
 Each run folder is an ordinary run (``improved-gan runs/report/eval`` work on it) and records, in
 ``hosts.jsonl``, the CPU that trained each span of epochs and the source revision (trajectories differ
 between CPU kinds through rounding). Failures are counted with the package's one definition
-(``improved_gan/experiments/failures.py``).
+(``improved_gan/training/failures.py``).
 
 Commands (one process per core, one thread each; ``--shard i/n`` splits the runs between processes):
 
@@ -169,7 +169,7 @@ def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
 
 
 def table(args: argparse.Namespace) -> None:
-    from improved_gan.experiments.failures import detect_failure
+    from improved_gan.training.failures import detect_failure
     from improved_gan.training.run_dir import read_metrics
 
     study = STUDIES[args.study]
@@ -182,7 +182,7 @@ def table(args: argparse.Namespace) -> None:
         raise SystemExit(f"error: no {args.study} study runs under {args.out}")
     depth = min(rows[-1]["epoch"] for _, rows in runs.values()) if args.epoch is None else args.epoch
     lines = [f"All runs cut at epoch {depth} (the depth every run has reached). Errors are the EMA "
-             f"discriminator's test errors at epoch {depth}; a failure is `experiments/failures.py`'s.", "",
+             f"discriminator's test errors at epoch {depth}; a failure is `training/failures.py`'s.", "",
              "| arm | runs | failed | failure rate [95% CI] | errors of the runs that did not fail: median (range) |"
              " CPU kinds |", "|---|---|---|---|---|---|"]
     details = []

@@ -42,7 +42,8 @@ def test_demo_prints_both_numbers_and_the_gain(tmp_path, capsys, monkeypatch):
     assert main(["demo", "--out", str(tmp_path / "demo"), "--epochs", "5", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert trained == [demo.LABELS_ONLY, demo.K_PLUS_1]
-    assert "260  (26.0%)" in out and "200  (20.0%)" in out and "gain: 60 fewer errors" in out
+    assert "260  (26.0%)" in out and "200  (20.0%)" in out
+    assert "difference: +60 errors (23% of the labels-only errors), one seed's" in out  # 5 epochs: not measured
     assert (tmp_path / "demo" / "comparison.png").is_file()
 
 
@@ -54,7 +55,7 @@ def test_demo_trains_both_runs_side_by_side_and_continues(tmp_path):
     first = cli("demo", "--out", str(out_dir), "--epochs", "1", "--no-progress")
     assert f"{demo.LABELS_ONLY}: epoch 1/1: test errors" in first.stdout
     assert f"{demo.K_PLUS_1}: epoch 1/1: test errors" in first.stdout
-    assert "labels only (a classifier on the 100 digits)" in first.stdout and "gain: " in first.stdout
+    assert "labels only (a classifier on the 100 digits)" in first.stdout and "difference: " in first.stdout
     assert (out_dir / demo.K_PLUS_1 / "samples" / "epoch-0001.png").is_file()
     assert (out_dir / "comparison.png").is_file()
     second = cli("demo", "--out", str(out_dir), "--epochs", "2", "--no-progress")
@@ -92,3 +93,41 @@ def test_a_comparison_of_the_users_is_refused_before_training(tmp_path, capsys):
     (tmp_path / "comparison.md").write_text("my notes")
     one_line_error(capsys, ["demo", "--out", str(tmp_path)], "comparison.md exists and was not written by")
     assert [p.name for p in tmp_path.iterdir()] == ["comparison.md"]
+
+
+def test_the_verdict_claims_a_gain_only_beyond_the_measured_spread(monkeypatch):
+    from improved_gan.training.failures import Failure
+
+    monkeypatch.setattr(demo, "MEASURED_SPREAD", {(100, 80): (40, "over seeds 0-4 on AVX2")})
+    assert "gain: 41 fewer errors" in demo.verdict(41, 250, failure=None, labels=100, epochs=80)
+    assert "made the classifier better" in demo.verdict(41, 250, failure=None, labels=100, epochs=80)
+    within = demo.verdict(40, 250, failure=None, labels=100, epochs=80)
+    assert "within the seed-to-seed spread of 40" in within and "noise, not a gain" in within
+    elsewhere = demo.verdict(90, 250, failure=None, labels=100, epochs=60)
+    assert "one seed's" in elsewhere and "100 labels and 80 epochs" in elsewhere and "better" not in elsewhere
+    failed = demo.verdict(90, 250, failure=Failure(12, 0.007, 7.9), labels=100, epochs=80)
+    assert "the K+1 GAN FAILED: D overpowered G at epoch 12" in failed and "better" not in failed
+
+
+def test_a_demo_whose_gan_fails_says_so(tmp_path, capsys, monkeypatch):
+    """For real, in worker processes: the demo's runs at a learning rate that makes D win (the detector fires
+    on the K+1 run's own metrics), the summary says FAILED and claims nothing."""
+    from improved_gan.config import apply_overrides
+    from improved_gan.training.failures import detect_failure
+    from improved_gan.training.run_dir import read_metrics
+
+    real = demo.demo_configs
+    forced = {"lr": 0.03, "d_input_noise": 0.0, "iters_per_epoch": 4, "batch_size": 20, "init_batch_size": 100,
+              "sample_grid": 16, "precision": "fp32"}
+
+    def failing_configs(**kwargs):
+        return {name: apply_overrides(config, forced).validate() for name, config in real(**kwargs).items()}
+
+    monkeypatch.setattr(demo, "demo_configs", failing_configs)
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--epochs", "10", "--labels", "20", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    failure = detect_failure(read_metrics(out / demo.K_PLUS_1))
+    assert failure is not None
+    assert f"the K+1 GAN FAILED: {failure.describe()}" in printed
+    assert "made the classifier better" not in printed and "FAILED" in printed.split("K+1 GAN (+")[1].splitlines()[0]

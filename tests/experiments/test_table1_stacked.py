@@ -53,7 +53,7 @@ def test_reproduce_with_a_stack_writes_ordinary_run_folders(tmp_path):
             fewest, most = error_count_bounds(logits, labels, margin=1e-5 * np.abs(logits).max())
             assert evaluated[key] == int((logits.argmax(1) != labels).sum())  # one path, one machine: exact
             assert fewest <= last[key] <= most, (which, fewest, last[key], most)
-    assert "| 20 | 3 | 2 | ema |" in (tmp_path / "table1.md").read_text()
+    assert "| 20 | 3 | 0 | 2 | ema |" in (tmp_path / "table1.md").read_text()  # labels, seeds, failed, epochs, D
 
 
 @pytest.mark.slow  # the engine's own exact resume is in the default suite (tests/training/test_stacked_state.py)

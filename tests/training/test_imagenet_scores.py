@@ -62,7 +62,7 @@ def test_an_imagenet128_run_scores_every_epoch_into_its_run_folder(stand_in_weig
     assert "epoch 2: " in log and "Inception score 1.00" in log and "(20 samples)" in log
     report = (run / "report.md").read_text()
     assert "## Sample scores during training" in report and (run / "inception_score.png").is_file()
-    assert "| epoch | test errors | D loss | G loss | Inception score | s |" in report
+    assert "| epoch | test errors | D loss | D loss, unsupervised part | G loss | Inception score | s |" in report
     assert run_folder_problem(run) is None  # the new plot is a file a run writes
 
     # scoring neither draws from the training's random stream (the G's noise channels) nor changes it

@@ -64,7 +64,7 @@ def test_scores_every_k_epochs_and_after_the_last(patched_classifier, tmp_path):
         assert 1.0 <= row["mnist_score_mean"] <= 10.0 and row["mnist_score_std"] >= 0 and row["mnist_fd"] > 0
     report = (run / "report.md").read_text()
     assert "## Sample scores during training" in report and (run / "mnist_score.png").is_file()
-    assert "| epoch | test errors | D loss | G loss | MNIST score | MNIST FD | s |" in report
+    assert "| epoch | test errors | D loss | D loss, unsupervised part | G loss | MNIST score | MNIST FD | s |" in report
     assert "MNIST score" in (run / "log.txt").read_text()
 
 

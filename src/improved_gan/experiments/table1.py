@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 from improved_gan.config import TrainConfig, apply_overrides
 from improved_gan.errors import UserError
-from improved_gan.experiments.failures import failure_reasons
+from improved_gan.training.failures import failure_reasons
 from improved_gan.semi_supervised import classification_errors
 
 # the paper's Table 1: test errors of 10,000, (mean, std) over 10 seeds; one model, ensemble of 10
@@ -145,13 +145,16 @@ class LabelRow:
     failed: dict[int, list[str]]
     discriminator: str
 
-    def mean_std(self) -> tuple[float, float]:
-        values = list(self.errors.values())
+    def mean_std(self, *, without_failed: bool = False) -> tuple[float, float] | None:
+        """Mean and sample std of the seeds' errors (all seeds, or those that did not fail); None if none."""
+        values = [e for seed, e in self.errors.items() if not (without_failed and seed in self.failed)]
+        if not values:
+            return None
         return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
 def summarize(planned: Sequence[PlannedRun], *, device: str = "cpu", ensemble: bool = True) -> list[LabelRow]:
-    """Per label count: the errors of every run that has trained, the failures (experiments/failures.py)
+    """Per label count: the errors of every run that has trained, the failures (training/failures.py)
     and, when every seed has reached its last epoch, the ensemble's errors."""
     from improved_gan.training.run_dir import read_metrics
 
@@ -221,24 +224,30 @@ def write_table(rows: Sequence[LabelRow], planned: Sequence[PlannedRun], out: Pa
         "",
         f"Preset `{planned[0].config.preset}`; runs in `{out}`. One model: mean +- std (sample std) over the "
         "seeds of the last epoch's errors; ensemble: the seeds' models' class probabilities averaged. "
-        "Failures: experiments/failures.py. Paper: Salimans et al. (2016), Table 1, 10 seeds.",
+        "Failures: training/failures.py. Paper: Salimans et al. (2016), Table 1, 10 seeds.",
         "",
         f"Column D: whose test errors the table reports ({_WHY[planned[0].config.table_discriminator]}); "
         "both the raw and the EMA errors are in every run's metrics.jsonl (`test_errors_raw`, `test_errors`).",
         "",
-        "| labels | seeds | epochs | D | one model | paper | ensemble | paper ensemble | failed |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "One model is over every seed, failed ones included (a table that left them out would choose its "
+        "seeds); the column beside it is over the seeds that did not fail, and the failed seeds are listed "
+        "apart below the table.",
+        "",
+        "| labels | seeds | failed | epochs | D | one model | without the failed | paper | ensemble "
+        "| paper ensemble |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
+    fmt = lambda pair, digits="g": f"{pair[0]:{digits}} +- {pair[1]:{digits}}" if pair else "-"  # noqa: E731
+    failures = []
     for row in rows:
-        mean, std = row.mean_std()
         paper_one, paper_ens = PAPER.get(row.labels, (None, None))
-        fmt = lambda pair: f"{pair[0]:g} +- {pair[1]:g}" if pair else "-"  # noqa: E731
-        failed = ", ".join(f"seed {s}: {'; '.join(r)}" for s, r in sorted(row.failed.items())) or "none"
         lines.append(
-            f"| {row.labels} | {len(row.errors)} | {'/'.join(map(str, sorted(row.epochs)))} | {row.discriminator} "
-            f"| {mean:.1f} +- {std:.1f} | {fmt(paper_one)} | {row.ensemble if row.ensemble is not None else '-'} "
-            f"| {fmt(paper_ens)} | {failed} |"
+            f"| {row.labels} | {len(row.errors)} | {len(row.failed)} | {'/'.join(map(str, sorted(row.epochs)))} "
+            f"| {row.discriminator} | {fmt(row.mean_std(), '.1f')} | {fmt(row.mean_std(without_failed=True), '.1f')} "
+            f"| {fmt(paper_one)} | {row.ensemble if row.ensemble is not None else '-'} | {fmt(paper_ens)} |"
         )
+        failures += [f"- {row.labels} labels, seed {s}: {'; '.join(r)}" for s, r in sorted(row.failed.items())]
+    lines += ["", "Failed seeds (training/failures.py):", "", *(failures or ["- none"])]
     lines += ["", "Per seed:", "", "| labels | " + " | ".join(f"seed {s}" for s in _seeds(planned)) + " |",
               "|---" * (len(_seeds(planned)) + 1) + "|"]
     for row in rows:

@@ -57,7 +57,7 @@ def check_data(config: TrainConfig) -> dict[str, int]:
 
 def announce_start(config: TrainConfig) -> torch.device:
     """Check device and data, saying on the terminal what is loaded and where it will run."""
-    from improved_gan.training.device import resolve_precision
+    from improved_gan.training.device import describe_precision, resolve_precision
 
     device = check_device(config.device)
     precision = resolve_precision(config.precision, device)
@@ -67,7 +67,7 @@ def announce_start(config: TrainConfig) -> torch.device:
     labels = f", {config.labels} labeled" if config.mode == "semi-supervised" else ""
     print(
         f"data: {sizes['train']:,} training images{labels}, {sizes['test']:,} {config.eval_split} images; "
-        f"device {device}, precision {precision}",
+        f"device {device}, precision {describe_precision(config.precision, precision)}",
         flush=True,
     )
     return device

@@ -11,7 +11,8 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-from improved_gan.config import load_config
+from improved_gan.config import TrainConfig, load_config
+from improved_gan.training.failures import FAILURE_ADVICE, Failure, detect_failure, plays_the_game
 from improved_gan.training.run_dir import (
     CONFIG,
     PLOT_INCEPTION_SCORE,
@@ -57,6 +58,12 @@ def _plot(runs: dict[str, list[dict[str, Any]]], key: str, ylabel: str, path: Pa
     return True
 
 
+def run_failure(config: TrainConfig, rows: Sequence[dict[str, Any]]) -> Failure | None:
+    """Where D overpowered G in this run (training/failures.py); None for a run that did not fail or does not
+    play the game."""
+    return detect_failure(rows, generator_loss=config.generator_loss) if plays_the_game(config) else None
+
+
 def read_scores(run_dir: Path) -> dict[str, Any]:
     path = Path(run_dir) / SCORES
     return json.loads(path.read_text()) if path.is_file() else {}
@@ -73,6 +80,9 @@ def write_report(run_dir: str | Path) -> Path:
         return _finish(run_dir, lines)
     last = rows[-1]
     total_seconds = sum(r.get("seconds", 0.0) for r in rows)
+    failure = run_failure(config, rows)
+    if failure is not None:
+        lines += [f"**This run FAILED: {failure.describe()}.** {FAILURE_ADVICE}.", ""]
     lines += [
         f"- epochs: {last['epoch']} of {config.epochs} ({last['iterations']} iterations each)",
         f"- training time: {total_seconds / 60:.1f} min ({total_seconds / len(rows):.2f} s per epoch)",
@@ -131,12 +141,17 @@ def write_report(run_dir: str | Path) -> Path:
         lines += [f"## Samples after epoch {last['epoch']}", "", f"![samples]({grid.relative_to(run_dir)})", ""]
     scored = any("mnist_score_mean" in r for r in rows)
     inception = any("inception_score_mean" in r for r in rows)
-    header = ("| epoch | test errors | D loss | G loss |" + (" MNIST score | MNIST FD |" if scored else "")
+    unsup = any("loss_unsup" in r for r in rows)
+    header = ("| epoch | test errors | D loss |" + (" D loss, unsupervised part |" if unsup else "") + " G loss |"
+              + (" MNIST score | MNIST FD |" if scored else "")
               + (" Inception score |" if inception else "") + " s |")
     lines += ["## Per epoch", "", header, "|" + "---|" * (header.count("|") - 1)]
     for r in rows:
-        cells = [str(r["epoch"]), str(r.get("test_errors", "-")), f"{r.get('loss_d', float('nan')):.4f}",
-                 f"{r.get('loss_g', float('nan')):.4f}"]  # fmt: skip
+        cells = [str(r["epoch"]) + (" (failed)" if failure is not None and r["epoch"] >= failure.epoch else ""),
+                 str(r.get("test_errors", "-")), f"{r.get('loss_d', float('nan')):.4f}"]
+        if unsup:
+            cells.append(f"{r['loss_unsup']:.4f}" if "loss_unsup" in r else "")
+        cells.append(f"{r.get('loss_g', float('nan')):.4f}")
         if scored:
             cells += [f"{r['mnist_score_mean']:.2f}", f"{r['mnist_fd']:.2f}"] if "mnist_score_mean" in r else ["", ""]
         if inception:
@@ -187,7 +202,7 @@ def write_comparison(run_dirs: Sequence[str | Path], out: str | Path) -> Path:
 
     out = Path(out)
     check_comparison_out(out)
-    runs, configs, lasts, names = {}, [], [], []
+    runs, configs, lasts, names, failures = {}, [], [], [], []
     for run_dir in map(Path, run_dirs):
         config = load_config(run_dir / CONFIG)
         rows = read_metrics(run_dir)
@@ -196,16 +211,18 @@ def write_comparison(run_dirs: Sequence[str | Path], out: str | Path) -> Path:
         runs[name] = rows
         configs.append(config.to_dict())
         lasts.append(rows[-1] if rows else {})
+        failures.append(run_failure(config, rows))
     diffs = config_diff(configs)
     lines = [
         COMPARISON_HEAD.strip(), "",
-        "| run | preset | labels | seed | epochs | last test errors | differs in |",
-        "|---|---|---|---|---|---|---|",
+        "| run | preset | labels | seed | epochs | last test errors | failed (docs/stability.md) | differs in |",
+        "|---|---|---|---|---|---|---|---|",
     ]  # fmt: skip
-    for run_dir, config, last, diff in zip(map(Path, run_dirs), configs, lasts, diffs):
+    for run_dir, config, last, failure, diff in zip(map(Path, run_dirs), configs, lasts, failures, diffs):
         lines.append(
             f"| {run_dir} | {config['preset']} | {config['labels']} | {config['seed']} | {last.get('epoch', 0)} "
-            f"| {last.get('test_errors', '-')} | {diff or '-'} |"
+            f"| {last.get('test_errors', '-')} | {'**' + failure.describe() + '**' if failure else 'no'} "
+            f"| {diff or '-'} |"
         )
     groups: dict[str, list[int]] = {}
     for i, config in enumerate(configs):
@@ -218,13 +235,16 @@ def write_comparison(run_dirs: Sequence[str | Path], out: str | Path) -> Path:
         if len(errors) < 2:
             continue
         seeds = ", ".join(str(configs[i]["seed"]) for i in members)
+        failed = [str(configs[i]["seed"]) for i in members if failures[i] is not None]
         summary.append(
             f"| {what or configs[members[0]]['preset']} | {len(errors)} (seeds {seeds}) | "
-            f"{np.mean(errors):.1f} +- {np.std(errors, ddof=1):.1f} | {min(errors)} - {max(errors)} |"
+            f"{np.mean(errors):.1f} +- {np.std(errors, ddof=1):.1f} | {min(errors)} - {max(errors)} "
+            f"| {len(failed)}{' (seeds ' + ', '.join(failed) + ')' if failed else ''} |"
         )
     if summary:
         lines += ["", "## Over seeds (sample standard deviation)", "",
-                  "| runs of | n | last test errors, mean +- std | range |", "|---|---|---|---|", *summary]
+                  "| runs of | n | last test errors, mean +- std | range | failed |", "|---|---|---|---|---|",
+                  *summary]
     plot = out.with_suffix(".png")
     if _plot(runs, "test_errors", "test errors", plot):
         lines += ["", f"![test errors]({plot.name})"]

@@ -5,6 +5,9 @@
 - ``unfinished``: anything less (stopped, crashed, or not yet past its first epoch);
 - ``damaged``: its config, metrics or checkpoints cannot be read (the reason is given).
 
+Apart from that state, a run that plays the K+1 game has ``failure`` set once D overpowered G
+(:mod:`~improved_gan.training.failures`): ``runs`` shows it as ``FAILED``, running or not.
+
 A run whose ``last.pt`` is damaged but whose ``previous.pt`` is sound is ``unfinished``
 (a resume goes back to that epoch), with the reason in ``problem``. Checkpoints are
 read with their tensors memory-mapped, so a listing of large runs stays quick.
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from improved_gan.errors import UserError
+from improved_gan.training.failures import detect_failure, plays_the_game
 from improved_gan.training.run_dir import CONFIG, read_metrics
 
 SKIPPED = {"tensorboard", "samples", "checkpoints", ".git", "__pycache__", ".venv", "node_modules"}
@@ -36,6 +40,7 @@ class RunStatus:
     test_errors: int | None = None
     test_examples: int | None = None
     problem: str = ""
+    failure: str = ""                 # how D overpowered G (training/failures.py), or "" when it did not
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -43,6 +48,7 @@ class RunStatus:
             "run": str(self.path), "status": self.status, "epochs_done": self.epochs_done, "epochs": self.epochs,
             "preset": self.preset, "dataset": self.dataset, "labels": self.labels, "seed": self.seed,
             "test_errors": self.test_errors, "test_examples": self.test_examples, "problem": self.problem,
+            "failed": bool(self.failure), "failure": self.failure,
         }  # fmt: skip
 
 
@@ -66,6 +72,8 @@ def run_status(folder: Path) -> RunStatus:
         last = rows[-1]
         status.epochs_done = int(last["epoch"])
         status.test_errors, status.test_examples = last.get("test_errors"), last.get("test_examples")
+        failure = detect_failure(rows, generator_loss=config.generator_loss) if plays_the_game(config) else None
+        status.failure = failure.describe() if failure else ""
     if running_pid(folder) is not None:
         status.status = "running"
         return status

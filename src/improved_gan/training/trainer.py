@@ -27,10 +27,18 @@ from tqdm.auto import tqdm
 
 from improved_gan.config import TrainConfig, load_config, save_config
 from improved_gan.errors import UserError
+from improved_gan.training.failures import FAILURE_ADVICE, Failure, detect_failure, plays_the_game
 from improved_gan.training import checkpoint as ckpt
 from improved_gan.training.build import build_models, initialise_models
 from improved_gan.training.data_source import DataSource, make_source
-from improved_gan.training.device import compute_dtype, resolve_device, resolve_precision
+from improved_gan.training.device import (
+    BF16_WARNING,
+    compute_dtype,
+    configure_cuda,
+    describe_precision,
+    resolve_device,
+    resolve_precision,
+)
 from improved_gan.training.evaluate import count_errors
 from improved_gan.training.distributed import DistributedContext, current, rank_seed
 from improved_gan.training.experiment_data import ExperimentData
@@ -62,14 +70,11 @@ class TrainResult:
 
 
 def configure_accelerator(device: torch.device, config: TrainConfig) -> bool:
-    """On CUDA: cuDNN autotuning, TF32 for float32 matmuls and convolutions, and
-    channels-last memory for the conv nets (returned). Process-wide switches,
-    set once by the trainer, which owns the process."""
+    """On CUDA: :func:`~improved_gan.training.device.configure_cuda` (no TF32), and channels-last memory
+    for the conv nets (returned)."""
     if device.type != "cuda":
         return False
-    torch.backends.cudnn.benchmark = True
-    torch.backends.cuda.matmul.allow_tf32 = True
-    torch.backends.cudnn.allow_tf32 = True
+    configure_cuda()
     return config.architecture == "cifar-conv"
 
 
@@ -164,6 +169,7 @@ class Trainer:
         )
         self.epoch = 0
         self.history: list[dict[str, Any]] = []
+        self.failure: Failure | None = None  # set at the epoch D overpowered G (training/failures.py)
         state = ckpt.load_checkpoint(self.run_dir, map_location=self.device) if ckpt.latest_checkpoint(self.run_dir) else None
         if state is None and self.data is not None:  # weight norm's data-dependent init (no such layers streamed)
             initialise_models(self.generator, self.discriminator, self.data.x_unlabeled, config)
@@ -213,6 +219,8 @@ class Trainer:
         ckpt.restore_rng_state(state["rng"], self.numpy_rng, self.device)
         self.epoch = int(state["epoch"])
         self.history = list(state["history"])
+        if plays_the_game(self.config):  # a run that failed before the resume stays failed
+            self.failure = detect_failure(self.history, generator_loss=self.config.generator_loss)
 
     # -- one epoch -----------------------------------------------------------------------------
     def _run_epoch(self) -> dict[str, Any]:
@@ -306,7 +314,8 @@ class Trainer:
             log.info(f"data parallel: {self.dist.world_size} processes ({self.dist.backend}), "
                      f"{config.batch_size // self.dist.world_size} examples per process and step")
         if self.epoch == 0:
-            log.info(f"start {config.preset} on {config.dataset} ({self.device}, {self.precision})")
+            log.info(f"start {config.preset} on {config.dataset} ({self.device}, "
+                     f"{describe_precision(config.precision, self.precision)})")
         else:
             log.info(f"resume at epoch {self.epoch} of {config.epochs}")
         write_metrics(self.run_dir, self.history)
@@ -316,6 +325,11 @@ class Trainer:
             tqdm.write(message)
 
         (announce if config.fast_step else log.info)(f"training step: {self.step.info.describe()}")
+        if self.precision == "bf16" and self.epoch < config.epochs and plays_the_game(config):
+            announce(BF16_WARNING)
+        if self.failure is not None and self.epoch < config.epochs:
+            announce(f"this run has FAILED already ({self.failure.describe()}); it trains on, but its "
+                     "classifier will not gain from the generator")
 
         scorer = SampleScorer(config, self.device, log_message=announce)
         try:
@@ -335,6 +349,7 @@ class Trainer:
                 if self._scores_due():
                     row.update(scorer.epoch_scores(self.generator))
                 self.history.append(row)
+                newly_failed = self._watch_for_failure(row)
                 # the checkpoint first: metrics.jsonl never runs ahead of it (a resume rewrites the
                 # metrics from the checkpoint's history, so a kill between the two loses nothing)
                 if self.epoch % config.checkpoint_every == 0 or self.epoch == config.epochs:
@@ -347,12 +362,16 @@ class Trainer:
                     for key, value in losses.items():
                         writer.add_scalar(f"iteration/{key}", value, iteration)
                 writer.add_image("samples", grid, self.epoch, dataformats="HWC")
+                if newly_failed:
+                    writer.add_text("failure", f"{self.failure.describe()}; {FAILURE_ADVICE}", self.epoch)
                 writer.flush()
                 message = describe_epoch(row)
                 log.info(message)
                 if self.progress:
                     epochs.set_postfix_str(message.split(": ", 1)[1], refresh=False)
                 tqdm.write(message)  # per-epoch lines on the terminal, with or without progress bars
+                if newly_failed:
+                    announce(f"FAILED: {self.failure.describe()}. {FAILURE_ADVICE}")
             epochs.close()
             scorer.final_scores(self.generator, self.run_dir)
             if self.history:
@@ -362,6 +381,18 @@ class Trainer:
             close_log(log)
         report = write_report(self.run_dir)
         return TrainResult(self.run_dir, self.epoch, self.history[-1] if self.history else {}, report)
+
+    def _watch_for_failure(self, row: dict[str, Any]) -> bool:
+        """Mark ``row`` (the epoch just appended to the history) as failed or not, by the one definition
+        (:mod:`~improved_gan.training.failures`); True when this epoch is the one the run failed at."""
+        if not plays_the_game(self.config):
+            return False
+        newly = self.failure is None and (failure := detect_failure(
+            self.history, generator_loss=self.config.generator_loss)) is not None
+        if newly:
+            self.failure = failure
+        row["failed"] = self.failure is not None
+        return newly
 
     def _train_without_writing(self) -> TrainResult:
         """A rank other than 0: the same epochs (and collectives), nothing written, nothing shown."""
@@ -393,6 +424,8 @@ def describe_epoch(row: dict[str, Any], *, of: int | None = None) -> str:
     if "inception_score_mean" in row:
         summary.append(f"Inception score {row['inception_score_mean']:.2f}")
     summary.append(f"{row['seconds']:.1f}s")
+    if row.get("failed"):
+        summary.append("FAILED (D overpowered G; docs/stability.md)")
     return parts[0] + ": " + ", ".join(summary)
 
 

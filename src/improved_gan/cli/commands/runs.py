@@ -10,10 +10,11 @@ from pathlib import Path
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "runs",
-        help="list the runs under a folder: running / finished / unfinished, epochs, last test errors",
+        help="list the runs under a folder: running / finished / unfinished, FAILED, epochs, last test errors",
         description="Find the run folders under FOLDER (default runs/) and list each with its status "
         "(running: a process trains it now; finished; unfinished: continue it with `improved-gan train "
-        "--resume RUN`; damaged: the reason), epochs done of planned, and its last test errors.",
+        "--resume RUN`; damaged: the reason), FAILED where D overpowered G (docs/stability.md), epochs done of "
+        "planned, and its last test errors.",
     )
     p.add_argument("folder", type=Path, nargs="?", default=Path("runs"), help="where to look (default runs/)")
     p.add_argument("--json", action="store_true", help="one JSON object per run, one per line")
@@ -45,7 +46,10 @@ def run(args: argparse.Namespace) -> int:
         if s.status == "damaged":
             rows.append((str(s.path), "damaged", "-", s.preset or "-", s.dataset or "-", "-", "-", s.problem))
             continue
-        rows.append((str(s.path), s.status, f"{s.epochs_done}/{s.epochs}", s.preset, s.dataset, str(s.labels),
+        if s.failure:
+            errors += f"  ({s.failure})"
+        status = f"FAILED, {s.status}" if s.failure else s.status
+        rows.append((str(s.path), status, f"{s.epochs_done}/{s.epochs}", s.preset, s.dataset, str(s.labels),
                      str(s.seed), errors))  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
