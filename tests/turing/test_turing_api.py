@@ -10,6 +10,8 @@ from improved_gan.turing import security
 from improved_gan.turing.client import ScriptedAnnotator
 from improved_gan.turing.store import Store
 
+from turing.study_data import shown_kinds
+
 
 def truth(created, database_url=None):
     """Image name -> is generated, read from the store (what the server must not reveal)."""
@@ -24,9 +26,9 @@ def truth(created, database_url=None):
 
 def test_flow_with_feedback(make_study, client_for):
     created = make_study(per_session=6, feedback="on")
-    kinds = truth(created)
     annotator = ScriptedAnnotator(client_for(created), created.slug)
     annotator.start(created.code())
+    kinds = shown_kinds(created, annotator.token)
     for position in range(6):
         trial = annotator.current()
         assert trial.position == position
@@ -236,19 +238,34 @@ def test_results_reflect_votes(make_study, client_for):
     assert export.headers["content-disposition"] == 'attachment; filename="demo-votes.csv"'
 
 
-def test_images_are_cached_and_only_known_names_served(make_study, client_for):
-    created = make_study()
+def test_images_only_under_this_sessions_tokens(make_study, client_for):
+    created = make_study(feedback="off")
     client = client_for(created)
-    name = next(iter(client.app.state.studies["demo"].image_names))
-    response = client.get(f"/s/demo/img/{name}.png")
+    alice = ScriptedAnnotator(client, created.slug)
+    alice.start(created.code())
+    trial = alice.current()
+    response = alice.image(trial)
     assert response.status_code == 200 and response.headers["content-type"] == "image/png"
-    assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
-    assert response.headers["etag"] == f'"{name}"' and "last-modified" not in response.headers
-    again = client.get(f"/s/demo/img/{name}.png", headers={"If-None-Match": f'"{name}"'})
-    assert again.status_code == 304 and not again.content
-    for bad in ("0" * 32 + ".png", f"{name}.jpg", f"{name.upper()}.png", "..%2Fstudy.json",
-                "%2E%2E%2Fturing.sqlite3"):
-        assert client.get(f"/s/demo/img/{bad}").status_code == 404, bad
+    assert response.headers["cache-control"] == "private, max-age=3600"
+    assert "etag" not in response.headers and "last-modified" not in response.headers
+    assert alice.image(trial).status_code == 200  # a reload of an untimed trial
+    stored = next(iter(client.app.state.studies["demo"].image_names))
+    for bad in (f"{stored}.png", "0" * 32 + ".png", f"{trial.image_name}.jpg",
+                f"{trial.image_name.upper()}.png", "..%2Fstudy.json", "%2E%2E%2Fturing.sqlite3"):
+        assert client.get(f"/s/demo/img/{bad}").status_code == 404, bad  # file names are never served
+    alice.vote(trial, "real")
+    assert alice.image(trial).status_code == 404  # answered, no feedback: gone
+    alice_token = alice.token
+    client.cookies.clear()
+    assert alice.image(trial).status_code == 404  # no session: nothing
+    bob = ScriptedAnnotator(client, created.slug)
+    bob.start(created.code())
+    bobs = bob.current()
+    client.cookies.set("ig_session", alice_token, path="/s/demo/")
+    assert client.get(f"/s/demo/img/{bobs.image_name}.png").status_code == 404  # Bob's, not Alice's
+    bearer = {"Authorization": f"Bearer {created.owner_token}"}
+    assert client.get(f"/s/demo/results/img/{stored}.png", headers=bearer).status_code == 200
+    assert client.get(f"/s/demo/results/img/{stored}.png").status_code == 401  # the owner's only
 
 
 def test_headers_pages_and_unknown_addresses(make_study, client_for):

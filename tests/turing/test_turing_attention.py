@@ -1,8 +1,10 @@
 """Attention checks: known-answer trials that exclude careless annotators, never counted.
 
 Simulated annotators run through the store (seeded): a careful one looks at the
-image (a flat grey square is a check, answered "generated" as the instructions
-say; otherwise right with probability 0.7), a careless one clicks at random.
+image (a scrambled check is answered "generated" as the instructions say, a
+real check "real"; any other image is judged right with probability 0.7), a
+careless one clicks at random. (A person may take a real check for generated,
+as they may any real image; the docs give what that costs.)
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import warnings
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from improved_gan.turing import attention
 from improved_gan.turing.config import StudyOptions
@@ -42,36 +43,50 @@ def checked_study(tmp_path):
     store.close()
 
 
-def is_flat(folder, name) -> bool:
-    pixels = np.asarray(Image.open(folder / "images" / f"{name}.png"))
-    return bool((pixels == pixels.flat[0]).all())
+def check_names(store, study) -> set[str]:
+    return set(store.image_names(study.id)) - {im.name for im in store.images(study.id)} - {
+        name for name, _ in store.tutorial_images(study.id)}
 
 
-def careful(rng, truth, flat):
-    if flat:
-        return True  # "plain grey squares: answer Generated"
+def careful(rng, truth, check):
+    if check:
+        return truth  # "scrambled images: answer Generated"; a real check looks real
     return truth if rng.random() < 0.7 else not truth
 
 
-def careless(rng, truth, flat):
+def careless(rng, truth, check):
     return rng.random() < 0.5
 
 
 def run(created, store, study, strategies, *, seed):
     """One session per strategy; returns the session ids in the same order."""
+    checks = check_names(store, study)
+
     def vote(rng, session, trial, kinds, strategy):
-        flat = is_flat(created.folder, trial.image_name)
-        said = strategy(rng, kinds.get(trial.image_name, True), flat)
+        said = strategy(rng, kinds[trial.image_name], trial.image_name in checks)
         store.record_vote(session.id, trial.position, said_generated=said)
 
     return simulate(store, study, strategies, seed=seed, vote=vote)
 
 
-def test_check_images_are_flat_distinct_and_inserted_at_random_positions():
-    images = attention.check_images(6, (8, 8, 3))
-    assert images.shape == (6, 8, 8, 3) and images.dtype == np.uint8
-    assert len({int(im.flat[0]) for im in images}) == 6
-    assert all((im == im.flat[0]).all() for im in images)
+def test_checks_are_scrambled_or_real_and_no_pixel_statistic_tells_them_apart():
+    assert [attention.split_checks(n) for n in (0, 1, 2, 3, 6, 9)] == [
+        (0, 0), (1, 0), (1, 1), (2, 1), (4, 2), (6, 3)]
+    sources = np.random.default_rng(0).integers(0, 256, (6, 28, 28, 1), dtype=np.uint8)
+    checks = attention.make_checks(sources, [f"mnist[{i}]" for i in range(6)], random.Random(0))
+    assert [answer for _, answer, _ in checks] == [True] * 4 + [False] * 2
+    assert [origin.split()[0] for _, _, origin in checks] == ["attention:scrambled"] * 4 + [
+        "attention:real"] * 2
+    for (image, answer, _), source in zip(checks, sources):
+        assert image.shape == source.shape and image.dtype == np.uint8
+        # the same pixel values (a permutation of them): mean, spread, histogram all equal
+        assert np.array_equal(np.sort(image, axis=None), np.sort(source, axis=None))
+        if answer:
+            tiles = [image[r * 7:(r + 1) * 7, c * 7:(c + 1) * 7] for r in range(4) for c in range(4)]
+            originals = [source[r * 7:(r + 1) * 7, c * 7:(c + 1) * 7] for r in range(4) for c in range(4)]
+            assert not any(np.array_equal(t, o) for t, o in zip(tiles, originals))  # every tile moved
+        else:
+            assert np.array_equal(image, source)
     rng = random.Random(0)
     placed = [attention.insert_checks(list(range(10)), [100, 101, 102], rng) for _ in range(200)]
     for seq in placed:
@@ -85,16 +100,16 @@ def test_sessions_hold_each_check_once_and_study_images_exclude_them(checked_stu
     created, store, study = checked_study
     assert study.options.attention_checks == CHECKS
     assert study.options.attention_max_failures == MAX_FAILURES
-    assert len(store.images(study.id)) == 120  # the checks are not study images
-    assert len(store.image_names(study.id)) == 120 + CHECKS  # but they are served
+    assert len(store.images(study.id)) == 120 - CHECKS  # the checks are made of real images
+    assert len(store.image_names(study.id)) == 120  # and are served like them
     [sid] = run(created, store, study, [careful], seed=0)
     votes = store.votes(study.id)
     assert len(votes) == PER_SESSION + CHECKS
     checks = [v for v in votes if v.attention]
     assert len(checks) == CHECKS and len({v.image_id for v in checks}) == CHECKS
-    assert all(v.is_generated and v.origin.startswith("attention:grey ") for v in checks)
-    assert all(is_flat(created.folder, v.image_name) for v in checks)
-    assert not any(is_flat(created.folder, v.image_name) for v in votes if not v.attention)
+    assert sorted(v.origin.split()[0] for v in checks) == ["attention:real"] * 2 + [
+        "attention:scrambled"] * 4
+    assert all(v.is_generated == v.origin.startswith("attention:scrambled") for v in checks)
     assert len(store.session_votes(sid)) == PER_SESSION  # the annotator's own score: counted only
     rows = votes_csv(votes).splitlines()
     assert rows[0].endswith(",attention_check")
@@ -153,7 +168,7 @@ def test_the_start_page_explains_the_checks(tmp_path, client_for):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PoolWarning)
         created = create_study(tmp_path / "s", StudyOptions(slug="demo", per_session=6,
-                                                            attention_checks=2),
+                                                            attention_checks=2, feedback="off"),
                                real=real, generated=generated)
     page = client_for(created).get("/s/demo/").text
-    assert "plain grey squares" in page and "<strong>8 images</strong>" in page
+    assert "<strong>scrambled</strong>" in page and "<strong>8 images</strong>" in page

@@ -14,6 +14,8 @@ import pytest
 from improved_gan.turing.database import default_url
 from improved_gan.turing.store import Store
 
+from turing.study_data import shown_kinds
+
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -62,12 +64,10 @@ def open_page(browser, page_errors, **context_options):
     return page
 
 
-def truth(created) -> dict[str, bool]:
-    store = Store.open(default_url(created.folder))
-    try:
-        return {im.name: im.is_generated for im in store.images(store.study(created.slug).id)}
-    finally:
-        store.close()
+def truth(created, page, **options) -> dict[str, bool]:
+    """What this browser's session was shown: image token -> is generated (from the store)."""
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "ig_session")
+    return shown_kinds(created, token, **options)
 
 
 def shown_image(page) -> str:
@@ -81,11 +81,13 @@ def image_loaded(page) -> bool:
 
 def test_annotator_with_feedback_using_the_keyboard(browser, page_errors, make_study, live_server):
     created = make_study(per_session=6, feedback="on")
-    kinds = truth(created)
     server = live_server(created)
     page = open_page(browser, page_errors)
-    page.goto(f"{server.url}/s/demo/?code={created.code()}")  # the invitation link
+    page.goto(f"{server.url}/s/demo/#code={created.code()}")  # the invitation link
+    assert page.input_value("#code") and "#" not in page.url  # filled in; out of the address bar
     page.click("#start")
+    page.wait_for_selector(".trial")
+    kinds = truth(created, page)
     right = 0
     for position in range(6):
         page.wait_for_selector(".trial")
@@ -112,7 +114,7 @@ def test_annotator_without_feedback_on_a_phone(browser, page_errors, make_study,
     created = make_study(per_session=4, feedback="off", shape=(32, 32, 3))
     server = live_server(created)
     page = open_page(browser, page_errors, **PHONE)
-    page.goto(f"{server.url}/s/demo/?code={created.code()}")
+    page.goto(f"{server.url}/s/demo/#code={created.code()}")
     page.tap("#start")
     for position in range(4):
         page.wait_for_selector(".trial")
@@ -144,7 +146,7 @@ def test_double_click_counts_once(browser, page_errors, make_study, live_server)
     created = make_study(per_session=4, feedback="off")
     server = live_server(created)
     page = open_page(browser, page_errors)
-    page.goto(f"{server.url}/s/demo/?code={created.code()}")
+    page.goto(f"{server.url}/s/demo/#code={created.code()}")
     page.click("#start")
     page.wait_for_selector(".trial")
     csrf = page.get_attribute("input[name=csrf]", "value")
@@ -165,7 +167,7 @@ def test_results_page_after_two_annotators(browser, page_errors, make_study, liv
     server = live_server(created)
     for _ in range(2):
         page = open_page(browser, page_errors)
-        page.goto(f"{server.url}/s/demo/?code={created.code()}")
+        page.goto(f"{server.url}/s/demo/#code={created.code()}")
         page.click("#start")
         for _ in range(4):
             page.wait_for_selector("#generated")
@@ -216,7 +218,7 @@ def test_a_held_key_answers_one_image(browser, page_errors, make_study, live_ser
     created = make_study(per_session=4, feedback="on")
     server = live_server(created)
     page = open_page(browser, page_errors)
-    page.goto(f"{server.url}/s/demo/?code={created.code()}")
+    page.goto(f"{server.url}/s/demo/#code={created.code()}")
     page.click("#start")
     page.wait_for_selector(".trial")
     page.wait_for_load_state("domcontentloaded")
@@ -239,16 +241,13 @@ def test_a_held_key_answers_one_image(browser, page_errors, make_study, live_ser
 
 def test_tutorial_before_the_first_counted_trial(browser, page_errors, make_study, live_server):
     created = make_study(per_session=3, feedback="off", tutorial=4)
-    store = Store.open(default_url(created.folder))
-    try:
-        practice = dict(store.tutorial_images(store.study(created.slug).id))
-    finally:
-        store.close()
     server = live_server(created)
     page = open_page(browser, page_errors)
-    page.goto(f"{server.url}/s/demo/?code={created.code()}")
+    page.goto(f"{server.url}/s/demo/#code={created.code()}")
     assert "4 practice images" in page.inner_text("#tutorial-note")
     page.click("#start")
+    page.wait_for_selector("#practice-position")
+    practice = truth(created, page, practice_only=True)
     for index in range(4):
         page.wait_for_selector("#practice-position")
         page.wait_for_load_state("domcontentloaded")
@@ -289,7 +288,7 @@ def test_timed_exposure_and_mask_measured_within_a_frame(browser, page_errors, m
     created = make_study(per_session=5, feedback="off", hype_time=True)
     server = live_server(created)
     page = open_page(browser, page_errors)
-    page.goto(f"{server.url}/s/demo/?code={created.code()}")
+    page.goto(f"{server.url}/s/demo/#code={created.code()}")
     page.click("#start")
     measured = []
     for position in range(5):
@@ -317,4 +316,28 @@ def test_timed_exposure_and_mask_measured_within_a_frame(browser, page_errors, m
     finally:
         store.close()
     assert [(float(r[2]), pytest.approx(r[3], abs=0.05)) for r in rows] == measured
+    assert [r[6] for r in rows] == [None] * 5  # the server's clock agrees: every vote counted
     assert not page_errors
+
+
+def test_a_timed_image_is_shown_once_a_reload_gets_the_mask(browser, page_errors, make_study,
+                                                            live_server):
+    created = make_study(per_session=3, feedback="off", hype_time=True)
+    server = live_server(created)
+    page = open_page(browser, page_errors)
+    page.goto(f"{server.url}/s/demo/#code={created.code()}")
+    page.click("#start")
+    page.wait_for_selector("[data-displayed-ms]", timeout=10_000)
+    assert not page.is_visible("#shown-once")
+    page.reload()  # the image was served already: refused, the mask goes up, answering goes on
+    page.wait_for_selector("#shown-once", state="visible", timeout=10_000)
+    assert page.is_enabled("#real") and not page.is_visible(".stimulus img")
+    assert [e for e in page_errors if not e.startswith("410 ")] == []  # the refusal, nothing else
+    page.click("#real")
+    page.wait_for_function("() => (document.querySelector('#position') || {}).textContent === '2'")
+    store = Store.open(default_url(created.folder))
+    try:
+        [row] = store.exposures(store.study(created.slug).id)
+    finally:
+        store.close()
+    assert row[6] == "image fetched more than once" and row[3] is None

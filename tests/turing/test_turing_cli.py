@@ -65,10 +65,13 @@ def test_user_errors_exit_2(sources, capsys):
     assert create(sources, "--generated-top", "0.5") == 2
     assert "give both or neither" in capsys.readouterr().err
     assert create(sources, "--per-session", "50") == 2
-    assert "lower per_session to at most 18" in capsys.readouterr().err  # 2 are practice images
-    assert create(sources, "--per-session", "10") == 0
-    capsys.readouterr()
-    assert create(sources, "--per-session", "10") == 2
+    # 2 practice images (one of each kind) and 6 checks (real) out of 20 + 20; each arm half of that
+    assert "lower per_session to at most 6" in capsys.readouterr().err
+    assert create(sources, "--per-session", "5") == 2  # 20 feedback sessions x 5 over 6 images a kind
+    assert "would show each image of the feedback arm about 8.3 times" in capsys.readouterr().err
+    assert create(sources, "--per-session", "5", "--allow-recurring-images") == 0
+    assert "warning: 40 sessions of 5 would show" in capsys.readouterr().err
+    assert create(sources, "--per-session", "5", "--sessions", "4") == 2
     assert "not empty" in capsys.readouterr().err
     assert main(["turing", "results", str(sources)]) == 2
     assert "not a study folder" in capsys.readouterr().err
@@ -76,15 +79,16 @@ def test_user_errors_exit_2(sources, capsys):
 
 
 def test_create_shows_a_progress_bar_on_stderr_unless_no_progress(sources, capsys):
-    assert create(sources, "--per-session", "4") == 0
+    assert create(sources, "--per-session", "4", "--feedback", "off") == 0
     shown = capsys.readouterr()
-    assert "writing study images" in shown.err and "0/46 " in shown.err  # 20 + 20 + 6 attention checks
+    # 20 + 20, 6 of the real images made into attention checks
+    assert "writing study images" in shown.err and "0/40 " in shown.err
     assert shown.out.startswith("created study 'study' in ")
 
-    assert create(sources, "--per-session", "4", "--no-progress", study="quiet") == 0
+    assert create(sources, "--per-session", "4", "--feedback", "off", "--no-progress", study="quiet") == 0
     quiet = capsys.readouterr()
     assert quiet.err == "" and quiet.out.startswith("created study 'quiet' in ")
-    assert len(list((sources / "quiet" / "images").iterdir())) == 46
+    assert len(list((sources / "quiet" / "images").iterdir())) == 40
 
 
 def test_create_asks_for_the_sampling_bar_only_with_progress(sources, capsys, monkeypatch):
@@ -98,7 +102,7 @@ def test_create_asks_for_the_sampling_bar_only_with_progress(sources, capsys, mo
         return real_load_images(source, **kwargs)
 
     monkeypatch.setattr(turing_sources, "load_images", load_images)
-    assert create(sources, "--per-session", "4") == 0
-    assert create(sources, "--per-session", "4", "--no-progress", study="quiet") == 0
+    assert create(sources, "--per-session", "4", "--feedback", "off") == 0
+    assert create(sources, "--per-session", "4", "--feedback", "off", "--no-progress", study="quiet") == 0
     capsys.readouterr()
     assert asked == [True, True, False, False]

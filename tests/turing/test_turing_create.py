@@ -55,8 +55,14 @@ def test_refusals(tmp_path, make_study):
         small = ImagePool(np.zeros((4, 4, 4, 3), np.uint8))
         create_study(tmp_path / "a", options, real=real, generated=small)
     with pytest.raises(ConfigError, match="lower per_session to at most 4"):
-        create_study(tmp_path / "b", StudyOptions(slug="x", per_session=10), real=real,
-                     generated=generated)
+        create_study(tmp_path / "b", StudyOptions(slug="x", per_session=10, feedback="on"),
+                     real=real, generated=generated)
+    with pytest.raises(ConfigError, match="in each feedback arm .* at most 2"):  # half a pool each
+        create_study(tmp_path / "b", StudyOptions(slug="x", per_session=3, feedback="random"),
+                     real=real, generated=generated)
+    with pytest.raises(ConfigError, match="attention checks take 2 real"):
+        create_study(tmp_path / "b", StudyOptions(slug="x", per_session=1, attention_checks=2),
+                     real=ImagePool(real.images[:2]), generated=generated)
     with pytest.raises(UserError, match="uint8"):
         create_study(tmp_path / "c", options, real=ImagePool(np.zeros((4, 8, 8, 3))),
                      generated=generated)

@@ -115,7 +115,7 @@ def one_line_error(capsys, argv, expected: str) -> None:
 
 
 def test_bad_cli_inputs_are_one_line(sources, capsys, tmp_path):
-    create = ["turing", "create", str(tmp_path / "s"), "--per-session", "4"]
+    create = ["turing", "create", str(tmp_path / "s"), "--per-session", "4", "--feedback", "off"]
     (tmp_path / "corrupt.npz").write_bytes(b"PK\x03\x04 not really a zip")
     one_line_error(capsys, [*create, "--real", str(tmp_path / "corrupt.npz"),
                             "--generated", str(sources / "generated.npz")], "--real")
@@ -151,9 +151,9 @@ def test_create_warns_about_pools_that_leak_through_repetition(sources, capsys, 
     np.savez(tmp_path / "few.npz", x=real.images[:5])
     assert main(["turing", "create", str(tmp_path / "w"), "--real", str(sources / "real.npz"),
                  "--generated", str(tmp_path / "few.npz"), "--per-session", "4",
-                 "--tutorial", "0"]) == 0
+                 "--tutorial", "0", "--feedback", "off"]) == 0
     err = capsys.readouterr().err
-    assert "warning: the generated pool (5 images) is 4.0x smaller" in err
+    assert "warning: the generated pool (5 images) is 2.8x smaller" in err  # 20 real, 6 made checks
     assert "use at least 8 of each kind" in err
 
 
@@ -168,7 +168,7 @@ def test_invite_and_remove(make_study, capsys, tmp_path):
     rows = out.read_text().splitlines()
     assert rows[0] == "label,code,link" and len(rows) == 3
     label, code, link = rows[1].split(",")
-    assert label == "prolific-1" and link == f"https://study.example/s/demo/?code={code}"
+    assert label == "prolific-1" and link == f"https://study.example/s/demo/#code={code}"
     one_line_error(capsys, ["turing", "invite", str(created.folder), "--n", "2", "--out", str(out)],
                    "exists")
     labels.write_text("a\na\n")

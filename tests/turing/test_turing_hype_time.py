@@ -18,6 +18,7 @@ from improved_gan.turing.hype_time import (
     STEP_MS,
     modal_exposure,
     next_exposure,
+    session_exposure,
 )
 from improved_gan.turing.stats import summarize_study
 from improved_gan.turing.store import Store
@@ -75,7 +76,7 @@ def logistic_annotator(threshold_ms, slope_ms=30.0):
 def run(store, study, annotators, *, seed):
     """Each annotator through a session, exposures as the server computes them (no browser)."""
     def vote(rng, session, trial, kinds, annotator):
-        exposure = next_exposure(store.session_history(session.id))
+        exposure = session_exposure(study.csrf_key, session.id, store.session_history(session.id))
         said = annotator(rng, exposure, kinds[trial.image_name])
         store.record_vote(session.id, trial.position, said_generated=said,
                           exposure=(exposure, exposure + rng.uniform(-8, 8)))
@@ -108,15 +109,23 @@ def test_exposures_are_stored_with_the_vote_through_http(timed_study, client_for
     page = client.get("/s/ht/trial").text
     assert 'data-exposure-ms="500"' in page and "<canvas" in page and 'id="displayed_ms"' in page
     trial = annotator.current()
-    csrf = page.split('name="csrf" value="')[1].split('"')[0]
-    reply = client.post("/s/ht/vote", data={"csrf": csrf, "position": trial.position,
-                                            "answer": "real", "displayed_ms": "501.7"})
-    assert reply.status_code == 303
+    clock = [1000.0]
+    client.app.state.clock = lambda: clock[0]
+    assert annotator.image(trial).status_code == 200
+    assert annotator.image(trial).headers["cache-control"] == "no-store"  # refused, and not cached
+    clock[0] += 0.5 + 0.4  # shown 500 ms, then the mask; the vote 400 ms later
+    assert annotator.vote(trial, "real", displayed_ms=501.7).status_code == 303
     trial = annotator.current()
-    annotator.vote(trial, "real")  # no measurement (no script): stored as NULL
+    annotator.image(trial)
+    clock[0] += 2.0
+    annotator.vote(trial, "real", displayed_ms=None)  # no measurement (no script): stored as NULL
+    trial = annotator.current()
+    clock[0] += 2.0
+    annotator.vote(trial, "real")  # the image never asked for
     rows = store.exposures(study.id)
-    assert rows[0][2:] == (500, pytest.approx(501.7))
-    assert rows[1][2] in (450, 500, 550) and rows[1][3] is None
+    assert rows[0][2:] == (500, pytest.approx(501.7), 1000.0, 1000.9, "image fetched more than once")
+    assert rows[1][2] in (450, 500, 550) and rows[1][3] is None and rows[1][6] == "no display time"
+    assert rows[2][4] is None and rows[2][6] == "image never fetched"
 
 
 def test_untimed_studies_have_no_exposure(tmp_path, client_for):
@@ -140,14 +149,15 @@ def test_results_page_shows_the_score_and_the_exclusions(tmp_path, client_for):
         warnings.simplefilter("ignore", PoolWarning)
         created = create_study(tmp_path / "p", StudyOptions(slug="demo", per_session=20,
                                                             hype_time=True, attention_checks=4,
-                                                            attention_max_failures=0),
+                                                            attention_max_failures=0,
+                                                            feedback="off"),
                                real=real, generated=generated)
     store = Store.open(default_url(created.folder))
     study = store.study("demo")
 
     def vote(rng, session, trial, kinds, careless):  # careless: "real" to everything
-        exposure = next_exposure(store.session_history(session.id))
-        said = not careless and kinds.get(trial.image_name, True)
+        exposure = session_exposure(study.csrf_key, session.id, store.session_history(session.id))
+        said = not careless and kinds[trial.image_name]
         store.record_vote(session.id, trial.position, said_generated=said,
                           exposure=(exposure, float(exposure)))
 
@@ -157,9 +167,10 @@ def test_results_page_shows_the_score_and_the_exclusions(tmp_path, client_for):
     page = client_for(created).get("/s/demo/results",
                                    headers={"Authorization": f"Bearer {created.owner_token}"})
     assert page.status_code == 200
-    # the careful annotator, always right, goes down 3 trials per level from 500 ms: a tie,
-    # which goes to the longer exposure; the careless one is excluded
-    assert score == 500
+    # the careful annotator, always right, goes down 3 answers per level from 500 ms on each of
+    # two staircases: the longest exposures are the most frequent (ties go to the longer); the
+    # careless one ("real" to all) fails the 3 scrambled checks and is excluded
+    assert score in (500, 450)
     assert f'id="hype-time-score">{score} ms' in page.text
     assert '<span id="n-excluded">1</span> excluded' in page.text
-    assert "#2: 4 of 4" in page.text
+    assert "#2: 3 of 4" in page.text

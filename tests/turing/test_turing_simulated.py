@@ -13,44 +13,27 @@ seeded randomness so the numbers are fixed. The strategies:
 
 from __future__ import annotations
 
-import os
 import random
-import shutil
-import tempfile
-import warnings
-from pathlib import Path
+import time
 
 import pytest
 
 from improved_gan.turing import security
 from improved_gan.turing.client import ScriptedAnnotator
 from improved_gan.turing.config import StudyOptions
-from improved_gan.turing.create import PoolWarning, create_study
-from improved_gan.turing.database import default_url
 from improved_gan.turing.stats import CHANCE, summarize
-from improved_gan.turing.store import Store
 
-from turing.study_data import invite, study_pools
+from turing.study_data import stored_study
 
 SESSIONS, PER_SESSION = 40, 50
 
 
 @pytest.fixture
 def study_store(tmp_path):
-    """A study whose store is in memory-backed /dev/shm where there is one (fsync is free there)."""
-    shm = Path("/dev/shm")
-    folder = Path(tempfile.mkdtemp(dir=shm)) if shm.is_dir() and os.access(shm, os.W_OK) else tmp_path
-    real, generated = study_pools(100)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PoolWarning)
-        created = create_study(folder / "sim", StudyOptions(slug="sim", per_session=PER_SESSION,
-                                                            feedback="on"),
-                               real=real, generated=generated)
-    store = Store.open(default_url(created.folder))
-    yield store, store.study("sim")
-    store.close()
-    if folder != tmp_path:
-        shutil.rmtree(folder)
+    """A study whose store is in memory-backed /dev/shm where there is one."""
+    with stored_study(tmp_path, StudyOptions(slug="sim", per_session=PER_SESSION, feedback="on"),
+                      100) as opened:
+        yield opened
 
 
 def run_sessions(store, study, strategy, *, seed: int):
@@ -128,15 +111,24 @@ def test_key_harvesting_gets_nothing_more(make_study, client_for):
         page = client.get(location).text
         learned[trial.image_name] = "is <strong>generated</strong>" in page
     assert len(learned) == 6  # one session's worth, which it has already answered
-    # Starting over: the same code in a fresh browser resumes the finished session.
+    # Starting over: the same code in a fresh browser opens nothing (a code is spent once used).
     client.cookies.clear()
-    again = ScriptedAnnotator(client, created.slug)
-    assert again.start(code).headers["location"] == "/s/demo/summary"
-    assert again.current() is None
-    # Guessed codes open nothing.
+    page = client.get("/s/demo/")
+    csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+    used = client.post("/s/demo/start", data={"csrf": csrf, "code": code})
+    assert used.status_code == 403 and "already used" in used.text
+    # Guessed codes open nothing, and after 5 wrong ones this client must wait (429).
+    answers = []
     for _ in range(50):
         client.cookies.clear()
         page = client.get("/s/demo/")
         csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
         guess = security.new_token()
-        assert client.post("/s/demo/start", data={"csrf": csrf, "code": guess}).status_code == 403
+        answers.append(client.post("/s/demo/start", data={"csrf": csrf, "code": guess}).status_code)
+    assert answers == [403] * 5 + [429] * 45
+    # A minute later the window starts again; a right code is never throttled once the wait is over.
+    client.app.state.clock = lambda: time.time() + 61
+    client.cookies.clear()
+    page = client.get("/s/demo/")
+    csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+    assert client.post("/s/demo/start", data={"csrf": csrf, "code": security.new_token()}).status_code == 403

@@ -10,7 +10,7 @@ import pytest
 
 from improved_gan.turing import security
 from improved_gan.turing.config import StudyOptions
-from improved_gan.turing.store import NewImage, Store, VoteStatus
+from improved_gan.turing.store import InvitationUsed, NewImage, Store, VoteStatus
 
 
 def add_study(store: Store, *, slug="s", n=10, per_session=6, feedback="on"):
@@ -146,17 +146,18 @@ def test_exposures_spread_votes_over_images(store):
         assert max(shown) - min(shown) <= 1
 
 
-def _all_trials(store, study):
+def _all_trials(store, study, session_id=None):
     from sqlalchemy import select
 
     from improved_gan.turing import schema
 
+    query = (select(schema.trials.c.image_id)
+             .join(schema.sessions, schema.sessions.c.id == schema.trials.c.session_id)
+             .where(schema.sessions.c.study_id == study.id))
+    if session_id is not None:
+        query = query.where(schema.trials.c.session_id == session_id)
     with store.engine.connect() as conn:
-        return conn.execute(
-            select(schema.trials.c.image_id)
-            .join(schema.sessions, schema.sessions.c.id == schema.trials.c.session_id)
-            .where(schema.sessions.c.study_id == study.id)
-        ).all()
+        return conn.execute(query).all()
 
 
 def test_feedback_arms_stay_level_and_fixed_by_the_invitation(store):
@@ -166,15 +167,27 @@ def test_feedback_arms_stay_level_and_fixed_by_the_invitation(store):
                                        token_hash=security.hash_token(security.new_token()))
                 for c in codes]
     assert Counter(s.feedback for s in sessions) == {True: 5, False: 5}
-    # The same code again (another browser): the same session, arm and progress; a new token.
+    # The same code again (another browser, or whoever saw the code): refused, the session
+    # stays with the browser that opened it.
     store.record_vote(sessions[0].id, 0, said_generated=True)
     token = security.new_token()
-    again = store.claim_invitation(study, security.hash_token(codes[0]),
-                                   token_hash=security.hash_token(token))
-    assert (again.id, again.feedback, again.next_position) == (sessions[0].id, sessions[0].feedback, 1)
-    assert store.session(study.id, security.hash_token(token)).id == sessions[0].id
+    with pytest.raises(InvitationUsed):
+        store.claim_invitation(study, security.hash_token(codes[0]), token_hash=security.hash_token(token))
+    assert store.session(study.id, security.hash_token(token)) is None
     assert store.claim_invitation(study, "0" * 64, token_hash="1" * 64) is None
     assert store.invitation_counts(study.id) == (10, 10)
+
+
+def test_each_feedback_arm_draws_from_its_own_images(store):
+    study = add_study(store, feedback="random", n=12, per_session=5)
+    codes = store.add_invitations(study, [None] * 20)
+    shown = {True: set(), False: set()}
+    for code in codes:
+        session = store.claim_invitation(study, security.hash_token(code),
+                                         token_hash=security.hash_token(security.new_token()))
+        shown[session.feedback] |= {row.image_id for row in _all_trials(store, study, session.id)}
+    assert len(shown[True]) == 12 and len(shown[False]) == 12  # each arm: half of each kind
+    assert not shown[True] & shown[False]  # a kind told in the feedback arm is never asked without
 
 
 def test_remove_study_and_owner_logouts(store):

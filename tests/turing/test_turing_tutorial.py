@@ -8,6 +8,8 @@ from improved_gan.turing.client import ScriptedAnnotator
 from improved_gan.turing.database import default_url
 from improved_gan.turing.store import Store
 
+from turing.study_data import shown_kinds
+
 TUTORIAL = 4
 
 
@@ -29,11 +31,12 @@ def image_of(html: str) -> str:
 
 def test_tutorial_comes_first_tells_the_answer_and_stores_nothing(make_study, client_for):
     created = make_study(per_session=6, n=12, feedback="off", tutorial=TUTORIAL)
-    practice = practice_truth(created)
-    assert len(practice) == TUTORIAL and sum(practice.values()) == TUTORIAL // 2
+    stored = practice_truth(created)
+    assert len(stored) == TUTORIAL and sum(stored.values()) == TUTORIAL // 2
     client = client_for(created)
     annotator = ScriptedAnnotator(client, created.slug)
     started = annotator.start(created.code())
+    practice = shown_kinds(created, annotator.token, practice_only=True)  # this session's tokens
     assert started.headers["location"] == "/s/demo/tutorial/0"
     assert "4 practice images" in client.get("/s/demo/").text  # the start page says so
     seen = []
@@ -57,7 +60,7 @@ def test_tutorial_comes_first_tells_the_answer_and_stores_nothing(make_study, cl
     try:
         study = store.study("demo")
         assert store.votes(study.id) == []  # nothing stored
-        assert not set(practice) & {im.name for im in store.images(study.id)}
+        assert not set(stored) & {im.name for im in store.images(study.id)}
     finally:
         store.close()
     # The counted trials: none of them is a practice image.
@@ -71,7 +74,7 @@ def test_tutorial_comes_first_tells_the_answer_and_stores_nothing(make_study, cl
 
 
 def test_practice_images_are_never_in_a_session(make_study, client_for):
-    created = make_study(per_session=8, n=12, invitations=6, tutorial=TUTORIAL)
+    created = make_study(per_session=8, n=12, invitations=6, tutorial=TUTORIAL, feedback="on")
     practice = set(practice_truth(created))
     client = client_for(created)
     for _ in range(6):
@@ -79,8 +82,13 @@ def test_practice_images_are_never_in_a_session(make_study, client_for):
         annotator = ScriptedAnnotator(client, created.slug)
         annotator.start(created.code())
         while (trial := annotator.current()) is not None:
-            assert trial.image_name not in practice
             annotator.vote(trial, "generated")
+    store = Store.open(default_url(created.folder))
+    try:
+        shown = {v.image_name for v in store.votes(store.study(created.slug).id)}
+    finally:
+        store.close()
+    assert len(shown) >= 8 and not shown & practice
 
 
 def test_tutorial_refuses_forged_answers_and_bad_positions(make_study, client_for):

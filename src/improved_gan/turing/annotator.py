@@ -2,7 +2,7 @@
 
 Flow (Post/Redirect/Get, so reloading or going back never submits twice)::
 
-    GET  /s/<slug>/?code=<code>     start page (instructions, the invitation code)
+    GET  /s/<slug>/#code=<code>     start page (instructions; the script fills the code in)
     POST /s/<slug>/start            the invitation's session, token cookie -> 303 trial
     GET  /s/<slug>/trial            the current image, two answer buttons
     POST /s/<slug>/vote             one vote, stored once       -> 303 feedback/<p> or trial
@@ -10,16 +10,27 @@ Flow (Post/Redirect/Get, so reloading or going back never submits twice)::
     GET  /s/<slug>/tutorial/<i>     practice image i (only before the first counted vote)
     POST /s/<slug>/tutorial/<i>     its answer -> right or wrong, and the truth; nothing stored
     GET  /s/<slug>/summary          the annotator's score, once every image is judged
-    GET  /s/<slug>/img/<name>.png   an image by its opaque name, cached for a year
+    GET  /s/<slug>/img/<token>.png  the image of one of this session's trials
 
 Before the vote nothing that reaches the browser depends on whether the image
 is real: the trial page differs between images only in the position and the
-random file name, every file has the same size and no metadata, and the image
+image's token, every file has the same size and no metadata, and the image
 responses carry the same headers.
 
+**Images under per-session tokens.** A session sees the image at position
+``p`` under :func:`improved_gan.turing.security.image_token` of its token and
+``p``; another session sees the same image under another token, and the
+server answers a token only to the session's own browser, only for its
+current trial (and, in the feedback arm, its answered ones). A list of names
+and kinds shared between annotators is therefore worthless, and no name
+stays with an image. In a HYPE-time study the image is served once
+(:mod:`improved_gan.turing.timing`): the server notes when, and checks the
+vote's timing against its clock.
+
 Only an invitation (:mod:`improved_gan.turing.invitations`) opens a session,
-and each opens one: a person cannot start again to choose a feedback arm or to
-collect answers, and never sees an image twice.
+and each opens one, once: a person cannot start again to choose a feedback arm
+or to collect answers, and never sees an image twice; wrong codes are
+throttled per client (:mod:`improved_gan.turing.throttle`).
 
 **The tutorial.** A study made with ``tutorial = n`` holds ``n`` practice
 images (half real, half generated, taken out of the pools and never part of
@@ -32,12 +43,14 @@ counted trials begin. The tutorial is offered until the first counted vote
 
 from __future__ import annotations
 
+import hmac
+import re
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Path, Query, Request, Response
 
-from improved_gan.turing import security
-from improved_gan.turing.hype_time import MAX_DISPLAYED_MS, next_exposure
+from improved_gan.turing import security, timing
+from improved_gan.turing.hype_time import session_exposure
 from improved_gan.turing.pages import message, render
 from improved_gan.turing.routes_common import (
     CSRF_MAX_LENGTH,
@@ -48,14 +61,14 @@ from improved_gan.turing.routes_common import (
     see_other,
 )
 from improved_gan.turing.served import PRE_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE_S
-from improved_gan.turing.store import VoteStatus
+from improved_gan.turing.store import InvitationUsed, VoteStatus
 
 router = APIRouter()
 
 CODE_PATTERN = r"^\s*[A-Za-z0-9_-]{43}\s*$"
 MAX_POSITION = 100_000  # above any per_session (config.MAX_PER_SESSION)
 Position = Annotated[int, Path(ge=0, lt=MAX_POSITION)]
-IMAGE_CACHE_CONTROL = "public, max-age=31536000, immutable"
+IMAGE_CACHE_CONTROL = "private, max-age=3600"  # the token is this browser's; HYPE-time: no-store
 VOTE_STATUS_HEADER = "X-Turing-Vote"
 
 
@@ -89,16 +102,35 @@ def start_session(
     current = served.session(request)
     if current is not None:  # a second click on Start, or a returning annotator
         return see_other(served.path + ("summary" if current[0].finished else "trial"))
+    client, now = _client(request), request.app.state.clock()
+    wait_s = request.app.state.code_throttle.wait_s(client, now)
+    if wait_s:
+        response = message(request, 429, "Too many wrong codes",
+                           "Several codes from this address were not invitations; please wait a "
+                           "minute and check the code you were given.", link=served.path)
+        response.headers["Retry-After"] = str(int(wait_s) + 1)
+        return response
     token = security.new_token()
-    session = served.store.claim_invitation(served.study, security.hash_token(code.strip()),
-                                            token_hash=security.hash_token(token))
+    try:
+        session = served.store.claim_invitation(served.study, security.hash_token(code.strip()),
+                                                token_hash=security.hash_token(token))
+    except InvitationUsed:
+        return message(request, 403, "Invitation already used",
+                       "This invitation has opened its session already, in the browser where it "
+                       "was first used; continue there, or ask the study's owner.", link=served.path)
     if session is None:
+        request.app.state.code_throttle.failed(client, now)
         return message(request, 403, "Unknown invitation code",
                        "This code is not one of this study's invitations; check the link or "
                        "the code you were given.", link=served.path)
     response = see_other(served.path + _first_page(served, session))
     served.set_cookie(request, response, SESSION_COOKIE, token, max_age=SESSION_MAX_AGE_S)
     return response
+
+
+def _client(request: Request) -> str:
+    """The client's address, as the server sees it (the proxy's forwarded one with --proxy-headers)."""
+    return request.client.host if request.client else "unknown"
 
 
 def _image_page(served, **context) -> dict:
@@ -115,6 +147,11 @@ def _first_page(served, session) -> str:
     if session.next_position == 0 and served.study.options.tutorial:
         return "tutorial/0"
     return "trial"
+
+
+def _practice_slot(index: int) -> int:
+    """The position under which practice image ``index`` is tokenised (below every trial's)."""
+    return -1 - index
 
 
 def _practice(served, session, index: int):
@@ -137,7 +174,7 @@ def tutorial_page(
         served,
         index=index,
         total=total,
-        image_name=image[0],
+        image_token=security.image_token(served.study.csrf_key, token_hash, _practice_slot(index)),
         csrf=security.sign(served.study.csrf_key, "tutorial", token_hash),
     ))
 
@@ -161,7 +198,8 @@ def tutorial_answer(
     said_generated = answer == "generated"
     last = index + 1 >= total
     return render(request, "tutorial_feedback.html", _image_page(
-        served, index=index, total=total, image_name=image[0], is_generated=image[1],
+        served, index=index, total=total, is_generated=image[1],
+        image_token=security.image_token(served.study.csrf_key, token_hash, _practice_slot(index)),
         said_generated=said_generated, correct=said_generated == image[1], last=last,
         next_url=served.path + ("trial" if last else f"tutorial/{index + 1}"),
     ))
@@ -176,6 +214,7 @@ def trial_page(request: Request, served: Served, current: AnnotatorSession) -> R
     return render(request, "trial.html", _image_page(
         served,
         trial=trial,
+        image_token=security.image_token(served.study.csrf_key, token_hash, trial.position),
         exposure_ms=_exposure(served, session),
         csrf=security.sign(served.study.csrf_key, "vote", token_hash),
     ))
@@ -185,7 +224,8 @@ def _exposure(served, session) -> int | None:
     """The HYPE-time staircase's exposure for the session's current trial (None: unlimited)."""
     if not served.study.options.hype_time:
         return None
-    return next_exposure(served.store.session_history(session.id))
+    return session_exposure(served.study.csrf_key, session.id,
+                            served.store.session_history(session.id))
 
 
 @router.post("/s/{slug}/vote")
@@ -209,9 +249,15 @@ def vote(
         return message(request, 403, "Vote refused",
                        "This answer did not come from this study's page.", link=served.path)
     requested = _exposure(served, session)
-    exposure = None if requested is None else (requested, _displayed(displayed_ms))
+    exposure = checked = None
+    if requested is not None and position == session.next_position:
+        displayed = timing.parse_displayed(displayed_ms)
+        exposure = (requested, displayed)
+        voted_at = request.app.state.clock()
+        served_at, fetches = served.store.serving(session.id, position)
+        checked = (voted_at, timing.timing_problem(requested, displayed, served_at, fetches, voted_at))
     result = served.store.record_vote(session.id, position, said_generated=answer == "generated",
-                                      exposure=exposure)
+                                      exposure=exposure, timing=checked)
     if result.status is VoteStatus.OUT_OF_ORDER:
         return message(request, 409, "Not yet",
                        "That answer is for an image you have not reached yet.",
@@ -225,20 +271,11 @@ def vote(
     return response
 
 
-def _displayed(value: str) -> float | None:
-    """The browser's measured display time, if it is a plausible number of milliseconds."""
-    try:
-        ms = float(value)
-    except ValueError:
-        return None
-    return ms if 0.0 <= ms <= MAX_DISPLAYED_MS else None
-
-
 @router.get("/s/{slug}/feedback/{position}")
 def feedback_page(
     request: Request, served: Served, current: AnnotatorSession, position: Position
 ) -> Response:
-    session, _ = current
+    session, token_hash = current
     trial = served.store.answered_trial(session.id, position) if session.feedback else None
     if trial is None:
         return message(request, 404, "Nothing to show",
@@ -246,6 +283,7 @@ def feedback_page(
     last = position + 1 >= session.n_trials
     return render(request, "feedback.html", _image_page(
         served, trial=trial, n_trials=session.n_trials,
+        image_token=security.image_token(served.study.csrf_key, token_hash, position),
         next_url=served.path + ("summary" if last else "trial"),
     ))
 
@@ -266,12 +304,48 @@ def summary_page(request: Request, served: Served, current: AnnotatorSession) ->
 
 @router.get("/s/{slug}/img/{filename}")
 def image_file(request: Request, served: Served, filename: str) -> Response:
-    name, _, extension = filename.partition(".")
-    if extension != "png" or not served.is_image_name(name):
-        return Response("no such image\n", status_code=404, media_type="text/plain")
-    etag = f'"{name}"'
-    headers = {"Cache-Control": IMAGE_CACHE_CONTROL, "ETag": etag}
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
+    """The image behind one of this browser's tokens: its current trial, a practice image while the
+    tutorial is open, or (feedback arm) an answered trial. A HYPE-time trial's image is served once."""
+    token, _, extension = filename.partition(".")
+    current = served.session(request)
+    if extension != "png" or _IMAGE_TOKEN.fullmatch(token) is None or current is None:
+        return _no_image()
+    session, token_hash = current
+    position = _slot(served, session, token_hash, token)
+    if position is None:
+        return _no_image()
+    timed = served.study.options.hype_time
+    if position < 0:
+        name = served.store.tutorial_images(served.study.id)[_practice_slot(position)][0]
+    else:
+        if timed and position == session.next_position:
+            if served.store.record_fetch(session.id, position, request.app.state.clock()) > 1:
+                return Response("this image was shown already; answer to go on\n", status_code=410,
+                                media_type="text/plain", headers={"Cache-Control": "no-store"})
+        name = served.store.trial_image_name(session.id, position)
+    headers = {"Cache-Control": "no-store" if timed else IMAGE_CACHE_CONTROL}
     data = served.folder.image_path(name).read_bytes()
     return Response(data, media_type="image/png", headers=headers)
+
+
+_IMAGE_TOKEN = re.compile(r"[0-9a-f]{32}")
+
+
+def _no_image() -> Response:
+    return Response("no such image\n", status_code=404, media_type="text/plain")
+
+
+def _slot(served, session, token_hash: str, token: str) -> int | None:
+    """The position ``token`` names for this session (negative: a practice image), if it may be shown."""
+    slots = []
+    if not session.finished:
+        slots.append(session.next_position)
+    if session.next_position == 0:
+        slots += [_practice_slot(i) for i in range(served.study.options.tutorial)]
+    if session.feedback:
+        slots += range(session.next_position - 1, -1, -1)  # the latest answer first
+    key = served.study.csrf_key
+    for position in slots:
+        if hmac.compare_digest(security.image_token(key, token_hash, position), token):
+            return position
+    return None

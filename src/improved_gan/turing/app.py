@@ -9,6 +9,7 @@ else.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Sequence
 
 from fastapi import FastAPI, Request
@@ -20,10 +21,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from improved_gan.errors import ConfigError
 from improved_gan.turing import annotator, health, owner
+from improved_gan.turing.invitations import keep_codes_out_of_access_log
 from improved_gan.turing.middleware import BodyLimit, SecurityHeaders
 from improved_gan.turing.pages import STATIC_DIR, message
 from improved_gan.turing.routes_common import Redirect, see_other
 from improved_gan.turing.served import ServedStudy
+from improved_gan.turing.throttle import CodeThrottle
 
 logger = logging.getLogger("improved_gan.turing")
 
@@ -42,6 +45,9 @@ def create_app(studies: Sequence[ServedStudy]) -> FastAPI:
     app = FastAPI(title="improved-gan human study", docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.state.studies = by_slug
+    app.state.clock = time.time  # the server's clock (s) for HYPE-time and throttling; tests move it
+    app.state.code_throttle = CodeThrottle()
+    keep_codes_out_of_access_log()
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -2,28 +2,42 @@
 
 Each session of a study made with ``attention_checks = k`` holds, besides its
 ``per_session`` counted images, ``k`` **attention checks** at positions drawn
-at random (the operating system's randomness): flat grey squares of the
-study's image size, made by the app (:func:`check_images`). The start page
-tells annotators that plain grey squares are made by the computer and must be
-answered "Generated", so a careful annotator answers every check right, while
-one who clicks without looking answers each right with probability 1/2.
+at random (the operating system's randomness), of both kinds
+(:func:`make_checks`), each made from a real image taken out of the real pool:
 
-The checks are ordinary images in the store (kind "generated", origin
-``attention:grey <level>``), marked as checks in ``turing_attention_images``;
-their votes are stored like any other, flagged as checks, and **never counted**
-in any accuracy, interval, curve, per-image table or agreement.
+* **scrambled** images (answer Generated), about two thirds of the checks: a
+  real image cut into a 4 x 4 grid of tiles put back in a random order in
+  which no tile keeps its place. Nobody who looks takes one for a photograph
+  or a digit, and the start page says that the computer made them;
+* **real** images (answer Real), the other third (at least one when ``k >= 2``):
+  real images, unchanged.
+
+Both kinds hold exactly a real image's pixels (a scrambled check is a
+permutation of one), so no statistic of the pixel values (mean, spread,
+histogram, flatness) separates them from each other or from the study's
+images; and an annotator who always gives the same answer fails every check
+of the other kind. (The checks of studies created before issue 28 were flat
+grey squares, all to be answered Generated: a script that spotted flat images,
+or anyone who always answered Generated, passed them.)
+
+The checks are ordinary images in the store (kind "generated" for a scrambled
+one, "real" for a real one; origin ``attention:scrambled <origin>`` or
+``attention:real <origin>``), marked as checks in ``turing_attention_images``;
+their votes are stored like any other, flagged as checks, and **never
+counted** in any accuracy, interval, curve, per-image table or agreement. A
+check is failed when its answer differs from its stored kind.
 
 **Exclusion.** An annotator who failed more than ``attention_max_failures``
 checks is excluded from every statistic (all their votes). With the command
-line's defaults (6 checks, at most 1 failure) a random clicker passes with
-probability P(at most 1 wrong of 6 fair coins) = 7/64, about 11%, so about 89%
-of random clickers are excluded, and a careful annotator who slips once is kept.
+line's defaults (6 checks: 4 scrambled, 2 real; at most 1 failure) a random
+clicker passes with probability P(at most 1 wrong of 6 fair coins) = 7/64,
+about 11%; "always Generated" fails the 2 real checks and "always Real" the 4
+scrambled ones, so both are excluded. A careful annotator answers the
+scrambled checks right; the real checks cost them what real images cost them
+in the study: one who calls a real image real with probability 0.8 fails both
+real checks with probability 0.04 (and is then excluded with the defaults).
 The results say how many annotators were checked, how many were excluded, and
 why (failed checks of answered checks, per excluded annotator).
-
-Each check image is a single flat grey level, different per check, so no
-session shows the same check twice; the PNG files are uncompressed like every
-other image, so their size says nothing.
 """
 
 from __future__ import annotations
@@ -35,15 +49,48 @@ from typing import Sequence
 
 import numpy as np
 
-ANSWER_IS_GENERATED = True  # the known answer of every check, by design
-LEVELS = (96, 160)  # the grey levels of the checks lie in this range
 ORIGIN_PREFIX = "attention:"
+GRID = 4  # a scrambled check is a GRID x GRID grid of tiles in a new order
 
 
-def check_images(n: int, shape: tuple[int, int, int]) -> np.ndarray:
-    """``n`` flat grey squares ``[n, H, W, C]`` uint8, each of its own grey level."""
-    levels = np.linspace(LEVELS[0], LEVELS[1], max(n, 1)).round().astype(np.uint8)[:n]
-    return np.broadcast_to(levels[:, None, None, None], (n, *shape)).copy()
+def split_checks(n: int) -> tuple[int, int]:
+    """``(scrambled, real)`` checks of ``n``: a third real (at least one when ``n >= 2``)."""
+    real = max(1, n // 3) if n >= 2 else 0
+    return n - real, real
+
+
+def scramble(image: np.ndarray, rng: random.Random) -> np.ndarray:
+    """``image`` ``[H, W, C]`` with its GRID x GRID tiles permuted so that no tile stays in place.
+
+    Rows and columns beyond a multiple of GRID (when H or W is not one) stay
+    where they are.
+    """
+    h, w = image.shape[0] // GRID, image.shape[1] // GRID
+    tiles = [image[r * h:(r + 1) * h, c * w:(c + 1) * w] for r in range(GRID) for c in range(GRID)]
+    order = list(range(len(tiles)))
+    while any(i == j for i, j in enumerate(order)):  # a derangement (about 1 in e tries succeed)
+        rng.shuffle(order)
+    out = image.copy()
+    for k, source in enumerate(order):
+        r, c = divmod(k, GRID)
+        out[r * h:(r + 1) * h, c * w:(c + 1) * w] = tiles[source]
+    return out
+
+
+def make_checks(real_images: np.ndarray, origins: Sequence[str], rng: random.Random):
+    """The checks made from ``real_images`` ``[k, H, W, C]``: ``[(image, is_generated, origin)]``.
+
+    The first :func:`split_checks` ``(k)[0]`` are scrambled (generated), the
+    rest unchanged (real).
+    """
+    scrambled, _ = split_checks(len(real_images))
+    checks = []
+    for i, (image, origin) in enumerate(zip(real_images, origins)):
+        if i < scrambled:
+            checks.append((scramble(image, rng), True, f"{ORIGIN_PREFIX}scrambled {origin}"))
+        else:
+            checks.append((image, False, f"{ORIGIN_PREFIX}real {origin}"))
+    return checks
 
 
 def insert_checks(
@@ -76,7 +123,7 @@ class AttentionSummary:
         if not self.checks_per_session:
             return "no attention checks in this study"
         return (f"failed more than {self.max_failures} of the {self.checks_per_session} "
-                f"attention checks (plain grey squares, to be answered Generated)")
+                f"attention checks (images whose answer is known by design)")
 
     def to_dict(self) -> dict:
         return {
@@ -102,7 +149,7 @@ def apply_checks(votes, *, checks_per_session: int, max_failures: int):
     for v in votes:
         if v.attention:
             answered[v.session_id] += 1
-            failed[v.session_id] += v.said_generated != ANSWER_IS_GENERATED
+            failed[v.session_id] += v.said_generated != v.is_generated
     excluded = {sid: (failed[sid], answered[sid]) for sid in answered if failed[sid] > max_failures}
     counted = [v for v in votes if not v.attention and v.session_id not in excluded]
     return counted, AttentionSummary(checks_per_session, max_failures, len(answered), excluded)

@@ -26,7 +26,7 @@ class ProtocolError(RuntimeError):
 @dataclass(frozen=True)
 class TrialPage:
     position: int
-    image_name: str
+    image_name: str  # the image's token in this session (another session sees another)
     csrf: str
     html: str
 
@@ -56,8 +56,9 @@ class ScriptedAnnotator:
         return self.client.cookies.get(SESSION_COOKIE)
 
     def start(self, code: str) -> httpx.Response:
-        """Open the session of invitation ``code`` (as following the invitation link does)."""
-        page = self.client.get(self.base, params={"code": code})
+        """Open the session of invitation ``code`` (as following the invitation link does: the
+        code is in the link's fragment, so only the start form's body carries it)."""
+        page = self.client.get(self.base)
         if page.status_code != 200:
             raise ProtocolError(f"start page answered {page.status_code}")
         csrf = _field(_CSRF, page.text, "CSRF token")
@@ -80,9 +81,16 @@ class ScriptedAnnotator:
             html=page.text,
         )
 
-    def vote(self, trial: TrialPage, answer: str) -> httpx.Response:
-        """Submit ``answer`` (``"real"`` or ``"generated"``); a 303 is the acknowledgement."""
-        return self.client.post(
-            self.base + "vote",
-            data={"csrf": trial.csrf, "position": str(trial.position), "answer": answer},
-        )
+    def image(self, trial: TrialPage) -> httpx.Response:
+        """The trial's image, as the page's ``<img>`` asks for it."""
+        return self.client.get(f"{self.base}img/{trial.image_name}.png")
+
+    def vote(self, trial: TrialPage, answer: str, *, displayed_ms: float | None = None) -> httpx.Response:
+        """Submit ``answer`` (``"real"`` or ``"generated"``); a 303 is the acknowledgement.
+
+        ``displayed_ms``: the display time a HYPE-time page measured and sends with the vote.
+        """
+        data = {"csrf": trial.csrf, "position": str(trial.position), "answer": answer}
+        if displayed_ms is not None:
+            data["displayed_ms"] = f"{displayed_ms:.1f}"
+        return self.client.post(self.base + "vote", data=data)

@@ -12,6 +12,7 @@ earlier crashed ``create`` left behind (older than a day) are removed first.
 from __future__ import annotations
 
 import contextlib
+import math
 import random
 import shutil
 import time
@@ -109,26 +110,69 @@ def _check_pools(options: StudyOptions, real: ImagePool, generated: ImagePool) -
             raise DataError(f"{pool.source}: {len(pool.origins)} origins for {len(pool.images)} images")
     n_real, n_generated = len(real.images), len(generated.images)
     tutorial_real, tutorial_generated = tutorial_split(options.tutorial)
-    if n_real <= tutorial_real or n_generated <= tutorial_generated:
+    checks = options.attention_checks
+    if n_real <= tutorial_real + checks or n_generated <= tutorial_generated:
         raise ConfigError(
-            f"a tutorial of {options.tutorial} images takes {tutorial_real} real and "
-            f"{tutorial_generated} generated images out of the pools, which hold {n_real} and "
-            f"{n_generated}; lower --tutorial or add images"
+            f"a tutorial of {options.tutorial} images and {checks} attention checks take "
+            f"{tutorial_real + checks} real and {tutorial_generated} generated images out of the "
+            f"pools, which hold {n_real} and {n_generated}; lower --tutorial or "
+            "--attention-checks, or add images"
         )
-    smaller = min(n_real - tutorial_real, n_generated - tutorial_generated)
+    n_real, n_generated = counted_pools(options, n_real, n_generated)
+    arms = 2 if options.feedback == "random" else 1
+    smaller = min(n_real, n_generated) // arms
     if options.per_session > smaller:
+        each = " in each feedback arm (each arm has its own half of each pool)" if arms == 2 else ""
         raise ConfigError(
             f"per_session {options.per_session} needs at least {options.per_session} images of "
-            f"each kind (a session's kinds are drawn by coin, so it may hold only one kind), "
-            f"but the study has {n_real - tutorial_real} real and "
-            f"{n_generated - tutorial_generated} generated (not counting practice images); "
-            f"lower per_session to at most {smaller} or add images"
+            f"each kind{each} (a session's kinds are drawn by coin, so it may hold only one kind), "
+            f"but the study has {n_real} real and {n_generated} generated (not counting practice "
+            f"images and attention checks); lower per_session to at most {smaller} or add images"
         )
 
 
 def tutorial_split(n: int) -> tuple[int, int]:
     """``(real, generated)`` practice images of a tutorial of ``n`` (generated get the odd one)."""
     return n // 2, n - n // 2
+
+
+def counted_pools(options: StudyOptions, n_real: int, n_generated: int) -> tuple[int, int]:
+    """``(real, generated)`` images left for sessions once practice images and checks are taken out."""
+    tutorial_real, tutorial_generated = tutorial_split(options.tutorial)
+    return n_real - tutorial_real - options.attention_checks, n_generated - tutorial_generated
+
+
+def recurrence_problem(options: StudyOptions, n_real: int, n_generated: int,
+                       planned_sessions: int) -> str | None:
+    """Why ``planned_sessions`` would show feedback-arm images again after their kind was told; or None.
+
+    A feedback page tells an annotator the kind of the image they judged. If
+    that image is shown to another annotator of the feedback arm, whoever
+    judged it first can tell them the answer (by describing it: the server
+    never reveals a stable name). Sessions take a kind's least-shown images
+    first, so that never happens while the feedback arm's sessions have not
+    used up its images: ``sessions x per_session / 2`` showings per kind
+    against that arm's pool of each kind. (The arm without feedback may show
+    its images many times: nothing there tells a kind.)
+
+    ``n_real``, ``n_generated``: the pools as given (practice images and checks included).
+    """
+    arm_sessions = {"on": planned_sessions, "random": planned_sessions / 2, "off": 0}[options.feedback]
+    if not arm_sessions:
+        return None
+    pool = min(counted_pools(options, n_real, n_generated))
+    arm_pool = pool // 2 if options.feedback == "random" else pool
+    if arm_pool < options.per_session:
+        return None  # too small for a session at all: the pool check says so
+    showings = arm_sessions * options.per_session / 2 / arm_pool
+    if showings <= 1.0:
+        return None
+    needed = math.ceil(arm_sessions * options.per_session / 2) * (2 if options.feedback == "random" else 1)
+    return (f"{planned_sessions} sessions of {options.per_session} would show each image of the "
+            f"feedback arm about {showings:.1f} times, so later annotators could be told the kind "
+            f"of an image by earlier ones, whose feedback page showed it; use at least {needed} "
+            f"images of each kind (besides practice images and checks), fewer sessions or "
+            f"per_session, or --feedback off")
 
 
 def pool_warnings(n_real: int, n_generated: int, per_session: int) -> list[str]:
@@ -181,6 +225,7 @@ def create_study(
     generated: ImagePool,
     database_url: str | None = None,
     progress: bool = False,
+    planned_sessions: int | None = None,
 ) -> CreatedStudy:
     """Write a new study folder and register the study in the store.
 
@@ -191,15 +236,20 @@ def create_study(
         database_url: an external store (e.g. ``postgresql+psycopg://...``);
             default: ``turing.sqlite3`` inside the folder.
         progress: a progress bar on stderr while the images are written.
+        planned_sessions: how many annotators the owner means to invite; with
+            it, a :class:`PoolWarning` says when the feedback arm would show an
+            image again after its kind was told (:func:`recurrence_problem`).
 
     Returns:
         The folder, slug, counts and the owner's token (printed once, never stored).
     """
     folder = check_new_folder(folder)
     _check_pools(options, real, generated)
-    tutorial_real, tutorial_generated = tutorial_split(options.tutorial)
-    found = pool_warnings(len(real.images) - tutorial_real,
-                          len(generated.images) - tutorial_generated, options.per_session)
+    found = pool_warnings(*counted_pools(options, len(real.images), len(generated.images)),
+                          options.per_session)
+    recurring = None if planned_sessions is None else recurrence_problem(
+        options, len(real.images), len(generated.images), planned_sessions)
+    found += [recurring] if recurring else []
     for text in found:
         warnings.warn(text, PoolWarning, stacklevel=2)
     remove_stale_staging(folder)
@@ -273,21 +323,24 @@ def _write_images(
 ) -> list[NewImage]:
     """Write every image under a fresh random name, in a random order, same mtime.
 
-    Besides the pools: ``options.attention_checks`` flat grey squares (attention
-    checks, kind generated by design), and the tutorial's practice images,
-    taken at random out of the pools (their answers are shown to everyone, so
-    they never appear in a session) and shown in a random order of kinds.
+    Taken at random out of the pools: the tutorial's practice images (their
+    answers are shown to everyone, so they never appear in a session; shown in
+    a random order of kinds), and ``options.attention_checks`` real images from
+    which the attention checks are made (scrambled or unchanged; see
+    :mod:`improved_gan.turing.attention`).
     ``progress``: a progress bar on stderr, one step per image written.
     """
     from tqdm.auto import tqdm
 
     rng = random.SystemRandom()
     tutorial_real, tutorial_generated = tutorial_split(options.tutorial)
-    practice = {(False, i) for i in rng.sample(range(len(real.images)), tutorial_real)}
+    taken = rng.sample(range(len(real.images)), tutorial_real + options.attention_checks)
+    practice = {(False, i) for i in taken[:tutorial_real]}
     practice |= {(True, i) for i in rng.sample(range(len(generated.images)), tutorial_generated)}
-    shape = tuple(int(d) for d in real.images.shape[1:])
-    checks = attention.check_images(options.attention_checks, shape)
-    entries = [(False, i) for i in range(len(real.images))]
+    made_from = taken[tutorial_real:]
+    checks = attention.make_checks(real.images[made_from], [real.origin(i) for i in made_from], rng)
+    used_for_checks = set(made_from)
+    entries = [(False, i) for i in range(len(real.images)) if i not in used_for_checks]
     entries += [(True, i) for i in range(len(generated.images))]
     entries += [(None, i) for i in range(len(checks))]
     rng.shuffle(entries)
@@ -297,10 +350,9 @@ def _write_images(
                                 leave=False):
         name = security.new_image_name()
         if is_generated is None:  # an attention check
-            write_png(folder.image_path(name), checks[i], mtime=mtime)
-            new_images.append(NewImage(name, attention.ANSWER_IS_GENERATED,
-                                       f"{attention.ORIGIN_PREFIX}grey {int(checks[i].flat[0])}",
-                                       role="attention"))
+            image, answer, origin = checks[i]
+            write_png(folder.image_path(name), image, mtime=mtime)
+            new_images.append(NewImage(name, answer, origin, role="attention"))
             continue
         pool = generated if is_generated else real
         write_png(folder.image_path(name), pool.images[i], mtime=mtime)

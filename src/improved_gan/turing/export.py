@@ -16,6 +16,7 @@ from typing import Sequence
 from improved_gan.turing.formatting import (
     format_difference,
     format_interval,
+    format_p_value,
     format_proportion,
     format_rate,
 )
@@ -100,6 +101,14 @@ def _attention_line(results: StudyResults) -> str:
             f"annotators checked, {a.excluded} excluded from every statistic ({a.reason})")
 
 
+def _collusion_line(results: StudyResults) -> str:
+    c = results.collusion
+    pairs = ", ".join(f"#{p.first} and #{p.second} ({p.agreed} of {p.shared} alike, "
+                      f"{p.expected:.1f} expected)" for p in c.pairs_flagged)
+    return (f"pairs agreeing more than independent judges could: {len(c.pairs_flagged)} of "
+            f"{c.pairs_tested} tested" + (f": {pairs}" if pairs else ""))
+
+
 def results_text(study: Study, results: StudyResults) -> str:
     """The results as a few lines of plain text (``improved-gan turing results``)."""
     options = study.options
@@ -111,14 +120,18 @@ def results_text(study: Study, results: StudyResults) -> str:
         "fair coin); [95% intervals]",
         f"agreement between annotators (Krippendorff's alpha): {_number(results.agreement_alpha)}",
         _attention_line(results),
+        _collusion_line(results),
     ]
     if results.hype_time is not None:
         h = results.hype_time
         lines.append(
-            f"HYPE-time (modal exposure, 3-down/1-up staircase 100-1000 ms): "
+            f"HYPE-time (modal exposure, 2 interleaved 3-down/1-up staircases 100-1000 ms): "
             f"{'–' if h.score_ms is None else f'{h.score_ms} ms'} over {h.trials} trials; "
             f"median |displayed - requested| "
             f"{'–' if h.displayed_error_ms is None else f'{h.displayed_error_ms:.1f} ms'}")
+        excluded = "; ".join(f"{reason}: {n}" for reason, n in sorted(h.excluded.items()))
+        lines.append(f"HYPE-time votes left out for their timing: {sum(h.excluded.values())}"
+                     + (f" ({excluded})" if excluded else ""))
     for g in results.groups.values():
         if g.name != "all" and not g.accuracy.trials:
             continue
@@ -128,7 +141,7 @@ def results_text(study: Study, results: StudyResults) -> str:
             f"{format_interval(g.annotator_bootstrap_ci)} (resampling annotators)",
             f"    on real images    {format_proportion(g.on_real)}",
             f"    on generated      {format_proportion(g.on_generated)}",
-            f"    vs chance         p = {_number(g.p_value_vs_chance, '.2g')} (exact binomial, votes)",
+            f"    vs chance         p = {format_p_value(g.p_value_vs_chance)} (exact binomial, votes)",
             f"    HYPE-infinity     {format_rate(g.hype_infinity[0])} "
             f"{format_interval(g.hype_infinity[1:])} (error rate; resampling annotators)",
             f"    learning effect   {format_difference(g.learning_effect)} (second half - first half), "

@@ -40,3 +40,12 @@ def format_difference(effect: tuple[float, float, float]) -> str:
     if math.isnan(d):
         return "–"
     return f"{100 * d:+.1f} pts [{100 * low:+.1f}, {100 * high:+.1f}]"
+
+
+def format_p_value(p: float) -> str:
+    """``0.031``, ``0.00012``; below 1e-4 in scientific notation (``1.7e-61``); ``–`` if undefined."""
+    if math.isnan(p):
+        return "–"
+    if p == 0.0:
+        return "< 1e-300"  # below what a double holds
+    return f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"

@@ -180,7 +180,13 @@ def binomial_two_sided_p(successes: int, trials: int, p: float = 0.5) -> float:
     )
     observed = log_pmf[successes]
     tail = log_pmf[log_pmf <= observed + 1e-7]  # ties within rounding count as "as likely"
-    return float(min(1.0, np.exp(tail).sum()))
+    top = tail.max()
+    return float(min(1.0, math.exp(top) * np.exp(tail - top).sum()))  # 0.0 only below ~1e-308
+
+
+def json_p_value(value: float) -> float | None:
+    """A p-value for JSON: unrounded (1.66e-61 stays 1.66e-61, not 0.0), ``None`` where undefined."""
+    return None if math.isnan(value) else float(value)
 
 
 def json_number(value: float) -> float | None:

@@ -9,13 +9,19 @@ harvest the answer key by starting over, and never sees an image twice.
 
 A code may carry a label, e.g. a crowdsourcing platform's participant id, which
 appears with that annotator's votes in the exports. The owner hands out links
-``<base>/s/<slug>/?code=<code>``, which fill the code in on the start page.
+``<base>/s/<slug>/#code=<code>``: the code is in the fragment, which browsers
+never send to a server (so no access log or proxy sees it); the start page's
+script fills it in. The code goes to the server once, in the body of the start
+form, and is exchanged for a session cookie: a code opens its session once
+(:class:`improved_gan.turing.store.InvitationUsed` afterwards), and wrong codes
+are throttled per client (:mod:`improved_gan.turing.throttle`).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 from typing import Sequence
 
@@ -60,7 +66,7 @@ def check_base_url(base_url: str) -> str:
 
 def invitation_link(base_url: str, slug: str, code: str) -> str:
     """The link that opens a study's start page with ``code`` filled in."""
-    return f"{base_url.rstrip('/')}/s/{slug}/?code={code}"
+    return f"{base_url.rstrip('/')}/s/{slug}/#code={code}"
 
 
 def invitations_csv(base_url: str, slug: str, codes: Sequence[str],
@@ -72,3 +78,34 @@ def invitations_csv(base_url: str, slug: str, codes: Sequence[str],
     for code, label in zip(codes, labels):
         writer.writerow((label or "", code, invitation_link(base_url, slug, code)))
     return out.getvalue()
+
+
+_CODE_IN_QUERY = re.compile(r"(?<=[?&]code=)[^&\s\"]*")
+
+
+def redact_codes(text: str) -> str:
+    """``text`` with the value of every ``code=`` query parameter replaced by ``REDACTED``."""
+    return _CODE_IN_QUERY.sub("REDACTED", text)
+
+
+class RedactCodes(logging.Filter):
+    """A log filter that keeps invitation codes out of the server's access log.
+
+    Links put the code after ``#`` (never sent to a server), but an older
+    ``?code=`` link, or one typed by hand, still reaches the server: uvicorn's
+    access log line (its arguments hold the path with the query) is redacted.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_codes(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = redact_codes(record.msg)
+        return True
+
+
+def keep_codes_out_of_access_log(logger_name: str = "uvicorn.access") -> None:
+    """Install :class:`RedactCodes` on the access logger once (filters survive uvicorn's log setup)."""
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(f, RedactCodes) for f in logger.filters):
+        logger.addFilter(RedactCodes())

@@ -10,6 +10,7 @@
     GET  /s/<slug>/results/images.csv       every image's votes
     GET  /s/<slug>/results/results.json     the statistics with 95% intervals
     GET  /s/<slug>/results/plots/<name>.png accuracy, learning, images
+    GET  /s/<slug>/results/img/<name>.png   an image by its file name (the results' thumbnails)
 
 Everything under ``results`` answers 401 without a credential and 403 with a
 wrong one; scripts send ``Authorization: Bearer <owner token>``.
@@ -157,3 +158,16 @@ def plot(request: Request, served: Served, filename: str) -> Response:
     results = summarize_study(served.store, study)
     return Response(PLOTS[name](results), media_type="image/png",
                     headers={"Cache-Control": "no-store"})
+
+
+@router.get("/s/{slug}/results/img/{filename}")
+def thumbnail(request: Request, served: Served, filename: str) -> Response:
+    """An image by its stored name, for the owner only (annotators see per-session tokens)."""
+    study, refusal = _owner_only(request, served)
+    if refusal is not None:
+        return refusal
+    name, _, extension = filename.partition(".")
+    if extension != "png" or not served.is_image_name(name):
+        return PlainTextResponse("no such image\n", status_code=404)
+    return Response(served.folder.image_path(name).read_bytes(), media_type="image/png",
+                    headers={"Cache-Control": "private, no-store"})

@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from improved_gan.turing.formatting import (
     format_difference,
     format_interval,
+    format_p_value,
     format_percent,
     format_proportion,
     format_rate,
@@ -22,7 +23,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.filters.update(
     pct=format_proportion, percent=format_percent, interval=format_interval,
-    difference=format_difference, rate=format_rate,
+    difference=format_difference, rate=format_rate, p_value=format_p_value,
 )
 
 

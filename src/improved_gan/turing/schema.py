@@ -13,6 +13,8 @@
     attention_images  the study's attention-check images (answer known by design: generated)
     hype_time  studies whose exposures are limited (HYPE-time)
     exposures  per answered trial of a HYPE-time study: requested and displayed exposure (ms)
+    timing     per trial of a HYPE-time study, by the server's clock: when its image was served,
+               how often it was asked for, when the vote came, and why the vote is not counted
     tutorial_images   the study's practice images, shown with their answer before the study
                       and never part of a session's sequence
 
@@ -38,7 +40,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = 3  # 2: invitations, owner logouts; 3: attention checks, tutorial (new tables only)
+SCHEMA_VERSION = 4  # 2: invitations, owner logouts; 3: attention checks, tutorial; 4: timing
+# (each version adds tables only, so an older store opens and gains the new ones)
 TOKEN_HASH_LENGTH = 64  # hex SHA-256
 IMAGE_NAME_LENGTH = 32
 LABEL_MAX_LENGTH = 64
@@ -159,5 +162,17 @@ exposures = Table(
     Column("position", Integer, nullable=False),
     Column("requested_ms", Integer, nullable=False),  # the staircase's exposure
     Column("displayed_ms", Float, nullable=True),  # measured by the browser; NULL without script
+    PrimaryKeyConstraint("session_id", "position"),
+)
+
+timing = Table(
+    "turing_timing",
+    metadata,
+    Column("session_id", Integer, ForeignKey("turing_sessions.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("served_at", Float, nullable=True),  # server clock (s) of the image's first fetch
+    Column("fetches", Integer, nullable=False),  # requests for the image while the trial was open
+    Column("voted_at", Float, nullable=True),  # server clock (s) when the vote arrived
+    Column("problem", String(80), nullable=True),  # why the vote is not counted; NULL: counted
     PrimaryKeyConstraint("session_id", "position"),
 )

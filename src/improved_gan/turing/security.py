@@ -6,8 +6,11 @@
 * CSRF tokens are HMAC-SHA256 under the study's key of a purpose and of what the
   form is bound to (the annotator's session, or a random pre-session nonce held
   in a cookie): a page on another site can neither read nor forge them.
-* Image names are 128 random bits in hex, drawn independently of the image, so
-  a name says nothing about whether the image is real.
+* Image file names are 128 random bits in hex, drawn independently of the
+  image, so a name says nothing about whether the image is real; annotators
+  never see them: each sees an image under a per-session token
+  (:func:`image_token`), so a list of names and kinds shared between
+  annotators is worthless.
 
 Every comparison of a secret is constant-time (:func:`hmac.compare_digest`).
 """
@@ -67,3 +70,21 @@ def signature_matches(key_hex: str, purpose: str, binding: str, supplied: str | 
     if not supplied or len(supplied) > 64:
         return False
     return hmac.compare_digest(sign(key_hex, purpose, binding), supplied)
+
+
+def b64_byte(signature: str) -> int:
+    """The first byte of a :func:`sign` value (to draw a secret coin from it)."""
+    return base64.urlsafe_b64decode(signature[:4])[0]
+
+
+def image_token(key_hex: str, token_hash: str, position: int) -> str:
+    """The name under which one annotator sees the image at ``position`` of their sequence.
+
+    32 hex characters of an HMAC under the study's key of the session's token
+    hash and the position: it means nothing outside that session (another
+    annotator sees the same image under another name), and it names no image
+    for anyone but the session's browser, which the server checks.
+    """
+    digest = hmac.new(bytes.fromhex(key_hex), f"image|{token_hash}|{position}".encode(),
+                      hashlib.sha256)
+    return digest.hexdigest()[:32]

@@ -19,13 +19,18 @@ votes, which the per-image statistics need. Each kind's pool must hold at
 least ``per_session`` images, since a session may (rarely) draw a single kind.
 
 Feedback arms are fixed when invitations are made (:func:`assign_arms`), so
-an annotator cannot choose one by starting again.
+an annotator cannot choose one by starting again. In a study with both arms
+each arm draws from its own half of each pool (:func:`arm_images`): an image
+whose kind a feedback page revealed is never shown in the arm without
+feedback, so a key learned there is worthless where HYPE-infinity is measured.
 """
 
 from __future__ import annotations
 
 import random
 from typing import Mapping, Sequence
+
+from improved_gan.turing import security
 
 _system_random = random.SystemRandom()
 
@@ -81,6 +86,21 @@ def draw_sequence(
     for chosen in picks.values():
         rng.shuffle(chosen)  # least_shown's order is by exposure; the sequence must not be
     return [picks[kind].pop() for kind in kinds]
+
+
+def arm_images(image_ids: Sequence[int], feedback: bool, *, key_hex: str, per_session: int) -> list[int]:
+    """The images of one kind that sessions of one feedback arm draw from.
+
+    The kind's images, ordered by an HMAC of their id under the study's key (a
+    split nobody outside the server can reproduce), are cut in two halves: the
+    first for the feedback arm, the rest (the odd one included) for the arm
+    without. A half smaller than ``per_session`` (a study created before arms
+    had their own images) gives way to the whole pool.
+    """
+    ordered = sorted(image_ids, key=lambda i: security.sign(key_hex, "arm", str(i)))
+    half = len(ordered) // 2
+    mine = ordered[:half] if feedback else ordered[half:]
+    return mine if len(mine) >= per_session else list(image_ids)
 
 
 def assign_arms(mode: str, n: int, rng: random.Random | None = None) -> list[bool]:

@@ -30,6 +30,14 @@ or more annotators (:mod:`improved_gan.turing.agreement`).
 never counted, and every vote of an annotator who failed more than the
 study's threshold is left out of every statistic above; ``attention`` says
 how many annotators were checked and excluded, and why.
+
+**Timing** (HYPE-time, :mod:`improved_gan.turing.timing`): a vote whose timing
+the server found inconsistent is left out of every statistic and counted by
+reason in ``hype_time``.
+
+**Collusion** (:mod:`improved_gan.turing.collusion`): pairs of annotators whose
+agreement is implausible under independence are flagged (not excluded: the
+owner decides).
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ import numpy as np
 
 from improved_gan.turing.agreement import krippendorff_alpha_nominal
 from improved_gan.turing.attention import AttentionSummary, apply_checks
+from improved_gan.turing.collusion import CollusionSummary, flag_pairs
 from improved_gan.turing.hype_time import HypeTimeSummary, summarize_exposures
 from improved_gan.turing.intervals import (
     Proportion,
@@ -51,6 +60,7 @@ from improved_gan.turing.intervals import (
     cluster_bootstrap_difference,
     cluster_bootstrap_interval,
     json_number,
+    json_p_value,
     newcombe_difference_interval,
     proportion,
 )
@@ -99,7 +109,7 @@ class GroupSummary:
             "chance": CHANCE,
             "accuracy": self.accuracy.to_dict(),
             "accuracy_ci95_annotator_bootstrap": _pair(self.annotator_bootstrap_ci),
-            "accuracy_p_value_vs_chance": json_number(self.p_value_vs_chance),
+            "accuracy_p_value_vs_chance": json_p_value(self.p_value_vs_chance),
             "hype_infinity": {"error_rate": json_number(error),
                               "ci95_annotator_bootstrap": _pair((error_low, error_high))},
             "accuracy_on_real": self.on_real.to_dict(),
@@ -184,6 +194,7 @@ class StudyResults:
     agreement_alpha: float  # Krippendorff's alpha over images with two or more votes
     attention: AttentionSummary = AttentionSummary(0, 1, 0)  # who the checks excluded
     hype_time: HypeTimeSummary | None = None  # for a study with limited exposures
+    collusion: CollusionSummary = CollusionSummary()  # pairs who agree implausibly often
 
     @property
     def votes(self) -> int:
@@ -202,6 +213,7 @@ class StudyResults:
             "images": [im.to_dict() for im in self.images],
             "attention_checks": self.attention.to_dict(),
             "hype_time": None if self.hype_time is None else self.hype_time.to_dict(),
+            "collusion": self.collusion.to_dict(),
         }
 
 
@@ -215,7 +227,9 @@ def summarize(
     who failed more than ``attention_max_failures`` checks
     (:func:`improved_gan.turing.attention.apply_checks`); ``attention_checks``
     (per session) is only reported. :func:`summarize_study` takes both from a study.
+    Votes with a timing problem (HYPE-time) are dropped first.
     """
+    votes = [v for v in votes if v.timing_problem is None]
     votes, checked = apply_checks(votes, checks_per_session=attention_checks,
                                   max_failures=attention_max_failures)
     groups = {
@@ -233,6 +247,7 @@ def summarize(
         images=summarize_images(votes, images),
         agreement_alpha=agreement(votes),
         attention=checked,
+        collusion=flag_pairs(votes),
     )
 
 

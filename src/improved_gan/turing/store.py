@@ -22,18 +22,29 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterator
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    delete,
+    func,
+    insert,
+    inspect,
+    literal_column,
+    select,
+    text,
+    update,
+)
 
 from improved_gan.turing import schema, security
 from improved_gan.turing.config import StudyOptions
 from improved_gan.turing.database import open_engine, write_engine
 from improved_gan.turing.attention import insert_checks
-from improved_gan.turing.sequencing import _system_random, assign_arms, draw_sequence
+from improved_gan.turing.sequencing import _system_random, arm_images, assign_arms, draw_sequence
 
 S, I, A, T = schema.studies, schema.images, schema.sessions, schema.trials
 V, L = schema.invitations, schema.owner_logouts
 ATT, AI, TI = schema.attention, schema.attention_images, schema.tutorial_images
-HT, EX = schema.hype_time, schema.exposures
+HT, EX, TM = schema.hype_time, schema.exposures, schema.timing
 ROLES = ("study", "attention", "tutorial")
 
 
@@ -149,10 +160,15 @@ class VoteRow:
     said_generated: bool
     answered_at: datetime
     attention: bool = False  # an attention check: never counted in the accuracy
+    timing_problem: str | None = None  # HYPE-time: why the vote is not counted (timing.PROBLEMS)
 
     @property
     def correct(self) -> bool:
         return self.said_generated == self.is_generated
+
+
+class InvitationUsed(Exception):
+    """The invitation's session was opened before, in some browser: a code opens one session once."""
 
 
 class Store:
@@ -166,6 +182,7 @@ class Store:
         # sleeps and lets some writers wait seconds (other processes still
         # meet the busy handler).
         self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+        self._timing_table: bool | None = None  # a read-only store of an older version lacks it
 
     @classmethod
     def open(cls, url: str, *, create: bool = True, read_only: bool = False) -> "Store":
@@ -187,6 +204,12 @@ class Store:
 
     def create_schema(self) -> None:
         schema.metadata.create_all(self._writer)
+
+    def _has_timing(self) -> bool:
+        """Whether the store holds ``turing_timing`` (a store of schema 3, opened read-only, does not)."""
+        if self._timing_table is None:
+            self._timing_table = inspect(self.engine).has_table(TM.name)
+        return self._timing_table
 
     def close(self) -> None:
         self.engine.dispose()
@@ -288,6 +311,7 @@ class Store:
         sessions = select(A.c.id).where(A.c.study_id == study_id).scalar_subquery()
         with self._write() as conn:
             conn.execute(delete(EX).where(EX.c.session_id.in_(sessions)))
+            conn.execute(delete(TM).where(TM.c.session_id.in_(sessions)))
             conn.execute(delete(HT).where(HT.c.study_id == study_id))
             conn.execute(delete(T).where(T.c.session_id.in_(sessions)))
             conn.execute(delete(AI).where(AI.c.study_id == study_id))
@@ -365,12 +389,13 @@ class Store:
     def claim_invitation(
         self, study: Study, code_hash: str, *, token_hash: str, rng: random.Random | None = None
     ) -> Session | None:
-        """The session of an invitation, opened with this browser's token; None for a wrong code.
+        """The session an invitation opens, with this browser's token; None for a wrong code.
 
-        The first claim starts the session (arm and label from the invitation).
-        A later claim (another browser, cleared cookies) hands the same session
-        to the new token: the old browser loses it, and nobody gets a second
-        sequence from one invitation.
+        The first claim starts the session (arm and label from the invitation)
+        and the code is spent: the session lives on in that browser's cookie.
+        A later claim raises :class:`InvitationUsed`, so a code seen by someone
+        else (a log, a shared screen) cannot take an annotator's session over,
+        and nobody gets a second sequence from one invitation.
         """
         with self._write() as conn:
             invitation = conn.execute(
@@ -379,11 +404,7 @@ class Store:
             if invitation is None:
                 return None
             if invitation.session_id is not None:
-                conn.execute(update(A).where(A.c.id == invitation.session_id)
-                             .values(token_hash=token_hash))
-                row = conn.execute(select(A).where(A.c.id == invitation.session_id)).one()
-                return Session(row.id, row.label, row.feedback, row.n_trials, row.next_position,
-                               _utc(row.created_at))
+                raise InvitationUsed(invitation.session_id)
             session = self._new_session(conn, study, token_hash=token_hash,
                                         label=invitation.label, feedback=invitation.feedback,
                                         rng=rng)
@@ -403,6 +424,10 @@ class Store:
         for image_id, is_generated in kinds:
             if image_id not in checks and image_id not in practice:
                 (generated_ids if is_generated else real_ids).append(image_id)
+        if study.options.feedback == "random":  # each arm its own images
+            real_ids, generated_ids = (
+                arm_images(ids, feedback, key_hex=study.csrf_key, per_session=study.options.per_session)
+                for ids in (real_ids, generated_ids))
         exposures = dict(
             conn.execute(
                 select(T.c.image_id, func.count())
@@ -439,6 +464,37 @@ class Store:
         return Session(row.id, row.label, row.feedback, row.n_trials, row.next_position,
                        _utc(row.created_at))
 
+    def trial_image_name(self, session_id: int, position: int) -> str | None:
+        """The file name of the image at ``position`` of a session (the server's, never shown)."""
+        with self._read() as conn:
+            return conn.execute(
+                select(I.c.name).join(T, T.c.image_id == I.c.id)
+                .where(T.c.session_id == session_id, T.c.position == position)).scalar_one_or_none()
+
+    def record_fetch(self, session_id: int, position: int, at: float) -> int:
+        """Count a request for the image of a timed trial; the first sets ``served_at``.
+
+        Returns how many requests there have been, this one included (only the
+        first may be answered with the image).
+        """
+        with self._write() as conn:
+            fetches = conn.execute(select(TM.c.fetches).where(
+                TM.c.session_id == session_id, TM.c.position == position)).scalar_one_or_none()
+            if fetches is None:
+                conn.execute(insert(TM).values(session_id=session_id, position=position,
+                                               served_at=at, fetches=1))
+                return 1
+            conn.execute(update(TM).where(TM.c.session_id == session_id, TM.c.position == position)
+                         .values(fetches=fetches + 1))
+            return fetches + 1
+
+    def serving(self, session_id: int, position: int) -> tuple[float | None, int]:
+        """``(served_at, fetches)`` of a timed trial's image (``(None, 0)`` if never fetched)."""
+        with self._read() as conn:
+            row = conn.execute(select(TM.c.served_at, TM.c.fetches).where(
+                TM.c.session_id == session_id, TM.c.position == position)).one_or_none()
+        return (None, 0) if row is None else (row.served_at, row.fetches)
+
     def current_trial(self, session_id: int) -> Trial | None:
         """The first unanswered trial, or None when the session is finished."""
         with self._read() as conn:
@@ -455,11 +511,14 @@ class Store:
     def record_vote(
         self, session_id: int, position: int, *, said_generated: bool,
         exposure: tuple[int, float | None] | None = None,
+        timing: tuple[float, str | None] | None = None,
     ) -> VoteResult:
         """Store the vote for ``position`` once; a repeat returns the first vote unchanged.
 
         ``exposure``: ``(requested ms, displayed ms or None)`` of a HYPE-time
-        trial, stored with the vote in the same transaction.
+        trial, stored with the vote in the same transaction; ``timing``:
+        ``(the server's clock at the vote, the timing problem or None)``
+        (:mod:`improved_gan.turing.timing`).
         """
         with self._write() as conn:
             advanced = conn.execute(
@@ -487,6 +546,8 @@ class Store:
                     conn.execute(insert(EX).values(session_id=session_id, position=position,
                                                    requested_ms=exposure[0],
                                                    displayed_ms=exposure[1]))
+                if timing is not None:
+                    self._record_timing(conn, session_id, position, *timing)
             trial = self._answered(conn, session_id, position)
         if advanced:
             return VoteResult(VoteStatus.RECORDED, trial)
@@ -498,6 +559,15 @@ class Store:
             ).one_or_none()
         status = VoteStatus.OUT_OF_ORDER if exists else VoteStatus.NO_SUCH_POSITION
         return VoteResult(status, None)
+
+    @staticmethod
+    def _record_timing(conn: Connection, session_id: int, position: int, voted_at: float,
+                       problem: str | None) -> None:
+        where = (TM.c.session_id == session_id) & (TM.c.position == position)
+        if conn.execute(update(TM).where(where).values(voted_at=voted_at, problem=problem)).rowcount:
+            return
+        conn.execute(insert(TM).values(session_id=session_id, position=position, served_at=None,
+                                       fetches=0, voted_at=voted_at, problem=problem))
 
     def answered_trial(self, session_id: int, position: int) -> AnsweredTrial | None:
         """A trial with its vote and the truth, only once it has been answered."""
@@ -532,12 +602,15 @@ class Store:
         return [AnsweredTrial(*row) for row in rows]
 
     def votes(self, study_id: int) -> list[VoteRow]:
-        """Every stored vote of a study, by session then position; ``attention`` marks checks."""
+        """Every stored vote of a study, by session then position; ``attention`` marks checks,
+        ``timing_problem`` the HYPE-time votes whose timing is not counted."""
+        timed = self._has_timing()
         query = (
             select(
                 T.c.session_id, A.c.label, A.c.feedback, T.c.position, A.c.n_trials,
                 I.c.id, I.c.name, I.c.is_generated, I.c.origin, I.c.score,
                 T.c.said_generated, T.c.answered_at, AI.c.image_id.is_not(None),
+                TM.c.problem if timed else literal_column("NULL"),
             )
             .join(A, A.c.id == T.c.session_id)
             .join(I, I.c.id == T.c.image_id)
@@ -545,9 +618,12 @@ class Store:
             .where(A.c.study_id == study_id, T.c.said_generated.is_not(None))
             .order_by(T.c.session_id, T.c.position)
         )
+        if timed:
+            query = query.outerjoin(TM, (TM.c.session_id == T.c.session_id)
+                                    & (TM.c.position == T.c.position))
         with self._read() as conn:
             rows = conn.execute(query).all()
-        return [VoteRow(*row[:-2], _utc(row[-2]), bool(row[-1])) for row in rows]
+        return [VoteRow(*row[:-3], _utc(row[-3]), bool(row[-2]), row[-1]) for row in rows]
 
     def session_history(self, session_id: int) -> list[bool]:
         """Whether each answered trial of a session was right, in order (checks included)."""
@@ -558,15 +634,23 @@ class Store:
                 .order_by(T.c.position)).all()
         return [r.said_generated == r.is_generated for r in rows]
 
-    def exposures(self, study_id: int) -> list[tuple[int, int, int, float | None]]:
-        """``(session, position, requested ms, displayed ms)`` of a study's counted timed trials."""
+    def exposures(self, study_id: int) -> list[tuple]:
+        """``(session, position, requested ms, displayed ms, served_at, voted_at, problem)`` of a
+        study's timed trials, attention checks left out (the last three None where the
+        server's clock was not kept: votes stored by an earlier version)."""
+        timed = self._has_timing()
+        clock = (TM.c.served_at, TM.c.voted_at, TM.c.problem) if timed else (
+            literal_column("NULL"), literal_column("NULL"), literal_column("NULL"))
+        query = (select(EX.c.session_id, EX.c.position, EX.c.requested_ms, EX.c.displayed_ms, *clock)
+                 .join(A, A.c.id == EX.c.session_id)
+                 .join(T, (T.c.session_id == EX.c.session_id) & (T.c.position == EX.c.position))
+                 .where(A.c.study_id == study_id, T.c.image_id.not_in(select(AI.c.image_id)))
+                 .order_by(EX.c.session_id, EX.c.position))
+        if timed:
+            query = query.outerjoin(TM, (TM.c.session_id == EX.c.session_id)
+                                    & (TM.c.position == EX.c.position))
         with self._read() as conn:
-            rows = conn.execute(
-                select(EX.c.session_id, EX.c.position, EX.c.requested_ms, EX.c.displayed_ms)
-                .join(A, A.c.id == EX.c.session_id)
-                .join(T, (T.c.session_id == EX.c.session_id) & (T.c.position == EX.c.position))
-                .where(A.c.study_id == study_id, T.c.image_id.not_in(select(AI.c.image_id)))
-                .order_by(EX.c.session_id, EX.c.position)).all()
+            rows = conn.execute(query).all()
         return [tuple(r) for r in rows]
 
     def session_count(self, study_id: int) -> int:

@@ -60,8 +60,9 @@ def register(subparsers) -> None:
                    help="tell annotators after each vote whether they were right; "
                         "random: half of them (default)")
     c.add_argument("--attention-checks", type=int, default=6, metavar="N",
-                   help="attention checks per session: plain grey squares to be answered "
-                        "Generated, never counted (0: none; default 6)")
+                   help="attention checks per session, made from real images taken out of the "
+                        "pool: two thirds scrambled (answer Generated), a third unchanged (answer "
+                        "Real); never counted (0: none; default 6)")
     c.add_argument("--attention-max-failures", type=int, default=1, metavar="K",
                    help="an annotator failing more than K checks is excluded from every "
                         "statistic (default 1)")
@@ -71,6 +72,11 @@ def register(subparsers) -> None:
     c.add_argument("--hype-time", action="store_true",
                    help="HYPE-time: limit each image's exposure by a 3-down/1-up staircase from "
                         "100 to 1000 ms (50 ms steps), each image followed by a mask")
+    c.add_argument("--sessions", type=int, default=40, metavar="N",
+                   help="annotators you mean to invite: create refuses pools so small that the "
+                        "feedback arm would show an image again after its kind was told (default 40)")
+    c.add_argument("--allow-recurring-images", action="store_true",
+                   help="create the study even if feedback-arm images would recur (a warning instead)")
     c.add_argument("--title", default="Real or generated?", help="heading annotators see")
     c.add_argument("--slug", help="the study's name in URLs (default: from the folder name)")
     c.add_argument("--seed", type=int, help="seed for a run's generator samples (default 0; only with a run folder)")
@@ -207,12 +213,15 @@ def _plain_message(err: Exception) -> str | None:
 
 def create(args: argparse.Namespace) -> int:
     from improved_gan.turing.config import StudyOptions, slug_from_folder
-    from improved_gan.turing.create import check_new_folder, create_study
+    from improved_gan.turing.create import check_new_folder, create_study, recurrence_problem
     import warnings
 
     from improved_gan.turing.create import PoolWarning
     from improved_gan.turing.sources import load_pool
 
+    if args.sessions < 1:
+        raise UserError(f"--sessions must be at least 1 (got {args.sessions}); it is how many "
+                        "annotators you mean to invite")
     check_new_folder(args.study)  # before the (possibly slow) loading of images
     _check_source_flags(args)
     options = StudyOptions(
@@ -233,10 +242,14 @@ def create(args: argparse.Namespace) -> int:
         data_dir=args.data_dir, top_fraction=args.generated_top, scores=args.generated_scores,
         progress=progress,
     )
+    recurring = recurrence_problem(options, len(real.images), len(generated.images), args.sessions)
+    if recurring and not args.allow_recurring_images:
+        raise UserError(f"{recurring}; or add --allow-recurring-images (nothing was written)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PoolWarning)  # printed below, once
         created = create_study(args.study, options, real=real, generated=generated,
-                               database_url=args.database, progress=progress)
+                               database_url=args.database, progress=progress,
+                               planned_sessions=args.sessions)
     for text in created.warnings:
         print(f"warning: {text}", file=sys.stderr)
     print(f"created study {created.slug!r} in {created.folder}: {created.n_real} real and "

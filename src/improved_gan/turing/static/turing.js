@@ -75,9 +75,30 @@ document.addEventListener("submit", function (event) {
       });
     });
   }
+  function refused() {  // served once only (a reload): answer to go on; the vote will not count
+    figure.classList.remove("waiting");
+    figure.classList.add("masked");
+    paintMask();
+    document.getElementById("shown-once").hidden = false;
+    for (var k = 0; k < buttons.length; k++) buttons[k].disabled = false;
+  }
   if (img.complete && img.naturalWidth) {
     img.decode().then(expose, expose);
+  } else if (img.complete) {
+    refused();
   } else {
     img.addEventListener("load", function () { img.decode().then(expose, expose); });
+    img.addEventListener("error", refused);
+  }
+})();
+// The start page: an invitation link carries its code after "#", which browsers never send to
+// a server (so no log holds it); fill it in, and take it out of the address bar.
+(function () {
+  var input = document.getElementById("code");
+  var match = /(?:^#|&)code=([A-Za-z0-9_-]{43})/.exec(window.location.hash);
+  if (!input || !match) return;
+  if (!input.value) input.value = match[1];
+  if (window.history.replaceState) {
+    window.history.replaceState(null, "", window.location.pathname + window.location.search);
   }
 })();
