@@ -114,3 +114,18 @@ def test_p_values_below_1e4_are_in_scientific_notation():
     # computed in logs: the exact tail of 2000 of 2000, 2 * 2^-2000, is below a double
     assert binomial_two_sided_p(2000, 2000) == 0.0 and binomial_two_sided_p(1100, 2000) > 0
     assert binomial_two_sided_p(600, 1000) == pytest.approx(2.7e-10, rel=0.05)
+
+
+def test_a_store_of_the_previous_schema_is_read_as_it_is(make_study, capsys):
+    """A study created before ``turing_timing`` existed, archived read-only: its results still print."""
+    import sqlite3
+
+    from improved_gan.cli.main import main
+
+    created = make_study(hype_time=True, feedback="off")
+    with sqlite3.connect(created.folder / "turing.sqlite3") as conn:
+        conn.execute("DROP TABLE turing_timing")
+    (created.folder / "turing.sqlite3").chmod(0o444)
+    assert main(["turing", "results", str(created.folder)]) == 0
+    out = capsys.readouterr().out
+    assert "HYPE-time votes left out for their timing: 0" in out
