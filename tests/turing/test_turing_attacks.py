@@ -27,6 +27,7 @@ import re
 import warnings
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from improved_gan.turing.client import ScriptedAnnotator
@@ -145,8 +146,9 @@ def test_a_shared_list_of_names_and_kinds_is_worthless(tmp_path, client_for):
 
 
 def forged_session(client, slug, code, clock, *, claim: str | None, wait_s: float = 0.0,
-                   refetch: bool = False):
-    """A client that ignores the mask: fetches the image, judges it by its pixels, votes."""
+                   refetch: bool = False, after_exposure: bool = False):
+    """A client that ignores the mask: fetches the image, judges it by its pixels, votes
+    ``wait_s`` later (``after_exposure``: that long after the requested exposure)."""
     annotator = ScriptedAnnotator(client, slug)
     annotator.start(code)
     exposures, refused = [], 0
@@ -156,7 +158,7 @@ def forged_session(client, slug, code, clock, *, claim: str | None, wait_s: floa
         image = pixels(client, image_url(trial.html))
         if refetch:  # the image URL opened again, e.g. in another tab, to study it
             refused += pixels(client, image_url(trial.html)) is None
-        clock.now += wait_s
+        clock.now += wait_s + (requested / 1000 if after_exposure else 0.0)
         said = "generated" if image is not None and looks_generated(image) else "real"
         data = {"csrf": trial.csrf, "position": str(trial.position), "answer": said}
         if claim is not None:
@@ -167,7 +169,7 @@ def forged_session(client, slug, code, clock, *, claim: str | None, wait_s: floa
 
 def test_forged_display_times_are_excluded_and_counted(tmp_path, client_for):
     real, generated = study_pools(40)
-    created, codes = make(tmp_path, "forged", real, generated, invitations=4, per_session=30,
+    created, codes = make(tmp_path, "forged", real, generated, invitations=5, per_session=30,
                           feedback="off", hype_time=True)
     client = client_for(created)
     clock = use_clock(client)
@@ -179,16 +181,27 @@ def test_forged_display_times_are_excluded_and_counted(tmp_path, client_for):
     client.cookies.clear()
     _, refused = forged_session(client, created.slug, codes[3], clock, claim="requested",
                                 wait_s=0.9, refetch=True)
+    client.cookies.clear()  # what the server cannot see: a client that waits as a person would
+    patient, _ = forged_session(client, created.slug, codes[4], clock, claim="requested",
+                                wait_s=0.2, after_exposure=True)
     results = results_of(created)
     h = results.hype_time
+    print(f"\ndetermined client (waits 200 ms after the exposure): exposures {patient[:3]}...{patient[-3:]}, "
+          f"counted {results.votes}, accuracy {results.groups['all'].accuracy.estimate}, score {h.score_ms}, "
+          f"median response {h.per_annotator_response_ms}")
     print(f"\nforged timing: exposures of the instant forger {exposures[:3]}...{exposures[-3:]}; "
           f"score {h.score_ms}; accuracy {results.groups['all'].accuracy.estimate}; "
           f"excluded {getattr(h, 'excluded', None)}; second fetches refused {refused}/30")
     assert h.excluded == {"voted before the exposure and a reaction could have passed": 30,
                           "no display time": 30, "display time inconsistent with the request": 30,
                           "image fetched more than once": 30}
-    assert results.votes == 0 and h.trials == 0  # nothing of theirs is counted
     assert refused == 30
+    # Nothing of theirs is counted but the determined client's, whose every answer after the
+    # mask came 200 ms after it: the results show that next to its modal exposure.
+    assert results.votes == 30 and h.trials == 30 and len(results.annotators) == 1
+    [(sid, response_ms)] = h.per_annotator_response_ms.items()
+    assert response_ms == pytest.approx(200.0) and results.groups["all"].accuracy.estimate == 1.0
+    assert min(patient) < 500  # its exposures fall as a perfect observer's do
 
 
 # -- 3. the constant clicker ---------------------------------------------------------------
