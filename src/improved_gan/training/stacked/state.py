@@ -22,21 +22,32 @@ same ``torch.randn`` calls), and the forward pass is given these draws
 (``noise=``): each :class:`~improved_gan.layers.GaussianNoise` layer then adds
 ``std * draw`` where it would have drawn. The vmapped calls run with
 ``randomness="error"``, so nothing else can draw from a shared generator.
+
+**Batch statistics per copy.** Under vmap, ``F.batch_norm``'s batching rule folds the
+S copies into the channels (``[S, B, C]`` becomes ``[B, S C]``), and its CPU kernels
+round differently for different ``S C``: copy s's statistics, and in particular their
+gradients, would depend on the stack. In the vmapped pass each
+:class:`~improved_gan.layers.BatchStatisticsNorm` therefore computes the same formula
+with explicit reductions (:func:`per_copy_batch_norm`): a mean, then the mean of the
+centred squares (the two-pass variance), each a reduction over copy s's own rows,
+whose order does not depend on S. Forward and backward, copy s then computes the
+same numbers alone and in any stack (one thread; ``tests/training/test_stacked_seed.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 from typing import Any, Callable, Iterator, Sequence
 
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from improved_gan.layers import GaussianNoise
+from improved_gan.layers import BatchStatisticsNorm, GaussianNoise
 
-__all__ = ["StackedModule"]
+__all__ = ["StackedModule", "per_copy_batch_norm"]
 
 
 class StackedModule:
@@ -105,18 +116,23 @@ class StackedModule:
         ``noise``: the copy's draws for its noise layers (:meth:`draw_noise`), used in order
         instead of drawing; None for a pass without random layers (or in eval mode).
         """
-        if not noise:
-            return functional_call(self.template, state, args)
-        with self._supplied_noise(noise):
+        supplied = self._supplied_noise(noise) if noise else contextlib.nullcontext()
+        with self._per_copy_statistics(), supplied:
             return functional_call(self.template, state, args)
 
     def __call__(self, *args: Tensor, detach: bool = False, noise: Sequence[Tensor] | None = None) -> Any:
         """Every copy on its own input: ``args`` are ``[S, ...]``; returns the outputs stacked ``[S, ...]``.
 
-        ``noise``: each copy's noise draws, ``[S, ...]`` per draw (:meth:`draw_noise`).
+        ``noise``: each copy's noise draws, ``[S, ...]`` per draw (:meth:`draw_noise`). They go to the
+        vmapped function as a positional argument: vmap maps positional arguments only, and would hand
+        every copy the whole ``[S, ...]`` stack of a keyword argument.
         """
-        run: Callable = vmap(self.functional, randomness="error")
-        return run(self.state(detach=detach), *args, noise=noise)
+
+        def one_copy(state, noise, *inputs):
+            return self.functional(state, *inputs, noise=noise)
+
+        run: Callable = vmap(one_copy, randomness="error")
+        return run(self.state(detach=detach), noise, *args)
 
     # -- each copy's noise from its own stream ---------------------------------------------------
     def noise_plan(self, *args: Tensor) -> list[tuple[torch.Size, torch.dtype]]:
@@ -166,6 +182,18 @@ class StackedModule:
 
     def _noise_layers(self) -> list[GaussianNoise]:
         return [m for m in self.template.modules() if isinstance(m, GaussianNoise)]
+
+    @contextlib.contextmanager
+    def _per_copy_statistics(self) -> Iterator[None]:
+        """The template's batch norms compute :func:`per_copy_batch_norm` (their formula, stack-independent)."""
+        norms = [m for m in self.template.modules() if type(m) is BatchStatisticsNorm]
+        for norm in norms:
+            norm.forward = functools.partial(_per_copy_forward, norm)  # an instance attribute, removed below
+        try:
+            yield
+        finally:
+            for norm in norms:
+                del norm.forward
 
     @contextlib.contextmanager
     def _supplied_noise(self, noise: Sequence[Tensor]) -> Iterator[None]:
@@ -219,3 +247,30 @@ class StackedModule:
     def _check_index(self, index: int) -> None:
         if not 0 <= index < self.size:
             raise IndexError(f"expected a copy index in [0, {self.size}) (got {index})")
+
+
+def per_copy_batch_norm(x: Tensor, bias: Tensor, *, eps: float) -> Tensor:
+    """:func:`~improved_gan.layers.batch_statistics_norm` with explicit reductions (for one copy, under vmap).
+
+    .. math::
+        y = \\frac{x - \\mu}{\\sqrt{\\sigma^2 + \\epsilon}} + b,\\quad
+        \\mu = \\mathrm{mean}(x),\\quad \\sigma^2 = \\mathrm{mean}\\big((x - \\mu)^2\\big)
+
+    per feature, over the rows (and the H x W positions of a feature map). Under vmap
+    each mean is a reduction over one copy's rows, so copy s's numbers, forward and
+    backward, do not depend on the other copies (``F.batch_norm`` folds the copies into
+    its channels). Shapes: ``x [N, C]`` or ``[N, C, H, W]``, ``bias [C]``; output as ``x``.
+    """
+    dims = [0, *range(2, x.dim())]
+    shape = (1, -1) + (1,) * (x.dim() - 2)
+    centred = x - x.mean(dims, keepdim=True)
+    variance = centred.square().mean(dims, keepdim=True)  # biased (divisor N), as the reference's
+    return centred * torch.rsqrt(variance + eps) + bias.to(x.dtype).view(shape)
+
+
+def _per_copy_forward(norm: BatchStatisticsNorm, x: Tensor) -> Tensor:
+    """``norm.forward`` in a stacked pass: its input check, then :func:`per_copy_batch_norm`."""
+    if x.dim() not in (2, 4) or x.shape[1] != norm.num_features:
+        raise ValueError(f"expected input of shape [N, {norm.num_features}] or [N, {norm.num_features}, H, W]"
+                         f" (got {list(x.shape)})")
+    return per_copy_batch_norm(x, norm.bias, eps=norm.eps)
