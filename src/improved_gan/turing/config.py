@@ -48,8 +48,9 @@ class StudyOptions:
             or ``"random"`` (each invitation is put in one of the two arms, half
             of each batch in each), so one study measures both.
         attention_checks: attention-check trials added to each session at
-            random positions: flat grey squares made by the app, which the
-            instructions say to answer "Generated" (see
+            random positions, made from real images taken out of the real
+            pool: scrambled ones, which the instructions say to answer
+            "Generated", and unchanged ones, "Real" (see
             :mod:`improved_gan.turing.attention`). They are stored with the vote
             as checks and never counted in the accuracy; 0 turns them off.
         attention_max_failures: an annotator who fails more checks than this is
