@@ -64,3 +64,24 @@ def fake_run(folder, *, epochs_done: int = 1, epochs: int = 2, seed: int = 0, er
 def files(folder) -> dict[str, bytes]:
     """Every file under ``folder`` and its bytes, to check that a command changed none of them."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+class hold_run_lock:
+    """``with hold_run_lock(RUN, pid):`` RUN's lock held by this process as a trainer holds it (running.pid,
+    fcntl.flock, holding ``pid``): the run is being trained, for every other process and command."""
+
+    def __init__(self, folder, pid: int) -> None:
+        self.path, self.pid = folder / "running.pid", pid
+
+    def __enter__(self):
+        import fcntl
+
+        self.file = open(self.path, "w")
+        fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self.file.write(f"{self.pid}\n")
+        self.file.flush()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.path.unlink(missing_ok=True)
+        self.file.close()

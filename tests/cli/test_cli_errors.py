@@ -56,18 +56,20 @@ def test_runs_lists_status_epochs_and_last_test_errors(tmp_path, capsys):
     live = fake_run(tmp_path / "runs" / "live", epochs_done=1, epochs=5)
     import os
 
-    (live / "running.pid").write_text(str(os.getppid()))  # a live process other than this one
+    from clitools import hold_run_lock
+
     broken = fake_run(tmp_path / "runs" / "deep" / "broken")
     (broken / "config.json").write_text("{")
-    assert main(["runs", str(tmp_path / "runs")]) == 0
-    out = capsys.readouterr().out.splitlines()
+    with hold_run_lock(live, os.getppid()):  # the run's lock held, as by a trainer
+        assert main(["runs", str(tmp_path / "runs")]) == 0
+        out = capsys.readouterr().out.splitlines()
+        assert main(["runs", str(tmp_path / "runs"), "--json"]) == 0
+        rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     line = {row.split()[0].rsplit("/", 1)[-1]: row for row in out[1:]}
     assert "finished" in line["done"] and "2/2" in line["done"] and "123/1000 (12.30%)" in line["done"]
     assert "unfinished" in line["stopped"] and "1/5" in line["stopped"]
     assert "running" in line["live"]
     assert "damaged" in line["broken"] and "not valid JSON" in line["broken"]
-    assert main(["runs", str(tmp_path / "runs"), "--json"]) == 0
-    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert {r["status"] for r in rows} == {"finished", "unfinished", "running", "damaged"}
 
 

@@ -150,10 +150,12 @@ def test_resume_takes_a_new_lr_when_asked(run_copy):
 
 
 def test_resume_refuses_a_run_that_is_training_now(run_copy):
-    (run_copy / "running.pid").write_text(f"{os.getpid()}\n")  # this test process: alive
-    _refused(cli("resume", str(run_copy), check=False), f"being trained by process {os.getpid()}")
-    _refused(cli("train", "mnist-fm", *ONE_EPOCH, "--out", str(run_copy), "--overwrite", check=False),
-             f"process {os.getpid()} is training it now")
+    from clitools import hold_run_lock
+
+    with hold_run_lock(run_copy, os.getpid()):  # this test process holds the run's lock, as a trainer does
+        _refused(cli("resume", str(run_copy), check=False), f"being trained by process {os.getpid()}")
+        _refused(cli("train", "mnist-fm", *ONE_EPOCH, "--out", str(run_copy), "--overwrite", check=False),
+                 f"process {os.getpid()} is training it now")
 
 
 # -- one damaged checkpoint does not lose a run ---------------------------------------------------------

@@ -4,7 +4,8 @@ Subcommands are the modules of :mod:`improved_gan.cli.commands`; each adds its
 own parser. A :class:`~improved_gan.errors.UserError` raised anywhere below is
 printed as one line (``error: ...``) with exit status 2, never as a traceback;
 so is an ``OSError`` (a read-only folder, a full disk), which no command leaves
-half-written because every file is written atomically.
+half-written because every file is written atomically. Ctrl-C and SIGTERM stop
+a command the same way (utils/signals.py): one line, exit status 130 or 143.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from improved_gan import __version__
 from improved_gan.cli import commands
 from improved_gan.cli.commands.resume import alias as resume_alias
 from improved_gan.errors import UserError
+from improved_gan.utils.signals import Terminated, exit_status, terminate_as_interrupt
 
 
 _START_HERE = """start here:
@@ -58,7 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {message}", file=sys.stderr)
         return 2
     try:
-        status = args.func(args)
+        with terminate_as_interrupt():  # SIGTERM (kill, timeout, a scheduler) cleans up as Ctrl-C does
+            status = args.func(args)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -71,12 +74,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {message}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # a command that trains says how to continue (continue_hint); others kept nothing
+    except KeyboardInterrupt as stop:  # a command that trains says how to continue (continue_hint); others kept nothing
         hint = getattr(args, "continue_hint", None)
         said = (f"interrupted: the last checkpoint is kept; {hint}" if hint else
                 "interrupted: nothing was left half-written (files are written atomically); run the command again")
-        print(getattr(args, "interrupt_message", None) or said, file=sys.stderr)
-        return 130
+        said = getattr(args, "interrupt_message", None) or said
+        if isinstance(stop, Terminated):
+            said = "terminated (SIGTERM)" + said.removeprefix("interrupted")
+        print(said, file=sys.stderr)
+        return exit_status(stop)
     return int(status or 0)
 
 

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any, Iterable
 
-from improved_gan.utils.atomic import atomic_write_text
+from improved_gan.utils.atomic import atomic_write_text, temporary_target
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
@@ -49,6 +50,28 @@ PLOTS = (PLOT_TEST_ERRORS, *PLOT_LOSS.values(), PLOT_MNIST_SCORE, PLOT_MNIST_FD,
 RUN_FILES = frozenset({CONFIG, METRICS, LOG, SCORES, REPORT, RUNNING, *PLOTS})
 RUN_FOLDERS = frozenset({TENSORBOARD, CHECKPOINTS, SAMPLES})
 """Everything a run folder may hold at its top level: a folder with anything else is not only a run."""
+
+
+def remove_leftover_temporaries(run_dir: Path) -> list[Path]:
+    """Remove the temporary files that a killed writer left in the run folder; returns their paths.
+
+    Only files named as :func:`~improved_gan.utils.atomic.temporary_name` names them, for a file the trainer
+    writes there (``.last.pt.k2x9_a1q.tmp`` in checkpoints/, ``.metrics.jsonl.0b3c5d7e.tmp``, a sample
+    grid's): never another file. Call it only while holding the run (a live writer's file is not left over).
+    """
+    wanted = {run_dir: RUN_FILES, run_dir / CHECKPOINTS: {LAST_CHECKPOINT, PREVIOUS_CHECKPOINT}}
+    removed = []
+    for folder in (run_dir, run_dir / CHECKPOINTS, run_dir / SAMPLES):
+        if not folder.is_dir() or folder.is_symlink():
+            continue
+        for path in folder.iterdir():
+            target = temporary_target(path.name)
+            ours = target is not None and (target in wanted[folder] if folder in wanted else
+                                           re.fullmatch(r"epoch-\d{4,}\.png", target) is not None)
+            if ours and path.is_file() and not path.is_symlink():
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    return removed
 
 
 def write_metrics(run_dir: Path, history: Iterable[dict[str, Any]]) -> None:

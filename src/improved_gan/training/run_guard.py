@@ -13,7 +13,7 @@ writes into ``--out`` or removes it (``--overwrite``), these checks decide:
   folder that is not a run, and a run that has a checkpoint (resume it) or
   another configuration; an unfinished start of the same configuration (no
   epoch finished) may be started again;
-- :func:`running_pid` / :class:`RunningMark`: ``running.pid`` while a process
+- :func:`running_pid` / :class:`RunningMark`: ``running.pid``, locked (``fcntl.flock``) while a process
   trains the run, so that nothing removes or resumes a run that is training.
 """
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
 from improved_gan.config import LR_FIELDS, WHERE_NOT_WHAT, TrainConfig, load_config
@@ -295,38 +296,90 @@ def check_run_folder(folder: Path, config: TrainConfig, *, overwrite: bool = Fal
     return False
 
 
-# -- running.pid ----------------------------------------------------------------------------------
+# -- running.pid: the run's lock ---------------------------------------------------------------------
+
+LOCK_TRIES = 5
+"""Tries of a non-blocking lock, 10 ms apart (a reader of the mark holds it shared for an instant)."""
 
 
 def running_pid(folder: Path) -> int | None:
-    """The process id training the run in ``folder`` now, or None (no mark, or its process is gone)."""
+    """The process training the run in ``folder`` now, or None: the process that holds the lock on its
+    ``running.pid`` (fcntl.flock, which the OS releases when the process ends, however it ends). A file left
+    by a killed process, or written by hand (``echo 1 > running.pid``), holds no lock and means nothing."""
+    import fcntl
+
+    path = folder / RUNNING
+    if not path.is_file():
+        return None
     try:
-        pid = int((folder / RUNNING).read_text().strip())
-    except (OSError, ValueError):
-        return None
-    if pid <= 0 or pid == os.getpid():  # 0 and -1 name process groups to os.kill, never one trainer
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
         return None
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:  # alive, another user's
-        return pid
-    return pid
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return None  # nobody holds it
+        except BlockingIOError:
+            pass
+        for _ in range(LOCK_TRIES):  # the holder writes its id just after taking the lock
+            text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            if text.isdigit():
+                break
+            time.sleep(0.01)
+    finally:
+        os.close(fd)
+    pid = int(text) if text.isdigit() else -1
+    return None if pid == os.getpid() else pid
 
 
 class RunningMark:
-    """``with RunningMark(run_dir):`` writes ``running.pid`` for the block and removes it after."""
+    """``with RunningMark(run_dir):`` holds the run's lock for the block: ``running.pid``, locked with
+    ``fcntl.flock`` and holding this process's id; removed after. Entering it removes the temporary files a
+    killed writer left in the run (:func:`~improved_gan.training.run_dir.remove_leftover_temporaries`)."""
 
     def __init__(self, folder: Path) -> None:
         self.path = Path(folder) / RUNNING
+        self.fd: int | None = None
 
     def __enter__(self) -> "RunningMark":
-        pid = running_pid(self.path.parent)
-        if pid is not None:
-            raise UserError(f"{self.path.parent} is being trained by process {pid}; wait for it or stop it first")
-        self.path.write_text(f"{os.getpid()}\n")
+        from improved_gan.training.run_dir import remove_leftover_temporaries
+
+        while self.fd is None:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            if not _lock(fd):
+                os.close(fd)
+                pid = running_pid(self.path.parent)
+                who = f"process {pid}" if pid and pid > 0 else "another process"
+                raise UserError(f"{self.path.parent} is being trained by {who} now; wait for it or stop it first")
+            if _same_file(fd, self.path):  # else its holder removed it as we opened it: open the new one
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())
+                self.fd = fd
+            else:
+                os.close(fd)
+        remove_leftover_temporaries(self.path.parent)
         return self
 
     def __exit__(self, *exc) -> None:
-        self.path.unlink(missing_ok=True)
+        self.path.unlink(missing_ok=True)  # before the lock is released: no one locks a removed file
+        os.close(self.fd)
+        self.fd = None
+
+
+def _lock(fd: int) -> bool:
+    import fcntl
+
+    for attempt in range(LOCK_TRIES):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            time.sleep(0.01)
+    return False
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except FileNotFoundError:
+        return False

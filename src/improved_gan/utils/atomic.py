@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import secrets
 import tempfile
 from contextlib import contextmanager
@@ -21,19 +22,21 @@ import torch
 
 
 TEMP_SUFFIX = ".tmp"
-"""Temporary files are ``.NAME.RANDOM.tmp`` beside the file ``NAME`` they become (``.last.pt.k2x9_a1q.tmp``)."""
+TEMP_PATTERN = re.compile(r"\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp")
+"""Temporary files are ``.NAME.RANDOM.tmp`` beside the file ``NAME`` they become, RANDOM eight characters
+(``.last.pt.k2x9_a1q.tmp``, as ``tempfile.mkstemp`` names them)."""
 
 
 def temporary_name(path: str | os.PathLike) -> Path:
-    """A fresh temporary name beside ``path`` in the pattern of :data:`TEMP_SUFFIX` (nothing is created)."""
+    """A fresh temporary name beside ``path`` in the pattern of :data:`TEMP_PATTERN` (nothing is created)."""
     path = Path(path)
     return path.with_name(f".{path.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
 
 
-def is_temporary_of(name: str, target: str) -> bool:
-    """Whether the file name ``name`` is a temporary file of a write of ``target`` (a file name)."""
-    prefix = f".{target}."
-    return name.startswith(prefix) and name.endswith(TEMP_SUFFIX) and len(name) > len(prefix) + len(TEMP_SUFFIX)
+def temporary_target(name: str) -> str | None:
+    """The file name that the temporary file ``name`` was to become, or None when ``name`` is not one."""
+    match = TEMP_PATTERN.fullmatch(name)
+    return match["target"] if match else None
 
 
 @contextmanager
