@@ -9,6 +9,7 @@ from improved_gan.cli.main import main
 from improved_gan.turing.collusion import FAMILY_ALPHA, poisson_binomial_upper_tail
 from improved_gan.turing.config import StudyOptions
 from improved_gan.turing.create import recurrence_problem
+from improved_gan.turing.export import results_text
 from improved_gan.turing.stats import summarize_study
 
 from turing.study_data import simulate, stored_study, study_pools
@@ -57,6 +58,10 @@ def test_copying_annotators_are_flagged_honest_ones_are_not(small_study):
     for p in flagged.values():  # identical answers where ~half were expected
         assert p.agreed == p.shared and p.expected < 0.7 * p.shared
         assert p.p_value < FAMILY_ALPHA / c.pairs_tested
+    text = results_text(study, summarize_study(store, study))
+    assert f"pairs agreeing more than independent judges could: {len(flagged)} of {c.pairs_tested}" in text
+    p = next(iter(flagged.values()))
+    assert f"#{p.first} and #{p.second} ({p.agreed} of {p.shared} alike" in text
 
 
 def test_the_feedback_arm_never_shows_an_image_again_after_its_kind_was_told():

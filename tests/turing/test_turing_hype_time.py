@@ -161,16 +161,19 @@ def test_results_page_shows_the_score_and_the_exclusions(tmp_path, client_for):
         store.record_vote(session.id, trial.position, said_generated=said,
                           exposure=(exposure, float(exposure)))
 
-    simulate(store, study, [False, True], seed=0, vote=vote)
+    careful_id, _ = simulate(store, study, [False, True], seed=0, vote=vote)
     score = summarize_study(store, study).hype_time.score_ms
+    shown = [r[2] for r in store.exposures(study.id) if r[0] == careful_id]  # checks left out
     store.close()
     page = client_for(created).get("/s/demo/results",
                                    headers={"Authorization": f"Bearer {created.owner_token}"})
     assert page.status_code == 200
     # the careful annotator, always right, goes down 3 answers per level from 500 ms on each of
-    # two staircases: the longest exposures are the most frequent (ties go to the longer); the
-    # careless one ("real" to all) fails the 3 scrambled checks and is excluded
-    assert score in (500, 450)
+    # two staircases; the score is the mode of their 20 counted exposures (ties to the longer);
+    # the careless one ("real" to all) fails the 3 scrambled checks and is excluded
+    assert len(shown) == 20 and score == modal_exposure(shown) and 250 <= score <= 500
     assert f'id="hype-time-score">{score} ms' in page.text
     assert '<span id="n-excluded">1</span> excluded' in page.text
     assert "#2: 3 of 4" in page.text
+    assert '<span id="timing-excluded">0</span>' in page.text  # stored without the server's clock
+    assert '<span id="n-flagged">0</span>' in page.text
