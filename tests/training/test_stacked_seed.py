@@ -59,20 +59,23 @@ def assert_identical(got, expected, path="state") -> None:
         assert got == expected, path
 
 
-def seed_in_stacks(tiny_data, precision) -> list[dict]:
+def seed_in_stacks(tiny_data, precision, batch_size: int = SHORT.batch_size) -> list[dict]:
     """Seed 3 alone, beside seed 1 (second), and first of three."""
     torch.set_num_threads(1)
     data, data64 = tiny_data
+    config = with_config(SHORT, batch_size=batch_size)
     stacks = ((3,), (1, 3), (3, 5, 1))
     if precision == "float64":
         with float64():
-            return [seed_state(SHORT, seeds, data64, 3) for seeds in stacks]
-    return [seed_state(SHORT, seeds, data, 3) for seeds in stacks]
+            return [seed_state(config, seeds, data64, 3) for seeds in stacks]
+    return [seed_state(config, seeds, data, 3) for seeds in stacks]
 
 
-@pytest.mark.parametrize("precision", ["float32", "float64"])
-def test_a_seed_trains_bit_for_bit_alone_and_in_any_stack(tiny_data, precision):
-    alone, *in_stacks = seed_in_stacks(tiny_data, precision)
+# batch 22: G's 22 x 500 hidden values per copy are not a multiple of float32's 16-value SIMD block, so
+# an element-wise kernel's scalar tail would fall inside the last copy (see lane_independent_softplus)
+@pytest.mark.parametrize(("precision", "batch_size"), [("float32", 20), ("float64", 20), ("float32", 22)])
+def test_a_seed_trains_bit_for_bit_alone_and_in_any_stack(tiny_data, precision, batch_size):
+    alone, *in_stacks = seed_in_stacks(tiny_data, precision, batch_size)
     for in_a_stack in in_stacks:
         assert_identical(in_a_stack["rng"], alone["rng"])  # the same z and noise drawn
         assert_identical(in_a_stack, alone)  # networks, Adam, EMA: torch.equal

@@ -1,7 +1,9 @@
 """Stacked state: the optimiser and the EMA on stacked tensors, copies in and out, single-run checkpoints.
 
 - the authors' Adam and the EMA applied to ``[S, *shape]`` tensors equal S separate ones;
-- ``StackedModule``: a copy's ``state_dict`` and module round-trip, forward passes equal the modules';
+- ``StackedModule``: a copy's ``state_dict`` and module round-trip, forward passes equal the modules'
+  (each copy with its own noise draws); the stacked pass's batch norm and softplus are the layers' formulas,
+  and the softplus gives each value the same bits wherever it sits in the tensor;
 - ``StackedEngine.copy_state(s)`` equals the checkpoint a single run of seed s writes after the same
   epochs (noise off), key for key: networks, optimisers, EMA, random streams.
 """
@@ -12,13 +14,14 @@ import pytest
 import torch
 from training.test_stacked_common import TINY_FM, assert_states_close, with_config
 
-from improved_gan.layers import GaussianNoise
+from improved_gan.layers import BatchStatisticsNorm, GaussianNoise
 from improved_gan.models.mnist import MNISTDiscriminator, MNISTGenerator
 from improved_gan.training import checkpoint as ckpt
 from improved_gan.training.ema import ExponentialMovingAverage
 from improved_gan.training.experiment_data import load_experiment_data
 from improved_gan.training.optim import AuthorsAdam
 from improved_gan.training.stacked import StackedEngine, StackedModule
+from improved_gan.training.stacked.state import lane_independent_softplus, per_copy_batch_norm
 
 S = 3
 
@@ -141,3 +144,59 @@ def test_a_stacked_run_resumes_exactly_with_the_noise_on():
         assert_states_close(got, expected, rtol=0)
     with pytest.raises(ValueError, match="seeds"):
         StackedEngine.build(config, (0, 2), data=data).load_state_dict(saved)
+
+
+def test_each_copy_adds_its_own_noise_draws():
+    """``stacked(x, noise=draws)``: copy s adds its own draws, what its module draws from a generator seeded alike."""
+    torch.manual_seed(0)
+    modules = [MNISTDiscriminator(hidden_sizes=(30, 20)) for _ in range(S)]  # noise on (training mode)
+    stacked = StackedModule(modules)
+    x = torch.rand(S, 6, 1, 28, 28)
+    draws = stacked.draw_noise([torch.Generator().manual_seed(10 + s) for s in range(S)], x[0])
+    out = stacked(x, noise=draws).logits  # [S, 6, K]
+    for s, module in enumerate(modules):
+        torch.manual_seed(10 + s)
+        torch.testing.assert_close(out[s], module(x[s]).logits, rtol=1e-5, atol=1e-5)
+
+
+def test_per_copy_batch_norm_is_the_layers_formula():
+    """The stacked pass's batch norm: mean 0 and variance 1 per feature (then + bias), as BatchStatisticsNorm."""
+    x = torch.randn(50, 7, dtype=torch.float64) * 3 + 2
+    bias = torch.randn(7, dtype=torch.float64)
+    y = per_copy_batch_norm(x, bias, eps=1e-6)
+    expected = (x - x.sum(0) / 50) / torch.sqrt(((x - x.sum(0) / 50) ** 2).sum(0) / 50 + 1e-6) + bias
+    torch.testing.assert_close(y, expected, rtol=1e-13, atol=1e-13)
+    norm = BatchStatisticsNorm(7, dtype=torch.float64)
+    with torch.no_grad():
+        norm.bias.copy_(bias)
+    torch.testing.assert_close(y, norm(x), rtol=1e-13, atol=1e-13)
+    maps = torch.randn(4, 3, 5, 5, dtype=torch.float64)
+    torch.testing.assert_close(per_copy_batch_norm(maps, bias[:3], eps=1e-6),
+                               BatchStatisticsNorm(3, dtype=torch.float64)(maps) + bias[:3].view(1, 3, 1, 1))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_lane_independent_softplus(dtype):
+    """Softplus and its gradient as F.softplus's to round-off, finite for large inputs, and each value the
+    same wherever it sits in the tensor (F.softplus's CPU kernel computes the last values with other functions)."""
+    torch.set_num_threads(1)
+    x = (torch.randn(4099, dtype=dtype) * 10).requires_grad_()
+    y = lane_independent_softplus(x)
+    (grad,) = torch.autograd.grad(y.sum(), x)
+    torch.testing.assert_close(y, torch.nn.functional.softplus(x))
+    torch.testing.assert_close(grad, torch.sigmoid(x))
+    big = torch.tensor([100.0, 1e4], dtype=dtype, requires_grad=True)
+    (grad_big,) = torch.autograd.grad(lane_independent_softplus(big).sum(), big)
+    assert torch.equal(grad_big, torch.ones_like(grad_big))
+    with torch.no_grad():
+        whole = lane_independent_softplus(x)  # the first values on the SIMD path
+        one_by_one = torch.cat([lane_independent_softplus(x[i : i + 1]) for i in range(512)])  # the scalar path
+    assert torch.equal(whole[:512], one_by_one)
+
+
+def test_unstacked_copies_are_ordinary_modules():
+    """The stacked pass's replacements live only during the pass: an unstacked G computes F.batch_norm's softplus."""
+    stacked = StackedModule([MNISTGenerator(hidden_sizes=(8, 8)) for _ in range(S)])
+    stacked(torch.rand(S, 6, 100))
+    for module in (stacked.template, stacked.unstack(0)):
+        assert not any("forward" in vars(m) for m in module.modules())

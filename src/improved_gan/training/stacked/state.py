@@ -30,8 +30,14 @@ gradients, would depend on the stack. In the vmapped pass each
 :class:`~improved_gan.layers.BatchStatisticsNorm` therefore computes the same formula
 with explicit reductions (:func:`per_copy_batch_norm`): a mean, then the mean of the
 centred squares (the two-pass variance), each a reduction over copy s's own rows,
-whose order does not depend on S. Forward and backward, copy s then computes the
-same numbers alone and in any stack (one thread; ``tests/training/test_stacked_seed.py``).
+whose order does not depend on S. Likewise ``nn.Softplus``: on a ``[S, B, C]`` tensor
+ATen's CPU kernel computes the last few elements of the whole tensor (fewer than two
+SIMD vectors) with a scalar function that rounds differently from its SIMD one, so
+the last copy's last values would depend on S whenever ``B C`` is not a multiple of
+the SIMD block; the vmapped pass computes it as ``log1p(exp(x))``
+(:func:`lane_independent_softplus`), whose kernels give the same bits on either
+path. Forward and backward, copy s then computes the same numbers alone and in any
+stack (one thread; ``tests/training/test_stacked_seed.py``).
 """
 
 from __future__ import annotations
@@ -47,7 +53,7 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from improved_gan.layers import BatchStatisticsNorm, GaussianNoise
 
-__all__ = ["StackedModule", "per_copy_batch_norm"]
+__all__ = ["StackedModule", "lane_independent_softplus", "per_copy_batch_norm"]
 
 
 class StackedModule:
@@ -132,7 +138,7 @@ class StackedModule:
             return self.functional(state, *inputs, noise=noise)
 
         run: Callable = vmap(one_copy, randomness="error")
-        return run(self.state(detach=detach), noise, *args)
+        return run(self.state(detach=detach), list(noise or ()), *args)
 
     # -- each copy's noise from its own stream ---------------------------------------------------
     def noise_plan(self, *args: Tensor) -> list[tuple[torch.Size, torch.dtype]]:
@@ -185,15 +191,19 @@ class StackedModule:
 
     @contextlib.contextmanager
     def _per_copy_statistics(self) -> Iterator[None]:
-        """The template's batch norms compute :func:`per_copy_batch_norm` (their formula, stack-independent)."""
-        norms = [m for m in self.template.modules() if type(m) is BatchStatisticsNorm]
-        for norm in norms:
-            norm.forward = functools.partial(_per_copy_forward, norm)  # an instance attribute, removed below
+        """The template's batch norms and softplus compute their formulas stack-independently.
+
+        Batch norm: :func:`per_copy_batch_norm`; softplus: :func:`lane_independent_softplus`.
+        """
+        replaced = [(m, _per_copy_forward) for m in self.template.modules() if type(m) is BatchStatisticsNorm]
+        replaced += [(m, _softplus_forward) for m in self.template.modules() if type(m) is nn.Softplus]
+        for module, forward in replaced:
+            module.forward = functools.partial(forward, module)  # an instance attribute, removed below
         try:
             yield
         finally:
-            for norm in norms:
-                del norm.forward
+            for module, _ in replaced:
+                del module.forward
 
     @contextlib.contextmanager
     def _supplied_noise(self, noise: Sequence[Tensor]) -> Iterator[None]:
@@ -274,3 +284,26 @@ def _per_copy_forward(norm: BatchStatisticsNorm, x: Tensor) -> Tensor:
         raise ValueError(f"expected input of shape [N, {norm.num_features}] or [N, {norm.num_features}, H, W]"
                          f" (got {list(x.shape)})")
     return per_copy_batch_norm(x, norm.bias, eps=norm.eps)
+
+
+def lane_independent_softplus(x: Tensor, *, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``F.softplus(x, beta, threshold)``, from ``exp`` and ``log1p`` (for the stacked pass).
+
+    .. math::
+        \\mathrm{softplus}(x) = \\tfrac1\\beta \\log(1 + e^{\\beta x}), \\text{ or } x \\text{ where } \\beta x > \\text{threshold}
+
+    the expression of ATen's own kernel. Its CPU kernel computes a tensor's last
+    elements with a scalar function that rounds differently from its SIMD one; the
+    kernels of ``exp`` and ``log1p`` (and of the backward's ``mul``, ``div``, ``add``)
+    give the same bits on both paths, so an element's value does not depend on where
+    it sits in the tensor. ``beta x`` is clamped at the threshold before ``exp``, so
+    the discarded branch never overflows (nor sends NaN gradients). Shape: any.
+    """
+    scaled = x * beta
+    smooth = torch.log1p(torch.exp(scaled.clamp(max=threshold))) / beta
+    return torch.where(scaled > threshold, x, smooth)
+
+
+def _softplus_forward(softplus: nn.Softplus, x: Tensor) -> Tensor:
+    """``softplus.forward`` in a stacked pass: :func:`lane_independent_softplus`."""
+    return lane_independent_softplus(x, beta=softplus.beta, threshold=softplus.threshold)
