@@ -62,8 +62,10 @@ def _temporaries(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*.tmp"))
 
 
-@pytest.mark.parametrize("signum, status, says", [(signal.SIGTERM, 143, "terminated (SIGTERM)"),
-                                                   (signal.SIGINT, 130, "interrupted")])
+@pytest.mark.parametrize("signum, status, says", [
+    (signal.SIGTERM, 143, "terminated (SIGTERM)"),
+    pytest.param(signal.SIGINT, 130, "interrupted", marks=pytest.mark.slow),  # what SIGTERM is compared with
+])
 def test_sigterm_stops_a_training_as_ctrl_c_does(tmp_path, signum, status, says):
     run = tmp_path / "run"
     process = _start_train(run)
@@ -105,3 +107,59 @@ def test_a_killed_trainer_leaves_nothing_that_locks_or_stays(tmp_path):
     assert not any(path.exists() for path in cut_short)
     assert all(path.read_bytes() == b"x" * 1000 for path in yours)
     assert not (run / "running.pid").exists()
+
+
+# -- several runs at once: demo and reproduce table1 --jobs (training/parallel_runs.py) -------------------
+
+
+def _gone(pid: int) -> bool:
+    """The process has ended (a zombie waiting for its reaper counts as ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def _workers(out: Path, process: subprocess.Popen, timeout: float = 180) -> list[int]:
+    """The demo's two workers, once each holds its run's lock."""
+    from improved_gan.training.run_guard import running_pid
+
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = [running_pid(out / name) for name in ("labels-only", "k-plus-1-gan")]
+        if all(pids):
+            return pids
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the demo's workers did not start"
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("signum, status, says", [
+    (signal.SIGTERM, 143, "terminated (SIGTERM)"),
+    pytest.param(signal.SIGINT, 130, "interrupted", marks=pytest.mark.slow),  # the same path as SIGTERM's
+    pytest.param(signal.SIGKILL, -9, None, marks=pytest.mark.slow),
+])
+def test_a_stopped_demo_takes_its_workers_with_it(tmp_path, signum, status, says):
+    """SIGTERM to demo's parent exited 143 and left both workers training with no parent; SIGINT said
+    'interrupted' while both trained to their last epoch. Now the parent stops them (SIGKILL: the OS does,
+    PR_SET_PDEATHSIG), each run keeps its checkpoint and releases its lock."""
+    from improved_gan.training.run_guard import running_pid
+
+    out = tmp_path / "demo"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    process = subprocess.Popen([sys.executable, "-m", "improved_gan", "demo", "--epochs", "300", "--no-progress",
+                                "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    workers = _workers(out, process)
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == status, err
+    if says is not None:
+        assert err.splitlines()[-1] == f"{says}: the last checkpoint is kept; run the same command again to continue " \
+                                       "both runs", err
+        assert "Traceback" not in err and "leaked" not in err
+    deadline = time.monotonic() + (0 if says else 30)  # after SIGKILL the workers stop on their own
+    while not all(map(_gone, workers)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert all(map(_gone, workers)), workers
+    for run in (out / "labels-only", out / "k-plus-1-gan"):
+        assert running_pid(run) is None and not (run / "running.pid").exists() and _temporaries(run) == []

@@ -9,7 +9,10 @@ the runs' ``metrics.jsonl`` and shows the progress: one bar over all epochs,
 and, when asked, each new epoch as a line prefixed with the run's name.
 
 Workers are spawned, not forked: a forked child would inherit the parent's
-thread pools and RNG state.
+thread pools and RNG state. They end with the parent: stopped by Ctrl-C or
+SIGTERM, the parent sends each worker SIGTERM and waits for it (each run keeps
+its last checkpoint and releases its lock); killed, the OS sends them SIGTERM
+(utils/signals.py, ``end_with_parent``).
 """
 
 from __future__ import annotations
@@ -19,16 +22,21 @@ import dataclasses
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
+from multiprocessing import active_children, get_context
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Sequence
 
 from improved_gan.config import TrainConfig
 from improved_gan.errors import UserError
 from improved_gan.training.run_dir import read_metrics
+from improved_gan.utils.signals import end_with_parent, exit_status
 
 POLL_SECONDS = 2.0
 """How often the parent reads the runs' metrics."""
+
+STOP_SECONDS = 30.0
+"""How long a stopped worker may take to release its run before it is killed."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +71,17 @@ def refuse_other_configurations(jobs: Sequence[RunJob]) -> None:
             raise UserError(conflict)
 
 
+def _start_worker(parent_pid: int) -> None:
+    """A worker ends with its parent (utils/signals.py); its progress bars take a thread lock, not tqdm's
+    default semaphore, which a worker that stops at once (``os._exit``) would leave to the OS to clean up."""
+    import threading
+
+    from tqdm.auto import tqdm
+
+    end_with_parent(parent_pid)
+    tqdm.set_lock(threading.RLock())
+
+
 def _train_quietly(job: RunJob, threads: int) -> str:
     """One run in a worker process; its per-epoch lines go to its own log.txt, not the shared terminal."""
     import torch
@@ -70,9 +89,26 @@ def _train_quietly(job: RunJob, threads: int) -> str:
     from improved_gan.training.trainer import ensure_trained
 
     torch.set_num_threads(threads)
-    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
-        ensure_trained(job.config, job.folder, progress=False)
+    try:
+        with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
+            ensure_trained(job.config, job.folder, progress=False)
+    except KeyboardInterrupt as stop:  # stopped (Ctrl-C, SIGTERM, the parent gone): the run has released its
+        os._exit(exit_status(stop))  # lock and kept its checkpoint; end now, not wait for another job
     return job.name
+
+
+def _stop(workers: list[BaseProcess]) -> None:
+    """SIGTERM to each worker (its run stops as on Ctrl-C: the checkpoint kept, the lock released), then SIGKILL
+    to any still there after :data:`STOP_SECONDS`."""
+    for worker in workers:
+        worker.terminate()
+    deadline = time.monotonic() + STOP_SECONDS
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+    for worker in workers:
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
 
 
 def train_in_parallel(
@@ -127,22 +163,28 @@ def train_in_parallel(
         bar.n = sum(min(printed[j.name], j.config.epochs) for j in jobs)
 
     failures: dict[str, BaseException] = {}
+    before = set(active_children())
+    pool = ProcessPoolExecutor(max_workers=processes, mp_context=get_context("spawn"),
+                               initializer=_start_worker, initargs=(os.getpid(),))
     try:
-        with ProcessPoolExecutor(max_workers=processes, mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(_train_quietly, job, threads): job for job in todo}
-            while True:
-                report()
-                done = sum(f.done() for f in futures)
-                for future, job in futures.items():
-                    if future.done() and future.exception() is not None and job.name not in failures:
-                        failures[job.name] = future.exception()
-                        if done < len(futures):  # said now, not when the others have finished
-                            tqdm.write(f"{job.name}: failed: {future.exception()} (the other runs go on)")
-                bar.set_postfix_str(f"runs {finished + done}/{len(jobs)}", refresh=True)
-                if done == len(futures):
-                    break
-                time.sleep(POLL_SECONDS)
+        futures = {pool.submit(_train_quietly, job, threads): job for job in todo}
+        while True:
+            report()
+            done = sum(f.done() for f in futures)
+            for future, job in futures.items():
+                if future.done() and future.exception() is not None and job.name not in failures:
+                    failures[job.name] = future.exception()
+                    if done < len(futures):  # said now, not when the others have finished
+                        tqdm.write(f"{job.name}: failed: {future.exception()} (the other runs go on)")
+            bar.set_postfix_str(f"runs {finished + done}/{len(jobs)}", refresh=True)
+            if done == len(futures):
+                break
+            time.sleep(POLL_SECONDS)
+    except BaseException:  # Ctrl-C, SIGTERM: the workers stop with this process, now (not at their last epoch)
+        _stop([w for w in active_children() if w not in before])
+        raise
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         bar.close()  # before any error is printed: it gets a line of its own
     if len(failures) == 1:
         raise next(iter(failures.values()))
