@@ -111,7 +111,8 @@ class Session:
 
 @dataclass(frozen=True)
 class Trial:
-    """What an annotator may see before voting: a position and an opaque name."""
+    """The current trial: its position and the image's file name (the server's own: the
+    page shows the image under a per-session token, :func:`~improved_gan.turing.security.image_token`)."""
 
     position: int
     image_name: str
