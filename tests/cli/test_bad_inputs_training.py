@@ -189,9 +189,9 @@ def test_a_folder_where_the_trainer_writes_a_file_is_named_before_any_work(path,
                                                                            monkeypatch):
     """`train --resume` loaded the data, then failed on "Is a directory: RUN/checkpoints/.last.pt.x3f.tmp";
     `runs` listed such a run as unfinished 0/2 (metrics.jsonl a folder) or finished (running.pid a folder)."""
-    from improved_gan.training import preflight
+    from improved_gan.training import data_source
 
-    monkeypatch.setattr(preflight, "announce_start", lambda config: pytest.fail("loaded the data first"))
+    monkeypatch.setattr(data_source, "load_experiment_data", lambda *a, **k: pytest.fail("loaded the data first"))
     run = _checkpointed(tmp_path / "run")
     target = run / path
     if target.exists():
@@ -358,5 +358,5 @@ def test_an_init_batch_larger_than_the_data_is_refused(tmp_path, capsys):
 def test_resume_of_a_folder_inside_a_run_names_the_run(tmp_path, capsys):
     """`train --resume RUN/checkpoints` said "config.json not found"."""
     run = fake_run(tmp_path / "run", checkpoint=True)
-    one_line_error(capsys, ["resume", str(run / "checkpoints")], "is a folder inside the run",
-                   f"--resume {run.resolve()}")
+    one_line_error(capsys, ["resume", str(run / "checkpoints")], "a folder inside the run",
+                   f"`improved-gan resume {run.resolve()}`")

@@ -26,15 +26,17 @@ from typing import Iterator, NamedTuple, Protocol
 import numpy as np
 import torch
 from torch import Tensor
+from torch.utils.data import DataLoader
 
 from improved_gan.config import IMAGE_FOLDER, TrainConfig
+from improved_gan.data.image_folder import ImageFolderDataset
 from improved_gan.errors import ConfigError
 from improved_gan.training.batches import epoch_plan, iterations_per_epoch, permutation_stream
 from improved_gan.training.distributed import DistributedContext
-from improved_gan.training.experiment_data import ExperimentData
+from improved_gan.training.experiment_data import ExperimentData, load_experiment_data, load_splits
 from improved_gan.training.pixels import to_model
 
-__all__ = ["Batch", "DataSource", "ImageFolderSource", "InMemorySource", "check_image_folder", "open_image_folder"]
+__all__ = ["Batch", "DataSource", "ImageFolderSource", "InMemorySource", "check_data", "make_source", "open_image_folder"]
 
 
 class Batch(NamedTuple):
@@ -94,8 +96,6 @@ class InMemorySource:
 
 def open_image_folder(config: TrainConfig):
     """The config's :class:`~improved_gan.data.ImageFolderDataset` (its folder scanned, classes checked)."""
-    from improved_gan.data.image_folder import ImageFolderDataset
-
     if config.data_dir is None:
         raise ConfigError(
             f"dataset={IMAGE_FOLDER} reads a class folder: give --data-dir ROOT (e.g. the ImageNet train folder, "
@@ -106,15 +106,13 @@ def open_image_folder(config: TrainConfig):
     )
 
 
-def check_image_folder(config: TrainConfig) -> dict[str, int]:
-    """The preflight check of an image-folder run: the folder scans and holds at least one global batch."""
-    dataset = open_image_folder(config)
-    if config.batch_size > len(dataset):
+def _check_folder_size(config: TrainConfig, images: int) -> None:
+    """An image folder holds at least one global batch."""
+    if config.batch_size > images:
         raise ConfigError(
             f"invalid configuration for this data: batch_size {config.batch_size} is larger than the "
-            f"{len(dataset):,} images of {config.data_dir}"
+            f"{images:,} images of {config.data_dir}"
         )
-    return {"train": len(dataset), "test": 0}
 
 
 class ImageFolderSource:
@@ -129,6 +127,7 @@ class ImageFolderSource:
     def __init__(self, config: TrainConfig, context: DistributedContext, device: torch.device) -> None:
         self.config, self.context, self.device = config, context, device
         self.dataset = open_image_folder(config)
+        _check_folder_size(config, len(self.dataset))
         self.image_shape = (3, self.dataset.image_size, self.dataset.image_size)
         self.num_classes = self.dataset.num_classes
         self.labeled = config.mode == "supervised"
@@ -143,8 +142,6 @@ class ImageFolderSource:
         return permutation_stream(rng, np.arange(len(self.dataset)), total).reshape(-1, self.config.batch_size)
 
     def batches(self, epoch: int) -> Iterator[Batch]:
-        from torch.utils.data import DataLoader
-
         rows = [self.context.shard(row).tolist() for row in self.epoch_order(epoch)]
         loader = DataLoader(
             self.dataset,
@@ -169,7 +166,16 @@ def make_source(
     """The config's data source, and the in-memory data behind it (None when streamed)."""
     if config.dataset == IMAGE_FOLDER:
         return ImageFolderSource(config, context, device), None
-    from improved_gan.training.experiment_data import load_experiment_data
-
     data = load_experiment_data(config, device=device)
     return InMemorySource(data, config, rng, context), data
+
+
+def check_data(config: TrainConfig) -> dict[str, int]:
+    """Read the config's data as :func:`make_source` will (the same checks, nothing kept on a device), for a
+    process that starts runs elsewhere (training/parallel_runs.py); returns ``{"train": N, "test": M}``."""
+    if config.dataset == IMAGE_FOLDER:  # streamed from disk: scan the folder, decode nothing
+        dataset = open_image_folder(config)
+        _check_folder_size(config, len(dataset))
+        return {"train": len(dataset), "test": 0}
+    train, test, _ = load_splits(config)
+    return {"train": len(train.labels), "test": len(test.labels)}

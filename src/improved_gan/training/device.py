@@ -32,8 +32,9 @@ BF16_MIN_SPEEDUP = 1.3
 _PROBE_SHAPE = (300, 784, 1000)
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
+def resolve_device(name: str | None) -> torch.device:
+    """``name`` (None: auto) as a device this machine has, or ConfigError saying which ones it has."""
+    if name is None or name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(name)
@@ -41,6 +42,12 @@ def resolve_device(name: str) -> torch.device:
         raise ConfigError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device {name!r} requested but CUDA is not available; use --device cpu")
+    count = torch.cuda.device_count() if device.type == "cuda" else 0
+    if device.type == "cuda" and device.index is not None and device.index >= count:
+        raise ConfigError(
+            f"device {name!r}: this machine has {count} CUDA device{'s' * (count != 1)} "
+            f"(cuda:0{f' to cuda:{count - 1}' if count > 1 else ''}); choose one of them, or cpu"
+        )
     return device
 
 

@@ -14,7 +14,8 @@ import torch
 from torch import Tensor
 
 from improved_gan.config import TrainConfig
-from improved_gan.data import labeled_subset, load_dataset
+from improved_gan.data import ImageDataset, labeled_subset, load_dataset
+from improved_gan.errors import ConfigError
 from improved_gan.training.pixels import to_model
 
 
@@ -38,7 +39,10 @@ class ExperimentData:
         return tuple(self.x_unlabeled.shape[1:])
 
 
-def load_experiment_data(config: TrainConfig, *, device: torch.device) -> ExperimentData:
+def load_splits(config: TrainConfig) -> tuple[ImageDataset, ImageDataset, np.ndarray | None]:
+    """The config's training and evaluation splits and its labeled subset (the loader's DataError when they are
+    wrong), with the sizes the config asks of them checked: a batch, or weight norm's init batch, larger than the
+    training set is a ConfigError."""
     train = load_dataset(config.dataset, root=config.data_dir, split=config.train_split)
     test = load_dataset(config.dataset, root=config.data_dir, split=config.eval_split)
     labeled = None
@@ -46,6 +50,20 @@ def load_experiment_data(config: TrainConfig, *, device: torch.device) -> Experi
         labeled = labeled_subset(
             train.labels, config.labels, seed=config.resolved_data_seed, num_classes=train.num_classes
         )
+    problems = [
+        f"{name} {value} is larger than the {len(train.labels):,} training images of {config.dataset}:"
+        f"{config.train_split}" + (" (the examples of weight norm's data-dependent init)" if name == "init_batch_size"
+                                   else "")
+        for name, value in (("batch_size", config.batch_size), ("init_batch_size", config.init_batch_size))
+        if value > len(train.labels)
+    ]
+    if problems:
+        raise ConfigError("invalid configuration for this data: " + "; ".join(problems))
+    return train, test, labeled
+
+
+def load_experiment_data(config: TrainConfig, *, device: torch.device) -> ExperimentData:
+    train, test, labeled = load_splits(config)
     return ExperimentData(
         x_unlabeled=to_model(train.images, config.pixel_scale, device=device),
         y_unlabeled=torch.from_numpy(train.labels).to(device),

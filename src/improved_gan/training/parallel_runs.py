@@ -130,7 +130,7 @@ def train_in_parallel(
             ``progress`` off, so a log shows the work).
         desc: the bar's label.
 
-    Every job's data is checked in this process first (:func:`~improved_gan.training.preflight.check_data`),
+    Every job's data is checked in this process first (:func:`~improved_gan.training.data_source.check_data`),
     so a label count or batch the data cannot give is one line before any worker starts. A run that
     fails later is named on its own line at once; the other runs go on (their epochs are kept), and
     the first failure is raised when they have finished.
@@ -194,8 +194,8 @@ def train_in_parallel(
 
 
 def _check_data_once(jobs: Sequence[RunJob]) -> None:
-    """:func:`~improved_gan.training.preflight.check_data` for each distinct data setting among ``jobs``."""
-    from improved_gan.training.preflight import check_data
+    """:func:`~improved_gan.training.data_source.check_data` for each distinct data setting among ``jobs``."""
+    from improved_gan.training.data_source import check_data
 
     seen = set()
     for job in jobs:

@@ -15,10 +15,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from improved_gan.config import LR_FIELDS, load_config
+from improved_gan.errors import UserError
 from improved_gan.models import Generator
 from improved_gan.training.build import build_models
 from improved_gan.training.checkpoint import load_checkpoint
-from improved_gan.training.preflight import check_device
+from improved_gan.training.device import resolve_device
 from improved_gan.training.pixels import to_uint8
 from improved_gan.training.run_dir import CONFIG
 from improved_gan.training.run_guard import check_matches_checkpoint
@@ -29,7 +30,7 @@ def load_generator(run_dir: str | Path, *, device: torch.device | str | None = N
     """The run's generator (eval mode) and its pixel scale."""
     run_dir = Path(run_dir)
     config = load_config(run_dir / CONFIG)
-    device = device if isinstance(device, torch.device) else check_device(device)
+    device = device if isinstance(device, torch.device) else resolve_device(device)
     state = load_checkpoint(run_dir, map_location=device)
     check_matches_checkpoint(run_dir, config, state, allow=LR_FIELDS)  # e.g. an edited latent_dim
     image_shape, num_classes = state["image_shape"], state["num_classes"]
@@ -44,8 +45,6 @@ MAX_SEED = 2**64 - 1
 
 def check_seed(seed: int, flag: str = "--seed") -> int:
     """``seed`` if torch's generator takes it, else a UserError naming ``flag``."""
-    from improved_gan.errors import UserError
-
     if not 0 <= seed <= MAX_SEED:
         raise UserError(f"{flag} must be an integer in 0..{MAX_SEED:,} (got {seed})")
     return seed
@@ -64,8 +63,6 @@ def generate_images(
     (batch statistics), which one image cannot give. ``n = 1`` from such a
     generator is a UserError.
     """
-    from improved_gan.errors import UserError
-
     if n <= 0:
         raise ValueError(f"expected a positive number of samples (got {n})")
     rng = torch.Generator().manual_seed(check_seed(seed))

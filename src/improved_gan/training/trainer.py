@@ -19,7 +19,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -39,24 +39,22 @@ from improved_gan.training.device import (
     resolve_device,
     resolve_precision,
 )
+from improved_gan.training.epoch_writer import EpochWriter, write_sample_grid
 from improved_gan.training.evaluate import count_errors
 from improved_gan.training.distributed import DistributedContext, current, rank_seed
 from improved_gan.training.experiment_data import ExperimentData
-from improved_gan.training.pixels import to_uint8
 from improved_gan.training.run_dir import (
     CONFIG,
     TENSORBOARD,
     close_log,
     open_log,
     read_metrics,
-    sample_grid_path,
     write_metrics,
 )
 from improved_gan.training.sample_scores import SampleScorer
 from improved_gan.training.seeds import stream_generator
 from improved_gan.training.steps import StepFactory, make_step
 from improved_gan.utils.eval_mode import eval_mode
-from improved_gan.utils.image_grid import make_grid, save_grid
 
 LOSS_EVERY = 25  # iterations between the per-iteration losses written to TensorBoard
 
@@ -106,10 +104,14 @@ def prepare_run_dir(config: TrainConfig, run_dir: Path, *, overwrite: bool = Fal
 
 
 class Trainer:
-    """Runs (or resumes) the experiment described by a run folder's config.
+    """Runs (or resumes) one experiment: constructing it is the check of the run (device, data, networks,
+    step); it writes nothing until :meth:`train`.
 
     Args:
-        run_dir: a folder holding ``config.json`` (and a checkpoint when resuming).
+        run_dir: the run folder :meth:`train` writes.
+        config: the run's config, and ``state`` the checkpoint to continue from (None: a new run). Without
+            ``config``, both are read from ``run_dir`` (``config.json``, the last checkpoint if any), after
+            rank 0 has prepared the folder.
         progress: progress bars and per-epoch lines on the terminal.
         step_factory: makes the training step (default :func:`make_step`); a
             benchmark passes its own to time or compare another step.
@@ -117,26 +119,30 @@ class Trainer:
             kind or precision than the checkpoint's (else a UserError says so).
         context: this process's place under torchrun (default: the one
             :func:`~improved_gan.training.distributed.init_from_environment` made,
-            else a single process). Every rank builds a Trainer; rank 0 has
-            prepared the run folder before (the constructor waits for it), and only
-            rank 0 writes to it (:meth:`train`).
+            else a single process). Every rank builds a Trainer (ranks other than 0
+            without ``config``: they wait for rank 0's folder), and only rank 0
+            writes to the folder (:meth:`train`).
     """
 
     def __init__(
         self,
         run_dir: str | Path,
         *,
+        config: TrainConfig | None = None,
+        state: dict[str, Any] | None = None,
         progress: bool = True,
         step_factory: StepFactory = make_step,
         allow_step_change: bool = False,
         context: DistributedContext | None = None,
     ) -> None:
         self.dist = current() if context is None else context
-        self.dist.barrier()  # rank 0 has prepared the run folder (and rewritten config.json for a resume)
         self.run_dir = Path(run_dir)
-        self.config = load_config(self.run_dir / CONFIG)
+        if config is None:  # the folder's run: rank 0 has prepared it (and rewritten config.json for a resume)
+            self.dist.barrier()
+            config = load_config(self.run_dir / CONFIG)
+            state = ckpt.load_checkpoint(self.run_dir) if ckpt.latest_checkpoint(self.run_dir) else None
+        self.config = config
         self.progress = progress and self.dist.is_main
-        config = self.config
         self.dist.check_batch(config.batch_size)
 
         # -- device and precision ----------------------------------------------------------
@@ -144,33 +150,23 @@ class Trainer:
         self.precision = resolve_precision(config.precision, self.device)
         channels_last = configure_accelerator(self.device, config)
 
-        # -- data --------------------------------------------------------------------------
+        # -- data (loaded once; its sizes checked against the config where it is loaded) ---------
+        self._say(f"loading data: {config.dataset}" + (f" from {config.data_dir}" if config.data_dir else "") + " ...")
         self.numpy_rng = np.random.default_rng(config.seed)  # the batch order (in-memory data)
         self.source: DataSource
         self.data: ExperimentData | None  # the in-memory datasets; None when streamed from disk
         self.source, self.data = make_source(config, self.dist, self.device, self.numpy_rng)
         if channels_last and self.data is not None:
             self.data.to_channels_last()
+        self._say(f"data: {self._describe_data()}; device {self.device}, precision "
+                  f"{describe_precision(config.precision, self.precision)}")
 
         # -- networks, optimisers, averages ------------------------------------------------
-        torch.manual_seed(config.seed)
-        shape, classes = self.source.image_shape, self.source.num_classes
-        self.generator, self.discriminator = build_models(
-            config, image_shape=shape, num_classes=classes, device=self.device
-        )
-        self.eval_discriminator = build_models(config, image_shape=shape, num_classes=classes, device=self.device)[
-            1
-        ].eval()
-        if channels_last:
-            for model in (self.generator, self.discriminator, self.eval_discriminator):
-                model.to(memory_format=torch.channels_last)
-        self.grid_z = self.generator.sample_latent(
-            config.sample_grid, generator=stream_generator(config.seed, "sample-grid")
-        )
+        self._build_networks(channels_last)
+        self.grid_z = self.generator.sample_latent(config.sample_grid, generator=stream_generator(config.seed, "sample-grid"))
         self.epoch = 0
         self.history: list[dict[str, Any]] = []
         self.failure: Failure | None = None  # set at the epoch D overpowered G (training/failures.py)
-        state = ckpt.load_checkpoint(self.run_dir, map_location=self.device) if ckpt.latest_checkpoint(self.run_dir) else None
         if state is None and self.data is not None:  # weight norm's data-dependent init (no such layers streamed)
             initialise_models(self.generator, self.discriminator, self.data.x_unlabeled, config)
         for model in (self.generator, self.discriminator):  # rank 0's values, VBN's reference latents included
@@ -182,6 +178,32 @@ class Trainer:
         if state is not None:
             self._check_same_step(state, allow_step_change)
             self._restore(state)
+
+    def _build_networks(self, channels_last: bool) -> None:
+        """G and D from the run's seed, and the network the EMA discriminator is evaluated in."""
+        config, shape, classes = self.config, self.source.image_shape, self.source.num_classes
+        torch.manual_seed(config.seed)
+        self.generator, self.discriminator = build_models(
+            config, image_shape=shape, num_classes=classes, device=self.device
+        )
+        self.eval_discriminator = build_models(config, image_shape=shape, num_classes=classes, device=self.device)[1]
+        self.eval_discriminator.eval()
+        if channels_last:
+            for model in (self.generator, self.discriminator, self.eval_discriminator):
+                model.to(memory_format=torch.channels_last)
+
+    def _say(self, message: str) -> None:
+        """A line on the terminal before training starts (rank 0)."""
+        if self.dist.is_main:
+            print(message, flush=True)
+
+    def _describe_data(self) -> str:
+        """``4,000 training images, 100 labeled, 1,000 test images`` (or the streamed folder's count)."""
+        if self.data is None:
+            return f"{len(self.source.dataset):,} training images (streamed)"
+        labels = f", {len(self.data.labeled_indices)} labeled" if self.data.labeled_indices is not None else ""
+        return (f"{len(self.data.x_unlabeled):,} training images{labels}, {len(self.data.x_test):,} "
+                f"{self.config.eval_split} images")
 
     def _check_same_step(self, state: dict[str, Any], allow_change: bool) -> None:
         """Refuse to resume with another step kind or precision than the checkpoint's, unless allowed."""
@@ -215,7 +237,7 @@ class Trainer:
         check_checkpoint_fits(self.run_dir, self.config, state, models=(self.generator, self.discriminator))
         self.generator.load_state_dict(state["generator"])
         self.discriminator.load_state_dict(state["discriminator"])
-        self.step.load_state_dict(state["step"])
+        self.step.load_state_dict(_on_device(state["step"], self.device))
         ckpt.restore_rng_state(state["rng"], self.numpy_rng, self.device)
         self.epoch = int(state["epoch"])
         self.history = list(state["history"])
@@ -290,9 +312,7 @@ class Trainer:
     def sample_grid(self) -> np.ndarray:
         """This epoch's samples of the fixed grid z, written as ``samples/epoch-NNNN.png``; returns the
         grid as uint8 ``[H, W, C]``."""
-        images = to_uint8(self.generator_samples(self.grid_z), self.config.pixel_scale)
-        save_grid(images, sample_grid_path(self.run_dir, self.epoch))
-        return make_grid(images)
+        return write_sample_grid(self.run_dir, self.epoch, self.generator_samples(self.grid_z), self.config.pixel_scale)
 
     @torch.no_grad()
     def generator_samples(self, z: torch.Tensor) -> torch.Tensor:
@@ -309,27 +329,15 @@ class Trainer:
         if not self.dist.is_main:
             return self._train_without_writing()
         log = open_log(self.run_dir)
+        record = EpochWriter(self.run_dir, config, log)
         writer = SummaryWriter(str(self.run_dir / TENSORBOARD), purge_step=self.epoch + 1)
-        if self.dist.enabled:
-            log.info(f"data parallel: {self.dist.world_size} processes ({self.dist.backend}), "
-                     f"{config.batch_size // self.dist.world_size} examples per process and step")
-        if self.epoch == 0:
-            log.info(f"start {config.preset} on {config.dataset} ({self.device}, "
-                     f"{describe_precision(config.precision, self.precision)})")
-        else:
-            log.info(f"resume at epoch {self.epoch} of {config.epochs}")
         write_metrics(self.run_dir, self.history)
 
         def announce(message: str) -> None:  # to the log and the terminal
             log.info(message)
             tqdm.write(message)
 
-        (announce if config.fast_step else log.info)(f"training step: {self.step.info.describe()}")
-        if self.precision == "bf16" and self.epoch < config.epochs and plays_the_game(config):
-            announce(BF16_WARNING)
-        if self.failure is not None and self.epoch < config.epochs:
-            announce(f"this run has FAILED already ({self.failure.describe()}); it trains on, but its "
-                     "classifier will not gain from the generator")
+        self._say_start(log, announce)
 
         scorer = SampleScorer(config, self.device, log_message=announce)
         try:
@@ -350,23 +358,9 @@ class Trainer:
                     row.update(scorer.epoch_scores(self.generator))
                 self.history.append(row)
                 newly_failed = self._watch_for_failure(row)
-                # the checkpoint first: metrics.jsonl never runs ahead of it (a resume rewrites the
-                # metrics from the checkpoint's history, so a kill between the two loses nothing)
-                if self.epoch % config.checkpoint_every == 0 or self.epoch == config.epochs:
-                    ckpt.save_checkpoint(self.run_dir, self._state())
-                write_metrics(self.run_dir, self.history)
-                for key, value in row.items():
-                    if key != "epoch" and isinstance(value, (int, float)):
-                        writer.add_scalar(key, value, self.epoch)
-                for iteration, losses in self.iteration_losses:
-                    for key, value in losses.items():
-                        writer.add_scalar(f"iteration/{key}", value, iteration)
-                writer.add_image("samples", grid, self.epoch, dataformats="HWC")
-                if newly_failed:
-                    writer.add_text("failure", f"{self.failure.describe()}; {FAILURE_ADVICE}", self.epoch)
-                writer.flush()
                 message = describe_epoch(row)
-                log.info(message)
+                record.record(self.epoch, self.history, self._state, message)  # checkpoint, metrics, log
+                self._to_tensorboard(writer, row, grid, newly_failed)
                 if self.progress:
                     epochs.set_postfix_str(message.split(": ", 1)[1], refresh=False)
                 tqdm.write(message)  # per-epoch lines on the terminal, with or without progress bars
@@ -381,6 +375,37 @@ class Trainer:
             close_log(log)
         report = write_report(self.run_dir)
         return TrainResult(self.run_dir, self.epoch, self.history[-1] if self.history else {}, report)
+
+    def _to_tensorboard(self, writer, row: dict[str, Any], grid: np.ndarray, newly_failed: bool) -> None:
+        """The epoch's numbers, its iterations' losses, its sample grid (and the failure, at its epoch)."""
+        for key, value in row.items():
+            if key != "epoch" and isinstance(value, (int, float)):
+                writer.add_scalar(key, value, self.epoch)
+        for iteration, losses in self.iteration_losses:
+            for key, value in losses.items():
+                writer.add_scalar(f"iteration/{key}", value, iteration)
+        writer.add_image("samples", grid, self.epoch, dataformats="HWC")
+        if newly_failed:
+            writer.add_text("failure", f"{self.failure.describe()}; {FAILURE_ADVICE}", self.epoch)
+        writer.flush()
+
+    def _say_start(self, log, announce: Callable[[str], None]) -> None:
+        """The start (or resume) of a session, in the log; on the terminal too what the user must know."""
+        config = self.config
+        if self.dist.enabled:
+            log.info(f"data parallel: {self.dist.world_size} processes ({self.dist.backend}), "
+                     f"{config.batch_size // self.dist.world_size} examples per process and step")
+        if self.epoch == 0:
+            log.info(f"start {config.preset} on {config.dataset} ({self.device}, "
+                     f"{describe_precision(config.precision, self.precision)})")
+        else:
+            log.info(f"resume at epoch {self.epoch} of {config.epochs}")
+        (announce if config.fast_step else log.info)(f"training step: {self.step.info.describe()}")
+        if self.precision == "bf16" and self.epoch < config.epochs and plays_the_game(config):
+            announce(BF16_WARNING)
+        if self.failure is not None and self.epoch < config.epochs:
+            announce(f"this run has FAILED already ({self.failure.describe()}); it trains on, but its "
+                     "classifier will not gain from the generator")
 
     def _watch_for_failure(self, row: dict[str, Any]) -> bool:
         """Mark ``row`` (the epoch just appended to the history) as failed or not, by the one definition
@@ -400,6 +425,17 @@ class Trainer:
             self._run_epoch()
             self.epoch += 1
         return TrainResult(self.run_dir, self.epoch, {}, None)
+
+
+def _on_device(value: Any, device: torch.device) -> Any:
+    """``value`` (tensors in dicts, lists, tuples) on ``device``: a checkpoint read onto the CPU, restored."""
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, dict):
+        return {key: _on_device(item, device) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_on_device(item, device) for item in value)
+    return value
 
 
 def _write_hparams(writer, config: TrainConfig, last: dict[str, Any]) -> None:
@@ -432,19 +468,17 @@ def describe_epoch(row: dict[str, Any], *, of: int | None = None) -> str:
 def train(config: TrainConfig, run_dir: str | Path, *, overwrite: bool = False, progress: bool = True) -> TrainResult:
     """Start a new run of ``config`` in ``run_dir`` and train it to the end.
 
-    The config, the folder, the device and the data are all checked before
-    anything in ``run_dir`` is written or (``overwrite``) removed.
+    Build, then write: the run's objects (device, data, networks, step) are constructed first, and that is the
+    check of the config against this machine and the data; only then is the folder checked, once, and written
+    (or, with ``overwrite``, removed first: :func:`prepare_run_dir`).
     """
-    from improved_gan.training.preflight import announce_start
-    from improved_gan.training.run_guard import RunningMark, check_run_folder
+    from improved_gan.training.run_guard import RunningMark
 
-    config = config.validate()
     run_dir = Path(run_dir)
-    check_run_folder(run_dir, config, overwrite=overwrite)
-    announce_start(config)
-    prepare_run_dir(config, run_dir, overwrite=overwrite)
+    trainer = Trainer(run_dir, config=config.validate(), progress=progress)
+    prepare_run_dir(trainer.config, run_dir, overwrite=overwrite)
     with RunningMark(run_dir):
-        return Trainer(run_dir, progress=progress).train()
+        return trainer.train()
 
 
 def resume(
@@ -465,25 +499,25 @@ def resume(
     is ``epochs`` below the epochs already trained. ``config.json`` is rewritten
     (for ``epochs`` or ``device``) only after every check has passed.
     """
-    from improved_gan.training.preflight import announce_start
+    from improved_gan.config import LR_FIELDS
     from improved_gan.training.run_guard import (
-        LR_FIELDS, RunningMark, check_matches_checkpoint, check_run_files, enclosing_run, running_pid,
+        RunningMark, check_matches_checkpoint, check_run_files, enclosing_run, running_pid,
     )
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         what = "a file, not a run folder" if run_dir.exists() else "no such run folder"
-        raise UserError(f"--resume {run_dir}: {what}; `improved-gan runs` lists your runs")
+        raise UserError(f"resume {run_dir}: {what}; `improved-gan runs` lists your runs")
     enclosing = None if (run_dir / CONFIG).exists() else enclosing_run(run_dir)
-    if enclosing is not None:  # e.g. --resume RUN/checkpoints
-        raise UserError(f"--resume {run_dir} is a folder inside the run {enclosing}; resume the run itself: "
-                        f"`improved-gan train --resume {enclosing}`")
+    if enclosing is not None:  # e.g. resume RUN/checkpoints
+        raise UserError(f"resume {run_dir}: a folder inside the run {enclosing}; resume the run itself: "
+                        f"`improved-gan resume {enclosing}`")
     config = stored = load_config(run_dir / CONFIG)
     check_run_files(run_dir)
     pid = running_pid(run_dir)
     if pid is not None:
         raise UserError(f"{run_dir} is being trained by process {pid} now; wait for it or stop it first")
-    state = ckpt.load_checkpoint(run_dir, on_fallback=lambda message: None)  # the Trainer says it, once
+    state = ckpt.load_checkpoint(run_dir)
     check_matches_checkpoint(run_dir, config, state, allow=LR_FIELDS if allow_lr_change else frozenset())
     done = int(state["epoch"])
     if epochs is not None and epochs < done:
@@ -496,15 +530,20 @@ def resume(
             f"{run_dir / CONFIG} says epochs {config.epochs}, but {run_dir} has trained {done} epochs already; set "
             f"epochs to {done} or more there, or give --epochs N (nothing was changed)"
         )
-    changes = {name: value for name, value in (("epochs", epochs), ("device", device)) if value is not None}
-    config = dataclasses.replace(config, **changes).validate()
-    announce_start(config)
+    config = resumed_config(stored, epochs=epochs, device=device)
+    trainer = Trainer(run_dir, config=config, state=state, progress=progress, allow_step_change=allow_step_change)
     if config != stored:
         save_config(config, run_dir / CONFIG)
     if done >= config.epochs:
         print(f"{run_dir} has trained all {config.epochs} epochs; give --epochs N to train more", flush=True)
     with RunningMark(run_dir):
-        return Trainer(run_dir, progress=progress, allow_step_change=allow_step_change).train()
+        return trainer.train()
+
+
+def resumed_config(config: TrainConfig, *, epochs: int | None = None, device: str | None = None) -> TrainConfig:
+    """A run's config as a resume continues it: with ``epochs`` and ``device`` when given."""
+    changes = {name: value for name, value in (("epochs", epochs), ("device", device)) if value is not None}
+    return dataclasses.replace(config, **changes).validate()
 
 
 def config_conflict(run_dir: str | Path, config: TrainConfig) -> str | None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
+
+from improved_gan.config import LR_FIELDS, check_data_dir_given, load_config
 
 
 def register(subparsers) -> None:
@@ -18,16 +21,13 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import dataclasses
-
-    from improved_gan.config import LR_FIELDS, check_data_dir_given, load_config
     from improved_gan.training.checkpoint import load_checkpoint
     from improved_gan.training.evaluate import evaluate_run
-    from improved_gan.training.preflight import check_device
+    from improved_gan.training.device import resolve_device
     from improved_gan.training.run_dir import CONFIG
     from improved_gan.training.run_guard import check_matches_checkpoint
 
-    check_device(args.device)
+    resolve_device(args.device)
     config = load_config(args.run / CONFIG)
     if args.data_dir is not None:  # checked as a run's own data_dir would be
         check_data_dir_given(config.dataset, args.data_dir)

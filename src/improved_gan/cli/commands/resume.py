@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 from improved_gan.cli.training import join_job, print_summary, run_training
+from improved_gan.config import load_config
+from improved_gan.errors import ConfigError
 
 _EDIT_CONFIG = "edit {field!r} in {run}/config.json (where and how a run trains may change between sessions)"
 _NEW_RUN = "that would be another run: start it with `improved-gan train PRESET ... --out NEW`"
@@ -85,9 +87,6 @@ def explain_flags(args: argparse.Namespace, extras: list[str]) -> str | None:
 
 def _preset_given(preset: str, run_dir: Path) -> str:
     """Why ``resume RUN PRESET`` is refused: a run continues its own preset, named in its config.json."""
-    from improved_gan.config import load_config
-    from improved_gan.errors import ConfigError
-
     try:
         held = load_config(run_dir / "config.json").preset
     except ConfigError:
@@ -105,11 +104,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _resume(args: argparse.Namespace) -> int:
-    from improved_gan.training.trainer import Trainer, resume  # torch: off the start-up path of other commands
+    from improved_gan.training.checkpoint import load_checkpoint  # torch: off the start-up path of other commands
+    from improved_gan.training.trainer import Trainer, resume, resumed_config
 
     context = join_job(args.device or _run_device(args.run))
-    if not context.is_main:  # rank 0 checks and prepares the folder; the Trainer waits for it
-        Trainer(args.run, progress=False).train()
+    if not context.is_main:  # the same run as rank 0 builds (it checks the folder, and alone writes it)
+        config = resumed_config(load_config(args.run / "config.json"), epochs=args.epochs, device=args.device)
+        state = load_checkpoint(args.run, on_fallback=lambda message: None)  # rank 0 says it
+        Trainer(args.run, config=config, state=state, progress=False).train()
         return 0
     result = resume(
         args.run, epochs=args.epochs, progress=not args.no_progress, allow_step_change=args.allow_step_change,
@@ -121,9 +123,6 @@ def _resume(args: argparse.Namespace) -> int:
 
 def _run_device(run_dir: Path) -> str:
     """The device a run folder's config asks for (``auto`` when it cannot be read: resume says why)."""
-    from improved_gan.config import load_config
-    from improved_gan.errors import ConfigError
-
     try:
         return load_config(run_dir / "config.json").device
     except ConfigError:

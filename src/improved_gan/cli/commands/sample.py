@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from improved_gan.errors import UserError
-    from improved_gan.training.preflight import check_device
+    from improved_gan.training.device import resolve_device
     from improved_gan.training.sampling import check_seed, sample_images
     from improved_gan.utils.atomic import atomic_open
     from improved_gan.utils.image_grid import save_grid
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         )
     check_seed(args.seed)
     _check_out(args.out, fmt, overwrite=args.overwrite)
-    device = check_device(args.device)
+    device = resolve_device(args.device)
     images = sample_images(args.run, args.n, seed=args.seed, device=device)
     if fmt == "grid":
         save_grid(images, args.out)

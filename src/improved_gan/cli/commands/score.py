@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
+
+from improved_gan.config import load_config
+from improved_gan.errors import UserError
 
 
 def register(subparsers) -> None:
@@ -59,24 +63,31 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from improved_gan.errors import UserError
-    from improved_gan.image_sources import describe_source, load_images
-    from improved_gan.metrics.evaluate import evaluate_samples, load_scoring_network
-    from improved_gan.metrics.inception_score import DEFAULT_SPLITS
-    from improved_gan.training.preflight import check_device
-    from improved_gan.training.run_dir import SCORES
-
+def _check_values(args: argparse.Namespace, default_splits: int) -> bool:
+    """Positive counts, no empty values; returns whether ``--splits`` was given (``args.splits`` then set)."""
     splits_given = args.splits is not None
     if args.splits is None:
-        args.splits = DEFAULT_SPLITS
+        args.splits = default_splits
     if args.splits < 1 or args.batch_size < 1:
         raise UserError(f"--splits and --batch-size must be positive (got {args.splits}, {args.batch_size})")
     for flag, value in (("--metrics", args.metrics), ("--reference", args.reference), ("--weights", args.weights),
                         ("--classifier", args.classifier), ("--data-dir", args.data_dir)):
         if value is not None and not value.strip():  # "" would be the default, or the working directory
             raise UserError(f"{flag} is empty; give a value or leave it out")
-    device = check_device(args.device)
+    return splits_given
+
+
+def run(args: argparse.Namespace) -> int:
+    # torch and the scoring networks: off the start-up path of every other command
+    from improved_gan.image_sources import check_generator_count, describe_source, load_images
+    from improved_gan.metrics.evaluate import evaluate_samples, load_scoring_network
+    from improved_gan.metrics.inception_score import DEFAULT_SPLITS
+    from improved_gan.training.device import resolve_device
+    from improved_gan.training.run_dir import SCORES
+    from improved_gan.training.run_scores import merge_run_scores, read_run_scores, score_entries
+
+    splits_given = _check_values(args, DEFAULT_SPLITS)
+    device = resolve_device(args.device)
     kind = describe_source(args.source)
     is_run = kind == "run"
     if args.seed is not None and not is_run:
@@ -89,11 +100,7 @@ def run(args: argparse.Namespace) -> int:
     if is_run and args.data_dir is None:
         args.data_dir = run_config.data_dir  # the run's own data folder, for its reference set
     if is_run:
-        from improved_gan.image_sources import check_generator_count
-
         check_generator_count(args.n)  # before the networks load
-        from improved_gan.training.run_scores import read_run_scores
-
         read_run_scores(Path(args.source) / SCORES)  # before the sampling: it is merged into at the end
     # a generator is sampled last, once everything else is known to work; other sources are cheap to read first
     images = None if is_run else _read_source(args.source, n=args.n, data_dir=args.data_dir)
@@ -121,24 +128,26 @@ def run(args: argparse.Namespace) -> int:
         images, metrics=[s.name for s in specs], reference=reference, splits=args.splits, device=device,
         batch_size=args.batch_size, networks=networks, progress=True,
     )  # fmt: skip
-    from improved_gan.training.run_scores import merge_run_scores, score_entries
-
     entries = score_entries(specs, scores, networks, n=len(images), splits=args.splits, reference=reference_name,
                        seed=args.seed if is_run else None)  # fmt: skip
     if is_run:
         merge_run_scores(Path(args.source) / SCORES, entries)
-    if args.json:
+    _print_entries(entries, as_json=args.json)
+    if is_run and not args.json:
+        print(f"wrote {Path(args.source) / SCORES}")
+    return 0
+
+
+def _print_entries(entries: dict[str, dict], *, as_json: bool) -> None:
+    if as_json:
         print(json.dumps(entries, indent=2, sort_keys=True))
-        return 0
+        return
     for name, entry in entries.items():
         if "mean" in entry:
             mean_std = f"{entry['mean']:.4f} +- {entry['std']:.4f}"
             print(f"{name}: {mean_std} ({entry['splits']} splits of {entry['n']:,} images)")
         else:
             print(f"{name}: {entry['value']:.4f} ({entry['n']:,} images vs {entry['reference']})")
-    if is_run:
-        print(f"wrote {Path(args.source) / SCORES}")
-    return 0
 
 
 def _choose_metrics(names: str | None, run_dataset: str | None, images) -> list:
@@ -155,8 +164,6 @@ def _choose_metrics(names: str | None, run_dataset: str | None, images) -> list:
 
 def _choose_reference(given: str | None, run_dataset: str | None, images, specs) -> str | None:
     """The reference source when a metric needs one: ``--reference``, a run's training set, or MNIST's."""
-    from improved_gan.errors import UserError
-
     needing = [spec.name for spec in specs if spec.needs_reference]
     if not needing:
         return None
@@ -178,15 +185,12 @@ def _say_which_classifier(networks) -> None:
 
     network = networks.get(MNIST_CLASSIFIER)
     if network is not None and not is_reference(network):
-        import sys
-
         print(f"note: MNIST classifier sha256 {weights_digest(network)[:16]}..., not the reference one; these scores "
               "compare with scores made by the same classifier, not with docs/metrics.md", file=sys.stderr)
 
 
 def _check_used(args: argparse.Namespace, specs, *, splits_given: bool) -> None:
     """Every network and reference option given is used by a chosen metric: none is silently ignored."""
-    from improved_gan.errors import UserError
     from improved_gan.metrics.registry import INCEPTION, MNIST_CLASSIFIER
 
     names = ", ".join(spec.name for spec in specs)
@@ -203,7 +207,6 @@ def _check_used(args: argparse.Namespace, specs, *, splits_given: bool) -> None:
 
 
 def _run_config(run_dir: str):
-    from improved_gan.config import load_config
     from improved_gan.training.run_dir import CONFIG
 
     return load_config(Path(run_dir) / CONFIG)
@@ -211,7 +214,6 @@ def _run_config(run_dir: str):
 
 def _read_source(source: str, **kwargs):
     """:func:`load_images`, with a file that is no image (a text file named .png) as one UserError."""
-    from improved_gan.errors import UserError
     from improved_gan.image_sources import load_images
 
     try:

@@ -63,11 +63,9 @@ def _train(args: argparse.Namespace, config, out: Path) -> int:
 
     context = join_job(config.device)
     context.check_batch(config.batch_size)
-    if not context.is_main:  # rank 0 checks and prepares the folder; the Trainer waits for it
-        Trainer(out, progress=False).train()
+    if not context.is_main:  # the same run, built from the same config; rank 0 alone writes the folder
+        Trainer(out, config=config, progress=False).train()
         return 0
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} is a file, not a folder; choose a folder for the run")
     print(f"run folder: {out}")
     args.run_folder = out  # for the message after Ctrl-C
     print_summary(train(config, out, overwrite=args.overwrite, progress=not args.no_progress))
