@@ -38,14 +38,25 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 def simulate(url: str, store: Store, codes: list[str], *, per_session: int, seed: int) -> None:
     """Annotators who are right with the probabilities of the module docstring, one per code."""
+    from sqlalchemy import select
+
+    from improved_gan.turing import schema
+
     study = store.study("mnist")
-    kinds = {im.name: im.is_generated for im in store.images(study.id)}
     rng = random.Random(seed)
     for code in codes:
         with httpx.Client(base_url=url) as client:
             annotator = ScriptedAnnotator(client, "mnist")
             annotator.start(code)
-            feedback = store.session(study.id, security.hash_token(annotator.token)).feedback
+            token_hash = security.hash_token(annotator.token)
+            session = store.session(study.id, token_hash)
+            feedback = session.feedback
+            # each session sees an image under its own token: the truth is looked up through the session
+            T, I = schema.trials, schema.images
+            with store.engine.connect() as conn:
+                rows = conn.execute(select(T.c.position, I.c.is_generated).join(I, I.c.id == T.c.image_id)
+                                    .where(T.c.session_id == session.id)).all()
+            kinds = {security.image_token(study.csrf_key, token_hash, position): g for position, g in rows}
             while (trial := annotator.current()) is not None:
                 progress = trial.position / (per_session - 1)
                 p_right = 0.55 + 0.3 * progress if feedback else 0.6
