@@ -15,11 +15,15 @@ from pathlib import Path
 import pytest
 
 from clitools import fake_run, files
+from tiny_run import TINY, TINY_TABLE1
 
 GAMES = ["--steps", "5000", "--sweep", "--no-progress"]  # a minute of computing, were it not checked first
 
 # command -> argv, given the run folder and the output path (without suffix) to name
 COMMANDS = {
+    "train": lambda run, out: ["train", "mnist-fm", *TINY, "--out", out],
+    "demo": lambda run, out: ["demo", "--epochs", "1", "--no-progress", "--out", out],
+    "reproduce table1": lambda run, out: ["reproduce", "table1", *TINY_TABLE1, "--seeds", "1", "--out", out],
     "ablate": lambda run, out: ["ablate", "table3", "--dry-run", "--out", out],
     "games": lambda run, out: ["games", *GAMES, "--out", out],
     "sample grid": lambda run, out: ["sample", str(run), "--n", "4", "--out", out + ".png"],

@@ -19,13 +19,42 @@ def table(tmp_path_factory):
     return out, result
 
 
-def test_every_run_trains_and_the_table_stands_beside_the_paper(table):
+def test_every_run_trains_and_the_table_names_the_test_set_it_counts(table):
+    """mnist5k's runs count errors of its 1,000 test digits: the table said 'of 10,000' and put the paper's
+    93 of 10,000 beside them. Now it names 1,000 and leaves the paper's columns empty, saying why."""
     out, result = table
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["l100-s0", "l100-s1", "l20-s0", "l20-s1"]
     text = (out / "table1.md").read_text()
-    assert "| 100 | 2 | 0 | 2 | ema |" in text and "93 +- 6.5" in text and "86 +- 5.6" in text
+    assert text.startswith("# Table 1: semi-supervised permutation-invariant MNIST (test errors of 1,000)\n")
+    assert "10,000)" not in text.splitlines()[0] and "93 +- 6.5" not in text and "86 +- 5.6" not in text
+    row = next(line for line in text.splitlines() if line.startswith("| 100 | 2 | 0 | 2 | ema |"))
+    assert row.split("|")[8].strip() == "-" and row.split("|")[10].strip() == "-"  # paper, paper ensemble
+    assert "The paper's columns are empty: the paper counts errors of the 10,000 MNIST test digits, these runs " \
+           "of 1,000 (dataset mnist5k)" in text
     assert (out / "table1-curves.png").stat().st_size > 0
     assert "table: " in result.stdout
+
+
+def test_the_paper_stands_beside_counts_of_its_own_test_set(tmp_path, shared_data):
+    """Runs that count errors of the 10,000 MNIST test digits (hand-made metrics: no training) get the paper's
+    numbers beside them, and the table says 'of 10,000'."""
+    import dataclasses
+
+    from improved_gan.experiments.presets import get_preset
+    from improved_gan.experiments.table1 import plan_table1, summarize, write_table
+
+    base = dataclasses.replace(get_preset("mnist-fm"), dataset="mnist", data_dir=str(shared_data), epochs=2)
+    planned = plan_table1(base, labels=[100], seeds=[0, 1], out=tmp_path)
+    for run, errors in zip(planned, (90, 100)):
+        run.folder.mkdir()
+        (run.folder / "config.json").write_text(json.dumps(run.config.to_dict()))
+        rows = [{"epoch": e, "test_errors": errors, "test_errors_raw": errors, "test_examples": 10_000,
+                 "loss_d": 1.0, "loss_g": 1.0, "loss_unsup": 0.5} for e in (1, 2)]
+        (run.folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    text = write_table(summarize(planned, ensemble=False), planned, tmp_path).read_text()
+    assert text.startswith("# Table 1: semi-supervised permutation-invariant MNIST (test errors of 10,000)\n")
+    assert "| 100 | 2 | 0 | 2 | ema | 95.0 +- 7.1 | 95.0 +- 7.1 | 93 +- 6.5 | - | 86 +- 5.6 |" in text
+    assert "columns are empty" not in text
 
 
 def test_the_ensemble_of_one_model_twice_is_that_model(table, tmp_path):

@@ -2,9 +2,12 @@
 
 The protocol (Section 6.1): for each label count (20, 50, 100, 200) and each
 seed, one training of a preset (``mnist-fm`` by default) for its 300 epochs;
-the table gives the test errors of 10,000 as mean +- std over the seeds, and
-the errors of the ensemble of the seeds' models (their class probabilities
-averaged: the paper's second row).
+the table gives the test errors (of the 10,000 MNIST test digits) as mean +-
+std over the seeds, and the errors of the ensemble of the seeds' models (their
+class probabilities averaged: the paper's second row). The table names the
+test-set size its runs count errors of, and puts the paper's numbers beside
+counts of the same 10,000 digits only (``mnist5k`` runs count errors of its
+1,000 test digits: the paper's column is then left empty, and the table says why).
 
 Every run is an ordinary run folder ``OUT/l{labels}-s{seed}``, trained through
 :func:`~improved_gan.training.trainer.ensure_trained`, so a stopped
@@ -34,6 +37,8 @@ PAPER = {
     100: ((93, 6.5), (86, 5.6)),
     200: ((90, 4.2), (81, 4.3)),
 }
+PAPER_TEST_EXAMPLES = 10_000
+"""The paper's counts are errors of the 10,000 MNIST test digits."""
 LABEL_COUNTS = (20, 50, 100, 200)
 _WHY = {
     "ema": "ema: the exponential moving average of D's parameters, as the released script tests",
@@ -144,6 +149,7 @@ class LabelRow:
     ensemble: int | None
     failed: dict[int, list[str]]
     discriminator: str
+    examples: set[int] = dataclasses.field(default_factory=set)  # the test-set sizes the errors are counted of
 
     def mean_std(self, *, without_failed: bool = False) -> tuple[float, float] | None:
         """Mean and sample std of the seeds' errors (all seeds, or those that did not fail); None if none."""
@@ -174,7 +180,8 @@ def summarize(planned: Sequence[PlannedRun], *, device: str = "cpu", ensemble: b
         failed = {seed: failure_reasons(m, errors_key=key, median_errors=median, at_epoch=at) for seed, m in metrics.items()}
         complete = len(metrics) == len(group) and all(run.epochs_done() >= run.config.epochs for run in group)
         votes = ensemble_errors([run.folder for run in group], which=which, device=device) if ensemble and complete else None
-        rows.append(LabelRow(n_labels, errors, epochs, votes, {s: r for s, r in failed.items() if r}, which))
+        examples = {m[-1]["test_examples"] for m in metrics.values() if "test_examples" in m[-1]}
+        rows.append(LabelRow(n_labels, errors, epochs, votes, {s: r for s, r in failed.items() if r}, which, examples))
     return rows
 
 
@@ -200,15 +207,9 @@ TABLE_HEAD = "# Table 1: semi-supervised permutation-invariant MNIST"
 def check_table_out(out: Path) -> None:
     """``OUT`` may hold the runs, ``OUT/table1.md`` and ``OUT/table1-curves.png``: no file is in the way, and
     neither file exists unless an earlier table1.md is ours (a UserError before anything is trained)."""
-    from improved_gan.training.run_guard import enclosing_run
-    from improved_gan.utils.out_paths import check_folder_path, check_output_file, starts_with
+    from improved_gan.utils.out_paths import check_out_folder, check_output_file, starts_with
 
-    check_folder_path(out)
-    run = enclosing_run(Path(out) / "l20-s0")  # OUT itself a run folder, or a folder inside one
-    if run is not None:
-        raise UserError(f"--out {out} is {'the' if run == Path(os.path.abspath(out)) else 'inside the'} run folder {run}, "
-                        "which holds only what its trainer writes; choose a folder for the table's runs outside it "
-                        "(nothing was written)")
+    check_out_folder(out, instead="choose a folder for the table's runs outside it")  # not a run, nor in one
     ours = starts_with(out / "table1.md", TABLE_HEAD)
     for name in ("table1.md", "table1-curves.png"):
         check_output_file(out / name, ours=lambda path: ours, instead="choose a new or empty --out folder")
@@ -219,8 +220,10 @@ def write_table(rows: Sequence[LabelRow], planned: Sequence[PlannedRun], out: Pa
     check_table_out(out)
     from improved_gan.utils.atomic import atomic_write_text
 
+    sizes = sorted({n for row in rows for n in row.examples})
+    beside = sizes == [PAPER_TEST_EXAMPLES]  # the paper's numbers only beside counts of the same test set
     lines = [
-        f"{TABLE_HEAD} (test errors of 10,000)",
+        f"{TABLE_HEAD} ({_of(sizes)})",
         "",
         f"Preset `{planned[0].config.preset}`; runs in `{out}`. One model: mean +- std (sample std) over the "
         "seeds of the last epoch's errors; ensemble: the seeds' models' class probabilities averaged. "
@@ -233,6 +236,10 @@ def write_table(rows: Sequence[LabelRow], planned: Sequence[PlannedRun], out: Pa
         "seeds); the column beside it is over the seeds that did not fail, and the failed seeds are listed "
         "apart below the table.",
         "",
+        *([] if beside else [
+            f"The paper's columns are empty: the paper counts errors of the {PAPER_TEST_EXAMPLES:,} MNIST test digits, "
+            f"these runs of {_sizes(sizes)} (dataset {planned[0].config.dataset}), and counts of different test sets "
+            "are not comparable.", ""]),
         "| labels | seeds | failed | epochs | D | one model | without the failed | paper | ensemble "
         "| paper ensemble |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -240,7 +247,7 @@ def write_table(rows: Sequence[LabelRow], planned: Sequence[PlannedRun], out: Pa
     fmt = lambda pair, digits="g": f"{pair[0]:{digits}} +- {pair[1]:{digits}}" if pair else "-"  # noqa: E731
     failures = []
     for row in rows:
-        paper_one, paper_ens = PAPER.get(row.labels, (None, None))
+        paper_one, paper_ens = PAPER.get(row.labels, (None, None)) if beside else (None, None)
         lines.append(
             f"| {row.labels} | {len(row.errors)} | {len(row.failed)} | {'/'.join(map(str, sorted(row.epochs)))} "
             f"| {row.discriminator} | {fmt(row.mean_std(), '.1f')} | {fmt(row.mean_std(without_failed=True), '.1f')} "
@@ -252,7 +259,7 @@ def write_table(rows: Sequence[LabelRow], planned: Sequence[PlannedRun], out: Pa
               "|---" * (len(_seeds(planned)) + 1) + "|"]
     for row in rows:
         lines.append(f"| {row.labels} | " + " | ".join(str(row.errors.get(s, "-")) for s in _seeds(planned)) + " |")
-    plot = _plot_curves(planned, out / "table1-curves.png")
+    plot = _plot_curves(planned, out / "table1-curves.png", of=_of(sizes))
     if plot:
         lines += ["", f"![every run's test errors per epoch]({plot.name})"]
     path = out / "table1.md"
@@ -260,11 +267,20 @@ def write_table(rows: Sequence[LabelRow], planned: Sequence[PlannedRun], out: Pa
     return path
 
 
+def _of(sizes: Sequence[int]) -> str:
+    """What the table's numbers count: ``test errors of 10,000``."""
+    return f"test errors of {_sizes(sizes)}" if sizes else "test errors"
+
+
+def _sizes(sizes: Sequence[int]) -> str:
+    return " or ".join(f"{n:,}" for n in sizes) + (" (the runs differ)" if len(sizes) > 1 else "")
+
+
 def _seeds(planned: Sequence[PlannedRun]) -> list[int]:
     return sorted({run.seed for run in planned})
 
 
-def _plot_curves(planned: Sequence[PlannedRun], path: Path) -> Path | None:
+def _plot_curves(planned: Sequence[PlannedRun], path: Path, *, of: str) -> Path | None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -291,7 +307,7 @@ def _plot_curves(planned: Sequence[PlannedRun], path: Path) -> Path | None:
         return None
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("test errors of 10,000")
+    ax.set_ylabel(of)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()

@@ -27,6 +27,7 @@ from pathlib import Path
 from improved_gan.config import LR_FIELDS, WHERE_NOT_WHAT, TrainConfig, load_config
 from improved_gan.errors import UserError
 from improved_gan.training.checkpoint import latest_checkpoint
+from improved_gan.utils.out_paths import check_writable
 from improved_gan.training.run_dir import (
     CHECKPOINTS,
     CONFIG,
@@ -256,6 +257,7 @@ def check_new_run_folder(folder: Path, config: TrainConfig) -> None:
     if folder.is_symlink() and not folder.exists():
         raise UserError(f"--out {folder} is a symbolic link to {os.readlink(folder)}, which does not exist; "
                         "make that folder, or choose another --out")
+    check_writable(folder, folder=True)  # a read-only disk said before the data loads
     if not folder.is_dir() or not any(folder.iterdir()):
         return
     if latest_checkpoint(folder) is not None and run_folder_problem(folder) is None:

@@ -76,18 +76,16 @@ def run(args: argparse.Namespace) -> int:
 
     from improved_gan.errors import UserError
     from improved_gan.training.failures import detect_failure
-    from improved_gan.utils.out_paths import check_folder_path
+    from improved_gan.utils.out_paths import check_out_folder
     from improved_gan.training.parallel_runs import RunJob, refuse_other_configurations, train_in_parallel
     from improved_gan.training.report import check_comparison_out, write_comparison
     from improved_gan.training.run_dir import read_metrics, sample_grid_path
-    from improved_gan.training.run_guard import check_outside_runs
 
     if args.out is None:
         args.out = Path("runs") / f"demo-{args.labels}-labels"
     if args.out.exists() and not args.out.is_dir():
         raise UserError(f"--out {args.out} is a file; name a folder for the two runs")
-    check_folder_path(args.out)
-    check_outside_runs(args.out, instead="name a folder outside it for the two runs")
+    check_out_folder(args.out, instead="name a folder outside it for the two runs")  # not in a run, writable
     configs = demo_configs(epochs=args.epochs, labels=args.labels, seed=args.seed)
     jobs = [RunJob(name, config, args.out / name) for name, config in configs.items()]
     refuse_other_configurations(jobs)  # before the first line: --out holding runs of another seed or labels
