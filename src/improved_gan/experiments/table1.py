@@ -207,7 +207,8 @@ TABLE_HEAD = "# Table 1: semi-supervised permutation-invariant MNIST"
 def check_table_out(out: Path) -> None:
     """``OUT`` may hold the runs, ``OUT/table1.md`` and ``OUT/table1-curves.png``: no file is in the way, and
     neither file exists unless an earlier table1.md is ours (a UserError before anything is trained)."""
-    from improved_gan.utils.out_paths import check_out_folder, check_output_file, starts_with
+    from improved_gan.training.out_rules import check_out_folder
+    from improved_gan.utils.out_paths import check_output_file, starts_with
 
     check_out_folder(out, instead="choose a folder for the table's runs outside it")  # not a run, nor in one
     ours = starts_with(out / "table1.md", TABLE_HEAD)

@@ -1,8 +1,9 @@
 """Where a command may write: checks made before any work, so no user file is replaced.
 
 Every command that writes a file the user names (``--out``, ``--json``, ...) checks it
-here first, with :func:`check_out_file` or :func:`check_out_folder`, which apply the same
-rules to every command, before anything is computed or written, each refusal one line:
+first, with :func:`~improved_gan.training.out_rules.check_out_file` or ``check_out_folder``,
+which apply the rules of this module and the run-folder rule to every command, before
+anything is computed or written, each refusal one line:
 
 - a folder where a file is wanted, a file where a folder is wanted (or in the way of
   one, ``notes.txt/out.png``), and an existing file that this package did not write;
@@ -89,34 +90,3 @@ def check_writable(path: str | os.PathLike, flag: str = "--out", *, folder: bool
         where = "" if existing == holder else f" (in {existing}, the nearest folder that exists)"
         raise UserError(f"{flag} {path} cannot be written: {err.strerror or err}{where}; choose another path "
                         "(nothing was computed or written)") from None
-
-
-def _check_outside_runs(path: Path, flag: str, instead: str, itself: bool) -> None:
-    from improved_gan.training.run_guard import check_outside_runs
-
-    check_outside_runs(path, flag=flag, instead=instead, itself=itself)
-
-
-def check_out_folder(path: str | os.PathLike, flag: str = "--out", *, instead: str = "choose a folder outside it",
-                     run: bool = False) -> None:
-    """Every rule (module docstring) for a folder a command makes or fills; ``run``: the folder is a run itself
-    (train's ``--out``), which may be an existing run but not lie inside one."""
-    check_folder_path(path, flag)
-    _check_outside_runs(Path(path), flag, instead, itself=not run)
-    check_writable(path, flag, folder=True)
-
-
-def check_out_file(
-    path: str | os.PathLike,
-    flag: str = "--out",
-    *,
-    ours: Callable[[Path], bool] | None = None,
-    what: str = "file",
-    instead: str = "choose a new file name",
-    outside: str = "write it outside the run",
-) -> None:
-    """Every rule (module docstring) for a file a command writes; ``ours``, ``what``, ``instead`` as for
-    :func:`check_output_file`, ``outside`` what to do instead of writing into a run folder."""
-    check_output_file(path, flag, ours=ours, what=what, instead=instead)
-    _check_outside_runs(Path(path), flag, outside, itself=True)
-    check_writable(path, flag)

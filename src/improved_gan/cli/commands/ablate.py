@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> None:
     """--n, and OUT's table3.md / table3.json (replaced only when an earlier table3.md is ours), before training."""
     from improved_gan.errors import UserError
-    from improved_gan.utils.out_paths import check_out_folder, check_output_file, starts_with
+    from improved_gan.training.out_rules import check_out_folder
+    from improved_gan.utils.out_paths import check_output_file, starts_with
 
     if args.n < 10:
         raise UserError(f"--n must be at least 10 samples, the Inception score's 10 splits (got {args.n})")

@@ -45,7 +45,7 @@ def _options(args: argparse.Namespace, available: int):
 def _check_out(out: Path | None) -> None:
     """``--out`` is a new file (or the cache folder can be made), checked before the training."""
     from improved_gan.metrics.classifier import classifier_cache_dir
-    from improved_gan.utils.out_paths import check_out_file, check_out_folder
+    from improved_gan.training.out_rules import check_out_file, check_out_folder
 
     if out is None:
         check_out_folder(classifier_cache_dir(), "the classifier cache (IMPROVED_GAN_CACHE)")

@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
     from improved_gan.errors import UserError
     from improved_gan.training.failures import detect_failure
-    from improved_gan.utils.out_paths import check_out_folder
+    from improved_gan.training.out_rules import check_out_folder
     from improved_gan.training.parallel_runs import RunJob, refuse_other_configurations, train_in_parallel
     from improved_gan.training.report import check_comparison_out, write_comparison
     from improved_gan.training.run_dir import read_metrics, sample_grid_path

@@ -81,7 +81,8 @@ def _games(args: argparse.Namespace) -> list[str]:
 def _check_out(out: Path, games: list[str], *, sweep: bool) -> None:
     """The files this run writes may replace only an earlier games output (its distances.json says so; each
     PNG must be one matplotlib wrote); the folder is writable before a minute of computing."""
-    from improved_gan.utils.out_paths import check_out_folder, check_output_file
+    from improved_gan.training.out_rules import check_out_folder
+    from improved_gan.utils.out_paths import check_output_file
 
     check_out_folder(out, instead="write the games' output outside it")
     names = ["distances.json", *(["kinked-sweep.png"] if sweep else [])] + [

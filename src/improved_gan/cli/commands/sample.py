@@ -49,7 +49,7 @@ def _check_out(out: Path, fmt: str, *, overwrite: bool = False) -> None:
     """Nothing is overwritten: a file only with --overwrite; a png-folder must be new or empty; nothing goes
     inside a run folder."""
     from improved_gan.errors import UserError
-    from improved_gan.utils.out_paths import check_out_file, check_out_folder
+    from improved_gan.training.out_rules import check_out_file, check_out_folder
 
     _refuse_a_runs_own_file(out)
     if fmt == "png-folder":
