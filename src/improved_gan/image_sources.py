@@ -25,10 +25,13 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
+from improved_gan.data import load_dataset
 from improved_gan.errors import UserError
 from improved_gan.metrics.images import check_images
 from improved_gan.training.run_dir import CHECKPOINTS, CONFIG
+from improved_gan.training.sampling import sample_images
 
 __all__ = [
     "DEFAULT_GENERATOR_SAMPLES",
@@ -103,8 +106,6 @@ def load_images(
     kind = describe_source(source)
     path = Path(source).expanduser()
     if kind == "run":
-        from improved_gan.training.sampling import sample_images
-
         count = check_generator_count(n)
         images = sample_images(path, count, seed=seed, batch_size=batch_size, device=device, progress=progress)
         return check_images(images, what=f"samples of {source}")
@@ -158,8 +159,6 @@ def read_image_folder(folder: str | os.PathLike) -> np.ndarray:
 
 def _read_image(file: Path) -> np.ndarray:
     """One 8-bit grayscale or RGB image (a palette image as RGB) as uint8 ``[H, W]`` or ``[H, W, 3]``."""
-    from PIL import Image
-
     try:
         with Image.open(file) as image:
             if image.mode == "P":
@@ -219,8 +218,6 @@ def read_npz_images(path: str | os.PathLike) -> np.ndarray:
 
 
 def _read_dataset(source: str, data_dir) -> np.ndarray:
-    from improved_gan.data import load_dataset
-
     name, _, split = source.partition(":")
     dataset = load_dataset(name, root=data_dir, split=split or "train")
     return check_images(dataset.images, what=f"dataset {source}")

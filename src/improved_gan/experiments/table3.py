@@ -5,15 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from improved_gan.experiments.ablations import Ablation
 from improved_gan.config import TrainConfig
+from improved_gan.experiments.ablations import Ablation
+from improved_gan.image_sources import load_images
+from improved_gan.metrics.evaluate import evaluate_samples, load_scoring_network
+from improved_gan.metrics.registry import INCEPTION, KEY_IS_MEAN, KEY_IS_STD
+from improved_gan.training.device import resolve_device
+from improved_gan.training.sampling import sample_images
+from improved_gan.training.trainer import ensure_trained
 from improved_gan.utils.atomic import atomic_write_json, atomic_write_text
 
 
 def _score(images, network, device) -> tuple[float, float]:
-    from improved_gan.metrics.evaluate import evaluate_samples
-    from improved_gan.metrics.registry import INCEPTION, KEY_IS_MEAN, KEY_IS_STD
-
     scores = evaluate_samples(images, metrics=["is"], networks={INCEPTION: network}, device=device, progress=True)
     return float(scores[KEY_IS_MEAN]), float(scores[KEY_IS_STD])
 
@@ -29,13 +32,6 @@ def run_table(
 ) -> Path:
     """Train every row's config in ``out/<preset>`` (continuing unfinished runs), score ``n``
     samples with the Inception score, and write ``out/table3.md`` and ``out/table3.json``."""
-    from improved_gan.image_sources import load_images
-    from improved_gan.metrics.evaluate import load_scoring_network
-    from improved_gan.metrics.registry import INCEPTION
-    from improved_gan.training.sampling import sample_images
-    from improved_gan.training.device import resolve_device
-    from improved_gan.training.trainer import ensure_trained
-
     # the weights are checked before hours of training, not after
     network = load_scoring_network(INCEPTION, inception_weights=weights)
     torch_device = resolve_device(device)

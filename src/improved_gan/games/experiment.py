@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from improved_gan.games.games import Game, get_game
 from improved_gan.games.plots import plot_distances, plot_trajectories, save_png
@@ -172,8 +173,6 @@ def run_experiment(
         progress: a progress bar on stderr over the runs (one per game and
             method, one per cell of the sweep), naming the run at work.
     """
-    from tqdm.auto import tqdm
-
     out_dir = Path(out_dir)
     methods = default_methods(history_weight)
     trajectories: list[Trajectory] = []

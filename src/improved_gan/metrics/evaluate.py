@@ -18,9 +18,11 @@ import torch
 from torch import nn
 
 from improved_gan.errors import UserError
+from improved_gan.metrics.classifier import load_classifier
 from improved_gan.metrics.feature_network import run_network
 from improved_gan.metrics.frechet import FeatureStatistics, feature_statistics
 from improved_gan.metrics.images import check_images
+from improved_gan.metrics.inception import InceptionV3
 from improved_gan.metrics.inception_score import DEFAULT_SPLITS
 from improved_gan.metrics.registry import INCEPTION, MNIST_CLASSIFIER, resolve_metrics
 
@@ -49,12 +51,8 @@ def load_scoring_network(
             cached reference classifier.
     """
     if name == INCEPTION:
-        from improved_gan.metrics.inception import InceptionV3
-
         return InceptionV3(inception_weights, download=download_weights)
     if name == MNIST_CLASSIFIER:
-        from improved_gan.metrics.classifier import load_classifier
-
         return classifier if isinstance(classifier, nn.Module) else load_classifier(classifier)
     raise ValueError(f"unknown scoring network {name!r}")
 

@@ -18,7 +18,9 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
+from improved_gan.data import load_dataset
 from improved_gan.metrics.cache import cache_root
+from improved_gan.metrics.classifier import weights_digest
 from improved_gan.metrics.evaluate import network_statistics
 from improved_gan.metrics.frechet import FeatureStatistics
 from improved_gan.utils.atomic import atomic_open
@@ -31,7 +33,6 @@ def network_fingerprint(network: nn.Module) -> str:
     sha256 = getattr(network, "weights_sha256", None)
     if sha256 is not None:
         return sha256
-    from improved_gan.metrics.classifier import weights_digest
 
     return weights_digest(network)
 
@@ -61,7 +62,6 @@ def dataset_statistics(
                 return FeatureStatistics(cached["mean"], cached["covariance"], int(cached["count"]))
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # a damaged cache file: made again
             pass
-    from improved_gan.data import load_dataset
 
     images = load_dataset(dataset, root=data_dir, split=split).images
     stats = network_statistics(network, images, batch_size=batch_size, device=device, progress=progress)

@@ -8,6 +8,10 @@ from torch import nn
 from improved_gan.config import TrainConfig
 from improved_gan.errors import ConfigError
 from improved_gan.layers import init_weight_norm
+from improved_gan.models.cifar import CIFARDiscriminator, CIFARGenerator
+from improved_gan.models.imagenet import IMAGENET_IMAGE_SHAPE, ImageNetDiscriminator, ImageNetGenerator
+from improved_gan.models.imagenet_dcgan import DCGANDiscriminator128, DCGANGenerator128
+from improved_gan.models.mnist import MNIST_IMAGE_SHAPE, MNISTDiscriminator, MNISTGenerator
 
 
 def build_models(
@@ -23,14 +27,10 @@ def build_models(
             "minibatch_weight_norm": config.minibatch_weight_norm,
         }
     if config.architecture == "mnist-mlp":
-        from improved_gan.models.mnist import MNIST_IMAGE_SHAPE, MNISTDiscriminator, MNISTGenerator
-
         _check_shape(config, image_shape, MNIST_IMAGE_SHAPE)
         generator = MNISTGenerator(latent_dim=config.latent_dim, device=device)
         discriminator = MNISTDiscriminator(num_classes=num_classes, **noise, **mbd, device=device)
     elif config.architecture == "cifar-conv":
-        from improved_gan.models.cifar import CIFARDiscriminator, CIFARGenerator
-
         _check_shape(config, image_shape, (3, 32, 32))
         generator = CIFARGenerator(latent_dim=config.latent_dim, norm=config.generator_norm, device=device)
         discriminator = CIFARDiscriminator(
@@ -47,12 +47,8 @@ def _imagenet_models(
     config: TrainConfig, image_shape: tuple[int, ...], num_classes: int, device: torch.device
 ) -> tuple[nn.Module, nn.Module]:
     """The authors' 128x128 networks (imagenet-conv) or the DCGAN baseline (imagenet-dcgan), docs/imagenet.md."""
-    from improved_gan.models.imagenet import IMAGENET_IMAGE_SHAPE, ImageNetDiscriminator, ImageNetGenerator
-
     _check_shape(config, image_shape, IMAGENET_IMAGE_SHAPE)
     if config.architecture == "imagenet-dcgan":
-        from improved_gan.models.imagenet_dcgan import DCGANDiscriminator128, DCGANGenerator128
-
         return (
             DCGANGenerator128(latent_dim=config.latent_dim, widths=config.imagenet_g_widths, device=device),
             DCGANDiscriminator128(widths=config.imagenet_d_widths, device=device),

@@ -29,7 +29,6 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from improved_gan.config import IMAGE_FOLDER, TrainConfig
-from improved_gan.data.image_folder import ImageFolderDataset
 from improved_gan.errors import ConfigError
 from improved_gan.training.batches import epoch_plan, iterations_per_epoch, permutation_stream
 from improved_gan.training.distributed import DistributedContext
@@ -96,6 +95,8 @@ class InMemorySource:
 
 def open_image_folder(config: TrainConfig):
     """The config's :class:`~improved_gan.data.ImageFolderDataset` (its folder scanned, classes checked)."""
+    from improved_gan.data.image_folder import ImageFolderDataset  # torchvision: only for an image folder
+
     if config.data_dir is None:
         raise ConfigError(
             f"dataset={IMAGE_FOLDER} reads a class folder: give --data-dir ROOT (e.g. the ImageNet train folder, "

@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+from tqdm.auto import tqdm
 
 from improved_gan.config import TrainConfig, load_config
 from improved_gan.errors import UserError
@@ -32,8 +33,6 @@ def count_errors(
     from its batch, so the authors' test batch size is part of the protocol.
     ``progress``: a label for a progress bar over the batches (None: no bar).
     """
-    from tqdm.auto import tqdm
-
     errors = torch.zeros((), dtype=torch.long, device=images.device)
     starts = range(0, len(images), batch_size)
     with eval_mode(classifier):

@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from improved_gan.errors import UserError
+from improved_gan.metrics.reference import network_fingerprint
 from improved_gan.utils.atomic import atomic_write_json
 
 
 def score_entries(specs, scores, networks, *, n: int, splits: int, reference: str | None, seed: int | None) -> dict:
     """One ``scores.json`` entry per metric spec: its numbers and their provenance."""
-    from improved_gan.metrics.reference import network_fingerprint
-
     entries = {}
     for spec in specs:
         provenance = {"n": n, "network": f"{spec.network} {network_fingerprint(networks[spec.network])}"}

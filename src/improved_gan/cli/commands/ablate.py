@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
+
+from improved_gan.config import apply_overrides
+from improved_gan.errors import UserError
+from improved_gan.experiments.ablations import table3
+from improved_gan.training.out_rules import check_out_folder
+from improved_gan.utils.out_paths import check_output_file, starts_with
 
 
 def register(subparsers) -> None:
@@ -27,12 +34,6 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
-    from improved_gan.experiments.ablations import table3
-    from improved_gan.config import apply_overrides
-    from improved_gan.errors import UserError
-
     rows = table3()
     if args.only:
         unknown = sorted(set(args.only) - {row.name for row in rows})
@@ -56,10 +57,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> None:
     """--n, and OUT's table3.md / table3.json (replaced only when an earlier table3.md is ours), before training."""
-    from improved_gan.errors import UserError
-    from improved_gan.training.out_rules import check_out_folder
-    from improved_gan.utils.out_paths import check_output_file, starts_with
-
     if args.n < 10:
         raise UserError(f"--n must be at least 10 samples, the Inception score's 10 splits (got {args.n})")
     if args.weights is not None and not Path(args.weights).is_file():  # --dry-run says it too, not only the run

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from improved_gan.errors import UserError
+from improved_gan.training.out_rules import check_out_file, check_out_folder
+
 MIN_TEST_ACCURACY = 0.993
 """The accuracy the reference classifier must reach on the MNIST test set."""
 
@@ -29,7 +32,6 @@ def register(subparsers) -> None:
 
 def _options(args: argparse.Namespace, available: int):
     """The training recipe: the reference's unless --epochs or --train-images shorten it."""
-    from improved_gan.errors import UserError
     from improved_gan.metrics.classifier import TrainingOptions
 
     options = TrainingOptions() if args.epochs is None else TrainingOptions(epochs=args.epochs)
@@ -45,13 +47,10 @@ def _options(args: argparse.Namespace, available: int):
 def _check_out(out: Path | None) -> None:
     """``--out`` is a new file (or the cache folder can be made), checked before the training."""
     from improved_gan.metrics.classifier import classifier_cache_dir
-    from improved_gan.training.out_rules import check_out_file, check_out_folder
 
     if out is None:
         check_out_folder(classifier_cache_dir(), "the classifier cache (IMPROVED_GAN_CACHE)")
     elif out.is_symlink():  # a dangling link passes the checks of a path, and the save would replace it
-        from improved_gan.errors import UserError
-
         raise UserError(f"--out {out} is a symbolic link (to {out.readlink()}); name a new file (nothing was "
                         "written)")
     else:

@@ -13,8 +13,13 @@ none), so stdout stays the table and the paths.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from pathlib import Path
+
+from improved_gan.errors import UserError
+from improved_gan.training.out_rules import check_out_folder
+from improved_gan.utils.out_paths import check_output_file
 
 
 MAX_STEPS = 1_000_000
@@ -45,8 +50,6 @@ def register(subparsers) -> None:
 
 
 def _check(args: argparse.Namespace) -> None:
-    from improved_gan.errors import UserError
-
     if args.steps < 1:
         raise UserError(f"--steps must be a positive number of updates (got {args.steps})")
     if args.steps > MAX_STEPS:
@@ -81,9 +84,6 @@ def _games(args: argparse.Namespace) -> list[str]:
 def _check_out(out: Path, games: list[str], *, sweep: bool) -> None:
     """The files this run writes may replace only an earlier games output (its distances.json says so; each
     PNG must be one matplotlib wrote); the folder is writable before a minute of computing."""
-    from improved_gan.training.out_rules import check_out_folder
-    from improved_gan.utils.out_paths import check_output_file
-
     check_out_folder(out, instead="write the games' output outside it")
     names = ["distances.json", *(["kinked-sweep.png"] if sweep else [])] + [
         f"{g}-{kind}.png" for g in games for kind in ("trajectories", "distance")]
@@ -95,8 +95,6 @@ def _check_out(out: Path, games: list[str], *, sweep: bool) -> None:
 
 def _games_record(path: Path) -> bool:
     """Whether ``path`` is a distances.json that games wrote."""
-    import json
-
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from improved_gan.errors import UserError
+from improved_gan.utils.out_paths import check_writable
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -20,11 +23,9 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from improved_gan.errors import UserError
     from improved_gan.training.run_guard import check_outside_runs
     from improved_gan.training.report import check_comparison_out, write_comparison, write_report
     from improved_gan.training.run_dir import CONFIG
-    from improved_gan.utils.out_paths import check_writable
 
     for run_dir in args.runs:
         if not (run_dir / CONFIG).is_file():
@@ -48,8 +49,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _refuse_a_run_twice(runs: list[Path]) -> None:
     """The same run named twice (``a a``, ``a a/``, a link to it) would count twice in the mean +- std."""
-    from improved_gan.errors import UserError
-
     seen: dict[Path, Path] = {}
     for run_dir in runs:
         real = run_dir.resolve()
