@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import json
 import math
 import re
@@ -57,13 +58,19 @@ resume may change it (``config.json`` edited, ``--epochs``, ``--device``) and a 
 SCHEDULE = "schedule"
 """A field of the learning-rate schedule: a resume may change it when asked (``--allow-lr-change``)."""
 
-Rule = Callable[[str, Any], "str | None"]
-"""``rule(name, value)``: why ``value`` is not one field ``name`` takes, or None (None values are not asked)."""
+Rule = Any
+"""A :class:`rule`, or any object whose ``problem(name, value)`` says why ``value`` is not one field ``name``
+takes, or None (None values are not asked)."""
 
 
-def rule(ok: Callable[[Any], bool], says: str) -> Rule:
+class rule:
     """A rule from a test and its message (``says``: a format string of ``name`` and ``value``)."""
-    return lambda name, value: None if value is None or ok(value) else says.format(name=name, value=value)
+
+    def __init__(self, ok: Callable[[Any], bool], says: str) -> None:
+        self.ok, self.says = ok, says
+
+    def problem(self, name: str, value: Any) -> str | None:
+        return None if value is None or self.ok(value) else self.says.format(name=name, value=value)
 
 
 POSITIVE = rule(lambda v: v > 0, "{name} must be positive (got {value})")
@@ -77,12 +84,19 @@ SCORE_SAMPLES = rule(lambda v: v == 0 or v >= 10, "{name} must be 0 or at least 
                      "(got {value}; 0 switches it off)")
 
 
-def _known_dataset(name: str, value: str) -> str | None:
-    from improved_gan.data.registry import DATASETS  # the data package's table; config is imported by all
+class _KnownDataset:
+    """A dataset of the data package's table, or the image folder."""
 
-    if value in DATASETS or value == IMAGE_FOLDER:
-        return None
-    return f"unknown dataset {value!r}{_did_you_mean(value, DATASETS)}; choose one of {', '.join(DATASETS)}"
+    @staticmethod
+    def problem(name: str, value: str) -> str | None:
+        from improved_gan.data.registry import DATASETS  # numpy and the loaders: not for every command's start
+
+        if value in DATASETS or value == IMAGE_FOLDER:
+            return None
+        return f"unknown dataset {value!r}{_did_you_mean(value, DATASETS)}; choose one of {', '.join(DATASETS)}"
+
+
+_known_dataset = _KnownDataset()
 
 
 def option(default: Any, check: Rule | None = None, *, resume: str | None = None, flag: str | None = None,
@@ -192,7 +206,7 @@ class TrainConfig:
             raise ConfigError("invalid configuration: " + "; ".join(problems))
         for field in fields(self):
             check = field.metadata.get("check")
-            problem = check(field.name, getattr(self, field.name)) if check is not None else None
+            problem = check.problem(field.name, getattr(self, field.name)) if check is not None else None
             if problem is not None:
                 problems.append(problem)
         problems += self._label_problems() + self._data_problems() + self._imagenet_problems()
@@ -329,23 +343,30 @@ def _type_problems(config: TrainConfig) -> list[str]:
     """One line per field whose value is not of its declared type (e.g. ``"labels": "abc"`` in a config.json),
     or is a number that is not finite."""
     problems = []
+    hints = _hints(type(config))
     for field in fields(config):
-        value, hint = getattr(config, field.name), _field_type(type(config), field.name)
-        if not _is_instance(value, hint):
+        value, hint = getattr(config, field.name), hints[field.name]
+        if type(value) is not hint and not _is_instance(value, hint):  # exact simple types need no more
             problems.append(f"{field.name} must be {_type_name(hint)} (got {value!r})")
         elif isinstance(value, float) and not math.isfinite(value):
             problems.append(f"{field.name} must be a finite number (got {value})")
     return problems
 
 
+_UNIONS = (typing.Union, type(int | None))
+
+
 def _is_union(hint: Any) -> bool:
-    return typing.get_origin(hint) in (typing.Union, type(int | None))
+    return typing.get_origin(hint) in _UNIONS
 
 
 def _is_instance(value: Any, hint: Any) -> bool:
     origin = typing.get_origin(hint)
-    if _is_union(hint):
-        return any(_is_instance(value, option) for option in typing.get_args(hint))
+    if origin in _UNIONS:
+        for option in typing.get_args(hint):  # a loop, not any(genexpr): validate runs on every command
+            if type(value) is option or _is_instance(value, option):
+                return True
+        return False
     if hint is type(None):
         return value is None
     if origin is Literal:
@@ -377,8 +398,14 @@ def _type_name(hint: Any) -> str:
 
 # -- overrides --------------------------------------------------------------------------
 
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """The declared type of every field (resolved once: the annotations are strings)."""
+    return typing.get_type_hints(cls)
+
+
 def _field_type(cls: type, name: str) -> Any:
-    return typing.get_type_hints(cls)[name]
+    return _hints(cls)[name]
 
 
 def _parse_value(cls: type, name: str, text: str) -> Any:
