@@ -115,17 +115,7 @@ def evaluate_samples(
     """
     images = check_images(images, what="samples")
     specs = resolve_metrics(metrics if metrics is not None else default_metrics(images.shape[1:]))
-    if any(not spec.needs_reference for spec in specs) and len(images) < splits:
-        raise UserError(
-            f"{len(images)} samples cannot be cut into {splits} splits; give more samples or fewer splits"
-        )
-    if any(spec.needs_reference for spec in specs):
-        if reference is None:
-            needing = ", ".join(spec.name for spec in specs if spec.needs_reference)
-            raise UserError(f"{needing} compares with real images: give reference images (--reference SOURCE)")
-        if isinstance(reference, np.ndarray):
-            reference = check_images(reference, what="reference images")
-        _check_enough_for_a_covariance(specs, images, reference)
+    reference = _check_inputs(specs, images, reference, splits)
     if device is None:
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     networks = dict(networks or {})
@@ -151,6 +141,23 @@ def evaluate_samples(
                 values = spec.compute(outputs, splits=splits, reference=reference_stats)
                 results.update({key: float(value) for key, value in values.items()})
     return results
+
+
+def _check_inputs(specs, images: np.ndarray, reference, splits: int):
+    """Enough samples for the splits, a reference where a metric compares (checked when given as images);
+    returns the reference."""
+    if any(not spec.needs_reference for spec in specs) and len(images) < splits:
+        raise UserError(
+            f"{len(images)} samples cannot be cut into {splits} splits; give more samples or fewer splits"
+        )
+    if any(spec.needs_reference for spec in specs):
+        if reference is None:
+            needing = ", ".join(spec.name for spec in specs if spec.needs_reference)
+            raise UserError(f"{needing} compares with real images: give reference images (--reference SOURCE)")
+        if isinstance(reference, np.ndarray):
+            reference = check_images(reference, what="reference images")
+        _check_enough_for_a_covariance(specs, images, reference)
+    return reference
 
 
 def _check_enough_for_a_covariance(specs, images: np.ndarray, reference) -> None:
