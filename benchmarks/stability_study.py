@@ -50,6 +50,7 @@ STUDIES = {
             "bf16": {"precision": "bf16"},                                    # the demo where bf16 is native
             "fp32-lr3e-3": {"precision": "fp32", "lr": 0.003},                # the released learning rate
             "fp32-lr3e-3-smooth": {"precision": "fp32", "lr": 0.003, "label_smoothing": 0.9},  # Section 3.4
+            "fp32-smooth": {"precision": "fp32", "label_smoothing": 0.9},     # the default + Section 3.4
         },
     },
 }
