@@ -273,9 +273,12 @@ def per_copy_batch_norm(x: Tensor, bias: Tensor, *, eps: float) -> Tensor:
     """
     dims = [0, *range(2, x.dim())]
     shape = (1, -1) + (1,) * (x.dim() - 2)
-    centred = x - x.mean(dims, keepdim=True)
-    variance = centred.square().mean(dims, keepdim=True)  # biased (divisor N), as the reference's
-    return centred * torch.rsqrt(variance + eps) + bias.to(x.dtype).view(shape)
+    wide = x.double()  # the statistics in float64, as ATen's CPU batch norm accumulates them
+    mean = wide.mean(dims, keepdim=True)
+    variance = (wide - mean).square().mean(dims, keepdim=True)  # biased (divisor N), as the reference's
+    # then, as F.batch_norm and the layer, (x a + c) + b in x's dtype, a = 1/sqrt(var + eps), c = -mean a
+    scale = torch.rsqrt(variance + eps).to(x.dtype)
+    return (x * scale - mean.to(x.dtype) * scale) + bias.to(x.dtype).view(shape)
 
 
 def _per_copy_forward(norm: BatchStatisticsNorm, x: Tensor) -> Tensor:
