@@ -151,8 +151,9 @@ class TrainConfig:
     imagenet_g_dim: int = option(64, POSITIVE, added=True)  # the authors' gf_dim: G channels 8, 4, 2, 1, 1, 1 x it
     imagenet_d_dim: int = option(64, POSITIVE, added=True)  # the authors' df_dim: D conv channels 1, 2, 4, 4, 4, 8, 8 x
     imagenet_d_hidden: int = option(2560, POSITIVE, added=True)  # D's dense layer (the authors' 40 x imagenet_d_dim)
-    noise_channels: int = option(64, NOT_NEGATIVE, added=True)  # G's U(-1, 1) channels after layer 1; then 1, 1/2,
-    #                                                              1/4, 1/8, 1/8 x it (imagenet-conv)
+    noise_channels: int = option(16, NOT_NEGATIVE, added=True)  # G's U(-1, 1) channels after layer 1; then 1, 1/2,
+    #   1/4, 1/8, 1/8 x it (imagenet-conv; imagenet128 sets the authors' 64). The default stays 16, the value every
+    #   run folder written before 2026-12-07 holds: a changed default would make them "another configuration"
     imagenet_tower: int = option(16, POSITIVE, added=True)  # real (+ as many generated) rows per cross-BN/minibatch
     #                                                          group
     imagenet_g_widths: tuple[int, int, int, int, int] = option(  # imagenet-dcgan G, 4..64 px
