@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 
 import numpy as np
 import pytest
@@ -137,9 +135,7 @@ def test_run_folder_is_sampled_through_the_sampling_module(tmp_path, monkeypatch
         calls.append((run_dir, n, seed, batch_size, device, progress))
         return np.zeros((n, 4, 4, 1), np.uint8)
 
-    fake = types.ModuleType("improved_gan.training.sampling")
-    fake.sample_images = sample_images
-    monkeypatch.setitem(sys.modules, "improved_gan.training.sampling", fake)
+    monkeypatch.setattr("improved_gan.image_sources.sample_images", sample_images)
     assert describe_source(str(run)) == "run"
     images = load_images(str(run), n=7, seed=3, batch_size=2, device="cpu", progress=False)
     assert images.shape == (7, 4, 4, 1)

@@ -31,7 +31,7 @@ def pools(tmp_path):
 def _create(pools, folder, *extra: str) -> list[str]:
     return ["turing", "create", str(folder), "--real", str(pools / "real.npz"), "--generated",
             str(pools / "gen.npz"), "--per-session", "10", "--attention-checks", "1", "--tutorial", "2",
-            "--no-progress", *extra]
+            "--no-progress", "--allow-recurring-images", *extra]  # small pools: these tests are about other inputs
 
 
 @pytest.fixture

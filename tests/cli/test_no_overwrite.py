@@ -134,7 +134,7 @@ def study(tmp_path, capsys) -> Path:
     folder = tmp_path / "study"
     assert main(["turing", "create", "--real", str(tmp_path / "real.npz"), "--generated", str(tmp_path / "gen.npz"),
                  "--per-session", "10", "--attention-checks", "1", "--tutorial", "2", "--no-progress",
-                 str(folder)]) == 0
+                 "--allow-recurring-images", str(folder)]) == 0  # a small pool: the test is about the exports
     capsys.readouterr()
     return folder
 
