@@ -126,8 +126,11 @@ def test_careless_annotators_are_excluded_careful_ones_are_not(checked_study):
     careful_ids = set(ids[0::2])
     careless_ids = set(ids[1::2])
     assert not careful_ids & set(att.failures)  # no careful annotator excluded
-    # A random clicker passes with probability 7/64 (at most 1 of 6 wrong): expect ~18 of 20.
-    assert len(careless_ids & set(att.failures)) >= 15
+    # A random clicker passes with probability 7/64 (at most 1 of 6 wrong): expect ~18 of 20 excluded, sd 1.4;
+    # the images each session sees are drawn afresh (per-session tokens), so the count varies between runs:
+    # 14 was seen once in CI. At least 12: P(fewer) < 1e-3 for Binomial(20, 57/64); a check that excluded
+    # nobody, or half, still fails.
+    assert len(careless_ids & set(att.failures)) >= 12
     for failed, answered in att.failures.values():
         assert failed > MAX_FAILURES and answered == CHECKS
     # Excluded annotators are in no statistic; checks are in none either.
