@@ -39,7 +39,7 @@ FAILURE_ADVICE = (
 )
 
 __all__ = ["FAILURE_ADVICE", "ERROR_FACTOR", "FROM_EPOCH", "UNSUP_FLOOR", "Failure", "detect_failure", "failure_reasons",
-           "plays_the_game"]
+           "plays_the_game", "run_failure"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,11 @@ def detect_failure(rows: Sequence[Mapping[str, Any]], *, generator_loss: str = "
         if row["epoch"] >= FROM_EPOCH and loss is not None and loss < UNSUP_FLOOR:
             return Failure(int(row["epoch"]), float(loss), row.get("loss_g"), generator_loss)
     return None
+
+
+def run_failure(config: Any, rows: Sequence[Mapping[str, Any]]) -> Failure | None:
+    """Where the run of ``config`` with metrics ``rows`` failed; None when it did not, or plays no game."""
+    return detect_failure(rows, generator_loss=config.generator_loss) if plays_the_game(config) else None
 
 
 def failure_reasons(

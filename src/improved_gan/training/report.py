@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-from improved_gan.config import TrainConfig, load_config
-from improved_gan.training.failures import FAILURE_ADVICE, Failure, detect_failure, plays_the_game
+from improved_gan.config import load_config
+from improved_gan.training.failures import FAILURE_ADVICE, run_failure
 from improved_gan.training.run_dir import (
     CONFIG,
     PLOT_INCEPTION_SCORE,
@@ -56,12 +56,6 @@ def _plot(runs: dict[str, list[dict[str, Any]]], key: str, ylabel: str, path: Pa
         fig.savefig(f, format="png")
     plt.close(fig)
     return True
-
-
-def run_failure(config: TrainConfig, rows: Sequence[dict[str, Any]]) -> Failure | None:
-    """Where D overpowered G in this run (training/failures.py); None for a run that did not fail or does not
-    play the game."""
-    return detect_failure(rows, generator_loss=config.generator_loss) if plays_the_game(config) else None
 
 
 def read_scores(run_dir: Path) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from improved_gan.errors import UserError
-from improved_gan.training.failures import detect_failure, plays_the_game
+from improved_gan.training.failures import run_failure
 from improved_gan.training.run_dir import CONFIG, read_metrics
 
 SKIPPED = {"tensorboard", "samples", "checkpoints", ".git", "__pycache__", ".venv", "node_modules"}
@@ -72,7 +72,7 @@ def run_status(folder: Path) -> RunStatus:
         last = rows[-1]
         status.epochs_done = int(last["epoch"])
         status.test_errors, status.test_examples = last.get("test_errors"), last.get("test_examples")
-        failure = detect_failure(rows, generator_loss=config.generator_loss) if plays_the_game(config) else None
+        failure = run_failure(config, rows)
         status.failure = failure.describe() if failure else ""
     if running_pid(folder) is not None:
         status.status = "running"

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from improved_gan.config import TrainConfig, load_config, save_config
 from improved_gan.errors import UserError
-from improved_gan.training.failures import FAILURE_ADVICE, Failure, detect_failure, plays_the_game
+from improved_gan.training.failures import FAILURE_ADVICE, Failure, plays_the_game, run_failure
 from improved_gan.training import checkpoint as ckpt
 from improved_gan.training.build import build_models, initialise_models
 from improved_gan.training.data_source import DataSource, make_source
@@ -241,8 +241,7 @@ class Trainer:
         ckpt.restore_rng_state(state["rng"], self.numpy_rng, self.device)
         self.epoch = int(state["epoch"])
         self.history = list(state["history"])
-        if plays_the_game(self.config):  # a run that failed before the resume stays failed
-            self.failure = detect_failure(self.history, generator_loss=self.config.generator_loss)
+        self.failure = run_failure(self.config, self.history)  # a run that failed before the resume stays failed
 
     # -- one epoch -----------------------------------------------------------------------------
     def _run_epoch(self) -> dict[str, Any]:
@@ -412,8 +411,7 @@ class Trainer:
         (:mod:`~improved_gan.training.failures`); True when this epoch is the one the run failed at."""
         if not plays_the_game(self.config):
             return False
-        newly = self.failure is None and (failure := detect_failure(
-            self.history, generator_loss=self.config.generator_loss)) is not None
+        newly = self.failure is None and (failure := run_failure(self.config, self.history)) is not None
         if newly:
             self.failure = failure
         row["failed"] = self.failure is not None

@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     from improved_gan.errors import UserError
-    from improved_gan.training.failures import detect_failure
+    from improved_gan.training.failures import run_failure
     from improved_gan.training.out_rules import check_out_folder
     from improved_gan.training.parallel_runs import RunJob, refuse_other_configurations, train_in_parallel
     from improved_gan.training.report import check_comparison_out, write_comparison
@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
           f"each run's log.txt has its lines", flush=True)  # fmt: skip
     train_in_parallel(jobs, processes=processes, progress=not args.no_progress, epoch_lines=True, desc="demo")
     alone, gan = (read_metrics(args.out / name)[-1] for name in (LABELS_ONLY, K_PLUS_1))
-    failure = detect_failure(read_metrics(args.out / K_PLUS_1), generator_loss=configs[K_PLUS_1].generator_loss)
+    failure = run_failure(configs[K_PLUS_1], read_metrics(args.out / K_PLUS_1))
     n = gan["test_examples"]
     comparison = write_comparison([job.folder for job in jobs], args.out / "comparison.md")
     gain = alone["test_errors"] - gan["test_errors"]
