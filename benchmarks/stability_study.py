@@ -170,7 +170,8 @@ def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
 
 
 def table(args: argparse.Namespace) -> None:
-    from improved_gan.training.failures import detect_failure
+    from improved_gan.config import load_config
+    from improved_gan.training.failures import run_failure
     from improved_gan.training.run_dir import read_metrics
 
     study = STUDIES[args.study]
@@ -193,7 +194,8 @@ def table(args: argparse.Namespace) -> None:
                    if rows[-1]["epoch"] >= depth]
         if not members:
             continue
-        failures = {seed: detect_failure(rows) for seed, (_, rows) in members}
+        # the run's own config: label smoothing moves the least loss the definition measures from
+        failures = {seed: run_failure(load_config(folder / "config.json"), rows) for seed, (folder, rows) in members}
         failed = sorted(s for s, f in failures.items() if f is not None)
         healthy = [rows[-1]["test_errors"] for s, (_, rows) in members if failures[s] is None]
         lo, hi = clopper_pearson(len(failed), len(members))

@@ -197,6 +197,11 @@ class TrainConfig:
 
     # ---------------------------------------------------------------------------------
     @property
+    def real_target(self) -> float:
+        """The K+1 real term's target: ``label_smoothing``'s alpha (Section 3.4), 1 when smoothing is off."""
+        return 1.0 if self.label_smoothing is None else self.label_smoothing
+
+    @property
     def resolved_data_seed(self) -> int:
         return self.seed if self.data_seed is None else self.data_seed
 

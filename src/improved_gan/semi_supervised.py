@@ -29,6 +29,7 @@ The losses follow the authors' code (docs/reference.md):
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import torch
@@ -112,6 +113,24 @@ def unsupervised_loss(logits_unl: Tensor, logits_gen: Tensor, *, real_target: fl
     if real_target != 1.0:
         real = real_target * real + (1.0 - real_target) * F.softplus(lse_unl)
     return 0.5 * real.mean() + 0.5 * F.softplus(lse_gen).mean()
+
+
+def least_unsupervised_loss(real_target: float = 1.0) -> float:
+    r"""The smallest value :func:`unsupervised_loss` can take: :math:`\tfrac12 H(\alpha)`.
+
+    The generated term is at least 0 (reached as :math:`D(G(z)) \to 0`). The real
+    term :math:`-\alpha \log D - (1-\alpha)\log(1-D)` is least at :math:`D = \alpha`,
+    where it is the binary entropy :math:`H(\alpha) = -\alpha\log\alpha - (1-\alpha)\log(1-\alpha)`
+    (nats); with weight 1/2, the least loss is :math:`H(\alpha)/2`: 0 without label
+    smoothing (:math:`\alpha = 1`), 0.1625 at :math:`\alpha = 0.9`. A discriminator
+    that separates real from generated data perfectly brings the loss to this value.
+    """
+    if not 0.0 < real_target <= 1.0:
+        raise ValueError(f"expected real_target in (0, 1] (got {real_target})")
+    if real_target == 1.0:
+        return 0.0
+    a = real_target
+    return 0.5 * -(a * math.log(a) + (1.0 - a) * math.log1p(-a))
 
 
 def discriminator_loss(

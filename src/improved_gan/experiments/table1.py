@@ -177,7 +177,9 @@ def summarize(planned: Sequence[PlannedRun], *, device: str = "cpu", ensemble: b
         epochs = {m[-1]["epoch"] for m in metrics.values()}
         at = min(epochs)
         median = statistics.median(next(r[key] for r in m if r["epoch"] == at) for m in metrics.values())
-        failed = {seed: failure_reasons(m, errors_key=key, median_errors=median, at_epoch=at) for seed, m in metrics.items()}
+        configs = {run.seed: run.config for run in group}
+        failed = {seed: failure_reasons(configs[seed], m, errors_key=key, median_errors=median, at_epoch=at)
+                  for seed, m in metrics.items()}
         complete = len(metrics) == len(group) and all(run.epochs_done() >= run.config.epochs for run in group)
         votes = ensemble_errors([run.folder for run in group], which=which, device=device) if ensemble and complete else None
         examples = {m[-1]["test_examples"] for m in metrics.values() if "test_examples" in m[-1]}

@@ -72,7 +72,7 @@ class StackedStep:
         self.opt_d = AuthorsAdam(discriminator.trainable(), **adam)
         self.opt_g = AuthorsAdam(generator.trainable(), **adam)
         self.ema = ExponentialMovingAverage(discriminator.params, rate=config.ema_rate)
-        self.real_target = 1.0 if config.label_smoothing is None else config.label_smoothing
+        self.real_target = config.real_target
 
     @property
     def size(self) -> int:

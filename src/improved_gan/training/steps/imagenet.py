@@ -120,7 +120,7 @@ class ImageNetStep:
         self.opt_d = make_optimizer(config, self._d_params)
         self.opt_g = make_optimizer(config, self._g_params)
         self.ema = ExponentialMovingAverage(discriminator, rate=config.ema_rate)
-        self.real_target = 1.0 if config.label_smoothing is None else config.label_smoothing
+        self.real_target = config.real_target
         self.joint = bool(getattr(discriminator, "joint_batch", False))
         _check_towers(config.batch_size, getattr(discriminator, "tower_size", None), current().world_size)
         self._pending: tuple[Tensor, tuple[Tensor, ...], Tensor] | None = None  # (x_real, G's grads, loss_g)

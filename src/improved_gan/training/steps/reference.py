@@ -76,7 +76,7 @@ class ReferenceStep:
         if config.historical_averaging > 0:
             self.ha_d = HistoricalAverage(self._trainable(discriminator))
             self.ha_g = HistoricalAverage(self._trainable(generator))
-        self.real_target = 1.0 if config.label_smoothing is None else config.label_smoothing
+        self.real_target = config.real_target
         self.separate_batches = _has_cross_sample_layers(discriminator)
         self.batch_mean = None  # feature matching's mean over the batch (None: this process's rows)
 
