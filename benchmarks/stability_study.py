@@ -20,6 +20,8 @@ Commands (one process per core, one thread each; ``--shard i/n`` splits the runs
     python benchmarks/stability_study.py train --study proxy --arms fp32,fp32-lr3e-3 --seeds 0-19 \\
         --epochs 40 --shard 0/2
     python benchmarks/stability_study.py table --study proxy --markdown docs/stability-proxy.md
+    python benchmarks/stability_study.py grids --study proxy --epoch 40 --runs fp32-s13 fp32-s9 \\
+        --figure docs/img/stability/grids-epoch40.png
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ STUDIES = {
             "fp32-lr3e-3": {"precision": "fp32", "lr": 0.003},                # the released learning rate
             "fp32-lr3e-3-smooth": {"precision": "fp32", "lr": 0.003, "label_smoothing": 0.9},  # Section 3.4
             "fp32-smooth": {"precision": "fp32", "label_smoothing": 0.9},     # the default + Section 3.4
+            "fp32-noise5": {"precision": "fp32", "d_input_noise": 0.5},       # stronger noise on D's input
+            "fp32-lr5e-4": {"precision": "fp32", "lr": 0.0005},               # half the paper's learning rate
         },
     },
 }
@@ -215,6 +219,34 @@ def table(args: argparse.Namespace) -> None:
         args.markdown.write_text(text + "\n")
 
 
+def grids(args: argparse.Namespace) -> None:
+    """One figure of sample grids at ``--epoch``, side by side, each titled with its run and its verdict."""
+    from PIL import Image, ImageDraw
+
+    from improved_gan.config import load_config
+    from improved_gan.training.failures import run_failure
+    from improved_gan.training.run_dir import read_metrics
+
+    panels = []
+    for name in args.runs:
+        folder = args.out / name
+        grid = folder / "samples" / f"epoch-{args.epoch:04d}.png"
+        if not grid.is_file():
+            raise SystemExit(f"error: {grid} does not exist; train {name} to epoch {args.epoch} first")
+        rows = [r for r in read_metrics(folder) if r["epoch"] <= args.epoch]
+        failure = run_failure(load_config(folder / "config.json"), rows)
+        verdict = f"failed at {failure.epoch}" if failure else "healthy"
+        panels.append((Image.open(grid).convert("RGB"), f"{name}: {verdict}, {rows[-1]['test_errors']} errors"))
+    w, h = panels[0][0].size
+    figure = Image.new("RGB", (len(panels) * (w + 10) - 10, h + 22), "white")
+    draw = ImageDraw.Draw(figure)
+    for i, (image, title) in enumerate(panels):
+        figure.paste(image, (i * (w + 10), 22))
+        draw.text((i * (w + 10) + 2, 4), title, fill="black")
+    figure.save(args.figure)
+    print(f"wrote {args.figure}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -233,10 +265,16 @@ def main() -> None:
     r.add_argument("--out", type=Path)
     r.add_argument("--epoch", type=int, help="cut every run at this epoch (default: the depth all reached)")
     r.add_argument("--markdown", type=Path)
+    g = sub.add_parser("grids", help="the runs' sample grids at one epoch, side by side, with their verdicts")
+    g.add_argument("--study", choices=sorted(STUDIES), required=True)
+    g.add_argument("--out", type=Path)
+    g.add_argument("--epoch", type=int, required=True)
+    g.add_argument("--runs", nargs="+", required=True, help="run folder names, e.g. fp32-s13 fp32-s9")
+    g.add_argument("--figure", type=Path, required=True, help="the PNG to write")
     args = parser.parse_args()
     if args.out is None:
         args.out = Path("runs") / f"stability-{args.study}"
-    train(args) if args.command == "train" else table(args)
+    {"train": train, "table": table, "grids": grids}[args.command](args)
 
 
 if __name__ == "__main__":
