@@ -4,7 +4,7 @@ In one process, interleaved: each round times, on each thread count, a block of
 iterations of every variant in turn, so that a change in the machine's load
 touches all of them alike. Variants:
 
-- ``reference``: the single-run step (``TrainStep``), one seed;
+- ``reference``: the single-run step (``training/steps/reference.ReferenceStep``), one seed;
 - ``fast fp32``: the fused step (``training/steps/fast``) in float32, one seed, where it is importable;
 - ``stacked S``: the stacked engine with S seeds (ms per iteration divided by S);
 - ``floor``: the fp32 matrix products of one mnist-fm iteration alone (38 products,
@@ -29,6 +29,7 @@ import torch
 from improved_gan.config import TrainConfig
 from improved_gan.training.experiment_data import load_experiment_data
 from improved_gan.training.stacked import StackedEngine, build_copy
+from improved_gan.training.steps.reference import ReferenceStep
 
 
 def cpu_description() -> str:
@@ -86,11 +87,6 @@ def main() -> None:
     parser.add_argument("--block", type=int, default=3, help="iterations per timed block")
     args = parser.parse_args()
 
-    try:
-        from improved_gan.training.steps.reference import ReferenceStep as TrainStep
-    except ImportError:
-        from improved_gan.training.step import TrainStep
-
     config = TrainConfig(preset="mnist-fm", dataset=args.dataset, data_dir=args.data_dir, precision="fp32")
     device = torch.device("cpu")
     data = load_experiment_data(config, device=device)
@@ -99,7 +95,7 @@ def main() -> None:
 
     # -- the variants: each a function running `block` iterations, and the seeds it trains ----------
     copy = build_copy(config, data, device=device)
-    reference = TrainStep(config, copy.generator, copy.discriminator)
+    reference = ReferenceStep(config, copy.generator, copy.discriminator)
     x, y = data.x_unlabeled, data.y_unlabeled
     index = torch.randint(len(x), (3, config.batch_size))
     labeled = torch.from_numpy(copy.labeled_indices)[torch.randint(len(copy.labeled_indices), (config.batch_size,))]

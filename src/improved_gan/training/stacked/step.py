@@ -196,7 +196,7 @@ class StackedStep:
         self.ema.load_state_dict(state["ema"])
 
     def copy_state(self, index: int) -> dict[str, Any]:
-        """Copy ``index``'s step state in a single run's format (``TrainStep.state_dict()``)."""
+        """Copy ``index``'s step state in a single run's format (``ReferenceStep.state_dict()``)."""
         if not 0 <= index < self.size:
             raise IndexError(f"expected a copy index in [0, {self.size}) (got {index})")
         return {
