@@ -47,7 +47,23 @@ BUNDLED_DATASETS = frozenset({"mnist5k"})
 NUM_CLASSES = {"mnist": 10, "mnist5k": 10, "cifar10": 10, "svhn": 10}
 """Classes of the registered datasets (labels are balanced over them)."""
 
-DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?|mps")
+DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
+"""The device names a run takes. Whether this machine has the device is asked where a command resolves it,
+before it writes anything (:func:`improved_gan.training.device.resolve_device`)."""
+
+DEVICE_NAMES = "auto, cpu, cuda or cuda:N"
+
+MPS_REFUSED = ("Apple's mps is not supported (the evaluation and the historical averages compute in float64, "
+               "which mps lacks)")
+
+
+def device_problem(value: str, name: str = "device") -> str | None:
+    """Why ``value`` is not a device name a run takes (:data:`DEVICE_PATTERN`), or None; the one spelling of
+    that refusal, for ``config.json``, ``--device`` and ``--set device=...`` alike."""
+    if DEVICE_PATTERN.fullmatch(value):
+        return None
+    said = f"{name} must be {DEVICE_NAMES} (got {value!r})"
+    return f"{said}: {MPS_REFUSED}" if value.split(":")[0] == "mps" else said
 
 # -- what a field declares ------------------------------------------------------------------------------------------
 
@@ -97,6 +113,17 @@ class _KnownDataset:
 
 
 _known_dataset = _KnownDataset()
+
+
+class _DeviceName:
+    """A device name a run takes (:func:`device_problem`)."""
+
+    @staticmethod
+    def problem(name: str, value: str) -> str | None:
+        return None if value is None else device_problem(value, name)
+
+
+_device_name = _DeviceName()
 
 
 def option(default: Any, check: Rule | None = None, *, resume: str | None = None, flag: str | None = None,
@@ -180,8 +207,7 @@ class TrainConfig:
     table_discriminator: Literal["ema", "raw"] = option("ema", added=True)  # whose test errors a table reports
     # -- execution --------------------------------------------------------------------
     device: str = option(                        # auto: cuda when present, else cpu
-        "auto", rule(DEVICE_PATTERN.fullmatch, "{name} must be auto, cpu, cuda or cuda:N (got {value!r})"),
-        resume=SESSION, flag="auto, cpu, cuda, cuda:N")
+        "auto", _device_name, resume=SESSION, flag="auto, cpu, cuda, cuda:N")
     precision: Precision = option("auto", resume=SESSION, flag="")  # bf16 autocast where the hardware has it
     fast_step: bool = option(False, resume=SESSION)  # training/steps/fast's fused step (mnist-fm; docs/speed.md)
     eval_batch_size: int = option(1000, POSITIVE, resume=SESSION)

@@ -104,7 +104,7 @@ def test_runs_of_a_missing_folder_is_one_line(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "device, says",
-    [("banana", "unknown device 'banana'"), ("cuda:3", "cuda:3")],
+    [("banana", "device must be auto, cpu, cuda or cuda:N (got 'banana')"), ("cuda:3", "cuda:3")],
 )
 def test_sample_device_errors_are_one_line_not_damage(device, says, tmp_path, capsys):
     run = fake_run(tmp_path / "a")

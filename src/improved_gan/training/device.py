@@ -25,6 +25,7 @@ from pathlib import Path
 
 import torch
 
+from improved_gan.config import device_problem
 from improved_gan.errors import ConfigError
 
 BF16_MIN_SPEEDUP = 1.3
@@ -33,22 +34,31 @@ _PROBE_SHAPE = (300, 784, 1000)
 
 
 def resolve_device(name: str | None) -> torch.device:
-    """``name`` (None: auto) as a device this machine has, or ConfigError saying which ones it has."""
+    """``name`` (None: auto) as a device this machine has, or ConfigError saying which ones it has.
+
+    The one check of a device against the machine, made by every command that takes ``--device`` (and by the
+    trainer for ``config.json``'s) before it writes anything: the name must be one a run takes
+    (:func:`improved_gan.config.device_problem`: auto, cpu, cuda, cuda:N), and a CUDA device must be here.
+    """
     if name is None or name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {name!r} requested but CUDA is not available; use --device cpu")
-    count = torch.cuda.device_count() if device.type == "cuda" else 0
-    if device.type == "cuda" and device.index is not None and device.index >= count:
-        raise ConfigError(
-            f"device {name!r}: this machine has {count} CUDA device{'s' * (count != 1)} "
-            f"(cuda:0{f' to cuda:{count - 1}' if count > 1 else ''}); choose one of them, or cpu"
-        )
+    problem = device_problem(name)
+    if problem is not None:
+        raise ConfigError(f"{problem}; this machine has {available_devices()}")
+    device = torch.device(name)
+    count = torch.cuda.device_count() if device.type == "cuda" and torch.cuda.is_available() else 0
+    if device.type == "cuda" and (count == 0 or (device.index or 0) >= count):
+        raise ConfigError(f"device {name!r} is not on this machine, which has {available_devices()}; "
+                          f"{'choose one of those' if count else 'use cpu (--device cpu)'}")
     return device
+
+
+def available_devices() -> str:
+    """The devices this machine has, in words: ``cpu only (no CUDA device)``, ``cpu and cuda:0 to cuda:3``."""
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if count == 0:
+        return "cpu only (no CUDA device)"
+    return f"cpu and cuda:0{f' to cuda:{count - 1}' if count > 1 else ''}"
 
 
 def cpu_flags(cpuinfo: str) -> set[str]:

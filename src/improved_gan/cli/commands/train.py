@@ -59,8 +59,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace, config, out: Path) -> int:
-    from improved_gan.training.trainer import Trainer, train  # torch: off the start-up path of other commands
+    from improved_gan.training.device import resolve_device  # torch: off the start-up path of other commands
+    from improved_gan.training.trainer import Trainer, train
 
+    resolve_device(config.device)  # a device this machine lacks is said before the run folder is named
     context = join_job(config.device)
     context.check_batch(config.batch_size)
     if not context.is_main:  # the same run, built from the same config; rank 0 alone writes the folder
