@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from improved_gan.data import ImageFolderDataset
+from improved_gan.data.image_folder import ImageFolderDataset
 from improved_gan.errors import DataError
 
 # created out of order: the loader must sort them (n001 -> 0, n002 -> 1, n003 -> 2)

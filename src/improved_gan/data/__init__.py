@@ -9,12 +9,14 @@ argument (``--data-dir``), else ``$IMPROVED_GAN_DATA``, else
 ``~/.cache/improved-gan/data``.
 
 An ImageNet-style folder (``ROOT/<class>/*.JPEG``), too large for memory, is
-streamed by :class:`ImageFolderDataset` (a torch ``Dataset``) instead.
+streamed by :class:`~improved_gan.data.image_folder.ImageFolderDataset` (a torch
+``Dataset``) instead. It is imported from its module, not from here: this package
+stays free of torch and PIL, so the config's dataset check (the names of
+:data:`DATASETS`) costs a command no torch import.
 """
 
 from improved_gan.data.dataset import ImageDataset
 from improved_gan.data.download import Downloader
-from improved_gan.data.image_folder import ImageFolderDataset
 from improved_gan.data.registry import DATASETS, TRAIN_MINUS_VALIDATION, VALIDATION, DatasetSpec, load_dataset
 from improved_gan.data.root import DATA_ROOT_ENV, resolve_data_root
 from improved_gan.data.splits import labeled_subset
@@ -25,7 +27,6 @@ __all__ = [
     "DatasetSpec",
     "Downloader",
     "ImageDataset",
-    "ImageFolderDataset",
     "TRAIN_MINUS_VALIDATION",
     "VALIDATION",
     "labeled_subset",

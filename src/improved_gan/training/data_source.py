@@ -9,7 +9,7 @@ else of the data. Two sources fulfil it:
   by :func:`~improved_gan.training.batches.epoch_plan` from the run's NumPy
   generator, exactly as the loop always did (bit for bit in one process).
 - :class:`ImageFolderSource`: an ImageNet-style class folder streamed from
-  disk (:class:`~improved_gan.data.ImageFolderDataset`) through a
+  disk (:class:`~improved_gan.data.image_folder.ImageFolderDataset`) through a
   :class:`~torch.utils.data.DataLoader` with worker processes.
 
 Under ``torchrun`` both cut the *global* batch (``config.batch_size``) the
@@ -94,7 +94,7 @@ class InMemorySource:
 # -- the image folder --------------------------------------------------------------------------
 
 def open_image_folder(config: TrainConfig):
-    """The config's :class:`~improved_gan.data.ImageFolderDataset` (its folder scanned, classes checked)."""
+    """The config's :class:`~improved_gan.data.image_folder.ImageFolderDataset` (its folder scanned, classes checked)."""
     from improved_gan.data.image_folder import ImageFolderDataset  # torchvision: only for an image folder
 
     if config.data_dir is None:

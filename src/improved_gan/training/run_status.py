@@ -11,6 +11,10 @@ Apart from that state, a run that plays the K+1 game has ``failure`` set once D 
 A run whose ``last.pt`` is damaged but whose ``previous.pt`` is sound is ``unfinished``
 (a resume goes back to that epoch), with the reason in ``problem``. Checkpoints are
 read with their tensors memory-mapped, so a listing of large runs stays quick.
+
+:func:`find_runs` walks folders and imports no torch, so ``runs`` on a folder that holds
+no run answers at once; :func:`run_status` imports the failure rule and the checkpoint
+reader (torch) when it is asked about a run.
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from improved_gan.config import load_config
 from improved_gan.errors import UserError
-from improved_gan.training.failures import run_failure
 from improved_gan.training.run_dir import CONFIG, read_metrics
 
 SKIPPED = {"tensorboard", "samples", "checkpoints", ".git", "__pycache__", ".venv", "node_modules"}
@@ -54,7 +58,8 @@ class RunStatus:
 
 def run_status(folder: Path) -> RunStatus:
     """The status of the run in ``folder`` (module docstring); never raises for a damaged run."""
-    from improved_gan.config import load_config
+    # torch (the game's loss in the failure rule, checkpoints): only for a run found (module docstring)
+    from improved_gan.training.failures import run_failure
     from improved_gan.training.run_guard import running_pid, wrong_kinds
 
     try:

@@ -4,6 +4,9 @@ Every file a user would miss after a crash (checkpoints, metrics, results,
 reports, caches) is written through these helpers: the bytes go to a temporary
 file in the same folder, are flushed and fsync'ed, then ``os.replace`` swaps it
 in, which POSIX guarantees to be atomic.
+
+The module is free of torch (run folders' JSON and text are written by commands
+that load no network); :func:`atomic_torch_save` imports it when it is called.
 """
 
 from __future__ import annotations
@@ -17,8 +20,6 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
-
-import torch
 
 
 TEMP_SUFFIX = ".tmp"
@@ -97,6 +98,8 @@ def atomic_torch_save(
     obj: Any, path: str | os.PathLike, *, before_replace: Callable[[], None] | None = None
 ) -> None:
     """``torch.save`` through a temporary file (serialised in memory first)."""
+    import torch  # the one writer that needs it: see the module docstring
+
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     atomic_write_bytes(path, buffer.getvalue(), before_replace=before_replace)

@@ -6,6 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
+from improved_gan.errors import UserError
+from improved_gan.training.run_status import find_runs, run_status  # no torch until a run is found
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -22,9 +25,6 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from improved_gan.errors import UserError
-    from improved_gan.training.run_status import find_runs, run_status
-
     if not args.folder.is_dir():
         raise UserError(f"{args.folder}: no such folder (name the folder that holds your runs)")
     statuses = [run_status(path) for path in find_runs(args.folder)]
