@@ -25,7 +25,15 @@ curves on one plot. Runs go through
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
+
+from improved_gan.config import TrainConfig, apply_overrides
+from improved_gan.errors import UserError
+from improved_gan.experiments.presets import get_preset
+from improved_gan.training.out_rules import check_out_folder
+from improved_gan.training.parallel_runs import RunJob, refuse_other_configurations, train_in_parallel
+from improved_gan.training.run_dir import read_metrics, sample_grid_path
 
 LABELS_ONLY = "labels-only"
 K_PLUS_1 = "k-plus-1-gan"
@@ -58,11 +66,8 @@ def register(subparsers) -> None:
     p.set_defaults(func=run, continue_hint="run the same command again to continue both runs")
 
 
-def demo_configs(*, epochs: int, labels: int, seed: int) -> dict[str, "TrainConfig"]:  # noqa: F821
+def demo_configs(*, epochs: int, labels: int, seed: int) -> dict[str, TrainConfig]:
     """The two runs: identical but for the weight of the unlabeled (GAN) part of the loss."""
-    from improved_gan.config import apply_overrides
-    from improved_gan.experiments.presets import get_preset
-
     common = {
         "dataset": "mnist5k", "labels": labels, "seed": seed, "epochs": epochs,
         "epoch_score_every": 0, "final_score_samples": 0,
@@ -75,21 +80,16 @@ def demo_configs(*, epochs: int, labels: int, seed: int) -> dict[str, "TrainConf
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
-
-    from improved_gan.errors import UserError
+    configs = demo_configs(epochs=args.epochs, labels=args.labels, seed=args.seed)  # the flags, checked first
+    # torch (the failure rule, the comparison's plots): imported once the flags are checked (docs/cli.md, Start-up)
     from improved_gan.training.failures import run_failure
-    from improved_gan.training.out_rules import check_out_folder
-    from improved_gan.training.parallel_runs import RunJob, refuse_other_configurations, train_in_parallel
     from improved_gan.training.report import check_comparison_out, write_comparison
-    from improved_gan.training.run_dir import read_metrics, sample_grid_path
 
     if args.out is None:
         args.out = Path("runs") / f"demo-{args.labels}-labels"
     if args.out.exists() and not args.out.is_dir():
         raise UserError(f"--out {args.out} is a file; name a folder for the two runs")
     check_out_folder(args.out, instead="name a folder outside it for the two runs")  # not in a run, writable
-    configs = demo_configs(epochs=args.epochs, labels=args.labels, seed=args.seed)
     jobs = [RunJob(name, config, args.out / name) for name, config in configs.items()]
     refuse_other_configurations(jobs)  # before the first line: --out holding runs of another seed or labels
     check_comparison_out(args.out / "comparison.md")  # a file of the user's there stays, and is said before training
