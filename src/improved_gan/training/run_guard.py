@@ -13,6 +13,8 @@ writes into ``--out`` or removes it (``--overwrite``), these checks decide:
   folder that is not a run, and a run that has a checkpoint (resume it) or
   another configuration; an unfinished start of the same configuration (no
   epoch finished) may be started again;
+- :func:`check_run_links` refuses a run folder in which a path the run writes is a symbolic link, wherever it
+  leads: no file is written through a link (train, resume, report and score ask it first);
 - :func:`running_pid` / :class:`RunningMark`: ``running.pid``, locked (``fcntl.flock``) while a process
   trains the run, so that nothing removes or resumes a run that is training.
 """
@@ -240,9 +242,54 @@ def wrong_kinds(folder: Path) -> list[str]:
     return wrong
 
 
+def run_links(folder: Path) -> list[Path]:
+    """The symbolic links among the paths a run writes in ``folder``: its own names at the top
+    (:data:`~improved_gan.training.run_dir.RUN_FILES`, ``RUN_FOLDERS``) and anything inside those folders, at
+    any depth (a linked folder is listed, not entered). The run folder itself may be a link."""
+    links = []
+    for name in sorted(RUN_FILES | RUN_FOLDERS):
+        path = folder / name
+        if path.is_symlink():
+            links.append(path)
+        elif name in RUN_FOLDERS and path.is_dir():
+            for root, folders, files in os.walk(path):  # followlinks=False
+                links += [Path(root) / entry for entry in sorted(folders + files) if (Path(root) / entry).is_symlink()]
+    return links
+
+
+def check_run_links(folder: Path) -> None:
+    """Raise UserError when a path the run writes in ``folder`` is a symbolic link (:func:`run_links`), wherever it
+    leads: a write through it would replace a file of yours outside the run (``samples -> ~/figures`` holding
+    ``epoch-0003.png``) or one of the run's own (``log.txt -> config.json``). Every command that writes into a
+    run folder (train, resume, report, score) calls it first, before anything is written."""
+    links = run_links(folder)
+    if not links:
+        return
+    inside = os.path.realpath(folder) + os.sep
+
+    def where(link: Path) -> str:
+        if not os.path.exists(link):
+            return "which does not exist"
+        return "inside the run folder" if os.path.realpath(link).startswith(inside) else "outside the run folder"
+
+    links.sort(key=lambda link: where(link) != "outside the run folder")  # the ones that reach your files first
+    if len(links) == 1:
+        link = links[0]
+        kind = "folder" if link.is_dir() or link.parent == folder and link.name in RUN_FOLDERS else "file"
+        raise UserError(f"{link} is a symbolic link to {os.readlink(link)} ({where(link)}); a run writes no file "
+                        f"through a link: remove the link, or replace it with a real {kind}, and run again "
+                        "(nothing was written)")
+    shown = ", ".join(f"{link.relative_to(folder)} -> {os.readlink(link)} ({where(link)})" for link in links[:5])
+    raise UserError(f"{folder} holds {len(links)} symbolic links where a run writes: {shown}"
+                    f"{' and more' if len(links) > 5 else ''}; a run writes no file through a link: remove them, "
+                    "or replace each with a real folder or file, and run again (nothing was written)")
+
+
 def check_run_files(folder: Path) -> None:
-    """Raise UserError when something in the run ``folder`` stands where the trainer must write (:func:`wrong_kinds`),
-    before any data is loaded: the run would fail on its first write."""
+    """Raise UserError when something in the run ``folder`` stands where the trainer must write: a link
+    (:func:`check_run_links`) or a path of the wrong kind (:func:`wrong_kinds`), before any data is loaded: the
+    run would write through it, or fail on its first write."""
+    check_run_links(folder)
     wrong = wrong_kinds(folder)
     if wrong:
         raise UserError(f"{folder}: {'; '.join(wrong)}; move {'it' if len(wrong) == 1 else 'them'} out of the run "
@@ -260,6 +307,8 @@ def check_new_run_folder(folder: Path, config: TrainConfig) -> None:
     check_writable(folder, folder=True)  # a read-only disk said before the data loads
     if not folder.is_dir() or not any(folder.iterdir()):
         return
+    if (folder / CONFIG).is_file():
+        check_run_links(folder)  # a run's link named as such, before the run is judged
     if latest_checkpoint(folder) is not None and run_folder_problem(folder) is None:
         held = load_config(folder / CONFIG).preset
         if held != config.preset:

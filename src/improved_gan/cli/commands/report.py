@@ -23,7 +23,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from improved_gan.training.run_guard import check_outside_runs
+    from improved_gan.training.run_guard import check_outside_runs, check_run_links
     from improved_gan.training.report import check_comparison_out, write_comparison, write_report
     from improved_gan.training.run_dir import CONFIG
 
@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
         check_comparison_out(args.out or Path("comparison.md"))
         check_writable(args.out or Path("comparison.md"))
     if len(args.runs) == 1 and args.out is None:
+        check_run_links(args.runs[0])  # report.md and its plots are written into the run
         print(f"report: {write_report(args.runs[0])}")
     else:
         print(f"comparison: {write_comparison(args.runs, args.out or Path('comparison.md'))}")

@@ -84,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     from improved_gan.metrics.inception_score import DEFAULT_SPLITS
     from improved_gan.training.device import resolve_device
     from improved_gan.training.run_dir import SCORES
+    from improved_gan.training.run_guard import check_run_links
     from improved_gan.training.run_scores import merge_run_scores, read_run_scores, score_entries
 
     splits_given = _check_values(args, DEFAULT_SPLITS)
@@ -102,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
     if is_run:
         check_generator_count(args.n)  # before the networks load
         read_run_scores(Path(args.source) / SCORES)  # before the sampling: it is merged into at the end
+        check_run_links(Path(args.source))  # scores.json is written into the run
     # a generator is sampled last, once everything else is known to work; other sources are cheap to read first
     images = None if is_run else _read_source(args.source, n=args.n, data_dir=args.data_dir)
     specs = _choose_metrics(args.metrics, run_dataset, images)

@@ -58,6 +58,7 @@ def train_stack(
     from improved_gan.config import save_config
     from improved_gan.training.report import write_report
     from improved_gan.training.run_dir import CONFIG
+    from improved_gan.training.run_guard import check_run_links
     from improved_gan.training.trainer import config_conflict, learning_rate, prepare_run_dir
 
     run_dirs = [Path(d) for d in run_dirs]
@@ -76,6 +77,8 @@ def train_stack(
             conflict = config_conflict(run_dir, copy_config)
             if conflict:
                 raise UserError(conflict)
+            check_run_links(run_dir)
+        for copy_config, run_dir in zip(copy_configs(config, seeds), run_dirs):  # every folder checked first
             save_config(copy_config, run_dir / CONFIG)  # the epochs asked for now
     else:
         for copy_config, run_dir in zip(copy_configs(config, seeds), run_dirs):
