@@ -38,7 +38,7 @@ def test_demo_prints_both_numbers_and_the_gain(tmp_path, capsys, monkeypatch):
             (job.folder / "metrics.jsonl").write_text(json.dumps(row) + "\n")
             trained.append(job.name)
 
-    monkeypatch.setattr(demo, "train_in_parallel", train_in_parallel)
+    monkeypatch.setattr("improved_gan.training.parallel_runs.train_in_parallel", train_in_parallel)
     assert main(["demo", "--out", str(tmp_path / "demo"), "--epochs", "5", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert trained == [demo.LABELS_ONLY, demo.K_PLUS_1]
@@ -73,7 +73,7 @@ def test_ctrl_c_says_how_to_continue_the_demo(tmp_path, capsys, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(demo, "train_in_parallel", interrupted)
+    monkeypatch.setattr("improved_gan.training.parallel_runs.train_in_parallel", interrupted)
     assert main(["demo", "--out", str(tmp_path / "demo"), "--no-progress"]) == 130
     err = capsys.readouterr().err
     assert err == "interrupted: the last checkpoint is kept; run the same command again to continue both runs\n"

@@ -32,7 +32,6 @@ from improved_gan.config import TrainConfig, apply_overrides
 from improved_gan.errors import UserError
 from improved_gan.experiments.presets import get_preset
 from improved_gan.training.out_rules import check_out_folder
-from improved_gan.training.parallel_runs import RunJob, refuse_other_configurations, train_in_parallel
 from improved_gan.training.run_dir import read_metrics, sample_grid_path
 
 LABELS_ONLY = "labels-only"
@@ -81,8 +80,9 @@ def demo_configs(*, epochs: int, labels: int, seed: int) -> dict[str, TrainConfi
 
 def run(args: argparse.Namespace) -> int:
     configs = demo_configs(epochs=args.epochs, labels=args.labels, seed=args.seed)  # the flags, checked first
-    # torch (the failure rule, the comparison's plots): imported once the flags are checked (docs/cli.md, Start-up)
+    # torch (the trainer, the failure rule, the plots): imported once the flags are checked (docs/cli.md, Start-up)
     from improved_gan.training.failures import run_failure
+    from improved_gan.training.parallel_runs import RunJob, refuse_other_configurations, train_in_parallel
     from improved_gan.training.report import check_comparison_out, write_comparison
 
     if args.out is None:
