@@ -11,8 +11,10 @@ a command the same way (utils/signals.py): one line, exit status 130 or 143.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import pkgutil
+import re
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -21,6 +23,7 @@ from improved_gan import __version__
 from improved_gan.cli import commands
 from improved_gan.cli.commands.resume import alias as resume_alias
 from improved_gan.errors import UserError
+from improved_gan.utils.out_paths import file_in_the_way
 from improved_gan.utils.signals import Terminated, exit_status, terminate_as_interrupt
 
 
@@ -88,10 +91,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _os_error_message(err: OSError) -> str:
     """One line for a file-system error; a file standing where a folder must be is named as such."""
-    import errno
-
-    from improved_gan.utils.out_paths import file_in_the_way
-
     if err.filename and err.errno in (errno.ENOTDIR, errno.EEXIST):
         path = Path(err.filename)
         blocker = path if path.exists() and not path.is_dir() and err.errno == errno.EEXIST else file_in_the_way(path)
@@ -104,8 +103,6 @@ def _os_error_message(err: OSError) -> str:
 
 def _memory_error_message(err: BaseException) -> str | None:
     """One line for an allocation this machine cannot make (a size asked for is too large); None for another error."""
-    import re
-
     text = str(err)
     if not (isinstance(err, MemoryError) or "can't allocate memory" in text or "out of memory" in text.lower()):
         return None

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from improved_gan.config import LR_FIELDS, check_data_dir_given, load_config
+from improved_gan.training.run_dir import CONFIG
 
 
 def register(subparsers) -> None:
@@ -21,17 +22,17 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from improved_gan.training.checkpoint import load_checkpoint
-    from improved_gan.training.evaluate import evaluate_run
-    from improved_gan.training.device import resolve_device
-    from improved_gan.training.run_dir import CONFIG
-    from improved_gan.training.run_guard import check_matches_checkpoint
-
-    resolve_device(args.device)
     config = load_config(args.run / CONFIG)
     if args.data_dir is not None:  # checked as a run's own data_dir would be
         check_data_dir_given(config.dataset, args.data_dir)
         dataclasses.replace(config, data_dir=args.data_dir).validate()
+    # torch: imported once the run's config and the flags are checked (docs/cli.md, Start-up)
+    from improved_gan.training.checkpoint import load_checkpoint
+    from improved_gan.training.device import resolve_device
+    from improved_gan.training.evaluate import evaluate_run
+    from improved_gan.training.run_guard import check_matches_checkpoint
+
+    resolve_device(args.device)
     state = load_checkpoint(args.run, on_fallback=lambda message: None)  # evaluate_run says it, once
     check_matches_checkpoint(args.run, config, state, allow=LR_FIELDS)  # e.g. an edited latent_dim
     del state

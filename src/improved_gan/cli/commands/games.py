@@ -114,9 +114,9 @@ def _games_png(path: Path) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from improved_gan.games.experiment import run_experiment
-
     _check(args)
+    from improved_gan.games.experiment import run_experiment  # torch, matplotlib: once the flags are checked
+
     report = run_experiment(
         args.out,
         _games(args),

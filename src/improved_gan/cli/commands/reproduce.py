@@ -64,12 +64,12 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from improved_gan.experiments import table1  # torch (the failure rule): off the start-up path
-
     if args.preset not in ("mnist-fm", "mnist-fm-paper"):
         raise UserError(f"Table 1 is a mnist-fm experiment; --preset must be mnist-fm or mnist-fm-paper (got {args.preset})")
     _check_jobs_and_stack(args)
     overrides = _overrides(args)
+    from improved_gan.experiments import table1  # torch (the failure rule): once the flags are checked
+
     labels = list(table1.LABEL_COUNTS) if args.labels is None else args.labels
     table1.check_table_out(args.out)  # before any run is planned or trained: a user's table1.md stays
     planned = table1.plan_table1(get_preset(args.preset), labels=labels, seeds=args.seeds, out=args.out,

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import io
+import os
+import tempfile
 from pathlib import Path
+
+from improved_gan.errors import UserError
+from improved_gan.training.out_rules import check_out_file, check_out_folder
+from improved_gan.utils.atomic import atomic_open
 
 MAX_GRID_IMAGES = 10_000
 """The most images in one PNG grid (100 x 100); more go to a png-folder or an .npz."""
@@ -34,8 +41,6 @@ def register(subparsers) -> None:
 
 def _format(args: argparse.Namespace) -> str:
     """The format asked for, or the one ``--out`` implies; a contradiction is a UserError."""
-    from improved_gan.errors import UserError
-
     suffix = args.out.suffix.lower()
     implied = {".png": "grid", ".npz": "npz", "": "png-folder"}.get(suffix)
     if args.format is None and implied is None:
@@ -48,9 +53,6 @@ def _format(args: argparse.Namespace) -> str:
 def _check_out(out: Path, fmt: str, *, overwrite: bool = False) -> None:
     """Nothing is overwritten: a file only with --overwrite; a png-folder must be new or empty; nothing goes
     inside a run folder."""
-    from improved_gan.errors import UserError
-    from improved_gan.training.out_rules import check_out_file, check_out_folder
-
     _refuse_a_runs_own_file(out)
     if fmt == "png-folder":
         check_out_folder(out, instead="write the samples outside it")
@@ -69,8 +71,7 @@ def _refuse_a_runs_own_file(out: Path) -> None:
     even with --overwrite (``--out RUN/config.json --format npz --overwrite`` destroyed the run). A new one is
     refused too: the run holds only what its trainer writes, which a resume would write over
     (``--out RUN/samples/epoch-0003.png``, then ``train --resume RUN --epochs 3``, lost the samples)."""
-    from improved_gan.errors import UserError
-    from improved_gan.training.run_guard import enclosing_run
+    from improved_gan.training.run_guard import enclosing_run  # torch: reached after the flags are checked
 
     run = enclosing_run(out)
     if run is not None and (out.exists() or out.is_symlink()) and not out.is_dir():
@@ -79,14 +80,6 @@ def _refuse_a_runs_own_file(out: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from improved_gan.errors import UserError
-    from improved_gan.training.device import resolve_device
-    from improved_gan.training.sampling import check_seed, sample_images
-    from improved_gan.utils.atomic import atomic_open
-    from improved_gan.utils.image_grid import save_grid
-
     if args.n <= 0:
         raise UserError(f"--n must be positive (got {args.n})")
     fmt = _format(args)
@@ -100,6 +93,13 @@ def run(args: argparse.Namespace) -> int:
             f"at most {MAX_SAMPLES:,} images per call (got --n {args.n:,}: they are held in memory); "
             "run several calls with different --seed"
         )
+    # torch, numpy, PIL: imported once the flags are checked (docs/cli.md, Start-up)
+    import numpy as np
+
+    from improved_gan.training.device import resolve_device
+    from improved_gan.training.sampling import check_seed, sample_images
+    from improved_gan.utils.image_grid import save_grid
+
     check_seed(args.seed)
     _check_out(args.out, fmt, overwrite=args.overwrite)
     device = resolve_device(args.device)
@@ -117,11 +117,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _write_folder(images, folder: Path) -> None:
     """One PNG per image, ``000000.png`` ...; written into a hidden folder, then renamed into place."""
-    import io
-    import os
-    import tempfile
-
-    from PIL import Image
+    from PIL import Image  # this format's own writer (imported after the checks, as in run)
 
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))

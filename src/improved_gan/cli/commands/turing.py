@@ -28,6 +28,7 @@ import functools
 import importlib.util
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from improved_gan.errors import UserError
@@ -212,16 +213,14 @@ def _plain_message(err: Exception) -> str | None:
 
 
 def create(args: argparse.Namespace) -> int:
-    from improved_gan.turing.config import StudyOptions, slug_from_folder
-    from improved_gan.turing.create import check_new_folder, create_study, recurrence_problem
-    import warnings
-
-    from improved_gan.turing.create import PoolWarning
-    from improved_gan.turing.sources import load_pool
-
     if args.sessions < 1:
         raise UserError(f"--sessions must be at least 1 (got {args.sessions}); it is how many "
                         "annotators you mean to invite")
+    # the study's modules (torch, the database): imported once --sessions is checked
+    from improved_gan.turing.config import StudyOptions, slug_from_folder
+    from improved_gan.turing.create import PoolWarning, check_new_folder, create_study, recurrence_problem
+    from improved_gan.turing.sources import load_pool
+
     check_new_folder(args.study)  # before the (possibly slow) loading of images
     _check_source_flags(args)
     options = StudyOptions(

@@ -1,0 +1,138 @@
+"""Start-up: a command's arguments are parsed and checked before torch is imported (docs/cli.md, "Start-up").
+
+Importing torch costs seconds of CPU; a refused flag, a misspelt preset, ``--help`` or ``runs`` on a folder
+without runs must answer without it. Each case runs ``main(ARGV)`` in a fresh interpreter, which reports its
+exit status, its last line on stderr and which heavy modules were imported (with the frames of the package
+that imported each first). These tests are of what is imported, not of time (timing is flaky on a loaded
+machine; benchmarks/cli_startup.py measures it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("torch", "torchvision", "PIL", "scipy", "matplotlib", "sqlalchemy")
+"""Modules that a checked-and-refused command must not import (numpy is allowed: the config's dataset table)."""
+
+PROBE = r"""
+import contextlib, io, json, sys, traceback
+
+HEAVY = json.loads(sys.argv[2])
+first = {}
+
+class Witness:  # records who imported each heavy module first; imports nothing itself
+    def find_spec(self, name, path=None, target=None):
+        if name in HEAVY and name not in first:
+            first[name] = [f"{f.filename.rpartition('improved_gan/')[2]}:{f.lineno}"
+                           for f in traceback.extract_stack() if "improved_gan" in f.filename][-4:]
+        return None
+
+sys.meta_path.insert(0, Witness())
+from improved_gan.cli.main import main
+
+err = io.StringIO()
+with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+    try:
+        status = main(json.loads(sys.argv[1]))
+    except SystemExit as stop:
+        status = stop.code
+lines = err.getvalue().strip().splitlines()
+print(json.dumps({"status": status, "said": lines[-1] if lines else "",
+                  "imported": {name: first.get(name, []) for name in HEAVY if name in sys.modules}}))
+"""
+
+
+def probe(argv: list[str], cwd) -> dict:
+    """``main(argv)`` in a fresh interpreter: its exit status, its last stderr line, the heavy modules imported."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    result = subprocess.run([sys.executable, "-c", PROBE, json.dumps(argv), json.dumps(HEAVY)], cwd=cwd, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# (argv with {tmp} for a fresh folder, exit status, a text of the last stderr line)
+REFUSED = {
+    "runs-unknown-flag": (["runs", "--nonsense"], 2, "unrecognized arguments: --nonsense"),
+    "runs-missing-folder": (["runs", "{tmp}/missing"], 2, "no such folder"),
+    "train-unknown-flag": (["train", "mnist-fm", "--bogus"], 2, "unrecognized arguments: --bogus"),
+    "train-bad-epochs": (["train", "mnist-fm", "--epochs", "-1"], 2, "epochs must be positive (got -1)"),
+    "train-bad-dataset": (["train", "mnist-fm", "--dataset", "mnist6k"], 2, "unknown dataset 'mnist6k'"),
+    "train-misspelt-preset": (["train", "mnist-fn"], 2, "unknown preset 'mnist-fn'"),
+    "train-resume-flag": (["train", "mnist-fm", "--allow-lr-change"], 2, "applies to `improved-gan resume RUN`"),
+    "resume-no-run": (["resume"], 2, "the following arguments are required: RUN"),
+    "resume-preset-flag": (["resume", "{tmp}/run", "--labels", "50"], 2, "does not apply"),
+    "sample-no-out": (["sample", "{tmp}/run"], 2, "the following arguments are required: --out"),
+    "sample-bad-n": (["sample", "{tmp}/run", "--out", "{tmp}/s.png", "--n", "0"], 2, "--n must be positive"),
+    "sample-bad-format": (["sample", "{tmp}/run", "--out", "{tmp}/s.jpg"], 2, "--out must be FILE.png"),
+    "eval-missing-run": (["eval", "{tmp}/missing"], 2, "config.json not found"),
+    "eval-unknown-flag": (["eval", "{tmp}/run", "--bogus"], 2, "unrecognized arguments: --bogus"),
+    "score-no-source": (["score"], 2, "the following arguments are required: source"),
+    "report-no-run": (["report"], 2, "the following arguments are required: runs"),
+    "reproduce-bad-table": (["reproduce", "table2"], 2, "invalid choice: 'table2'"),
+    "reproduce-bad-jobs": (["reproduce", "table1", "--jobs", "0"], 2, "--jobs must be at least 1"),
+    "reproduce-bad-seeds": (["reproduce", "table1", "--seeds", "9-0"], 2, "is an empty range"),
+    "demo-bad-seed": (["demo", "--seed", "-1"], 2, "seed must be >= 0"),
+    "demo-bad-epochs": (["demo", "--epochs", "0"], 2, "epochs must be positive"),
+    "ablate-bad-epochs": (["ablate", "table3", "--epochs", "0", "--out", "{tmp}/t"], 2, "epochs must be positive"),
+    "ablate-bad-row": (["ablate", "table3", "--only", "nothing"], 2, "unknown rows"),
+    "classifier-no-action": (["classifier"], 2, "the following arguments are required: ACTION"),
+    "games-bad-steps": (["games", "--out", "{tmp}/g", "--steps", "0"], 2, "--steps must be a positive number"),
+    "games-bad-game": (["games", "--out", "{tmp}/g", "--game", "chess"], 2, "invalid choice: 'chess'"),
+    "turing-bad-sessions": (["turing", "create", "{tmp}/study", "--real", "mnist:test", "--generated", "{tmp}/run",
+                             "--sessions", "0"], 2, "--sessions must be at least 1"),
+    "turing-no-action": (["turing"], 2, "the following arguments are required: ACTION"),
+}
+
+COMMANDS = ("ablate", "classifier", "demo", "eval", "games", "report", "reproduce", "resume", "runs", "sample",
+            "score", "train", "turing")
+
+
+def _fill(argv: list[str], tmp) -> list[str]:
+    return [arg.replace("{tmp}", str(tmp)) for arg in argv]
+
+
+@pytest.mark.parametrize("case", REFUSED)
+def test_a_refused_argument_is_said_before_torch_is_imported(case, tmp_path):
+    argv, status, says = REFUSED[case]
+    seen = probe(_fill(argv, tmp_path), tmp_path)
+    assert (seen["status"], seen["imported"]) == (status, {}), seen
+    assert says in seen["said"], seen
+    assert not any(tmp_path.iterdir()), "a refused command wrote nothing"
+
+
+def test_runs_of_a_folder_without_runs_imports_no_torch(tmp_path):
+    (tmp_path / "empty" / "notes").mkdir(parents=True)  # folders, none a run
+    seen = probe(["runs", str(tmp_path / "empty")], tmp_path)
+    assert (seen["status"], seen["imported"]) == (0, {}), seen
+
+
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_help_imports_no_torch(command, tmp_path):
+    seen = probe(["--help"] if command is None else [command, "--help"], tmp_path)
+    assert (seen["status"], seen["imported"]) == (0, {}), seen
+
+
+def test_the_cases_cover_every_command():
+    """A command added later gets its start-up case here (the table above is over the commands)."""
+    import pkgutil
+
+    from improved_gan.cli import commands
+
+    assert {module.name for module in pkgutil.iter_modules(commands.__path__)} == set(COMMANDS)
+    assert {argv[0] for argv, _, _ in REFUSED.values()} == set(COMMANDS)
+
+
+def test_the_probe_sees_an_import_of_torch(tmp_path):
+    """The witness works: listing a run reads its checkpoints, so it imports torch."""
+    from clitools import fake_run
+
+    fake_run(tmp_path / "runs" / "a", checkpoint=True)
+    seen = probe(["runs", str(tmp_path / "runs")], tmp_path)
+    assert seen["status"] == 0 and "torch" in seen["imported"], seen
+    assert any("training/run_status.py" in frame for frame in seen["imported"]["torch"]), seen
