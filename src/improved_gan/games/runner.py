@@ -18,7 +18,7 @@ import torch
 from improved_gan.errors import UserError
 from improved_gan.games.games import Game
 from improved_gan.games.players import Players
-from improved_gan.games.rules import RULES, make_rule
+from improved_gan.games.rules import RULES, UpdateRule, make_rule
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -132,31 +132,7 @@ def run_lanes(
         raise ValueError(f"expected one step size per start (got {len(lrs)} step sizes, {len(starts)} starts)")
     players = Players(game, starts, history_weight=method.history_weight)
     rule = make_rule(method.rule, lr=torch.tensor(lrs, dtype=torch.float64))
-    equilibrium = torch.tensor(game.equilibrium, dtype=torch.float64)
-
-    points = np.empty((steps + 1, players.lanes, 2), dtype=np.float64)  # [steps + 1, B, 2]
-    last_good = players.point()  # [B, 2]
-    points[0] = last_good.numpy()
-    alive = torch.ones(players.lanes, dtype=torch.bool)  # [B]
-    diverged_at: list[int | None] = [None] * players.lanes
-    last_step = steps
-    for t in range(1, steps + 1):
-        rule.step(players)
-        players.record()
-        point = players.point()  # [B, 2]
-        distance = torch.linalg.vector_norm(point - equilibrium, dim=-1)  # [B]
-        escaped = alive & ~(distance <= escape_radius)  # catches inf and nan too
-        for lane in escaped.nonzero().flatten().tolist():
-            diverged_at[lane] = t
-        alive &= ~escaped
-        if not bool(alive.all()):
-            point = torch.where(alive[:, None], point, last_good)  # diverged lanes stay frozen
-            players.move_to(point[:, 0], point[:, 1])
-            if not bool(alive.any()):
-                last_step = t - 1
-                break
-        last_good = point
-        points[t] = point.numpy()
+    points, diverged_at, last_step = _play(players, rule, game.equilibrium, steps=steps, escape_radius=escape_radius)
     return [
         Trajectory(
             game=game.name,
@@ -169,6 +145,37 @@ def run_lanes(
         )
         for lane in range(players.lanes)
     ]
+
+
+def _play(
+    players: Players, rule: UpdateRule, equilibrium: tuple[float, float], *, steps: int, escape_radius: float
+) -> tuple[np.ndarray, list[int | None], int]:
+    """Step all lanes, each frozen once it escapes: points ``[steps + 1, B, 2]``, escape steps, the last step."""
+    centre = torch.tensor(equilibrium, dtype=torch.float64)
+    points = np.empty((steps + 1, players.lanes, 2), dtype=np.float64)  # [steps + 1, B, 2]
+    last_good = players.point()  # [B, 2]
+    points[0] = last_good.numpy()
+    alive = torch.ones(players.lanes, dtype=torch.bool)  # [B]
+    diverged_at: list[int | None] = [None] * players.lanes
+    last_step = steps
+    for t in range(1, steps + 1):
+        rule.step(players)
+        players.record()
+        point = players.point()  # [B, 2]
+        distance = torch.linalg.vector_norm(point - centre, dim=-1)  # [B]
+        escaped = alive & ~(distance <= escape_radius)  # catches inf and nan too
+        for lane in escaped.nonzero().flatten().tolist():
+            diverged_at[lane] = t
+        alive &= ~escaped
+        if not bool(alive.all()):
+            point = torch.where(alive[:, None], point, last_good)  # diverged lanes stay frozen
+            players.move_to(point[:, 0], point[:, 1])
+            if not bool(alive.any()):
+                last_step = t - 1
+                break
+        last_good = point
+        points[t] = point.numpy()
+    return points, diverged_at, last_step
 
 
 def run_game(
