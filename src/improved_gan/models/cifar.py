@@ -219,36 +219,9 @@ class CIFARDiscriminator(Discriminator):
         self.input_dropout = (0.2 if dropout and not with_minibatch else 0.0) if input_dropout is None else input_dropout
         self.input_noise = (0.2 if with_minibatch else 0.0) if input_noise is None else input_noise
 
-        def conv(in_channels: int, out_channels: int, kernel_size: int = 3, **geometry) -> list[nn.Module]:
-            return [
-                WeightNormConv2d(in_channels, out_channels, kernel_size, init_std=_INIT_STD, **geometry, **factory),
-                nn.LeakyReLU(_LEAKY_SLOPE),
-            ]
-
-        def block_dropout() -> list[nn.Module]:
-            return [nn.Dropout(0.5)] if dropout else []
-
-        trunk: list[nn.Module] = []
-        if self.input_dropout:
-            trunk.append(nn.Dropout(self.input_dropout))
-        if self.input_noise:
-            trunk.append(GaussianNoise(self.input_noise))
-        trunk += [
-            *conv(3, narrow, padding=1),  # [N, narrow, 32, 32]
-            *conv(narrow, narrow, padding=1),
-            *conv(narrow, narrow, stride=2, padding=1),  # [N, narrow, 16, 16]
-            *block_dropout(),
-            *conv(narrow, wide, padding=1),
-            *conv(wide, wide, padding=1),
-            *conv(wide, wide, stride=2, padding=1),  # [N, wide, 8, 8]
-            *block_dropout(),
-            *conv(wide, wide),  # valid: [N, wide, 6, 6]
-            *conv(wide, wide, 1),  # network-in-network 1x1
-            *conv(wide, wide, 1),
-            nn.AdaptiveAvgPool2d(1),
-            nn.Flatten(),  # [N, wide]: the features
-        ]
-        self.trunk = nn.Sequential(*trunk)
+        self.trunk = _discriminator_trunk(
+            narrow, wide, input_dropout=self.input_dropout, input_noise=self.input_noise, dropout=dropout, **factory
+        )
         minibatch = minibatch_discrimination_layers(
             wide, minibatch_kernels, minibatch_kernel_dim, weight_norm=minibatch_weight_norm, **factory
         )
@@ -269,3 +242,53 @@ class CIFARDiscriminator(Discriminator):
             f"input_noise={self.input_noise}, dropout={0.5 if self.dropout else 0.0}, "
             f"minibatch_kernels={self.minibatch_kernels}, features={self.feature_dim}"
         )
+
+
+def _discriminator_trunk(
+    narrow: int,
+    wide: int,
+    *,
+    input_dropout: float,
+    input_noise: float,
+    dropout: bool,
+    device=None,
+    dtype=None,
+) -> nn.Sequential:
+    """The discriminator up to its features: input dropout or noise, nine convolutions, global average pooling.
+
+    Shape:
+        - Input: ``[N, 3, 32, 32]``
+        - Output: ``[N, wide]``
+    """
+    factory = {"device": device, "dtype": dtype}
+
+    def conv(in_channels: int, out_channels: int, kernel_size: int = 3, **geometry) -> list[nn.Module]:
+        return [
+            WeightNormConv2d(in_channels, out_channels, kernel_size, init_std=_INIT_STD, **geometry, **factory),
+            nn.LeakyReLU(_LEAKY_SLOPE),
+        ]
+
+    def block_dropout() -> list[nn.Module]:
+        return [nn.Dropout(0.5)] if dropout else []
+
+    trunk: list[nn.Module] = []
+    if input_dropout:
+        trunk.append(nn.Dropout(input_dropout))
+    if input_noise:
+        trunk.append(GaussianNoise(input_noise))
+    trunk += [
+        *conv(3, narrow, padding=1),  # [N, narrow, 32, 32]
+        *conv(narrow, narrow, padding=1),
+        *conv(narrow, narrow, stride=2, padding=1),  # [N, narrow, 16, 16]
+        *block_dropout(),
+        *conv(narrow, wide, padding=1),
+        *conv(wide, wide, padding=1),
+        *conv(wide, wide, stride=2, padding=1),  # [N, wide, 8, 8]
+        *block_dropout(),
+        *conv(wide, wide),  # valid: [N, wide, 6, 6]
+        *conv(wide, wide, 1),  # network-in-network 1x1
+        *conv(wide, wide, 1),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),  # [N, wide]: the features
+    ]
+    return nn.Sequential(*trunk)
