@@ -129,17 +129,23 @@ def evaluate_samples(
                 download_weights=download_weights,
                 classifier=classifier,
             )
-        network = networks[network_name]
-        outputs = run_network(
-            network, images, batch_size=batch_size, device=device, progress=progress, desc=network_name
-        )
-        reference_stats = None
-        if any(spec.needs_reference for spec in specs if spec.network == network_name):
-            reference_stats = _reference_statistics(reference, network_name, network, batch_size, device, progress)
-        for spec in specs:
-            if spec.network == network_name:
-                values = spec.compute(outputs, splits=splits, reference=reference_stats)
-                results.update({key: float(value) for key, value in values.items()})
+        own = [spec for spec in specs if spec.network == network_name]
+        results.update(_network_scores(own, networks[network_name], network_name, images, reference,
+                                       splits=splits, batch_size=batch_size, device=device, progress=progress))
+    return results
+
+
+def _network_scores(specs, network: nn.Module, network_name: str, images: np.ndarray, reference, *, splits: int,
+                    batch_size: int, device, progress: bool) -> dict[str, float]:
+    """The scores of ``specs`` (all of one network): one pass over the samples, and one over the reference if needed."""
+    outputs = run_network(network, images, batch_size=batch_size, device=device, progress=progress, desc=network_name)
+    reference_stats = None
+    if any(spec.needs_reference for spec in specs):
+        reference_stats = _reference_statistics(reference, network_name, network, batch_size, device, progress)
+    results: dict[str, float] = {}
+    for spec in specs:
+        values = spec.compute(outputs, splits=splits, reference=reference_stats)
+        results.update({key: float(value) for key, value in values.items()})
     return results
 
 
