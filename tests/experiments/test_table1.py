@@ -91,7 +91,7 @@ def test_dry_run_prints_the_plan_and_its_cost(tmp_path):
         (["--labels"], "no label counts given"),
         (["--seeds", ""], "no seeds given"),
         (["--seeds", "1,1"], "seeds given twice: [1]"),
-        (["--preset", "cifar10-fm"], "--preset must be mnist-fm or mnist-fm-paper"),
+        (["--preset", "cifar10-fm"], "--preset must be one of mnist-fm, mnist-fm-paper, mnist-fm-stable"),
         (["--seeds", "a-b"], "expected seeds like 0-9"),
     ],
 )

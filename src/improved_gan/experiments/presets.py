@@ -98,6 +98,25 @@ def mnist_fm_paper() -> TrainConfig:
     return TrainConfig(preset="mnist-fm-paper", lr=0.001, lr_decay_start=200, lr_decay_end=300, table_discriminator="raw")
 
 
+@register_preset("mnist-fm-stable")
+def mnist_fm_stable() -> TrainConfig:
+    """``mnist-fm-paper`` with noise of std 0.5 on D's input: the setting the seed study found not to fail.
+
+    One change from ``mnist-fm-paper``: the Gaussian noise on the
+    discriminator's input has std 0.5 instead of the authors' 0.3 (the noise
+    after each hidden layer stays 0.5). Measured (docs/stability.md, study 2:
+    the demo's setting, mnist5k with 100 labels, float32, an AVX2 host, the
+    same seeds 0-19 in every arm, to epoch 40): D overpowered G in 0 of 20
+    seeds, 0% [0, 17], against 1 of 20 for ``mnist-fm-paper``; the lowest
+    ``loss_unsup`` of any seed from epoch 5 on was 0.145 (the failure floor is
+    0.05); the test errors at epoch 40 did not differ from ``mnist-fm-paper``'s
+    on the same seeds (median paired difference +1 of 1,000, Wilcoxon p =
+    0.81). Not yet measured: full MNIST, the AVX-512 hosts, beyond epoch 40.
+    The demo trains this preset. A deviation from the paper (docs/reference.md).
+    """
+    return dataclasses.replace(mnist_fm_paper(), preset="mnist-fm-stable", d_input_noise=0.5)
+
+
 @register_preset("mnist-mbd")
 def mnist_mbd() -> TrainConfig:
     """Permutation-invariant MNIST with minibatch discrimination, for sample quality (Fig. 3 right).
