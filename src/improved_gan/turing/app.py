@@ -33,15 +33,7 @@ logger = logging.getLogger("improved_gan.turing")
 
 def create_app(studies: Sequence[ServedStudy]) -> FastAPI:
     """An app serving ``studies`` (their slugs must differ)."""
-    by_slug: dict[str, ServedStudy] = {}
-    for served in studies:
-        if served.slug in by_slug:
-            raise ConfigError(
-                f"two study folders are named {served.slug!r} ({by_slug[served.slug].folder.root} "
-                f"and {served.folder.root}); serve them separately"
-            )
-        by_slug[served.slug] = served
-
+    by_slug = _by_slug(studies)
     app = FastAPI(title="improved-gan human study", docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.state.studies = by_slug
@@ -64,6 +56,26 @@ def create_app(studies: Sequence[ServedStudy]) -> FastAPI:
         if found:
             return PlainTextResponse("".join(f"{line}\n" for line in found), status_code=503)
         return "ok\n"
+
+    _answer_errors_with_pages(app)
+    return app
+
+
+def _by_slug(studies: Sequence[ServedStudy]) -> dict[str, ServedStudy]:
+    """The studies by slug; a ConfigError when two share one."""
+    by_slug: dict[str, ServedStudy] = {}
+    for served in studies:
+        if served.slug in by_slug:
+            raise ConfigError(
+                f"two study folders are named {served.slug!r} ({by_slug[served.slug].folder.root} "
+                f"and {served.folder.root}); serve them separately"
+            )
+        by_slug[served.slug] = served
+    return by_slug
+
+
+def _answer_errors_with_pages(app: FastAPI) -> None:
+    """Answer errors with a page: storage failures (503), redirects, HTTP errors and invalid forms (400)."""
 
     @app.exception_handler(SQLAlchemyError)
     @app.exception_handler(OSError)
@@ -90,5 +102,3 @@ def create_app(studies: Sequence[ServedStudy]) -> FastAPI:
         fields = sorted({str(err["loc"][-1]) for err in exc.errors()})
         return message(request, 400, "Invalid request",
                        f"These fields are missing or invalid: {', '.join(fields)}.", link=None)
-
-    return app

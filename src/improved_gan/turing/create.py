@@ -245,15 +245,28 @@ def create_study(
     """
     folder = check_new_folder(folder)
     _check_pools(options, real, generated)
+    found = _pool_warnings(options, real, generated, planned_sessions)
+    for text in found:
+        warnings.warn(text, PoolWarning, stacklevel=2)
+    remove_stale_staging(folder)
+    owner_token = _assemble(folder, options, real, generated, database_url=database_url, progress=progress)
+    return CreatedStudy(folder, options.slug, owner_token, len(real.images), len(generated.images),
+                        tuple(found))
+
+
+def _pool_warnings(options: StudyOptions, real: ImagePool, generated: ImagePool,
+                   planned_sessions: int | None) -> list[str]:
+    """What the pools let annotators give away: :func:`pool_warnings`, and :func:`recurrence_problem` when planned."""
     found = pool_warnings(*counted_pools(options, len(real.images), len(generated.images)),
                           options.per_session)
     recurring = None if planned_sessions is None else recurrence_problem(
         options, len(real.images), len(generated.images), planned_sessions)
-    found += [recurring] if recurring else []
-    for text in found:
-        warnings.warn(text, PoolWarning, stacklevel=2)
-    remove_stale_staging(folder)
+    return found + ([recurring] if recurring else [])
 
+
+def _assemble(folder: Path, options: StudyOptions, real: ImagePool, generated: ImagePool, *,
+              database_url: str | None, progress: bool) -> str:
+    """Build the study in a staging folder, register it, rename it to ``folder`` (undone on any error); its token."""
     staging = folder.parent / f".{folder.name}{STAGING_MARK}{security.new_key()[:12]}"
     store = None
     added = None
@@ -278,7 +291,7 @@ def create_study(
             owner_token_hash=security.hash_token(owner_token),
         )
         if folder.exists():
-            folder.rmdir()  # empty, checked above
+            folder.rmdir()  # empty: check_new_folder saw to it
         staging.rename(folder)
     except BaseException as err:
         if added is not None and database_url is not None:  # no orphan in a shared database
@@ -292,8 +305,7 @@ def create_study(
                             "check the disk's free space and permissions") from None
         raise
     store.close()
-    return CreatedStudy(folder, options.slug, owner_token, len(real.images), len(generated.images),
-                        tuple(found))
+    return owner_token
 
 
 def remove_stale_staging(folder: Path, *, older_than_s: float = STALE_STAGING_S) -> list[Path]:
