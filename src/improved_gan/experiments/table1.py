@@ -25,10 +25,26 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+import torch
+
 from improved_gan.config import TrainConfig, apply_overrides
+from improved_gan.data import labeled_subset, load_dataset
 from improved_gan.errors import UserError
-from improved_gan.training.failures import failure_reasons
 from improved_gan.semi_supervised import classification_errors
+from improved_gan.training.batches import iterations_per_epoch
+from improved_gan.training.build import build_models, initialise_models
+from improved_gan.training.device import compute_dtype, resolve_device, resolve_precision
+from improved_gan.training.evaluate import class_probabilities, load_run_classifier
+from improved_gan.training.failures import failure_reasons
+from improved_gan.training.out_rules import check_out_folder
+from improved_gan.training.parallel_runs import RunJob, epochs_done, train_in_parallel
+from improved_gan.training.run_dir import read_metrics
+from improved_gan.training.stacked import plan_stacks
+from improved_gan.training.stacked.run_folders import train_stack
+from improved_gan.training.steps import make_step
+from improved_gan.training.trainer import config_conflict
+from improved_gan.utils.atomic import atomic_open, atomic_write_text
+from improved_gan.utils.out_paths import check_output_file, starts_with
 
 # the paper's Table 1: test errors of 10,000, (mean, std) over 10 seeds; one model, ensemble of 10
 PAPER = {
@@ -56,8 +72,6 @@ class PlannedRun:
     config: TrainConfig
 
     def epochs_done(self) -> int:
-        from improved_gan.training.parallel_runs import epochs_done
-
         return epochs_done(self.folder)
 
 
@@ -70,8 +84,6 @@ def plan_table1(
     counts the training set cannot balance (:func:`~improved_gan.data.labeled_subset`'s
     rule), and an ``out`` folder holding a run of another configuration.
     """
-    from improved_gan.training.trainer import config_conflict
-
     if not labels:
         raise UserError("no label counts given; e.g. --labels 20 50 100 200")
     if not seeds:
@@ -98,8 +110,6 @@ def plan_table1(
 
 def _check_label_counts(config: TrainConfig, labels: Sequence[int]) -> None:
     """Each label count must balance over the classes of the training split (one clear line if not)."""
-    from improved_gan.data import labeled_subset, load_dataset
-
     train = load_dataset(config.dataset, root=config.data_dir, split=config.train_split)
     for n_labels in labels:
         labeled_subset(train.labels, n_labels, seed=0, num_classes=train.num_classes)
@@ -111,10 +121,6 @@ def run_stacked(planned: Sequence[PlannedRun], *, stack: int, out: Path, progres
     """Train the plan with the stacked engine: per label count, ``stack`` seeds at a time as one
     computation (training/stacked), each seed still writing its own run folder. The stack's
     state lives in ``OUT/stack-l{labels}-s{first}-{last}/``, so a stopped stack continues exactly."""
-    from improved_gan.training.device import resolve_device
-    from improved_gan.training.stacked import plan_stacks
-    from improved_gan.training.stacked.run_folders import train_stack
-
     for n_labels in sorted({run.labels for run in planned}):
         group = {run.seed: run for run in planned if run.labels == n_labels}
         for seeds in plan_stacks(sorted(group), stack):
@@ -131,8 +137,6 @@ def run_stacked(planned: Sequence[PlannedRun], *, stack: int, out: Path, progres
 def run_table1(planned: Sequence[PlannedRun], *, jobs: int = 1, progress: bool = True) -> None:
     """Train every unfinished run, ``jobs`` at a time (each with ``cores // jobs`` threads), with a
     live line: runs done, epochs done, and the time left at the pace of this invocation."""
-    from improved_gan.training.parallel_runs import RunJob, train_in_parallel
-
     runs = [RunJob(f"l{run.labels}-s{run.seed}", run.config, run.folder) for run in planned]
     train_in_parallel(runs, processes=jobs, progress=progress, desc="table1")
 
@@ -162,8 +166,6 @@ class LabelRow:
 def summarize(planned: Sequence[PlannedRun], *, device: str = "cpu", ensemble: bool = True) -> list[LabelRow]:
     """Per label count: the errors of every run that has trained, the failures (training/failures.py)
     and, when every seed has reached its last epoch, the ensemble's errors."""
-    from improved_gan.training.run_dir import read_metrics
-
     rows = []
     for n_labels in sorted({run.labels for run in planned}):
         group = [run for run in planned if run.labels == n_labels]
@@ -189,8 +191,6 @@ def summarize(planned: Sequence[PlannedRun], *, device: str = "cpu", ensemble: b
 
 def ensemble_errors(folders: Sequence[Path], *, which: str, device: str = "cpu") -> int:
     """Test errors of the ensemble of the runs' discriminators: the mean of their class probabilities."""
-    from improved_gan.training.evaluate import class_probabilities, load_run_classifier
-
     if not folders:
         raise ValueError("expected at least one run folder for an ensemble")
     total, labels = None, None
@@ -209,9 +209,6 @@ TABLE_HEAD = "# Table 1: semi-supervised permutation-invariant MNIST"
 def check_table_out(out: Path) -> None:
     """``OUT`` may hold the runs, ``OUT/table1.md`` and ``OUT/table1-curves.png``: no file is in the way, and
     neither file exists unless an earlier table1.md is ours (a UserError before anything is trained)."""
-    from improved_gan.training.out_rules import check_out_folder
-    from improved_gan.utils.out_paths import check_output_file, starts_with
-
     check_out_folder(out, instead="choose a folder for the table's runs outside it")  # not a run, nor in one
     ours = starts_with(out / "table1.md", TABLE_HEAD)
     for name in ("table1.md", "table1-curves.png"):
@@ -221,8 +218,6 @@ def check_table_out(out: Path) -> None:
 def write_table(rows: Sequence[LabelRow], planned: Sequence[PlannedRun], out: Path) -> Path:
     """``OUT/table1.md`` (the table beside the paper's) and ``OUT/table1-curves.png`` (every run's curve)."""
     check_table_out(out)
-    from improved_gan.utils.atomic import atomic_write_text
-
     sizes = sorted({n for row in rows for n in row.examples})
     beside = sizes == [PAPER_TEST_EXAMPLES]  # the paper's numbers only beside counts of the same test set
     lines = [
@@ -284,14 +279,12 @@ def _seeds(planned: Sequence[PlannedRun]) -> list[int]:
 
 
 def _plot_curves(planned: Sequence[PlannedRun], path: Path, *, of: str) -> Path | None:
-    import matplotlib
+    """Every run's test errors per epoch on one log-scale plot, coloured by label count; None if no run has any."""
+    import matplotlib  # heavy: loaded only when the table is written, not by every importer of this module
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
-
-    from improved_gan.training.run_dir import read_metrics
-    from improved_gan.utils.atomic import atomic_open
 
     label_counts = sorted({run.labels for run in planned})
     colours = {n: plt.cm.viridis(i / max(1, len(label_counts) - 1)) for i, n in enumerate(label_counts)}
@@ -326,12 +319,6 @@ def _plot_curves(planned: Sequence[PlannedRun], path: Path, *, of: str) -> Path 
 def seconds_per_iteration(config: TrainConfig, *, threads: int, iterations: int = 5) -> float:
     """This machine's time for one training iteration of ``config`` on ``threads`` threads (the
     configured step, on random data of MNIST's shape), the median of ``iterations`` after a warm-up."""
-    import torch
-
-    from improved_gan.training.build import build_models, initialise_models
-    from improved_gan.training.device import compute_dtype, resolve_device, resolve_precision
-    from improved_gan.training.steps import make_step
-
     device = resolve_device(config.device)
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -359,18 +346,12 @@ def seconds_per_iteration(config: TrainConfig, *, threads: int, iterations: int 
 
 def describe_plan(planned: Sequence[PlannedRun], *, jobs: int) -> str:
     """The plan as text: every run with its state, and the expected wall time on this machine."""
-    import torch
-
-    from improved_gan.training.batches import iterations_per_epoch
-
     lines = [f"{'labels':>6} {'seed':>4}  {'epochs done':>11}  folder"]
     remaining = 0
     for run in planned:
         done = run.epochs_done()
         remaining += max(0, run.config.epochs - done)
         lines.append(f"{run.labels:>6} {run.seed:>4}  {done:>5}/{run.config.epochs:<5}  {run.folder}")
-    from improved_gan.data import load_dataset
-    from improved_gan.training.device import resolve_device, resolve_precision
 
     config = planned[0].config
     cores = os.cpu_count() or 1

@@ -51,6 +51,7 @@ from torch import Tensor, nn
 from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
 
 from improved_gan.errors import ConfigError, UserError
+from improved_gan.training.device import resolve_device
 
 __all__ = [
     "BACKEND_VARIABLE",
@@ -225,8 +226,6 @@ def init_from_environment(device_name: str = "auto") -> DistributedContext:
     world_size = _environment_int("WORLD_SIZE", 1)
     if world_size <= 1:
         return _current
-    from improved_gan.training.device import resolve_device
-
     rank, local_rank = _environment_int("RANK", 0), _environment_int("LOCAL_RANK", 0)
     backend = _backend(resolve_device(device_name))
     if backend == "nccl":

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import active_children, get_context
@@ -27,9 +28,14 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Sequence
 
+import torch
+from tqdm.auto import tqdm
+
 from improved_gan.config import TrainConfig
 from improved_gan.errors import UserError
+from improved_gan.training.data_source import check_data
 from improved_gan.training.run_dir import read_metrics
+from improved_gan.training.trainer import config_conflict, describe_epoch, ensure_trained
 from improved_gan.utils.signals import end_with_parent, exit_status
 
 POLL_SECONDS = 2.0
@@ -63,8 +69,6 @@ def refuse_other_configurations(jobs: Sequence[RunJob]) -> None:
 
     Checked for finished runs too (their numbers would otherwise be reported as this config's).
     """
-    from improved_gan.training.trainer import config_conflict
-
     for job in jobs:
         conflict = config_conflict(job.folder, job.config)
         if conflict:
@@ -74,20 +78,12 @@ def refuse_other_configurations(jobs: Sequence[RunJob]) -> None:
 def _start_worker(parent_pid: int) -> None:
     """A worker ends with its parent (utils/signals.py); its progress bars take a thread lock, not tqdm's
     default semaphore, which a worker that stops at once (``os._exit``) would leave to the OS to clean up."""
-    import threading
-
-    from tqdm.auto import tqdm
-
     end_with_parent(parent_pid)
     tqdm.set_lock(threading.RLock())
 
 
 def _train_quietly(job: RunJob, threads: int) -> str:
     """One run in a worker process; its per-epoch lines go to its own log.txt, not the shared terminal."""
-    import torch
-
-    from improved_gan.training.trainer import ensure_trained
-
     torch.set_num_threads(threads)
     try:
         with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
@@ -135,10 +131,6 @@ def train_in_parallel(
     fails later is named on its own line at once; the other runs go on (their epochs are kept), and
     the first failure is raised when they have finished.
     """
-    from tqdm.auto import tqdm
-
-    from improved_gan.training.trainer import describe_epoch
-
     if processes < 1:
         raise UserError(f"--jobs must be at least 1 (got {processes})")
     refuse_other_configurations(jobs)
@@ -147,21 +139,58 @@ def train_in_parallel(
         return
     _check_data_once(todo)
     threads = max(1, (os.cpu_count() or 1) // min(processes, len(todo)))
-    total = sum(job.config.epochs for job in jobs)
-    printed = {job.name: epochs_done(job.folder) for job in jobs}
-    finished = len(jobs) - len(todo)
-    bar = tqdm(total=total, initial=sum(min(printed[j.name], j.config.epochs) for j in jobs), unit="epoch",
-               desc=desc, disable=not progress, dynamic_ncols=True)  # fmt: skip
+    shown = _Progress(jobs, todo, progress=progress, epoch_lines=epoch_lines, desc=desc)
+    try:
+        failures = _train_in_workers(todo, processes=processes, threads=threads, shown=shown)
+    finally:
+        shown.close()  # before any error is printed: it gets a line of its own
+    if len(failures) == 1:
+        raise next(iter(failures.values()))
+    if failures:
+        raise UserError(f"{len(failures)} of {len(todo)} runs failed: "
+                        + "; ".join(f"{name}: {error}" for name, error in failures.items()))
 
-    def report() -> None:
-        for job in todo:
+
+class _Progress:
+    """The parent's view of the runs: one bar over all epochs and, with ``epoch_lines``, a line per new epoch."""
+
+    def __init__(self, jobs: Sequence[RunJob], todo: Sequence[RunJob], *, progress: bool, epoch_lines: bool,
+                 desc: str) -> None:
+        self.jobs, self.todo, self.epoch_lines = jobs, todo, epoch_lines
+        self.printed = {job.name: epochs_done(job.folder) for job in jobs}
+        self.finished = len(jobs) - len(todo)
+        self.bar = tqdm(total=sum(job.config.epochs for job in jobs), initial=self._epochs(), unit="epoch",
+                        desc=desc, disable=not progress, dynamic_ncols=True)  # fmt: skip
+
+    def _epochs(self) -> int:
+        """Epochs done over all runs, each counted up to its target."""
+        return sum(min(self.printed[job.name], job.config.epochs) for job in self.jobs)
+
+    def read_epochs(self) -> None:
+        """Read the runs' metrics: print each new epoch (with ``epoch_lines``) and move the bar."""
+        for job in self.todo:
             for row in job.rows():
-                if row["epoch"] > printed[job.name]:
-                    printed[job.name] = row["epoch"]
-                    if epoch_lines:
+                if row["epoch"] > self.printed[job.name]:
+                    self.printed[job.name] = row["epoch"]
+                    if self.epoch_lines:
                         tqdm.write(f"{job.name}: {describe_epoch(row, of=job.config.epochs)}")
-        bar.n = sum(min(printed[j.name], j.config.epochs) for j in jobs)
+        self.bar.n = self._epochs()
 
+    def show_runs_done(self, done: int) -> None:
+        """Runs done so far (those finished before this call included) beside the bar."""
+        self.bar.set_postfix_str(f"runs {self.finished + done}/{len(self.jobs)}", refresh=True)
+
+    def close(self) -> None:
+        """Close the bar."""
+        self.bar.close()
+
+
+def _train_in_workers(todo: Sequence[RunJob], *, processes: int, threads: int,
+                      shown: _Progress) -> dict[str, BaseException]:
+    """Train ``todo`` in ``processes`` spawned workers, polled every :data:`POLL_SECONDS`; the failures by run name.
+
+    A failure is said at once while other runs go on. Stopped (Ctrl-C, SIGTERM), the workers stop with this process.
+    """
     failures: dict[str, BaseException] = {}
     before = set(active_children())
     pool = ProcessPoolExecutor(max_workers=processes, mp_context=get_context("spawn"),
@@ -169,14 +198,14 @@ def train_in_parallel(
     try:
         futures = {pool.submit(_train_quietly, job, threads): job for job in todo}
         while True:
-            report()
+            shown.read_epochs()
             done = sum(f.done() for f in futures)
             for future, job in futures.items():
                 if future.done() and future.exception() is not None and job.name not in failures:
                     failures[job.name] = future.exception()
                     if done < len(futures):  # said now, not when the others have finished
                         tqdm.write(f"{job.name}: failed: {future.exception()} (the other runs go on)")
-            bar.set_postfix_str(f"runs {finished + done}/{len(jobs)}", refresh=True)
+            shown.show_runs_done(done)
             if done == len(futures):
                 break
             time.sleep(POLL_SECONDS)
@@ -185,18 +214,11 @@ def train_in_parallel(
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        bar.close()  # before any error is printed: it gets a line of its own
-    if len(failures) == 1:
-        raise next(iter(failures.values()))
-    if failures:
-        raise UserError(f"{len(failures)} of {len(todo)} runs failed: "
-                        + "; ".join(f"{name}: {error}" for name, error in failures.items()))
+    return failures
 
 
 def _check_data_once(jobs: Sequence[RunJob]) -> None:
     """:func:`~improved_gan.training.data_source.check_data` for each distinct data setting among ``jobs``."""
-    from improved_gan.training.data_source import check_data
-
     seen = set()
     for job in jobs:
         c = job.config

@@ -11,8 +11,10 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-from improved_gan.config import load_config
-from improved_gan.training.failures import FAILURE_ADVICE, run_failure
+import numpy as np
+
+from improved_gan.config import TrainConfig, load_config
+from improved_gan.training.failures import FAILURE_ADVICE, Failure, run_failure
 from improved_gan.training.run_dir import (
     CONFIG,
     PLOT_INCEPTION_SCORE,
@@ -26,12 +28,13 @@ from improved_gan.training.run_dir import (
     sample_grid_path,
 )
 from improved_gan.utils.atomic import atomic_open, atomic_write_text
+from improved_gan.utils.out_paths import check_output_file, starts_with
 
 
 
 def _plot(runs: dict[str, list[dict[str, Any]]], key: str, ylabel: str, path: Path) -> bool:
     """One curve per run of ``key`` over epochs: linear axes, whole-number epoch ticks."""
-    import matplotlib
+    import matplotlib  # heavy: loaded only when a report is drawn, not by every importer of this module
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -73,10 +76,24 @@ def write_report(run_dir: str | Path) -> Path:
         lines.append("No epoch has finished yet.")
         return _finish(run_dir, lines)
     last = rows[-1]
-    total_seconds = sum(r.get("seconds", 0.0) for r in rows)
     failure = run_failure(config, rows)
-    if failure is not None:
-        lines += [f"**This run FAILED: {failure.describe()}.** {FAILURE_ADVICE}.", ""]
+    lines += _summary_lines(config, rows, failure)
+    lines += _score_lines(read_scores(run_dir))
+    lines.append("")
+    lines += _plot_sections(run_dir, config, rows)
+    grid = sample_grid_path(run_dir, last["epoch"])
+    if grid.is_file():
+        lines += [f"## Samples after epoch {last['epoch']}", "", f"![samples]({grid.relative_to(run_dir)})", ""]
+    lines += _epoch_table(rows, failure)
+    lines += ["", "## Configuration", "", "```json", json.dumps(config.to_dict(), indent=2, sort_keys=True), "```"]
+    return _finish(run_dir, lines)
+
+
+def _summary_lines(config: TrainConfig, rows: list[dict[str, Any]], failure: Failure | None) -> list[str]:
+    """The report's head: the failure if any, epochs and time, and for a semi-supervised run its test errors."""
+    last = rows[-1]
+    total_seconds = sum(r.get("seconds", 0.0) for r in rows)
+    lines = [f"**This run FAILED: {failure.describe()}.** {FAILURE_ADVICE}.", ""] if failure is not None else []
     lines += [
         f"- epochs: {last['epoch']} of {config.epochs} ({last['iterations']} iterations each)",
         f"- training time: {total_seconds / 60:.1f} min ({total_seconds / len(rows):.2f} s per epoch)",
@@ -90,7 +107,12 @@ def write_report(run_dir: str | Path) -> Path:
             f" = {100 * last['test_error_rate']:.2f}%** at the last epoch"
             f" (lowest {best['test_errors']} at epoch {best['epoch']}; report the last, not the lowest)",
         ]
-    scores = read_scores(run_dir)
+    return lines
+
+
+def _score_lines(scores: dict[str, Any]) -> list[str]:
+    """One line per end-of-run score of ``scores.json``: mean +- std, a distance (against what), or a number."""
+    lines = []
     for name, value in sorted(scores.items()):
         if isinstance(value, dict) and "mean" in value:
             lines.append(f"- {name}: {value['mean']:.4f} +- {value.get('std', 0.0):.4f} ({value.get('n', '?')} samples)")
@@ -99,15 +121,21 @@ def write_report(run_dir: str | Path) -> Path:
             lines.append(f"- {name}: {value['value']:.4f}{against} ({value.get('n', '?')} samples)")
         elif isinstance(value, (int, float)):
             lines.append(f"- {name}: {value:.4f}")
-    lines.append("")
-    if _plot({config.preset: rows}, "test_errors", "test errors", run_dir / PLOT_TEST_ERRORS):
+    return lines
+
+
+def _plot_sections(run_dir: Path, config: TrainConfig, rows: list[dict[str, Any]]) -> list[str]:
+    """Draw the run's curves (test errors, losses, per-epoch sample scores) and return the sections showing them."""
+    runs = {config.preset: rows}
+    lines = []
+    if _plot(runs, "test_errors", "test errors", run_dir / PLOT_TEST_ERRORS):
         lines += ["## Test errors per epoch", "", f"![test errors]({PLOT_TEST_ERRORS})", ""]
     for key, label in (("loss_d", "D loss"), ("loss_g", "G loss")):
-        _plot({config.preset: rows}, key, label, run_dir / PLOT_LOSS[key])
+        _plot(runs, key, label, run_dir / PLOT_LOSS[key])
     lines += ["## Losses", "", f"![D loss]({PLOT_LOSS['loss_d']}) ![G loss]({PLOT_LOSS['loss_g']})", ""]
     n = config.epoch_score_samples
-    if _plot({config.preset: rows}, "mnist_score_mean", f"MNIST score ({n} samples)", run_dir / PLOT_MNIST_SCORE):
-        _plot({config.preset: rows}, "mnist_fd", f"MNIST FD ({n} samples)", run_dir / PLOT_MNIST_FD)
+    if _plot(runs, "mnist_score_mean", f"MNIST score ({n} samples)", run_dir / PLOT_MNIST_SCORE):
+        _plot(runs, "mnist_fd", f"MNIST FD ({n} samples)", run_dir / PLOT_MNIST_FD)
         lines += [
             "## Sample scores during training",
             "",
@@ -118,8 +146,7 @@ def write_report(run_dir: str | Path) -> Path:
             f"![MNIST score]({PLOT_MNIST_SCORE}) ![MNIST FD]({PLOT_MNIST_FD})",
             "",
         ]
-    elif _plot({config.preset: rows}, "inception_score_mean", f"Inception score ({n} samples)",
-               run_dir / PLOT_INCEPTION_SCORE):
+    elif _plot(runs, "inception_score_mean", f"Inception score ({n} samples)", run_dir / PLOT_INCEPTION_SCORE):
         lines += [
             "## Sample scores during training",
             "",
@@ -130,16 +157,18 @@ def write_report(run_dir: str | Path) -> Path:
             f"![Inception score]({PLOT_INCEPTION_SCORE})",
             "",
         ]
-    grid = sample_grid_path(run_dir, last["epoch"])
-    if grid.is_file():
-        lines += [f"## Samples after epoch {last['epoch']}", "", f"![samples]({grid.relative_to(run_dir)})", ""]
+    return lines
+
+
+def _epoch_table(rows: list[dict[str, Any]], failure: Failure | None) -> list[str]:
+    """The per-epoch table; columns for the unsupervised loss and sample scores only when some epoch has them."""
     scored = any("mnist_score_mean" in r for r in rows)
     inception = any("inception_score_mean" in r for r in rows)
     unsup = any("loss_unsup" in r for r in rows)
     header = ("| epoch | test errors | D loss |" + (" D loss, unsupervised part |" if unsup else "") + " G loss |"
               + (" MNIST score | MNIST FD |" if scored else "")
               + (" Inception score |" if inception else "") + " s |")
-    lines += ["## Per epoch", "", header, "|" + "---|" * (header.count("|") - 1)]
+    lines = ["## Per epoch", "", header, "|" + "---|" * (header.count("|") - 1)]
     for r in rows:
         cells = [str(r["epoch"]) + (" (failed)" if failure is not None and r["epoch"] >= failure.epoch else ""),
                  str(r.get("test_errors", "-")), f"{r.get('loss_d', float('nan')):.4f}"]
@@ -152,8 +181,7 @@ def write_report(run_dir: str | Path) -> Path:
             cells.append(f"{r['inception_score_mean']:.2f}" if "inception_score_mean" in r else "")
         cells.append(f"{r.get('seconds', 0):.1f}")
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "## Configuration", "", "```json", json.dumps(config.to_dict(), indent=2, sort_keys=True), "```"]
-    return _finish(run_dir, lines)
+    return lines
 
 
 def _finish(run_dir: Path, lines: list[str]) -> Path:
@@ -179,8 +207,6 @@ COMPARISON_HEAD = "# Comparison\n"
 def check_comparison_out(out: str | Path, flag: str = "--out") -> None:
     """``out`` and its plot (``.png`` beside it) may be written: new, or a comparison written before
     (then both are replaced); a user's file of either name is never overwritten (a UserError)."""
-    from improved_gan.utils.out_paths import check_output_file, starts_with
-
     out = Path(out)
     ours = out.is_file() and starts_with(out, COMPARISON_HEAD)
     check_output_file(out, flag, ours=lambda path: ours, what="comparison FILE.md")
@@ -192,8 +218,6 @@ def write_comparison(run_dirs: Sequence[str | Path], out: str | Path) -> Path:
     over seeds of runs that differ only in the seed, and their curves on one plot.
 
     Raises UserError, before reading anything, when ``out`` or its plot is a file it did not write."""
-    import numpy as np
-
     out = Path(out)
     check_comparison_out(out)
     runs, configs, lasts, names, failures = {}, [], [], [], []

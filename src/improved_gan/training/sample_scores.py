@@ -44,6 +44,7 @@ from torch import nn
 
 from improved_gan.config import IMAGE_FOLDER, TrainConfig
 from improved_gan.errors import UserError
+from improved_gan.training.run_dir import SCORES
 from improved_gan.training.sampling import generate_images
 from improved_gan.training.seeds import stream_seed
 
@@ -63,7 +64,8 @@ SCORE_LABELS = {"mnist_score": "MNIST score", "mnist_fd": "MNIST FD", "is": "Inc
 
 def scoring_plan(config: TrainConfig) -> ScoringPlan | None:
     """The sample scores a run of ``config`` computes while it trains (module docstring), or None."""
-    from improved_gan.metrics.registry import INCEPTION, MNIST_CLASSIFIER  # the metrics load when used
+    # the metrics package loads scipy, torch-fidelity and torchvision: only when a run scores (also below)
+    from improved_gan.metrics.registry import INCEPTION, MNIST_CLASSIFIER
 
     if config.dataset.startswith("mnist"):
         return ScoringPlan(MNIST_CLASSIFIER, ("mnist_score", "mnist_fd"), reference_split="train")
@@ -74,7 +76,7 @@ def scoring_plan(config: TrainConfig) -> ScoringPlan | None:
 
 def load_inception_for_training() -> nn.Module:
     """The Inception network, or a UserError saying in one line where its weights file is looked for."""
-    from improved_gan.metrics.inception import (
+    from improved_gan.metrics.inception import (  # heavy: see scoring_plan
         INCEPTION_WEIGHTS_BYTES,
         INCEPTION_WEIGHTS_ENV,
         INCEPTION_WEIGHTS_FILENAME,
@@ -135,12 +137,12 @@ class SampleScorer:
         return True
 
     def _load_once(self) -> None:
-        from improved_gan.metrics.registry import INCEPTION, MNIST_CLASSIFIER
+        from improved_gan.metrics.registry import INCEPTION, MNIST_CLASSIFIER  # heavy: see scoring_plan
 
         if self.plan.network == INCEPTION:
             self._network = load_inception_for_training()
             return
-        from improved_gan.metrics.classifier import load_classifier
+        from improved_gan.metrics.classifier import load_classifier  # heavy: see scoring_plan
         from improved_gan.metrics.reference import dataset_statistics
 
         classifier = load_classifier()
@@ -152,7 +154,7 @@ class SampleScorer:
 
     def _scores(self, generator: nn.Module, n: int, stream: str) -> dict[str, float]:
         """The plan's scores of ``n`` samples of ``generator`` from the fixed z of ``stream``."""
-        from improved_gan.metrics.evaluate import evaluate_samples
+        from improved_gan.metrics.evaluate import evaluate_samples  # heavy: see scoring_plan
 
         cuda = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=cuda):  # the generator's noise layers draw from the global stream
@@ -180,10 +182,9 @@ class SampleScorer:
         n = self.config.final_score_samples
         if n <= 0 or not self._load():
             return {}
-        from improved_gan.metrics.inception_score import DEFAULT_SPLITS
+        from improved_gan.metrics.inception_score import DEFAULT_SPLITS  # heavy: see scoring_plan
         from improved_gan.metrics.registry import resolve_metrics
-        from improved_gan.training.run_dir import SCORES
-        from improved_gan.training.run_scores import merge_run_scores, score_entries
+        from improved_gan.training.run_scores import merge_run_scores, score_entries  # imports the metrics
 
         scores = self._scores(generator, n, "final-scores")
         split = self.plan.reference_split

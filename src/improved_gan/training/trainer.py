@@ -16,6 +16,7 @@ checkpoint, and a resume that would change either is refused unless asked for.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from improved_gan.config import TrainConfig, load_config, save_config
+from improved_gan.config import LR_FIELDS, TrainConfig, load_config, save_config
 from improved_gan.errors import UserError
 from improved_gan.training.failures import FAILURE_ADVICE, Failure, plays_the_game, run_failure
 from improved_gan.training import checkpoint as ckpt
@@ -43,6 +44,7 @@ from improved_gan.training.epoch_writer import EpochWriter, write_sample_grid
 from improved_gan.training.evaluate import count_errors
 from improved_gan.training.distributed import DistributedContext, current, rank_seed
 from improved_gan.training.experiment_data import ExperimentData
+from improved_gan.training.report import write_report
 from improved_gan.training.run_dir import (
     CONFIG,
     TENSORBOARD,
@@ -50,6 +52,16 @@ from improved_gan.training.run_dir import (
     open_log,
     read_metrics,
     write_metrics,
+)
+from improved_gan.training.run_guard import (
+    RunningMark,
+    check_checkpoint_fits,
+    check_matches_checkpoint,
+    check_run_files,
+    check_run_folder,
+    config_differences,
+    enclosing_run,
+    running_pid,
 )
 from improved_gan.training.sample_scores import SampleScorer
 from improved_gan.training.seeds import stream_generator
@@ -92,10 +104,6 @@ def prepare_run_dir(config: TrainConfig, run_dir: Path, *, overwrite: bool = Fal
     recognisably one of our runs (:mod:`~improved_gan.training.run_guard`), and
     only then is it removed. Check the config and the data before calling this.
     """
-    import shutil
-
-    from improved_gan.training.run_guard import check_run_folder
-
     run_dir = Path(run_dir)
     if check_run_folder(run_dir, config, overwrite=overwrite):
         shutil.rmtree(run_dir)
@@ -232,8 +240,6 @@ class Trainer:
         }
 
     def _restore(self, state: dict[str, Any]) -> None:
-        from improved_gan.training.run_guard import check_checkpoint_fits
-
         check_checkpoint_fits(self.run_dir, self.config, state, models=(self.generator, self.discriminator))
         self.generator.load_state_dict(state["generator"])
         self.discriminator.load_state_dict(state["discriminator"])
@@ -320,9 +326,7 @@ class Trainer:
 
     # -- the loop -------------------------------------------------------------------------------
     def train(self) -> TrainResult:
-        from torch.utils.tensorboard import SummaryWriter
-
-        from improved_gan.training.report import write_report
+        from torch.utils.tensorboard import SummaryWriter  # heavy: only a run that writes loads TensorBoard
 
         config = self.config
         if not self.dist.is_main:
@@ -470,8 +474,6 @@ def train(config: TrainConfig, run_dir: str | Path, *, overwrite: bool = False, 
     check of the config against this machine and the data; only then is the folder checked, once, and written
     (or, with ``overwrite``, removed first: :func:`prepare_run_dir`).
     """
-    from improved_gan.training.run_guard import RunningMark
-
     run_dir = Path(run_dir)
     trainer = Trainer(run_dir, config=config.validate(), progress=progress)
     prepare_run_dir(trainer.config, run_dir, overwrite=overwrite)
@@ -497,11 +499,6 @@ def resume(
     is ``epochs`` below the epochs already trained. ``config.json`` is rewritten
     (for ``epochs`` or ``device``) only after every check has passed.
     """
-    from improved_gan.config import LR_FIELDS
-    from improved_gan.training.run_guard import (
-        RunningMark, check_matches_checkpoint, check_run_files, enclosing_run, running_pid,
-    )
-
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         what = "a file, not a run folder" if run_dir.exists() else "no such run folder"
@@ -547,8 +544,6 @@ def resumed_config(config: TrainConfig, *, epochs: int | None = None, device: st
 def config_conflict(run_dir: str | Path, config: TrainConfig) -> str | None:
     """None when ``run_dir`` holds no run or a run of ``config`` (fields that say where and how it
     runs aside: ``run_guard.WHERE_NOT_WHAT``); else one line naming the fields that differ."""
-    from improved_gan.training.run_guard import config_differences
-
     path = Path(run_dir) / CONFIG
     if not path.is_file():
         return None

@@ -30,6 +30,8 @@ from torch import nn
 from improved_gan.config import TrainConfig
 from improved_gan.errors import UserError
 from improved_gan.training.distributed import DistributedContext, average_gradients_before_step
+from improved_gan.training.steps.fast import build_step
+from improved_gan.training.steps.imagenet import ImageNetStep
 from improved_gan.training.steps.protocol import Step, StepInfo, precision_name
 from improved_gan.training.steps.reference import ReferenceStep
 
@@ -83,12 +85,8 @@ def _data_parallel(step: Step, context: DistributedContext) -> Step:
 
 def _make_step(config: TrainConfig, generator: nn.Module, discriminator: nn.Module, *, dtype: torch.dtype) -> Step:
     if config.update == "simultaneous":
-        from improved_gan.training.steps.imagenet import ImageNetStep
-
         return ImageNetStep(config, generator, discriminator, dtype=dtype)
     if config.fast_step:
-        from improved_gan.training.steps.fast import build_step
-
         fast = build_step(config, generator, discriminator, dtype=dtype)
         if fast is not None:
             return fast
