@@ -1,9 +1,11 @@
 """Seed studies of the K+1 GAN's stability: the same seeds trained under several arms, failures counted.
 
-Two studies (docs/stability.md has the protocols, written before their results):
+Three studies (docs/stability.md has the protocols, written before their results):
 
 * ``full``: full MNIST, 100 labels, ``mnist-fm``'s networks; arms ``released`` (lr 0.003 constant) and
   ``paper-time`` (lr 0.001 to epoch 200, then linear to 0 at 300), float32.
+* ``full-default``: full MNIST, 100 labels, float32; arms ``stable`` (``mnist-fm-stable``: ``mnist-fm-paper`` with
+  D's input noise 0.5) and ``paper`` (``mnist-fm-paper``).
 * ``proxy``: the demo's setting, ``mnist5k`` (4,000 training digits, 1,000 held out), 100 labels,
   ``mnist-fm-paper``'s networks; arms differ in precision, learning rate and remedies (``ARMS``).
   An epoch is 40 iterations, so a failure (which starts within about 600 iterations) shows in minutes.
@@ -42,6 +44,14 @@ STUDIES = {
         "arms": {
             "released": {"lr": 0.003, "lr_decay_start": None, "lr_decay_end": None},
             "paper-time": {"lr": 0.001, "lr_decay_start": 200, "lr_decay_end": 300},
+        },
+    },
+    "full-default": {
+        "preset": "mnist-fm-paper",
+        "base": {"labels": 100, "precision": "fp32"},
+        "arms": {
+            "stable": {"d_input_noise": 0.5},                                 # mnist-fm-stable, the demo's preset
+            "paper": {},                                                      # mnist-fm-paper
         },
     },
     "proxy": {
