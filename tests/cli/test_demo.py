@@ -43,7 +43,7 @@ def test_demo_prints_both_numbers_and_the_gain(tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out
     assert trained == [demo.LABELS_ONLY, demo.K_PLUS_1]
     assert "260  (26.0%)" in out and "200  (20.0%)" in out
-    assert "difference: +60 errors (23% of the labels-only errors), one seed's" in out  # 5 epochs: not measured
+    assert "difference: 60 fewer errors with the GAN (23% of the labels-only errors), one seed's" in out  # 5 epochs: not measured
     assert (tmp_path / "demo" / "comparison.png").is_file()
 
 
@@ -105,6 +105,8 @@ def test_the_verdict_claims_a_gain_only_beyond_the_measured_spread(monkeypatch):
     assert "within the seed-to-seed spread of 40" in within and "noise, not a gain" in within
     elsewhere = demo.verdict(90, 250, failure=None, labels=100, epochs=60)
     assert "one seed's" in elsewhere and "100 labels and 80 epochs" in elsewhere and "better" not in elsewhere
+    worse = demo.verdict(-3, 250, failure=None, labels=100, epochs=80)
+    assert "3 more errors with the GAN" in worse and "noise, not a gain" in worse
     failed = demo.verdict(90, 250, failure=Failure(12, 0.007, 7.9), labels=100, epochs=80)
     assert "the K+1 GAN FAILED: D overpowered G at epoch 12" in failed and "better" not in failed
 
@@ -131,3 +133,12 @@ def test_a_demo_whose_gan_fails_says_so(tmp_path, capsys, monkeypatch):
     assert failure is not None
     assert f"the K+1 GAN FAILED: {failure.describe()}" in printed
     assert "made the classifier better" not in printed and "FAILED" in printed.split("K+1 GAN (+")[1].splitlines()[0]
+
+
+def test_the_measured_spread_is_the_one_the_docs_report():
+    """The demo's spread at its default setting is docs/results.md's, measured on seeds 0-4 (not a chosen number)."""
+    from pathlib import Path
+
+    spread, where = demo.MEASURED_SPREAD[(100, demo.DEFAULT_EPOCHS)]
+    results = " ".join((Path(__file__).resolve().parents[2] / "docs" / "results.md").read_text().split())
+    assert f"largest seed-to-seed difference is {spread}" in results and "seeds 0-4" in where
