@@ -2,7 +2,7 @@
 
 Reads run folders written by ``improved-gan demo --seed S --out ROOT/PREFIX-sS`` (each holds ``labels-only`` and
 ``k-plus-1-gan``) and prints, per seed, both runs' test errors at their last epoch, the ratio K+1 / labels only,
-the gain, whether the K+1 run failed (``training/failures.py``, the package's one definition), its lowest
+the gain, whether the K+1 run failed (``runs/failures.py``, the package's one definition), its lowest
 ``loss_unsup`` from epoch 5 on and its highest feature-matching loss; then the largest seed-to-seed difference
 of each run (the spread the demo measures a gain against, ``cli/commands/demo.py``).
 
@@ -33,8 +33,8 @@ def parse_seeds(text: str) -> list[int]:
 def seed_row(folder: Path) -> dict:
     """One seed's numbers (module docstring) from its demo folder."""
     from improved_gan.config import load_config
-    from improved_gan.training.failures import FROM_EPOCH, run_failure
-    from improved_gan.training.run_dir import read_metrics
+    from improved_gan.runs.failures import FROM_EPOCH, run_failure
+    from improved_gan.runs.layout import read_metrics
 
     alone, gan = (read_metrics(folder / name) for name in RUNS)
     late = [r for r in gan if r["epoch"] >= FROM_EPOCH]
@@ -55,7 +55,7 @@ def grids_figure(folders: dict[int, Path], epoch: int, path: Path) -> None:
     import matplotlib.pyplot as plt
     from PIL import Image
 
-    from improved_gan.training.run_dir import sample_grid_path
+    from improved_gan.runs.layout import sample_grid_path
 
     fig, axes = plt.subplots(1, len(folders), figsize=(3.2 * len(folders), 3.5), squeeze=False)
     for ax, (seed, folder) in zip(axes[0], folders.items()):

@@ -23,9 +23,9 @@ from pathlib import Path
 from improved_gan.config import load_config
 from improved_gan.errors import UserError
 from improved_gan.experiments.presets import get_preset
-from improved_gan.training import checkpoint as ckpt
+from improved_gan.runs import checkpoint as ckpt
 from improved_gan.training.steps.fast import build_step
-from improved_gan.training.run_dir import CONFIG
+from improved_gan.runs.layout import CONFIG
 from improved_gan.training.steps.reference import ReferenceStep
 from improved_gan.training.trainer import Trainer, prepare_run_dir
 

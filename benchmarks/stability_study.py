@@ -15,7 +15,7 @@ epochs before any goes further, so a study stopped at any time holds all its run
 Each run folder is an ordinary run (``improved-gan runs/report/eval`` work on it) and records, in
 ``hosts.jsonl``, the CPU that trained each span of epochs and the source revision (trajectories differ
 between CPU kinds through rounding). Failures are counted with the package's one definition
-(``improved_gan/training/failures.py``).
+(``improved_gan/runs/failures.py``).
 
 Commands (one process per core, one thread each; ``--shard i/n`` splits the runs between processes):
 
@@ -127,8 +127,8 @@ def cpu_record() -> dict:
 
 
 def trained_epochs(folder: Path) -> int:
-    from improved_gan.training.checkpoint import latest_checkpoint
-    from improved_gan.training.run_dir import read_metrics
+    from improved_gan.runs.checkpoint import latest_checkpoint
+    from improved_gan.runs.layout import read_metrics
 
     return read_metrics(folder)[-1]["epoch"] if latest_checkpoint(folder) is not None else 0
 
@@ -138,7 +138,7 @@ def train(args: argparse.Namespace) -> None:
 
     from improved_gan.config import apply_overrides
     from improved_gan.experiments.presets import get_preset
-    from improved_gan.training.run_dir import read_metrics
+    from improved_gan.runs.layout import read_metrics
     from improved_gan.training.trainer import ensure_trained
 
     study = STUDIES[args.study]
@@ -185,8 +185,8 @@ def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
 
 def table(args: argparse.Namespace) -> None:
     from improved_gan.config import load_config
-    from improved_gan.training.failures import run_failure
-    from improved_gan.training.run_dir import read_metrics
+    from improved_gan.runs.failures import run_failure
+    from improved_gan.runs.layout import read_metrics
 
     study = STUDIES[args.study]
     runs: dict[tuple[str, int], tuple[Path, list[dict]]] = {}
@@ -198,7 +198,7 @@ def table(args: argparse.Namespace) -> None:
         raise SystemExit(f"error: no {args.study} study runs under {args.out}")
     depth = min(rows[-1]["epoch"] for _, rows in runs.values()) if args.epoch is None else args.epoch
     lines = [f"All runs cut at epoch {depth} (the depth every run has reached). Errors are the EMA "
-             f"discriminator's test errors at epoch {depth}; a failure is `training/failures.py`'s.", "",
+             f"discriminator's test errors at epoch {depth}; a failure is `runs/failures.py`'s.", "",
              "| arm | runs | failed | failure rate [95% CI] | errors of the runs that did not fail: median (range) |"
              " CPU kinds |", "|---|---|---|---|---|---|"]
     details = []
@@ -234,8 +234,8 @@ def grids(args: argparse.Namespace) -> None:
     from PIL import Image, ImageDraw
 
     from improved_gan.config import load_config
-    from improved_gan.training.failures import run_failure
-    from improved_gan.training.run_dir import read_metrics
+    from improved_gan.runs.failures import run_failure
+    from improved_gan.runs.layout import read_metrics
 
     panels = []
     for name in args.runs:

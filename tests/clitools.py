@@ -41,7 +41,7 @@ def fake_run(folder, *, epochs_done: int = 1, epochs: int = 2, seed: int = 0, er
     import torch
 
     from improved_gan.config import TrainConfig
-    from improved_gan.training.checkpoint import save_checkpoint
+    from improved_gan.runs.checkpoint import save_checkpoint
 
     folder.mkdir(parents=True, exist_ok=exist_ok)  # exist_ok: write over a fake run (a later epoch of it)
     config = TrainConfig(preset="mnist-fm", dataset="mnist5k", labels=20, epochs=epochs, seed=seed, **fields)

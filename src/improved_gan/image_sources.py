@@ -30,7 +30,7 @@ from PIL import Image
 from improved_gan.data import load_dataset
 from improved_gan.errors import UserError
 from improved_gan.metrics.images import check_images
-from improved_gan.training.run_dir import CHECKPOINTS, CONFIG
+from improved_gan.runs.layout import CHECKPOINTS, CONFIG
 from improved_gan.training.sampling import sample_images
 
 __all__ = [

@@ -49,9 +49,9 @@ def test_a_config_json_missing_a_field_is_refused_not_filled_with_its_default(tm
 
 def test_a_config_json_with_fewer_epochs_than_trained_is_refused(tmp_path, capsys, monkeypatch):
     """epochs edited from 3 to 2 after 3 were trained: resume said "has trained all 2 epochs", then "after 3"."""
-    from improved_gan.training import run_guard
+    from improved_gan.training import checkpoint_fit
 
-    monkeypatch.setattr(run_guard, "check_checkpoint_fits", lambda *args, **kwargs: None)  # a fake checkpoint
+    monkeypatch.setattr(checkpoint_fit, "check_checkpoint_fits", lambda *args, **kwargs: None)  # a fake checkpoint
     run = _checkpointed(tmp_path / "run", epochs_done=2, epochs=2)
     config = json.loads((run / "config.json").read_text())
     (run / "config.json").write_text(json.dumps({**config, "epochs": 1}))
@@ -214,7 +214,7 @@ def test_checkpoints_a_file_is_said(tmp_path, capsys):
 
 def test_last_pt_a_folder_is_not_called_missing(tmp_path, capsys):
     """It said "last.pt is missing" (with previous.pt) or "the run has not finished an epoch yet" (without)."""
-    from improved_gan.training.checkpoint import load_checkpoint
+    from improved_gan.runs.checkpoint import load_checkpoint
 
     run = _checkpointed(tmp_path / "run")
     (run / "checkpoints" / "last.pt").unlink()
@@ -261,7 +261,7 @@ def test_a_pid_of_zero_or_minus_one_is_no_trainer(pid, tmp_path, capsys):
     run = fake_run(tmp_path / "run", epochs_done=2)
     (run / "running.pid").write_text(pid + "\n")
     assert _status(capsys, run)["status"] != "running"
-    from improved_gan.training.run_guard import running_pid
+    from improved_gan.runs.guard import running_pid
 
     assert running_pid(run) is None
 
@@ -341,7 +341,7 @@ def test_ablate_dry_run_checks_what_the_run_checks(argv, says, tmp_path, capsys)
 
 def test_the_checkpoint_of_a_fake_run_loads(tmp_path):
     """The fixtures above rely on fake_run's checkpoint being sound (else every case would be 'damaged')."""
-    from improved_gan.training.checkpoint import load_checkpoint
+    from improved_gan.runs.checkpoint import load_checkpoint
 
     assert load_checkpoint(_checkpointed(tmp_path / "run"))["epoch"] == 1
     assert isinstance(torch.load(tmp_path / "run" / "checkpoints" / "previous.pt", weights_only=False), dict)

@@ -96,7 +96,7 @@ def test_a_comparison_of_the_users_is_refused_before_training(tmp_path, capsys):
 
 
 def test_the_verdict_claims_a_gain_only_beyond_the_measured_spread(monkeypatch):
-    from improved_gan.training.failures import Failure
+    from improved_gan.runs.failures import Failure
 
     monkeypatch.setattr(demo, "MEASURED_SPREAD", {(100, 80): (40, "over seeds 0-4 on AVX2")})
     assert "gain: 41 fewer errors" in demo.verdict(41, 250, failure=None, labels=100, epochs=80)
@@ -115,8 +115,8 @@ def test_a_demo_whose_gan_fails_says_so(tmp_path, capsys, monkeypatch):
     """For real, in worker processes: the demo's runs at a learning rate that makes D win (the detector fires
     on the K+1 run's own metrics), the summary says FAILED and claims nothing."""
     from improved_gan.config import apply_overrides
-    from improved_gan.training.failures import detect_failure
-    from improved_gan.training.run_dir import read_metrics
+    from improved_gan.runs.failures import detect_failure
+    from improved_gan.runs.layout import read_metrics
 
     real = demo.demo_configs
     forced = {"lr": 0.03, "d_input_noise": 0.0, "iters_per_epoch": 4, "batch_size": 20, "init_batch_size": 100,

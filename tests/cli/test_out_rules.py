@@ -1,4 +1,4 @@
-"""Every output path of every command obeys the same rules (utils/out_paths.py), before any work (issue 26, item 8).
+"""Every output path of every command obeys the same rules (runs/out_paths.py), before any work (issue 26, item 8).
 
 A table over the commands: an output inside a run folder is refused (the run holds only what its trainer
 writes), and so is one that cannot be written (a read-only disk): each in one line, before anything is computed,

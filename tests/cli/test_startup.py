@@ -135,4 +135,4 @@ def test_the_probe_sees_an_import_of_torch(tmp_path):
     fake_run(tmp_path / "runs" / "a", checkpoint=True)
     seen = probe(["runs", str(tmp_path / "runs")], tmp_path)
     assert seen["status"] == 0 and "torch" in seen["imported"], seen
-    assert any("training/run_status.py" in frame for frame in seen["imported"]["torch"]), seen
+    assert any("runs/status.py" in frame for frame in seen["imported"]["torch"]), seen

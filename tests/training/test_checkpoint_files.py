@@ -39,7 +39,7 @@ def _distinct(folder: Path) -> None:
 @pytest.mark.parametrize("interruption", ["full disk", "Ctrl-C"])
 def test_an_interrupted_checkpoint_write_leaves_two_files(run_copy, capsys, monkeypatch, interruption):
     from improved_gan.cli.main import main
-    from improved_gan.training import checkpoint
+    from improved_gan.runs import checkpoint
 
     folder = run_copy / "checkpoints"
     before = (folder / "last.pt").read_bytes()
@@ -65,7 +65,7 @@ def test_a_crash_at_any_step_of_a_save_leaves_last_and_previous_distinct(run_cop
     last.pt is a whole checkpoint, previous.pt another file, and whatever else is left is a temporary file."""
     import torch
 
-    from improved_gan.training.checkpoint import load_checkpoint, save_checkpoint
+    from improved_gan.runs.checkpoint import load_checkpoint, save_checkpoint
 
     folder = run_copy / "checkpoints"
     state = torch.load(folder / "last.pt", weights_only=False)

@@ -1,7 +1,7 @@
 """A run whose discriminator overpowers its generator is reported as failed everywhere it is shown.
 
 The failure is forced, not faked: tiny runs at lr 0.03 with D's input noise off, where the real detector
-(training/failures.py, `loss_unsup` below 0.05 from epoch 5 on) fires in the run's own metrics. Each test
+(runs/failures.py, `loss_unsup` below 0.05 from epoch 5 on) fires in the run's own metrics. Each test
 checks that the flag a command shows is the one the detector computes from those metrics, so a run that
 happened to fail at another epoch on another CPU kind still passes; and that the run does fail (epochs 5-10
 of this configuration held `loss_unsup` at 0.008-0.046 on the machine that wrote this, every one below 0.05).
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from clitools import cli
-from improved_gan.training.failures import detect_failure
+from improved_gan.runs.failures import detect_failure
 
 # D wins within a few dozen iterations: the released lr x 10 and no noise on D's input
 FAILING = ["--set", "lr=0.03", "--set", "d_input_noise=0"]

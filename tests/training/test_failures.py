@@ -1,4 +1,4 @@
-"""The one failure definition (training/failures.py): its boundaries, and the runs it was derived from."""
+"""The one failure definition (runs/failures.py): its boundaries, and the runs it was derived from."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from improved_gan.training.failures import (
+from improved_gan.runs.failures import (
     FROM_EPOCH,
     UNSUP_FLOOR,
     Failure,

@@ -16,7 +16,7 @@ from imagenet_folder import TINY_IMAGENET
 from inception_stand_in import trust_stand_in, write_stand_in_weights
 
 from improved_gan.cli.main import main
-from improved_gan.training.run_guard import run_folder_problem
+from improved_gan.runs.guard import run_folder_problem
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -194,7 +194,7 @@ def test_a_full_disk_during_training_is_one_line_and_keeps_the_last_checkpoint(r
     import errno
 
     from improved_gan.cli.main import main
-    from improved_gan.training import checkpoint
+    from improved_gan.runs import checkpoint
 
     before = (run_copy / "checkpoints" / "last.pt").read_bytes()
 

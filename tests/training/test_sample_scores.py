@@ -98,7 +98,7 @@ def test_bad_score_settings(overrides, message):
 def test_a_scores_json_that_cannot_be_merged_into_is_one_line_and_kept(content, says, tmp_path):
     """The trainer's end-of-run scores met a scores.json that is a list or not UTF-8 with a traceback."""
     from improved_gan.errors import UserError
-    from improved_gan.training.run_scores import merge_run_scores
+    from improved_gan.runs.scores import merge_run_scores
 
     path = tmp_path / "scores.json"
     path.write_bytes(content)

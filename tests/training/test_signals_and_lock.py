@@ -122,7 +122,7 @@ def _gone(pid: int) -> bool:
 
 def _workers(out: Path, process: subprocess.Popen, timeout: float = 180) -> list[int]:
     """The demo's two workers, once each holds its run's lock."""
-    from improved_gan.training.run_guard import running_pid
+    from improved_gan.runs.guard import running_pid
 
     deadline = time.monotonic() + timeout
     while True:
@@ -143,7 +143,7 @@ def test_a_stopped_demo_takes_its_workers_with_it(tmp_path, signum, status, says
     """SIGTERM to demo's parent exited 143 and left both workers training with no parent; SIGINT said
     'interrupted' while both trained to their last epoch. Now the parent stops them (SIGKILL: the OS does,
     PR_SET_PDEATHSIG), each run keeps its checkpoint and releases its lock."""
-    from improved_gan.training.run_guard import running_pid
+    from improved_gan.runs.guard import running_pid
 
     out = tmp_path / "demo"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}

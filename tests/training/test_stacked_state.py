@@ -16,7 +16,7 @@ from training.test_stacked_common import TINY_FM, assert_states_close, with_conf
 
 from improved_gan.layers import BatchStatisticsNorm, GaussianNoise
 from improved_gan.models.mnist import MNISTDiscriminator, MNISTGenerator
-from improved_gan.training import checkpoint as ckpt
+from improved_gan.runs import checkpoint as ckpt
 from improved_gan.training.ema import ExponentialMovingAverage
 from improved_gan.training.experiment_data import load_experiment_data
 from improved_gan.training.optim import AuthorsAdam

@@ -8,7 +8,7 @@ import shutil
 import torch
 from clitools import cli
 
-from improved_gan.training.run_dir import CHECKPOINTS, CONFIG, LAST_CHECKPOINT, METRICS
+from improved_gan.runs.layout import CHECKPOINTS, CONFIG, LAST_CHECKPOINT, METRICS
 
 
 def test_every_metrics_row_and_the_checkpoint_record_step_and_precision(tiny_run):

@@ -23,7 +23,7 @@ from improved_gan import __version__
 from improved_gan.cli import commands
 from improved_gan.cli.commands.resume import alias as resume_alias
 from improved_gan.errors import UserError
-from improved_gan.utils.out_paths import file_in_the_way
+from improved_gan.runs.out_paths import file_in_the_way
 from improved_gan.utils.signals import Terminated, exit_status, terminate_as_interrupt
 
 

@@ -17,7 +17,7 @@ from improved_gan.errors import UserError
 
 def run_training(args: argparse.Namespace, folder: Path | None, body: Callable[[], int]) -> int:
     """``body()`` in the torchrun job; ``folder`` is the run it writes (for the messages)."""
-    from improved_gan.training.checkpoint import latest_checkpoint  # torch: off the start-up path of other commands
+    from improved_gan.runs.checkpoint import latest_checkpoint  # torch: off the start-up path of other commands
     from improved_gan.training.distributed import shutdown
 
     if folder is not None:
@@ -50,7 +50,7 @@ def join_job(device_name: str):
 
 def print_summary(result) -> None:
     """The run's last test errors (semi-supervised), its last sample grid and its report."""
-    from improved_gan.training.run_dir import sample_grid_path
+    from improved_gan.runs.layout import sample_grid_path
 
     m = result.metrics
     if "test_errors" in m:

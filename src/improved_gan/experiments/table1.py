@@ -35,16 +35,16 @@ from improved_gan.training.batches import iterations_per_epoch
 from improved_gan.training.build import build_models, initialise_models
 from improved_gan.training.device import compute_dtype, resolve_device, resolve_precision
 from improved_gan.training.evaluate import class_probabilities, load_run_classifier
-from improved_gan.training.failures import failure_reasons
-from improved_gan.training.out_rules import check_out_folder
+from improved_gan.runs.failures import failure_reasons
+from improved_gan.runs.out_rules import check_out_folder
 from improved_gan.training.parallel_runs import RunJob, epochs_done, train_in_parallel
-from improved_gan.training.run_dir import read_metrics
+from improved_gan.runs.layout import read_metrics
 from improved_gan.training.stacked import plan_stacks
 from improved_gan.training.stacked.run_folders import train_stack
 from improved_gan.training.steps import make_step
 from improved_gan.training.trainer import config_conflict
 from improved_gan.utils.atomic import atomic_open, atomic_write_text
-from improved_gan.utils.out_paths import check_output_file, starts_with
+from improved_gan.runs.out_paths import check_output_file, starts_with
 
 # the paper's Table 1: test errors of 10,000, (mean, std) over 10 seeds; one model, ensemble of 10
 PAPER = {
@@ -164,7 +164,7 @@ class LabelRow:
 
 
 def summarize(planned: Sequence[PlannedRun], *, device: str = "cpu", ensemble: bool = True) -> list[LabelRow]:
-    """Per label count: the errors of every run that has trained, the failures (training/failures.py)
+    """Per label count: the errors of every run that has trained, the failures (runs/failures.py)
     and, when every seed has reached its last epoch, the ensemble's errors."""
     rows = []
     for n_labels in sorted({run.labels for run in planned}):
@@ -225,7 +225,7 @@ def write_table(rows: Sequence[LabelRow], planned: Sequence[PlannedRun], out: Pa
         "",
         f"Preset `{planned[0].config.preset}`; runs in `{out}`. One model: mean +- std (sample std) over the "
         "seeds of the last epoch's errors; ensemble: the seeds' models' class probabilities averaged. "
-        "Failures: training/failures.py. Paper: Salimans et al. (2016), Table 1, 10 seeds.",
+        "Failures: runs/failures.py. Paper: Salimans et al. (2016), Table 1, 10 seeds.",
         "",
         f"Column D: whose test errors the table reports ({_WHY[planned[0].config.table_discriminator]}); "
         "both the raw and the EMA errors are in every run's metrics.jsonl (`test_errors_raw`, `test_errors`).",
@@ -252,7 +252,7 @@ def write_table(rows: Sequence[LabelRow], planned: Sequence[PlannedRun], out: Pa
             f"| {fmt(paper_one)} | {row.ensemble if row.ensemble is not None else '-'} | {fmt(paper_ens)} |"
         )
         failures += [f"- {row.labels} labels, seed {s}: {'; '.join(r)}" for s, r in sorted(row.failed.items())]
-    lines += ["", "Failed seeds (training/failures.py):", "", *(failures or ["- none"])]
+    lines += ["", "Failed seeds (runs/failures.py):", "", *(failures or ["- none"])]
     lines += ["", "Per seed:", "", "| labels | " + " | ".join(f"seed {s}" for s in _seeds(planned)) + " |",
               "|---" * (len(_seeds(planned)) + 1) + "|"]
     for row in rows:

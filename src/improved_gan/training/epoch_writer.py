@@ -16,9 +16,9 @@ import numpy as np
 import torch
 
 from improved_gan.config import TrainConfig
-from improved_gan.training import checkpoint as ckpt
+from improved_gan.runs import checkpoint as ckpt
 from improved_gan.training.pixels import to_uint8
-from improved_gan.training.run_dir import sample_grid_path, write_metrics
+from improved_gan.runs.layout import sample_grid_path, write_metrics
 from improved_gan.utils.image_grid import make_grid, save_grid
 
 
@@ -36,7 +36,7 @@ class EpochWriter:
     Args:
         run_dir: the run folder.
         config: the run's config (its ``pixel_scale``, ``checkpoint_every`` and ``epochs``).
-        log: the run's ``log.txt`` logger (:func:`~improved_gan.training.run_dir.open_log`).
+        log: the run's ``log.txt`` logger (:func:`~improved_gan.runs.layout.open_log`).
     """
 
     def __init__(self, run_dir: Path, config: TrainConfig, log: logging.Logger) -> None:

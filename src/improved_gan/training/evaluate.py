@@ -14,11 +14,11 @@ from improved_gan.config import TrainConfig, load_config
 from improved_gan.errors import UserError
 from improved_gan.semi_supervised import classification_errors
 from improved_gan.training.build import build_models
-from improved_gan.training.checkpoint import load_checkpoint
+from improved_gan.runs.checkpoint import load_checkpoint
 from improved_gan.training.device import resolve_device
 from improved_gan.training.ema import ExponentialMovingAverage
 from improved_gan.training.experiment_data import load_experiment_data
-from improved_gan.training.run_dir import CONFIG
+from improved_gan.runs.layout import CONFIG
 from improved_gan.utils.eval_mode import eval_mode
 
 

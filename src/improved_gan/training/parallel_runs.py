@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 from improved_gan.config import TrainConfig
 from improved_gan.errors import UserError
 from improved_gan.training.data_source import check_data
-from improved_gan.training.run_dir import read_metrics
+from improved_gan.runs.layout import read_metrics
 from improved_gan.training.trainer import config_conflict, describe_epoch, ensure_trained
 from improved_gan.utils.signals import end_with_parent, exit_status
 

@@ -44,7 +44,7 @@ from torch import nn
 
 from improved_gan.config import IMAGE_FOLDER, TrainConfig
 from improved_gan.errors import UserError
-from improved_gan.training.run_dir import SCORES
+from improved_gan.runs.layout import SCORES
 from improved_gan.training.sampling import generate_images
 from improved_gan.training.seeds import stream_seed
 
@@ -184,7 +184,7 @@ class SampleScorer:
             return {}
         from improved_gan.metrics.inception_score import DEFAULT_SPLITS  # heavy: see scoring_plan
         from improved_gan.metrics.registry import resolve_metrics
-        from improved_gan.training.run_scores import merge_run_scores, score_entries  # imports the metrics
+        from improved_gan.runs.scores import merge_run_scores, score_entries  # imports the metrics
 
         scores = self._scores(generator, n, "final-scores")
         split = self.plan.reference_split

@@ -18,11 +18,11 @@ from improved_gan.config import LR_FIELDS, load_config
 from improved_gan.errors import UserError
 from improved_gan.models import Generator
 from improved_gan.training.build import build_models
-from improved_gan.training.checkpoint import load_checkpoint
+from improved_gan.runs.checkpoint import load_checkpoint
 from improved_gan.training.device import resolve_device
 from improved_gan.training.pixels import to_uint8
-from improved_gan.training.run_dir import CONFIG
-from improved_gan.training.run_guard import check_matches_checkpoint
+from improved_gan.runs.layout import CONFIG
+from improved_gan.training.checkpoint_fit import check_matches_checkpoint
 from improved_gan.utils.eval_mode import eval_mode
 
 

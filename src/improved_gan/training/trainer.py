@@ -28,8 +28,8 @@ from tqdm.auto import tqdm
 
 from improved_gan.config import LR_FIELDS, TrainConfig, load_config, save_config
 from improved_gan.errors import UserError
-from improved_gan.training.failures import FAILURE_ADVICE, Failure, plays_the_game, run_failure
-from improved_gan.training import checkpoint as ckpt
+from improved_gan.runs.failures import FAILURE_ADVICE, Failure, plays_the_game, run_failure
+from improved_gan.runs import checkpoint as ckpt
 from improved_gan.training.build import build_models, initialise_models
 from improved_gan.training.data_source import DataSource, make_source
 from improved_gan.training.device import (
@@ -44,8 +44,8 @@ from improved_gan.training.epoch_writer import EpochWriter, write_sample_grid
 from improved_gan.training.evaluate import count_errors
 from improved_gan.training.distributed import DistributedContext, current, rank_seed
 from improved_gan.training.experiment_data import ExperimentData
-from improved_gan.training.report import write_report
-from improved_gan.training.run_dir import (
+from improved_gan.runs.report import write_report
+from improved_gan.runs.layout import (
     CONFIG,
     TENSORBOARD,
     close_log,
@@ -53,16 +53,15 @@ from improved_gan.training.run_dir import (
     read_metrics,
     write_metrics,
 )
-from improved_gan.training.run_guard import (
+from improved_gan.runs.guard import (
     RunningMark,
-    check_checkpoint_fits,
-    check_matches_checkpoint,
     check_run_files,
     check_run_folder,
     config_differences,
     enclosing_run,
     running_pid,
 )
+from improved_gan.training.checkpoint_fit import check_checkpoint_fits, check_matches_checkpoint
 from improved_gan.training.sample_scores import SampleScorer
 from improved_gan.training.seeds import stream_generator
 from improved_gan.training.steps import StepFactory, make_step
@@ -101,7 +100,7 @@ def prepare_run_dir(config: TrainConfig, run_dir: Path, *, overwrite: bool = Fal
 
     Without ``overwrite``, ``run_dir`` must be new, empty, or the unfinished start
     of a run of the same config; with it, a non-empty ``run_dir`` must be
-    recognisably one of our runs (:mod:`~improved_gan.training.run_guard`), and
+    recognisably one of our runs (:mod:`~improved_gan.runs.guard`), and
     only then is it removed. Check the config and the data before calling this.
     """
     run_dir = Path(run_dir)
@@ -174,7 +173,7 @@ class Trainer:
         self.grid_z = self.generator.sample_latent(config.sample_grid, generator=stream_generator(config.seed, "sample-grid"))
         self.epoch = 0
         self.history: list[dict[str, Any]] = []
-        self.failure: Failure | None = None  # set at the epoch D overpowered G (training/failures.py)
+        self.failure: Failure | None = None  # set at the epoch D overpowered G (runs/failures.py)
         if state is None and self.data is not None:  # weight norm's data-dependent init (no such layers streamed)
             initialise_models(self.generator, self.discriminator, self.data.x_unlabeled, config)
         for model in (self.generator, self.discriminator):  # rank 0's values, VBN's reference latents included
@@ -412,7 +411,7 @@ class Trainer:
 
     def _watch_for_failure(self, row: dict[str, Any]) -> bool:
         """Mark ``row`` (the epoch just appended to the history) as failed or not, by the one definition
-        (:mod:`~improved_gan.training.failures`); True when this epoch is the one the run failed at."""
+        (:mod:`~improved_gan.runs.failures`); True when this epoch is the one the run failed at."""
         if not plays_the_game(self.config):
             return False
         newly = self.failure is None and (failure := run_failure(self.config, self.history)) is not None
@@ -543,7 +542,7 @@ def resumed_config(config: TrainConfig, *, epochs: int | None = None, device: st
 
 def config_conflict(run_dir: str | Path, config: TrainConfig) -> str | None:
     """None when ``run_dir`` holds no run or a run of ``config`` (fields that say where and how it
-    runs aside: ``run_guard.WHERE_NOT_WHAT``); else one line naming the fields that differ."""
+    runs aside: ``config.WHERE_NOT_WHAT``); else one line naming the fields that differ."""
     path = Path(run_dir) / CONFIG
     if not path.is_file():
         return None

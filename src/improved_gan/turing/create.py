@@ -37,7 +37,7 @@ from improved_gan.metrics.images import check_images
 from improved_gan.turing.images import write_png
 from improved_gan.turing.store import NewImage, Store
 from improved_gan.utils.atomic import atomic_write_json
-from improved_gan.utils.out_paths import check_folder_path
+from improved_gan.runs.out_paths import check_folder_path
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def check_new_folder(folder: str | Path) -> Path:
     check_folder_path(folder, flag="the study folder")
     if folder.exists() and any(folder.iterdir()):
         raise ConfigError(f"{folder} already exists and is not empty; choose a new study folder")
-    from improved_gan.training.run_guard import check_outside_runs
+    from improved_gan.runs.guard import check_outside_runs
 
     check_outside_runs(folder, flag="the study folder", instead="create the study outside it")
     return folder

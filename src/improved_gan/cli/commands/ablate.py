@@ -9,8 +9,8 @@ from pathlib import Path
 from improved_gan.config import apply_overrides
 from improved_gan.errors import UserError
 from improved_gan.experiments.ablations import table3
-from improved_gan.training.out_rules import check_out_folder
-from improved_gan.utils.out_paths import check_output_file, starts_with
+from improved_gan.runs.out_rules import check_out_folder
+from improved_gan.runs.out_paths import check_output_file, starts_with
 
 
 def register(subparsers) -> None:

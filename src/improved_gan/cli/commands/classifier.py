@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from improved_gan.errors import UserError
-from improved_gan.training.out_rules import check_out_file, check_out_folder
+from improved_gan.runs.out_rules import check_out_file, check_out_folder
 
 MIN_TEST_ACCURACY = 0.993
 """The accuracy the reference classifier must reach on the MNIST test set."""

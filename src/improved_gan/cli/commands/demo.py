@@ -31,8 +31,8 @@ from pathlib import Path
 from improved_gan.config import TrainConfig, apply_overrides
 from improved_gan.errors import UserError
 from improved_gan.experiments.presets import get_preset
-from improved_gan.training.out_rules import check_out_folder
-from improved_gan.training.run_dir import read_metrics, sample_grid_path
+from improved_gan.runs.out_rules import check_out_folder
+from improved_gan.runs.layout import read_metrics, sample_grid_path
 
 LABELS_ONLY = "labels-only"
 K_PLUS_1 = "k-plus-1-gan"
@@ -80,9 +80,9 @@ def demo_configs(*, epochs: int, labels: int, seed: int) -> dict[str, TrainConfi
 def run(args: argparse.Namespace) -> int:
     configs = demo_configs(epochs=args.epochs, labels=args.labels, seed=args.seed)  # the flags, checked first
     # torch (the trainer, the failure rule, the plots): imported once the flags are checked (docs/cli.md, Start-up)
-    from improved_gan.training.failures import run_failure
+    from improved_gan.runs.failures import run_failure
     from improved_gan.training.parallel_runs import RunJob, refuse_other_configurations, train_in_parallel
-    from improved_gan.training.report import check_comparison_out, write_comparison
+    from improved_gan.runs.report import check_comparison_out, write_comparison
 
     if args.out is None:
         args.out = Path("runs") / f"demo-{args.labels}-labels"

@@ -18,8 +18,8 @@ import math
 from pathlib import Path
 
 from improved_gan.errors import UserError
-from improved_gan.training.out_rules import check_out_folder
-from improved_gan.utils.out_paths import check_output_file
+from improved_gan.runs.out_rules import check_out_folder
+from improved_gan.runs.out_paths import check_output_file
 
 
 MAX_STEPS = 1_000_000

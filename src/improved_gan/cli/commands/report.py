@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from improved_gan.errors import UserError
-from improved_gan.utils.out_paths import check_writable
+from improved_gan.runs.out_paths import check_writable
 
 
 def register(subparsers) -> None:
@@ -23,9 +23,9 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from improved_gan.training.run_guard import check_outside_runs, check_run_links
-    from improved_gan.training.report import check_comparison_out, write_comparison, write_report
-    from improved_gan.training.run_dir import CONFIG
+    from improved_gan.runs.guard import check_outside_runs, check_run_links
+    from improved_gan.runs.report import check_comparison_out, write_comparison, write_report
+    from improved_gan.runs.layout import CONFIG
 
     for run_dir in args.runs:
         if not (run_dir / CONFIG).is_file():

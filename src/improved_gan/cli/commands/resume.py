@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _resume(args: argparse.Namespace) -> int:
-    from improved_gan.training.checkpoint import load_checkpoint  # torch: off the start-up path of other commands
+    from improved_gan.runs.checkpoint import load_checkpoint  # torch: off the start-up path of other commands
     from improved_gan.training.trainer import Trainer, resume, resumed_config
 
     context = join_job(args.device or _run_device(args.run))

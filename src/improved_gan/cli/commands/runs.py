@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from improved_gan.errors import UserError
-from improved_gan.training.run_status import find_runs, run_status  # no torch until a run is found
+from improved_gan.runs.status import find_runs, run_status  # no torch until a run is found
 
 
 def register(subparsers) -> None:

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from improved_gan.errors import UserError
-from improved_gan.training.out_rules import check_out_file, check_out_folder
+from improved_gan.runs.out_rules import check_out_file, check_out_folder
 from improved_gan.utils.atomic import atomic_open
 
 MAX_GRID_IMAGES = 10_000
@@ -71,7 +71,7 @@ def _refuse_a_runs_own_file(out: Path) -> None:
     even with --overwrite (``--out RUN/config.json --format npz --overwrite`` destroyed the run). A new one is
     refused too: the run holds only what its trainer writes, which a resume would write over
     (``--out RUN/samples/epoch-0003.png``, then ``train --resume RUN --epochs 3``, lost the samples)."""
-    from improved_gan.training.run_guard import enclosing_run  # torch: reached after the flags are checked
+    from improved_gan.runs.guard import enclosing_run  # torch: reached after the flags are checked
 
     run = enclosing_run(out)
     if run is not None and (out.exists() or out.is_symlink()) and not out.is_dir():

@@ -83,9 +83,9 @@ def run(args: argparse.Namespace) -> int:
     from improved_gan.metrics.evaluate import evaluate_samples, load_scoring_network
     from improved_gan.metrics.inception_score import DEFAULT_SPLITS
     from improved_gan.training.device import resolve_device
-    from improved_gan.training.run_dir import SCORES
-    from improved_gan.training.run_guard import check_run_links
-    from improved_gan.training.run_scores import merge_run_scores, read_run_scores, score_entries
+    from improved_gan.runs.layout import SCORES
+    from improved_gan.runs.guard import check_run_links
+    from improved_gan.runs.scores import merge_run_scores, read_run_scores, score_entries
 
     splits_given = _check_values(args, DEFAULT_SPLITS)
     device = resolve_device(args.device)
@@ -209,7 +209,7 @@ def _check_used(args: argparse.Namespace, specs, *, splits_given: bool) -> None:
 
 
 def _run_config(run_dir: str):
-    from improved_gan.training.run_dir import CONFIG
+    from improved_gan.runs.layout import CONFIG
 
     return load_config(Path(run_dir) / CONFIG)
 

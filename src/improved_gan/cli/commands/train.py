@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     check_data_dir_given(config.dataset, args.data_dir)
     out = args.out or Path("runs") / f"{config.preset}-{config.dataset}-l{config.labels}-s{config.seed}"
     if args.dry_run:
-        from improved_gan.training.run_guard import check_run_folder  # torch: --dry-run needs none
+        from improved_gan.runs.guard import check_run_folder  # torch: --dry-run needs none
 
         check_run_folder(out, config, overwrite=args.overwrite)  # would the run be refused its folder?
         print(json.dumps(config.to_dict(), indent=2, sort_keys=True))

@@ -302,7 +302,7 @@ def invite(args: argparse.Namespace) -> int:
     from improved_gan.turing.invitations import MAX_BATCH, check_base_url, check_labels, invitations_csv
     from improved_gan.turing.served import ServedStudy
     from improved_gan.utils.atomic import atomic_write_text
-    from improved_gan.utils.out_paths import check_output_file
+    from improved_gan.runs.out_paths import check_output_file
 
     check_base_url(args.base_url)  # before any code is made: a code behind a broken link is a lost seat
     if args.labels is not None:
@@ -406,7 +406,7 @@ def results(args: argparse.Namespace) -> int:
 def _check_exports(args: argparse.Namespace) -> None:
     """Each export may replace only an earlier export of its kind (``results`` is run again as votes come)."""
     from improved_gan.turing.export import IMAGE_COLUMNS, VOTE_COLUMNS
-    from improved_gan.utils.out_paths import check_output_file, starts_with
+    from improved_gan.runs.out_paths import check_output_file, starts_with
 
     named: dict[Path, str] = {}
     for flag, path, head in (("--json", args.json, '{\n  "study": {\n'),

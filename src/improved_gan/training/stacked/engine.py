@@ -21,7 +21,7 @@ shared copy of the data, and each copy's random streams:
 
 The engine does not write run folders: :meth:`StackedEngine.copy_state` gives
 copy s as a single run's checkpoint state (training/trainer.py, ``_state``), which
-:func:`~improved_gan.training.checkpoint.save_checkpoint` writes into that seed's
+:func:`~improved_gan.runs.checkpoint.save_checkpoint` writes into that seed's
 run folder, and :meth:`StackedEngine.unstack` gives its networks.
 """
 

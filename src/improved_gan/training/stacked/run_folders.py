@@ -26,9 +26,9 @@ from tqdm.auto import tqdm
 
 from improved_gan.config import TrainConfig
 from improved_gan.errors import UserError
-from improved_gan.training import checkpoint as ckpt
+from improved_gan.runs import checkpoint as ckpt
 from improved_gan.training.pixels import to_uint8
-from improved_gan.training.run_dir import close_log, open_log, sample_grid_path, write_metrics
+from improved_gan.runs.layout import close_log, open_log, sample_grid_path, write_metrics
 from improved_gan.training.seeds import stream_generator
 from improved_gan.training.stacked.engine import STEP_KIND, StackedEngine, copy_configs
 from improved_gan.utils.atomic import atomic_torch_save, atomic_write_text
@@ -56,9 +56,9 @@ def train_stack(
     A ``stack_dir`` holding another stack (other seeds or folders) is refused.
     """
     from improved_gan.config import save_config
-    from improved_gan.training.report import write_report
-    from improved_gan.training.run_dir import CONFIG
-    from improved_gan.training.run_guard import check_run_links
+    from improved_gan.runs.report import write_report
+    from improved_gan.runs.layout import CONFIG
+    from improved_gan.runs.guard import check_run_links
     from improved_gan.training.trainer import config_conflict, learning_rate, prepare_run_dir
 
     run_dirs = [Path(d) for d in run_dirs]

@@ -14,8 +14,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from improved_gan.config import TrainConfig, load_config
-from improved_gan.training.failures import FAILURE_ADVICE, Failure, run_failure
-from improved_gan.training.run_dir import (
+from improved_gan.runs.failures import FAILURE_ADVICE, Failure, run_failure
+from improved_gan.runs.layout import (
     CONFIG,
     PLOT_INCEPTION_SCORE,
     PLOT_LOSS,
@@ -28,7 +28,7 @@ from improved_gan.training.run_dir import (
     sample_grid_path,
 )
 from improved_gan.utils.atomic import atomic_open, atomic_write_text
-from improved_gan.utils.out_paths import check_output_file, starts_with
+from improved_gan.runs.out_paths import check_output_file, starts_with
 
 
 

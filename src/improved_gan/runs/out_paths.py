@@ -1,7 +1,7 @@
 """Where a command may write: checks made before any work, so no user file is replaced.
 
 Every command that writes a file the user names (``--out``, ``--json``, ...) checks it
-first, with :func:`~improved_gan.training.out_rules.check_out_file` or ``check_out_folder``,
+first, with :func:`~improved_gan.runs.out_rules.check_out_file` or ``check_out_folder``,
 which apply the rules of this module and the run-folder rule to every command, before
 anything is computed or written, each refusal one line:
 

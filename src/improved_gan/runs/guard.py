@@ -5,7 +5,7 @@ writes into ``--out`` or removes it (``--overwrite``), these checks decide:
 
 - :func:`run_folder_problem` says why a folder is *not* recognisably one of
   our runs (no ``config.json`` that parses as a TrainConfig, or anything at its
-  top level that a run does not write, :data:`~improved_gan.training.run_dir.RUN_FILES`
+  top level that a run does not write, :data:`~improved_gan.runs.layout.RUN_FILES`
   and ``RUN_FOLDERS``), or ``None`` when it is one;
 - :func:`check_removable` refuses ``/``, the home folder, the working
   directory and its parents whatever they hold, then any folder that is not a run;
@@ -26,11 +26,11 @@ import re
 import time
 from pathlib import Path
 
-from improved_gan.config import LR_FIELDS, WHERE_NOT_WHAT, TrainConfig, load_config
+from improved_gan.config import WHERE_NOT_WHAT, TrainConfig, load_config
 from improved_gan.errors import UserError
-from improved_gan.training.checkpoint import latest_checkpoint
-from improved_gan.utils.out_paths import check_writable
-from improved_gan.training.run_dir import (
+from improved_gan.runs.checkpoint import latest_checkpoint
+from improved_gan.runs.out_paths import check_writable
+from improved_gan.runs.layout import (
     CHECKPOINTS,
     CONFIG,
     LAST_CHECKPOINT,
@@ -133,79 +133,6 @@ def config_differences(old: TrainConfig, new: TrainConfig, *, ignore=WHERE_NOT_W
             if key not in ignore and before.get(key) != after[key]]  # fmt: skip
 
 
-def check_matches_checkpoint(run_dir: Path, config: TrainConfig, state: dict, *, allow=frozenset()) -> None:
-    """Raise UserError when ``RUN/config.json`` (``config``) differs from the config the checkpoint
-    ``state`` was trained with in anything but :data:`WHERE_NOT_WHAT` and ``allow``, or when its
-    networks do not fit that config's (:func:`check_checkpoint_fits`). A checkpoint of another
-    preset is one line naming both."""
-    from improved_gan.errors import ConfigError
-
-    try:
-        trained = TrainConfig.from_dict(state["config"])
-    except (ConfigError, TypeError) as err:
-        raise UserError(f"the checkpoint of {run_dir} holds an unreadable config ({err}); it is damaged") from None
-    if trained.preset != config.preset:
-        raise UserError(
-            f"the checkpoint in {run_dir / CHECKPOINTS} was trained by preset {trained.preset}, but "
-            f"{run_dir / CONFIG} is a run of preset {config.preset}: the checkpoint belongs to another run. "
-            f"Put this run's own checkpoint back, or resume the {trained.preset} run it came from in its own "
-            "folder; nothing was changed"
-        )
-    differ = config_differences(trained, config, ignore=WHERE_NOT_WHAT | allow)
-    if not differ:
-        check_checkpoint_fits(run_dir, config, state)
-        return
-    lr_only = {d.split("=")[0] for d in differ} <= LR_FIELDS
-    hint = " (pass --allow-lr-change to continue with the new learning rate)" if lr_only and not allow else ""
-    raise UserError(
-        f"{run_dir / CONFIG} differs from the config its checkpoint was trained with: {', '.join(differ)}; "
-        f"the checkpoint holds that training, so restore those values{hint}, or start a new run with "
-        "`improved-gan train PRESET --set KEY=VALUE --out NEW`"
-    )
-
-
-def state_dict_mismatch(module, state_dict: dict) -> str | None:
-    """What keeps ``state_dict`` from loading into ``module`` (missing, unexpected, reshaped tensors), or None."""
-    own = module.state_dict()
-    missing = [key for key in own if key not in state_dict]
-    unexpected = [key for key in state_dict if key not in own]
-    reshaped = [f"{key} {list(state_dict[key].shape)} (here {list(own[key].shape)})" for key in own
-                if key in state_dict and tuple(getattr(state_dict[key], "shape", ())) != tuple(own[key].shape)]
-    parts = [f"{len(names)} {what} ({names[0]}{', ...' if len(names) > 1 else ''})"
-             for names, what in ((missing, "missing"), (unexpected, "unexpected"), (reshaped, "of another shape"))
-             if names]  # fmt: skip
-    return ", ".join(parts) + " tensors" if parts else None
-
-
-def check_checkpoint_fits(run_dir: Path, config: TrainConfig, state: dict, *, models=None) -> None:
-    """Raise UserError when the checkpoint's generator and discriminator do not fit the networks of
-    ``config``: e.g. a checkpoint file copied in from a run of another model. ``models``: the
-    ``(generator, discriminator)`` to load into; default: built from ``config`` on the meta device
-    (shapes only, no memory, no weights)."""
-    import torch
-
-    from improved_gan.training.build import build_models
-
-    run_dir = Path(run_dir)
-    if models is None:
-        try:
-            models = build_models(
-                config, image_shape=tuple(state["image_shape"]), num_classes=int(state["num_classes"]),
-                device=torch.device("meta"),
-            )  # fmt: skip
-        except UserError as err:
-            where = f"the checkpoint in {run_dir / CHECKPOINTS}"
-            raise UserError(f"{where} does not fit {run_dir / CONFIG}: {err}; nothing was changed") from None
-    for part, model in zip(("generator", "discriminator"), models):
-        problem = state_dict_mismatch(model, state[part])
-        if problem is not None:
-            raise UserError(
-                f"the checkpoint in {run_dir / CHECKPOINTS} holds a {part} that the networks of "
-                f"{run_dir / CONFIG} (preset {config.preset}) cannot load: {problem}; it was written by another "
-                "model. Put this run's own checkpoint back, or start a new run in another folder; nothing was changed"
-            )
-
-
 def enclosing_run(path: Path) -> Path | None:
     """The run folder that ``path`` lies inside (a folder above it holding a run's config.json), or None."""
     for parent in Path(os.path.abspath(path)).parents:
@@ -244,7 +171,7 @@ def wrong_kinds(folder: Path) -> list[str]:
 
 def run_links(folder: Path) -> list[Path]:
     """The symbolic links among the paths a run writes in ``folder``: its own names at the top
-    (:data:`~improved_gan.training.run_dir.RUN_FILES`, ``RUN_FOLDERS``) and anything inside those folders, at
+    (:data:`~improved_gan.runs.layout.RUN_FILES`, ``RUN_FOLDERS``) and anything inside those folders, at
     any depth (a linked folder is listed, not entered). The run folder itself may be a link."""
     links = []
     for name in sorted(RUN_FILES | RUN_FOLDERS):
@@ -386,14 +313,14 @@ def running_pid(folder: Path) -> int | None:
 class RunningMark:
     """``with RunningMark(run_dir):`` holds the run's lock for the block: ``running.pid``, locked with
     ``fcntl.flock`` and holding this process's id; removed after. Entering it removes the temporary files a
-    killed writer left in the run (:func:`~improved_gan.training.run_dir.remove_leftover_temporaries`)."""
+    killed writer left in the run (:func:`~improved_gan.runs.layout.remove_leftover_temporaries`)."""
 
     def __init__(self, folder: Path) -> None:
         self.path = Path(folder) / RUNNING
         self.fd: int | None = None
 
     def __enter__(self) -> "RunningMark":
-        from improved_gan.training.run_dir import remove_leftover_temporaries
+        from improved_gan.runs.layout import remove_leftover_temporaries
 
         while self.fd is None:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)

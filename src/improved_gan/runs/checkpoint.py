@@ -27,7 +27,7 @@ from typing import Any, Callable
 import torch
 
 from improved_gan.errors import UserError
-from improved_gan.training.run_dir import CHECKPOINTS, LAST_CHECKPOINT as LAST, PREVIOUS_CHECKPOINT as PREVIOUS
+from improved_gan.runs.layout import CHECKPOINTS, LAST_CHECKPOINT as LAST, PREVIOUS_CHECKPOINT as PREVIOUS
 from improved_gan.utils.atomic import atomic_torch_save, temporary_name
 
 CHECKPOINT_VERSION = 1

@@ -1,12 +1,12 @@
 """What state a run folder is in, read from the folder alone (for ``improved-gan runs``).
 
-- ``running``: a live process holds ``running.pid`` (:mod:`~improved_gan.training.run_guard`);
+- ``running``: a live process holds ``running.pid`` (:mod:`~improved_gan.runs.guard`);
 - ``finished``: its metrics reach ``config.epochs``;
 - ``unfinished``: anything less (stopped, crashed, or not yet past its first epoch);
 - ``damaged``: its config, metrics or checkpoints cannot be read (the reason is given).
 
 Apart from that state, a run that plays the K+1 game has ``failure`` set once D overpowered G
-(:mod:`~improved_gan.training.failures`): ``runs`` shows it as ``FAILED``, running or not.
+(:mod:`~improved_gan.runs.failures`): ``runs`` shows it as ``FAILED``, running or not.
 
 A run whose ``last.pt`` is damaged but whose ``previous.pt`` is sound is ``unfinished``
 (a resume goes back to that epoch), with the reason in ``problem``. Checkpoints are
@@ -26,7 +26,7 @@ from typing import Any, Iterator
 
 from improved_gan.config import load_config
 from improved_gan.errors import UserError
-from improved_gan.training.run_dir import CONFIG, read_metrics
+from improved_gan.runs.layout import CONFIG, read_metrics
 
 SKIPPED = {"tensorboard", "samples", "checkpoints", ".git", "__pycache__", ".venv", "node_modules"}
 
@@ -44,7 +44,7 @@ class RunStatus:
     test_errors: int | None = None
     test_examples: int | None = None
     problem: str = ""
-    failure: str = ""                 # how D overpowered G (training/failures.py), or "" when it did not
+    failure: str = ""                 # how D overpowered G (runs/failures.py), or "" when it did not
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -59,8 +59,8 @@ class RunStatus:
 def run_status(folder: Path) -> RunStatus:
     """The status of the run in ``folder`` (module docstring); never raises for a damaged run."""
     # torch (the game's loss in the failure rule, checkpoints): only for a run found (module docstring)
-    from improved_gan.training.failures import run_failure
-    from improved_gan.training.run_guard import running_pid, wrong_kinds
+    from improved_gan.runs.failures import run_failure
+    from improved_gan.runs.guard import running_pid, wrong_kinds
 
     try:
         config = load_config(folder / CONFIG)
@@ -112,7 +112,7 @@ def _metrics_beside_checkpoint(metrics_epoch: int, checkpoint_epoch: int, every:
 def _checkpoint_problem(folder: Path, epochs_done: int, every: int) -> tuple[str, int | None]:
     """(what is wrong with the run's checkpoints, or "", the epoch a resume continues from, or None);
     ``every``: the run's ``checkpoint_every`` (before that many epochs, no checkpoint is expected)."""
-    from improved_gan.training import checkpoint as ckpt
+    from improved_gan.runs import checkpoint as ckpt
 
     if ckpt.latest_checkpoint(folder) is None:
         if epochs_done >= every:
