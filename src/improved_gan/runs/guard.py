@@ -40,6 +40,7 @@ from improved_gan.runs.layout import (
     RUNNING,
     SAMPLES,
     TENSORBOARD,
+    WRITTEN_IN_PLACE,
 )
 
 def _is_leftover_temp(name: str) -> bool:
@@ -159,14 +160,29 @@ def check_outside_runs(
 
 def wrong_kinds(folder: Path) -> list[str]:
     """The paths of a run folder that stand where the trainer writes something of the other kind: a folder
-    where a file goes (``checkpoints/last.pt/``, ``metrics.jsonl/``), a file where a folder goes (``checkpoints``)."""
+    where a file goes (``checkpoints/last.pt/``, ``metrics.jsonl/``), a file where a folder goes (``checkpoints``),
+    a file it writes in place that has other names (:func:`_hard_linked`)."""
     files = [CONFIG, "metrics.jsonl", "log.txt", RUNNING, f"{CHECKPOINTS}/{LAST_CHECKPOINT}",
              f"{CHECKPOINTS}/{PREVIOUS_CHECKPOINT}"]
     wrong = [f"{name} is a folder where the trainer writes a file" for name in files
              if (folder / name).is_dir() and not (folder / name).is_symlink()]
     wrong += [f"{name} is a file where the trainer writes a folder" for name in (CHECKPOINTS, SAMPLES, TENSORBOARD)
               if (folder / name).exists() and not (folder / name).is_dir()]
+    wrong += [f"{name} has {links} names (a hard link): the trainer writes it in place, which would change the "
+              "file under its other names too" for name, links in _hard_linked(folder)]
     return wrong
+
+
+def _hard_linked(folder: Path) -> list[tuple[str, int]]:
+    """``(name, link count)`` of the files of :data:`~improved_gan.runs.layout.WRITTEN_IN_PLACE` in ``folder`` that
+    have more than one name. The files written by renaming over them may be hard-linked (a backup of a
+    checkpoint): the rename leaves the other name's file as it was."""
+    linked = []
+    for name in sorted(WRITTEN_IN_PLACE):
+        path = folder / name
+        if path.is_file() and not path.is_symlink() and (links := path.stat().st_nlink) > 1:
+            linked.append((name, links))
+    return linked
 
 
 def run_links(folder: Path) -> list[Path]:

@@ -50,6 +50,9 @@ PLOTS = (PLOT_TEST_ERRORS, *PLOT_LOSS.values(), PLOT_MNIST_SCORE, PLOT_MNIST_FD,
 RUN_FILES = frozenset({CONFIG, METRICS, LOG, SCORES, REPORT, RUNNING, *PLOTS})
 RUN_FOLDERS = frozenset({TENSORBOARD, CHECKPOINTS, SAMPLES})
 """Everything a run folder may hold at its top level: a folder with anything else is not only a run."""
+WRITTEN_IN_PLACE = frozenset({LOG, RUNNING})
+"""The files a run changes in place (appends to, rewrites), not by replacing them: a hard link to one of them would
+carry the change to the file's other name. Every other file is written to a temporary name and renamed over."""
 
 
 def remove_leftover_temporaries(run_dir: Path) -> list[Path]:
