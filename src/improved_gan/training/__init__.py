@@ -1,1 +1,1 @@
-"""Training: the loop, its steps, the run folder, checkpoints and the EMA."""
+"""Training: the loop, its steps, the EMA and the data it trains on; the run folder it writes is runs/."""

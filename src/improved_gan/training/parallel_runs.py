@@ -120,7 +120,7 @@ def train_in_parallel(
     Args:
         jobs: the runs; finished ones are skipped, unfinished ones continue, and a folder holding
             a run of another configuration is refused (a UserError naming the fields) before any starts.
-        processes: worker processes at once (at least 1).
+        processes: worker processes at once, at least 1 (``reproduce table1 --jobs`` checks its flag).
         progress: a live bar over all epochs, with runs done and the time left at this pace.
         epoch_lines: print each new epoch of each run as ``NAME: epoch k/N: ...`` (kept with
             ``progress`` off, so a log shows the work).
@@ -131,8 +131,6 @@ def train_in_parallel(
     fails later is named on its own line at once; the other runs go on (their epochs are kept), and
     the first failure is raised when they have finished.
     """
-    if processes < 1:
-        raise UserError(f"--jobs must be at least 1 (got {processes})")
     refuse_other_configurations(jobs)
     todo = [job for job in jobs if epochs_done(job.folder) < job.config.epochs]
     if not todo:
