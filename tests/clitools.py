@@ -1,10 +1,13 @@
-"""Run the ``improved-gan`` command in a fresh interpreter, as a user would."""
+"""Helpers of the command-line tests: ``improved-gan`` in a fresh interpreter (``cli``) or in-process with its
+one-line refusals (``one_line_error``, and the rows of a command's refusal table: ``refusal``, ``refuses``), and
+hand-made run folders (``fake_run``)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from typing import NamedTuple
 
 
 def cli(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
@@ -32,10 +35,11 @@ def one_line_error(capsys, argv, *says: str) -> str:
 
 
 def fake_run(folder, *, epochs_done: int = 1, epochs: int = 2, seed: int = 0, errors=(500, 400),
-             checkpoint: bool = False, exist_ok: bool = False, **fields):
+             checkpoint: bool = False, previous: bool = False, exist_ok: bool = False, **fields):
     """A hand-made run folder (mnist-fm on mnist5k, 20 labels; ``fields`` change the config): its config.json,
     ``epochs_done`` rows of metrics (test errors ``errors[e]`` of 1,000) and, with ``checkpoint``, a last.pt
-    of the right shape holding no networks. Enough for every command that reads a run's files, not its weights."""
+    of the right shape holding no networks (with ``previous``, a copy of it as previous.pt too). Enough for
+    every command that reads a run's files, not its weights."""
     import json
 
     import torch
@@ -58,6 +62,8 @@ def fake_run(folder, *, epochs_done: int = 1, epochs: int = 2, seed: int = 0, er
             "generator": {}, "discriminator": {}, "step": {}, "history": rows,
             "rng": {"torch": torch.get_rng_state(), "numpy": {}},
         })  # fmt: skip
+        if previous:
+            (folder / "checkpoints" / "previous.pt").write_bytes((folder / "checkpoints" / "last.pt").read_bytes())
     return folder
 
 
@@ -85,3 +91,55 @@ class hold_run_lock:
     def __exit__(self, *exc) -> None:
         self.path.unlink(missing_ok=True)
         self.file.close()
+
+
+def tree(folder) -> dict[str, object]:
+    """Everything under ``folder``: each file's bytes, each folder, each symbolic link's target (links are not
+    followed). Equal before and after a command: it made, changed and removed nothing there."""
+    entries: dict[str, object] = {}
+    for root, folders, names in os.walk(folder):
+        for name in folders + names:
+            path = os.path.join(root, name)
+            key = os.path.relpath(path, folder)
+            if os.path.islink(path):
+                entries[key] = ("link to", os.readlink(path))
+            elif os.path.isdir(path):
+                entries[key] = "folder"
+            else:
+                with open(path, "rb") as file:
+                    entries[key] = file.read()
+    return entries
+
+
+class Refusal(NamedTuple):
+    """One row of a command's refusal table (see ``refusal``)."""
+
+    argv: list[str]
+    says: tuple[str, ...]
+    unsaid: tuple[str, ...]
+    env: dict[str, str]
+
+
+def refusal(id: str, argv: list[str], *says: str, unsaid: tuple[str, ...] = (), env: dict[str, str] | None = None):
+    """A row of a refusal table, named ``id`` after what it protects: ``improved-gan ARGV`` exits with status 2
+    and one line holding every text of ``says`` and none of ``unsaid``, with the variables ``env`` set;
+    ``{tmp}`` in ARGV, ``says`` and ``env`` is the test's folder. Checked by ``refuses``."""
+    import pytest
+
+    return pytest.param(Refusal(list(argv), says, unsaid, env or {}), id=id)
+
+
+def refuses(capsys, monkeypatch, folder, case: Refusal) -> str:
+    """Runs a ``refusal`` row in ``folder`` (its ``{tmp}``): one line (``one_line_error``) and ``folder`` left as it
+    was, byte for byte (``tree``): nothing made, changed or removed. Returns the line."""
+    def fill(text: str) -> str:
+        return text.replace("{tmp}", str(folder))
+
+    for name, value in case.env.items():
+        monkeypatch.setenv(name, fill(value))
+    before = tree(folder)
+    err = one_line_error(capsys, [fill(a) for a in case.argv], *map(fill, case.says))
+    for text in case.unsaid:
+        assert fill(text) not in err, err
+    assert tree(folder) == before, "the refused command changed the files"
+    return err

@@ -21,33 +21,6 @@ TRAIN = ["train", "mnist-fm", "--dataset", "mnist5k", "--epochs", "1", "--iters-
 
 # -- config values --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(
-    "argv, says",
-    [(["--set", "d_widths=-1,2"], "d_widths must be positive"),  # was a traceback when the model was built
-     (["--set", "d_widths=0,0"], "d_widths must be positive"),
-     (["--seed", str(2**40)], "at most 4,294,967,295"),  # passed --dry-run, then failed after loading the data
-     (["--set", "d_widths=[a,b]"], "expected 2 comma-separated ints, e.g. 96,96"),  # was "invalid literal for int()"
-     (["--set", "preset=mnist-fm"], "name it as the command's first argument")],  # relabelled the run
-)
-def test_config_values_that_passed_the_dry_run_or_confused(argv, says, capsys):
-    one_line_error(capsys, ["train", "cifar10-fm", *argv, "--dry-run"], says)
-
-
-def test_a_width_pair_in_brackets_is_read(capsys):
-    assert main(["train", "cifar10-fm", "--set", "d_widths=[64, 128]", "--dry-run"]) == 0
-    assert json.loads(capsys.readouterr().out)["d_widths"] == [64, 128]
-
-
-def test_dry_run_checks_the_run_folder_too(tmp_path, capsys):
-    """`--dry-run` printed the config and exit 0 for an --out the real run then refused (a folder of the user's)."""
-    (tmp_path / "thesis").mkdir()
-    (tmp_path / "thesis" / "thesis.tex").write_text("x")
-    one_line_error(capsys, [*TRAIN, "--out", str(tmp_path / "thesis"), "--dry-run"], "not empty and not a run")
-    one_line_error(capsys, [*TRAIN, "--out", str(tmp_path / "thesis"), "--overwrite", "--dry-run"], "Nothing was removed")
-    assert main([*TRAIN, "--out", str(tmp_path / "new"), "--dry-run"]) == 0
-    assert not (tmp_path / "new").exists()
-
-
 def test_an_allocation_this_machine_cannot_make_is_one_line(tmp_path, capsys, monkeypatch):
     """`--set minibatch_kernels=100000000` (or a huge latent_dim) asked torch for 500 GB: a RuntimeError traceback."""
     from improved_gan.training import trainer
@@ -111,24 +84,6 @@ def test_resume_refuses_an_unknown_flag_as_argparse_does(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["resume", str(run), "--bogus"])
     assert exit_.value.code == 2 and "unrecognized arguments: --bogus" in capsys.readouterr().err
-
-
-def test_overwrite_through_a_symbolic_link_is_refused_as_one(tmp_path, capsys):
-    """`--out LINK --overwrite` (LINK to a run) said "already holds a run; ... start it again with --overwrite"."""
-    run = fake_run(tmp_path / "run")
-    (run / "checkpoints").mkdir()
-    (run / "checkpoints" / "last.pt").write_bytes(b"a checkpoint")
-    (tmp_path / "link").symlink_to(run)
-    before = files(run)
-    one_line_error(capsys, [*TRAIN, "--out", str(tmp_path / "link"), "--overwrite"], "it is a symbolic link",
-                   "Nothing was removed")
-    assert files(run) == before
-
-
-def test_out_a_dangling_symbolic_link_is_named(tmp_path, capsys):
-    """It said "cannot write the run: File exists: LINK"."""
-    (tmp_path / "link").symlink_to(tmp_path / "gone")
-    one_line_error(capsys, [*TRAIN, "--out", str(tmp_path / "link")], "symbolic link to", "which does not exist")
 
 
 def test_ctrl_c_before_the_first_checkpoint_says_to_start_again(tmp_path, capsys, monkeypatch):

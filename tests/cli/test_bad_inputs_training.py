@@ -73,43 +73,7 @@ def test_a_config_json_of_an_older_version_still_reads(tmp_path):
 
 # -- config values and flags that were silently ignored -------------------------------------------
 
-@pytest.mark.parametrize(
-    "argv, says",
-    [(["--lr", "0.1", "--set", "lr=0.2"], "--lr 0.1 and --set lr=0.2 both set lr"),  # --set won, silently
-     (["--set", "train_split=bogus"], "train_split: dataset mnist5k has no split 'bogus'"),  # passed --dry-run
-     (["--set", "data_dir="], "data_dir must be a folder, or null"),  # '' read as the current folder
-     (["--data-dir", "/nowhere"], "--data-dir /nowhere does not apply to mnist5k"),  # trained, ignoring it
-     (["--allow-lr-change"], "applies to `improved-gan resume RUN` only"),  # ignored for a new run
-     (["--allow-step-change"], "applies to `improved-gan resume RUN` only")],
-)
-def test_train_refuses_what_it_would_ignore(argv, says, capsys):
-    one_line_error(capsys, [*TRAIN, *argv, "--dry-run"], says)
-
-
-def test_a_set_given_twice_keeps_the_last_as_every_repeated_option_does(capsys):
-    """Scripts build their arguments from a base list and changes: the later --set is the change."""
-    assert main([*TRAIN, "--set", "lr=0.01", "--set", "lr=0.001", "--dry-run"]) == 0
-    assert json.loads(capsys.readouterr().out)["lr"] == 0.001
-
-
-def test_train_list_takes_nothing_else(capsys):
-    """`train --list --out x` and `train mnist-fm --list` printed the presets and ignored the rest."""
-    one_line_error(capsys, ["train", "--list", "--out", "x"], "--list prints the presets", "--out")
-    one_line_error(capsys, ["train", "mnist-fm", "--list"], "takes nothing else (got preset)")
-    assert main(["train", "--list"]) == 0
-
-
 # -- --out inside a run ---------------------------------------------------------------------------
-
-@pytest.mark.parametrize("inside", ["checkpoints/new", "tensorboard/x", "samples/run"])
-def test_out_inside_another_run_is_refused(inside, tmp_path, capsys):
-    """`--out RUN/checkpoints/new` started a run inside a run (which then was no longer one of ours)."""
-    run = _checkpointed(tmp_path / "run")
-    before = files(run)
-    one_line_error(capsys, [*TRAIN, "--out", str(run / inside), "--dry-run"], "lies inside the run folder",
-                   "nothing was written")
-    assert files(run) == before
-
 
 # -- report ---------------------------------------------------------------------------------------
 
@@ -345,14 +309,6 @@ def test_the_checkpoint_of_a_fake_run_loads(tmp_path):
 
     assert load_checkpoint(_checkpointed(tmp_path / "run"))["epoch"] == 1
     assert isinstance(torch.load(tmp_path / "run" / "checkpoints" / "previous.pt", weights_only=False), dict)
-
-
-def test_an_init_batch_larger_than_the_data_is_refused(tmp_path, capsys):
-    """`--set init_batch_size=100000` on mnist5k's 4,000 digits was accepted and quietly capped at 4,000."""
-    one_line_error(capsys, ["train", "mnist-fm", "--dataset", "mnist5k", "--epochs", "1", "--no-progress",
-                            "--set", "init_batch_size=100000", "--out", str(tmp_path / "r")],
-                   "init_batch_size 100000 is larger than the 4,000 training images")
-    assert not (tmp_path / "r").exists()
 
 
 def test_resume_of_a_folder_inside_a_run_names_the_run(tmp_path, capsys):

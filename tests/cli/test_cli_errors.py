@@ -149,29 +149,6 @@ def test_score_of_a_text_file_named_png_is_one_line(tmp_path, capsys):
 
 # -- file-system errors in train ---------------------------------------------------------------------
 
-@pytest.mark.parametrize(
-    "code, says",
-    [(errno.EROFS, "Read-only file system"), (errno.ENOSPC, "No space left on device"),
-     (errno.EISDIR, "Is a directory")],
-)
-def test_train_file_system_errors_are_one_line_saying_the_checkpoint_is_intact(code, says, tmp_path, capsys,
-                                                                                 monkeypatch):
-    import os
-
-    from improved_gan.training import trainer
-
-    def failing_save(config, path):
-        raise OSError(code, os.strerror(code), str(path))
-
-    monkeypatch.setattr(trainer, "save_config", failing_save)
-    one_line_error(
-        capsys,
-        ["train", "mnist-fm", "--dataset", "mnist5k", "--labels", "20", "--epochs", "1", "--no-progress",
-         "--out", str(tmp_path / "r")],
-        says, "config.json", "intact",
-    )
-
-
 def test_score_of_a_run_uses_the_runs_own_data_folder(tmp_path, capsys, monkeypatch):
     """`score RUN` reads the reference digits from the run's data_dir, not the default (a download)."""
     from improved_gan.cli.commands import score
