@@ -48,44 +48,6 @@ def test_another_runtime_error_is_still_a_traceback(tmp_path, monkeypatch):
 
 # -- resume (and its alias train --resume) with the flags of a new run ------------------------------
 
-@pytest.mark.parametrize(
-    "argv, says",
-    [(["--lr", "0.1"], "--allow-lr-change"),
-     (["--precision", "bf16"], "edit 'precision' in"),
-     (["--set", "labels=20", "--seed", "3"], "--seed, --set do not apply"),
-     (["--out", "elsewhere"], "writes into"),
-     (["--dataset", "cifar10"], "another run")],
-)
-def test_resume_refuses_flags_it_would_ignore(argv, says, tmp_path, capsys):
-    """`train --resume RUN --lr 0.1` trained on with the old lr (and --precision bf16 with the old precision),
-    exit status 0, not a word."""
-    run = fake_run(tmp_path / "run")
-    before = files(run)
-    err = one_line_error(capsys, ["resume", str(run), *argv], "does not apply" if "--set" not in argv
-                         else "do not apply", says)
-    assert "nothing was changed" in err
-    assert files(run) == before
-
-
-def test_train_resume_is_an_alias_that_says_so(tmp_path, capsys):
-    """`train --resume RUN` is `resume RUN`: it says so, and refuses what resume refuses."""
-    run = fake_run(tmp_path / "run")
-    before = files(run)
-    assert main(["train", "--resume", str(run), "--lr", "0.1"]) == 2
-    note, err = capsys.readouterr().err.splitlines()
-    assert "`improved-gan resume RUN`" in note and err.startswith("error: ") and "--allow-lr-change" in err
-    assert main(["train", "mnist-fm", f"--resume={run}"]) == 2
-    assert f"is a run of mnist-fm already: continue it with `improved-gan resume {run}`" in capsys.readouterr().err
-    assert files(run) == before
-
-
-def test_resume_refuses_an_unknown_flag_as_argparse_does(tmp_path, capsys):
-    run = fake_run(tmp_path / "run")
-    with pytest.raises(SystemExit) as exit_:
-        main(["resume", str(run), "--bogus"])
-    assert exit_.value.code == 2 and "unrecognized arguments: --bogus" in capsys.readouterr().err
-
-
 def test_ctrl_c_before_the_first_checkpoint_says_to_start_again(tmp_path, capsys, monkeypatch):
     """It said "the last checkpoint is kept; continue with --resume", and --resume then found no checkpoint."""
     from improved_gan.training import trainer
@@ -100,41 +62,6 @@ def test_ctrl_c_before_the_first_checkpoint_says_to_start_again(tmp_path, capsys
 
 
 # -- checkpoints damaged inside -------------------------------------------------------------------
-
-def _checkpoint(**changes) -> dict:
-    state = {"version": 1, "epoch": 1, "config": {}, "image_shape": (1, 28, 28), "num_classes": 10,
-             "generator": {}, "discriminator": {}, "step": {}, "step_info": {},
-             "rng": {"torch": torch.get_rng_state(), "numpy": {}}, "history": []}
-    return {**state, **changes}
-
-
-@pytest.mark.parametrize(
-    "changes, says",
-    [({"epoch": "abc"}, "'epoch' is not an epoch count"),  # int('abc'): a ValueError traceback in eval and resume
-     ({"rng": {"torch": "x"}}, "'rng' is not random-generator states"),  # set_rng_state: a TypeError traceback
-     ({"history": 5}, "'history' is not a list of epoch records")],  # list(5): a TypeError traceback
-)
-@pytest.mark.parametrize("command", ["eval", "sample", "resume"])
-def test_a_checkpoint_with_entries_of_another_kind_is_damaged(changes, says, command, tmp_path, capsys):
-    run = fake_run(tmp_path / "run")
-    (run / "checkpoints").mkdir()
-    torch.save(_checkpoint(**changes), run / "checkpoints" / "last.pt")
-    argv = {"eval": ["eval", str(run), "--no-progress"],
-            "sample": ["sample", str(run), "--out", str(tmp_path / "g.png")],
-            "resume": ["resume", str(run), "--no-progress"]}[command]
-    one_line_error(capsys, argv, says, "it is damaged", "no previous.pt")
-
-
-def test_a_truncated_checkpoint_says_so_in_a_few_words(tmp_path, capsys):
-    """torch's message for a cut zip runs on for five sentences about miniz."""
-    run = fake_run(tmp_path / "run")
-    (run / "checkpoints").mkdir()
-    buffer = __import__("io").BytesIO()
-    torch.save(_checkpoint(), buffer)
-    (run / "checkpoints" / "last.pt").write_bytes(buffer.getvalue()[:1000])
-    err = one_line_error(capsys, ["eval", str(run)], "failed finding central directory", "it is damaged")
-    assert "miniz" not in err
-
 
 def test_eval_of_a_file_says_it_is_not_a_run(tmp_path, capsys):
     (tmp_path / "notes.txt").write_text("x")

@@ -30,13 +30,6 @@ def test_report_out_naming_a_folder_is_one_line(tmp_path, capsys):
     one_line_error(capsys, ["report", str(run), str(run), "--out", str(tmp_path / "dir")], "is a folder")
 
 
-def test_a_truncated_metrics_line_is_one_line(tmp_path, capsys):
-    run = fake_run(tmp_path / "a")
-    text = (run / "metrics.jsonl").read_text()
-    (run / "metrics.jsonl").write_text(text[: len(text) - 20])  # the last line cut short
-    one_line_error(capsys, ["report", str(run)], "metrics.jsonl line 2", "improved-gan resume")
-
-
 def test_comparison_has_a_config_diff_column_and_mean_std_over_seeds(tmp_path, capsys):
     runs = [fake_run(tmp_path / f"s{s}", seed=s, errors=(500, e)) for s, e in ((0, 100), (1, 120), (2, 140))]
     other = fake_run(tmp_path / "lr", lr=0.001, errors=(500, 300))
@@ -71,29 +64,6 @@ def test_runs_lists_status_epochs_and_last_test_errors(tmp_path, capsys):
     assert "running" in line["live"]
     assert "damaged" in line["broken"] and "not valid JSON" in line["broken"]
     assert {r["status"] for r in rows} == {"finished", "unfinished", "running", "damaged"}
-
-
-def test_runs_reads_the_checkpoints_not_only_the_metrics(tmp_path, capsys):
-    """A run whose metrics reached its last epoch was listed as finished with its last.pt damaged, or gone."""
-    runs = tmp_path / "runs"
-    only_last = fake_run(runs / "only-last")
-    (only_last / "checkpoints" / "last.pt").write_bytes(b"half a checkpoint")
-    with_previous = fake_run(runs / "with-previous", epochs_done=1)  # previous.pt: epoch 1
-    clitools.fake_run(with_previous, epochs_done=2, checkpoint=True, exist_ok=True)
-    (with_previous / "checkpoints" / "last.pt").write_bytes(b"half a checkpoint")
-    gone = fake_run(runs / "gone")
-    for path in (gone / "checkpoints").iterdir():
-        path.unlink()
-    assert main(["runs", str(runs), "--json"]) == 0
-    rows = {Path(r["run"]).name: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
-    assert rows["only-last"]["status"] == "damaged" and "last.pt cannot be read" in rows["only-last"]["problem"]
-    assert "no previous.pt" in rows["only-last"]["problem"]
-    assert rows["with-previous"]["status"] == "unfinished" and rows["with-previous"]["epochs_done"] == 1
-    assert "using checkpoints/previous.pt" in rows["with-previous"]["problem"]
-    assert rows["gone"]["status"] == "damaged" and "holds no checkpoint" in rows["gone"]["problem"]
-    assert main(["runs", str(runs)]) == 0
-    line = [row for row in capsys.readouterr().out.splitlines() if "with-previous" in row][0]
-    assert "1/2" in line and "using checkpoints/previous.pt" in line
 
 
 def test_runs_of_a_missing_folder_is_one_line(tmp_path, capsys):
