@@ -59,19 +59,6 @@ def test_report_out_inside_a_run_is_refused(tmp_path, capsys):
 
 # -- sample --overwrite of a run's own files -------------------------------------------------------
 
-@pytest.mark.parametrize("name, fmt", [("config.json", "npz"), ("metrics.jsonl", "npz"),
-                                       ("checkpoints/last.pt", "npz"), ("samples/epoch-0001.png", "grid")])
-def test_sample_overwrite_never_replaces_a_runs_own_file(name, fmt, tmp_path, capsys):
-    """`sample RUN --out RUN/config.json --format npz --overwrite` wrote an .npz over the run's config."""
-    run = _checkpointed(tmp_path / "run")
-    (run / "samples").mkdir()
-    (run / "samples" / "epoch-0001.png").write_bytes(b"a grid")
-    before = files(run)
-    one_line_error(capsys, ["sample", str(run), "--out", str(run / name), "--format", fmt, "--overwrite"],
-                   "is a file of the run", "never replaces a run's own files")
-    assert files(run) == before
-
-
 # -- metrics.jsonl with odd rows --------------------------------------------------------------------
 
 # -- files and folders of the wrong kind ----------------------------------------------------------

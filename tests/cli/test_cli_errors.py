@@ -72,43 +72,6 @@ def test_runs_of_a_missing_folder_is_one_line(tmp_path, capsys):
 
 # -- sample ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(
-    "device, says",
-    [("banana", "device must be auto, cpu, cuda or cuda:N (got 'banana')"), ("cuda:3", "cuda:3")],
-)
-def test_sample_device_errors_are_one_line_not_damage(device, says, tmp_path, capsys):
-    run = fake_run(tmp_path / "a")
-    err = one_line_error(capsys, ["sample", str(run), "--device", device, "--out", str(tmp_path / "g.png")], says)
-    assert "damaged" not in err
-
-
-def test_sample_refuses_a_png_grid_too_large_to_build(tmp_path, capsys):
-    run = fake_run(tmp_path / "a")
-    one_line_error(capsys, ["sample", str(run), "--n", "10000000", "--out", str(tmp_path / "big.png")],
-                   "at most 10,000 images", "FILE.npz", "FOLDER")
-    assert not (tmp_path / "big.png").exists()
-
-
-@pytest.mark.parametrize(
-    "argv, says",
-    [(["--out", "x.jpg"], "FILE.png, FILE.npz or a FOLDER"),
-     (["--out", "x.png", "--format", "npz"], "does not fit"),
-     (["--n", "2000000", "--out", "x.npz"], "at most 1,000,000 images")],
-)
-def test_sample_output_errors_are_one_line(argv, says, tmp_path, capsys, monkeypatch):
-    run = fake_run(tmp_path / "a")
-    monkeypatch.chdir(tmp_path)
-    one_line_error(capsys, ["sample", str(run), *argv], says)
-
-
-def test_sample_png_folder_must_be_new_or_empty(tmp_path, capsys):
-    run = fake_run(tmp_path / "a")
-    (tmp_path / "mine").mkdir()
-    (tmp_path / "mine" / "keep.txt").write_text("x")
-    one_line_error(capsys, ["sample", str(run), "--out", str(tmp_path / "mine")], "not an empty folder")
-    assert (tmp_path / "mine" / "keep.txt").read_text() == "x"
-
-
 # -- score ----------------------------------------------------------------------------------------
 
 def test_score_of_a_text_file_named_png_is_one_line(tmp_path, capsys):

@@ -10,18 +10,6 @@ import pytest
 from clitools import fake_run, files, one_line_error
 
 
-@pytest.mark.parametrize("name", ["samples/epoch-0002.png", "test_errors.png", "mine.npz", "pngs"])
-def test_sample_refuses_a_new_file_inside_a_run(name, tmp_path, capsys):
-    """`sample RUN --out RUN/samples/epoch-0002.png` was written, and `train --resume RUN` then wrote the
-    epoch's grid over it: the run folder holds only what its trainer writes."""
-    run = fake_run(tmp_path / "run", checkpoint=True)
-    (run / "samples").mkdir()
-    before = files(run)
-    one_line_error(capsys, ["sample", str(run), "--n", "4", "--out", str(run / name)],
-                   "lies inside the run folder", "nothing was written")
-    assert files(run) == before
-
-
 @pytest.mark.parametrize("inside", ["", "games"])
 def test_games_refuses_to_write_into_a_run(inside, tmp_path, capsys):
     """`games --out RUN` wrote its PNGs and distances.json among the run's files (a run holds only its trainer's)."""

@@ -20,31 +20,6 @@ from improved_gan.cli.main import main
 
 # -- sample ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["mine.png", "mine.npz"])
-def test_sample_never_replaces_an_existing_file_without_overwrite(name, tmp_path, capsys):
-    """An existing FILE.png / FILE.npz (a user's figure, a run's own plot) was replaced, exit status 0."""
-    run = fake_run(tmp_path / "run")
-    (tmp_path / name).write_text("my own file")
-    one_line_error(capsys, ["sample", str(run), "--out", str(tmp_path / name)], "exists", "--overwrite")
-    assert (tmp_path / name).read_text() == "my own file"
-    # with --overwrite the check passes; this run has no checkpoint, which is the next error
-    one_line_error(capsys, ["sample", str(run), "--out", str(tmp_path / name), "--overwrite"], "no checkpoint")
-
-
-@pytest.mark.parametrize(
-    "argv, says",
-    [(["--seed", str(10**20)], "--seed must be an integer in 0..18,446,744,073,709,551,615"),  # torch's Overflow
-     (["--seed", "-1"], "--seed must be an integer in 0.."),
-     (["--out", "{tmp}/notes.txt/grid.png"], "notes.txt is a file, not a folder")],  # "File exists", after sampling
-)
-def test_sample_arguments_checked_before_sampling(argv, says, tmp_path, capsys):
-    run = fake_run(tmp_path / "run")
-    (tmp_path / "notes.txt").write_text("x")
-    argv = [a.format(tmp=tmp_path) for a in argv]
-    out = [] if "--out" in argv else ["--out", str(tmp_path / "g.png")]
-    one_line_error(capsys, ["sample", str(run), *out, *argv], says)
-
-
 # -- report ---------------------------------------------------------------------------------------
 
 def test_report_never_replaces_a_users_markdown_or_png(tmp_path, capsys):

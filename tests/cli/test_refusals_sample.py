@@ -1,0 +1,76 @@
+"""What `improved-gan sample RUN` refuses: one line (``error: ...``, exit status 2) before anything is sampled,
+and the run and the user's files as they were.
+
+Each row of the table was, before, a traceback (torch's OverflowError for a seed, a grid too large to build),
+a file written inside a run (which `resume` then wrote over), a run's own file or a user's file replaced with
+exit status 0, or a failure only after sampling. In-process (``main([...])``) with hand-made run folders
+(``fake_run``); nothing trains. Every command's rule for an output inside a run: test_out_rules.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+from clitools import fake_run, refusal, refuses
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    """The working directory: run/ (a finished run with last.pt, previous.pt and an epoch's grid), untrained/
+    (a run without a checkpoint: a refusal there comes before the checkpoint is looked for), and the user's
+    notes.txt, mine.png, mine.npz and mine/keep.txt."""
+    run = fake_run(tmp_path / "run", epochs_done=2, checkpoint=True, previous=True)
+    (run / "samples").mkdir()
+    (run / "samples" / "epoch-0001.png").write_bytes(b"a grid")
+    fake_run(tmp_path / "untrained")
+    (tmp_path / "notes.txt").write_text("x")
+    for name in ("mine.png", "mine.npz"):
+        (tmp_path / name).write_text("my own file")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "keep.txt").write_text("x")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+RUN, UNTRAINED = "{tmp}/run", "{tmp}/untrained"
+
+
+@pytest.mark.parametrize("case", [
+    # --out inside the run: it holds only what its trainer writes (`resume` wrote the epoch's grid over a sample)
+    *[refusal(f"new-{what}-inside-the-run", ["sample", RUN, "--n", "4", "--out", f"{RUN}/{name}"],
+              "lies inside the run folder", "nothing was written")
+      for what, name in (("grid", "samples/epoch-0002.png"), ("plot", "test_errors.png"), ("npz", "mine.npz"),
+                         ("png-folder", "pngs"))],
+    # --overwrite never replaces a run's own file (an .npz was written over its config.json)
+    *[refusal(f"overwrite-the-runs-{what}", ["sample", RUN, "--out", f"{RUN}/{name}", "--format", fmt,
+                                             "--overwrite"], "is a file of the run", "never replaces a run's own files")
+      for what, name, fmt in (("config", "config.json", "npz"), ("metrics", "metrics.jsonl", "npz"),
+                              ("checkpoint", "checkpoints/last.pt", "npz"),
+                              ("grid", "samples/epoch-0001.png", "grid"))],
+    # a user's file: replaced only with --overwrite (it was replaced, exit status 0)
+    *[refusal(f"existing-{kind}-without-overwrite", ["sample", UNTRAINED, "--out", f"{{tmp}}/mine.{kind}"],
+              "exists", "--overwrite") for kind in ("png", "npz")],
+    *[refusal(f"existing-{kind}-with-overwrite-is-checked-no-further", ["sample", UNTRAINED, "--out",
+                                                                        f"{{tmp}}/mine.{kind}", "--overwrite"],
+              "no checkpoint")  # the run has none: the next error, and mine.* is still as it was
+      for kind in ("png", "npz")],
+    refusal("png-folder-not-empty", ["sample", RUN, "--out", "{tmp}/mine"], "not an empty folder"),
+    refusal("out-under-a-file", ["sample", UNTRAINED, "--out", "{tmp}/notes.txt/grid.png"],
+            "notes.txt is a file, not a folder"),  # "File exists", after sampling
+    # the output's kind and size
+    refusal("out-of-an-unknown-kind", ["sample", RUN, "--out", "x.jpg"], "FILE.png, FILE.npz or a FOLDER"),
+    refusal("out-and-format-disagree", ["sample", RUN, "--out", "x.png", "--format", "npz"], "does not fit"),
+    refusal("npz-too-large", ["sample", RUN, "--n", "2000000", "--out", "x.npz"], "at most 1,000,000 images"),
+    refusal("grid-too-large-to-build", ["sample", RUN, "--n", "10000000", "--out", "{tmp}/big.png"],
+            "at most 10,000 images", "FILE.npz", "FOLDER"),
+    # seeds and devices
+    refusal("seed-above-64-bits", ["sample", UNTRAINED, "--out", "{tmp}/g.png", "--seed", str(10**20)],
+            "--seed must be an integer in 0..18,446,744,073,709,551,615"),  # torch's OverflowError
+    refusal("negative-seed", ["sample", UNTRAINED, "--out", "{tmp}/g.png", "--seed", "-1"],
+            "--seed must be an integer in 0.."),
+    refusal("unknown-device", ["sample", RUN, "--device", "banana", "--out", "{tmp}/g.png"],
+            "device must be auto, cpu, cuda or cuda:N (got 'banana')", unsaid=("damaged",)),
+    refusal("absent-gpu", ["sample", RUN, "--device", "cuda:3", "--out", "{tmp}/g.png"], "cuda:3",
+            unsaid=("damaged",)),
+])  # fmt: skip
+def test_sample_refuses(case, folder, capsys, monkeypatch):
+    refuses(capsys, monkeypatch, folder, case)
