@@ -71,14 +71,6 @@ def test_eval_of_a_file_says_it_is_not_a_run(tmp_path, capsys):
 
 # -- score ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("content", [b"", b"PK\x03\x04 cut short"], ids=["empty", "truncated"])
-def test_score_of_an_empty_or_truncated_npz_is_one_line(content, tmp_path, capsys):
-    """EOFError and zipfile.BadZipFile tracebacks."""
-    (tmp_path / "x.npz").write_bytes(content)
-    one_line_error(capsys, ["score", str(tmp_path / "x.npz"), "--metrics", "is"], "not a readable .npz file",
-                   "np.savez")
-
-
 # -- messages -------------------------------------------------------------------------------------
 
 def test_a_file_where_a_folder_is_needed_is_named(tmp_path):

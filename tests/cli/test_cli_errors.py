@@ -74,29 +74,5 @@ def test_runs_of_a_missing_folder_is_one_line(tmp_path, capsys):
 
 # -- score ----------------------------------------------------------------------------------------
 
-def test_score_of_a_text_file_named_png_is_one_line(tmp_path, capsys):
-    (tmp_path / "imgs").mkdir()
-    (tmp_path / "imgs" / "a.png").write_text("this is not an image")
-    one_line_error(capsys, ["score", str(tmp_path / "imgs"), "--metrics", "mnist_score"], "a.png", "cannot identify")
-
-
 # -- file-system errors in train ---------------------------------------------------------------------
 
-def test_score_of_a_run_uses_the_runs_own_data_folder(tmp_path, capsys, monkeypatch):
-    """`score RUN` reads the reference digits from the run's data_dir, not the default (a download)."""
-    from improved_gan.cli.commands import score
-    from improved_gan.errors import UserError
-    from improved_gan.metrics import evaluate
-
-    run = fake_run(tmp_path / "a", data_dir=str(tmp_path / "data"))
-    seen = {}
-
-    def reference(name, specs, networks, args, device):
-        seen["data_dir"], seen["name"] = args.data_dir, name
-        raise UserError("stop here")
-
-    monkeypatch.setattr(evaluate, "load_scoring_network", lambda name, **kwargs: object())
-    monkeypatch.setattr(score, "_say_which_classifier", lambda networks: None)
-    monkeypatch.setattr(score, "_reference", reference)
-    one_line_error(capsys, ["score", str(run), "--device", "cpu"], "stop here")
-    assert seen == {"data_dir": str(tmp_path / "data"), "name": "mnist5k:train"}
