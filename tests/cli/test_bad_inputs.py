@@ -63,12 +63,6 @@ def test_ctrl_c_before_the_first_checkpoint_says_to_start_again(tmp_path, capsys
 
 # -- checkpoints damaged inside -------------------------------------------------------------------
 
-def test_eval_of_a_file_says_it_is_not_a_run(tmp_path, capsys):
-    (tmp_path / "notes.txt").write_text("x")
-    err = one_line_error(capsys, ["eval", str(tmp_path / "notes.txt")], "is a file, not a run folder")
-    assert "half-written" not in err
-
-
 # -- score ----------------------------------------------------------------------------------------
 
 # -- messages -------------------------------------------------------------------------------------

@@ -39,49 +39,15 @@ def _status(capsys, folder) -> dict:
 
 # -- report ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("second", ["run", "run/", "link"])
-def test_report_refuses_a_run_named_twice(second, tmp_path, capsys):
-    """`report a a --out cmp.md` (or a link to a) compared a run with itself, counting it twice over seeds."""
-    run = fake_run(tmp_path / "run")
-    (tmp_path / "link").symlink_to(run)
-    one_line_error(capsys, ["report", str(run), str(tmp_path / second), "--out", str(tmp_path / "c.md")],
-                   "are the same run")
-    assert not (tmp_path / "c.md").exists()
-
-
-def test_report_out_inside_a_run_is_refused(tmp_path, capsys):
-    """`report a b --out a/cmp.md` put files into run a that its trainer does not write."""
-    runs = [fake_run(tmp_path / name) for name in ("a", "b")]
-    before = files(runs[0])
-    one_line_error(capsys, ["report", *map(str, runs), "--out", str(runs[0] / "cmp.md")], "lies inside the run")
-    assert files(runs[0]) == before
-
-
 # -- sample --overwrite of a run's own files -------------------------------------------------------
 
 # -- metrics.jsonl with odd rows --------------------------------------------------------------------
 
 # -- files and folders of the wrong kind ----------------------------------------------------------
 
-def test_runs_does_not_follow_a_link_back_up(tmp_path, capsys):
-    """`runs top` with top/loop/up -> .. listed top's runs again (and runs beside top, through the link)."""
-    fake_run(tmp_path / "top" / "a")
-    (tmp_path / "top" / "loop").mkdir()
-    (tmp_path / "top" / "loop" / "up").symlink_to("..")
-    (tmp_path / "top" / "link").symlink_to(tmp_path / "top" / "a")
-    assert main(["runs", str(tmp_path / "top"), "--json"]) == 0
-    assert [json.loads(line)["run"] for line in capsys.readouterr().out.splitlines()] == [str(tmp_path / "top" / "a")]
-
-
 # -- running.pid ----------------------------------------------------------------------------------
 
 # -- eval -----------------------------------------------------------------------------------------
-
-def test_eval_data_dir_that_the_run_does_not_read_is_refused(tmp_path, capsys):
-    """`eval RUN --data-dir /nowhere` of an mnist5k run evaluated, ignoring it."""
-    run = _checkpointed(tmp_path / "run")
-    one_line_error(capsys, ["eval", str(run), "--data-dir", "/nowhere"], "does not apply to mnist5k")
-
 
 # -- demo -----------------------------------------------------------------------------------------
 

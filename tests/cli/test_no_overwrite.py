@@ -22,19 +22,6 @@ from improved_gan.cli.main import main
 
 # -- report ---------------------------------------------------------------------------------------
 
-def test_report_never_replaces_a_users_markdown_or_png(tmp_path, capsys):
-    runs = [str(fake_run(tmp_path / name)) for name in ("a", "b")]
-    (tmp_path / "notes.md").write_text("my notes")
-    one_line_error(capsys, ["report", *runs, "--out", str(tmp_path / "notes.md")], "not written by improved-gan")
-    assert (tmp_path / "notes.md").read_text() == "my notes"
-    (tmp_path / "fig.png").write_text("my figure")  # the plot of fig.md would go here
-    one_line_error(capsys, ["report", *runs, "--out", str(tmp_path / "fig.md")], "fig.png exists")
-    assert (tmp_path / "fig.png").read_text() == "my figure" and not (tmp_path / "fig.md").exists()
-    # a comparison written before is ours: it is replaced
-    assert main(["report", *runs, "--out", str(tmp_path / "cmp.md")]) == 0
-    assert main(["report", *runs, "--out", str(tmp_path / "cmp.md")]) == 0
-
-
 # -- games ----------------------------------------------------------------------------------------
 
 def test_games_never_replaces_a_users_files(tmp_path, capsys):
