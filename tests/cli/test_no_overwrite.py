@@ -46,34 +46,6 @@ def test_games_steps_too_many_to_hold_is_one_line(tmp_path, capsys):
 
 # -- reproduce, ablate, classifier ----------------------------------------------------------------
 
-def test_reproduce_never_replaces_a_users_table(tmp_path, capsys):
-    out = tmp_path / "t"
-    out.mkdir()
-    (out / "table1.md").write_text("my table")
-    one_line_error(capsys, ["reproduce", "table1", "--dataset", "mnist5k", "--out", str(out), "--dry-run"],
-                   "table1.md exists", "not written by improved-gan")
-    assert (out / "table1.md").read_text() == "my table"
-
-
-def test_reproduce_out_naming_a_file_is_one_line(tmp_path, capsys):
-    """`reproduce table1 --out FILE` said "File exists: FILE" after planning."""
-    (tmp_path / "f").write_text("x")
-    one_line_error(capsys, ["reproduce", "table1", "--dataset", "mnist5k", "--out", str(tmp_path / "f")],
-                   "is a file, not a folder")
-
-
-def test_reproduce_seeds_in_the_wrong_order(capsys):
-    from improved_gan.cli.main import build_parser
-
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["reproduce", "table1", "--seeds", "5-1"])
-    assert "5-1 is an empty range" in capsys.readouterr().err  # was "no seeds given"
-
-
-def test_ablate_n_below_the_splits_is_one_line(tmp_path, capsys):
-    one_line_error(capsys, ["ablate", "table3", "--n", "0", "--out", str(tmp_path / "a")], "--n must be at least 10")
-
-
 def test_classifier_train_checks_out_before_training(tmp_path, capsys, monkeypatch):
     """`classifier train --out notes.md` trained for minutes, then wrote over notes.md."""
     from improved_gan import data
