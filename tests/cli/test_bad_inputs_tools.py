@@ -233,50 +233,7 @@ def test_serve_links_come_after_the_checks_and_bracket_ipv6(study, capsys, monke
 
 # -- games ----------------------------------------------------------------------------------------
 
-def test_games_start_beyond_the_escape_radius_is_one_line(tmp_path, capsys):
-    """`--start 1e308 1e308`: matplotlib's "Axis limits cannot be NaN or Inf" traceback after the runs."""
-    one_line_error(capsys, ["games", "--out", str(tmp_path / "g"), "--start", "1e308", "1e308"],
-                   "--start must lie within 100,000")
-    assert not (tmp_path / "g").exists()
-
-
-def test_games_out_empty_is_refused(tmp_path, capsys, monkeypatch):
-    """`--out ""` wrote the PNGs and distances.json into the working directory."""
-    monkeypatch.chdir(tmp_path)
-    one_line_error(capsys, ["games", "--out", "", "--steps", "5"], "--out is empty")
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_games_never_replaces_a_users_picture_beside_an_earlier_output(tmp_path, capsys):
-    """An earlier games output made every file of games' names "ours": the user's kinked-sweep.png went."""
-    out = tmp_path / "g"
-    assert main(["games", "--out", str(out), "--game", "kinked", "--steps", "5", "--no-progress"]) == 0
-    (out / "kinked-sweep.png").write_text("my own picture")
-    before = files(out)
-    one_line_error(capsys, ["games", "--out", str(out), "--game", "kinked", "--steps", "5", "--sweep"],
-                   "kinked-sweep.png exists and was not written by improved-gan")
-    assert files(out) == before
-    assert main(["games", "--out", str(out), "--game", "kinked", "--steps", "5", "--no-progress"]) == 0  # no sweep
-    assert (out / "kinked-sweep.png").read_text() == "my own picture"
-
-
-def test_games_out_a_dangling_symbolic_link_is_named(tmp_path, capsys):
-    """It said "File exists: LINK"."""
-    (tmp_path / "link").symlink_to(tmp_path / "gone")
-    one_line_error(capsys, ["games", "--out", str(tmp_path / "link"), "--steps", "5"], "which does not exist")
-
-
 # -- classifier -----------------------------------------------------------------------------------
-
-def test_classifier_out_a_dangling_symbolic_link_is_refused_before_training(tmp_path, capsys, monkeypatch):
-    """The check passed (the path did not exist), minutes of training followed, and the save replaced the link."""
-    from improved_gan import data
-
-    monkeypatch.setattr(data, "load_dataset", lambda *a, **k: pytest.fail("trained before checking --out"))
-    (tmp_path / "c.pt").symlink_to(tmp_path / "elsewhere" / "c.pt")
-    one_line_error(capsys, ["classifier", "train", "--out", str(tmp_path / "c.pt")], "is a symbolic link")
-    assert (tmp_path / "c.pt").is_symlink()
-
 
 # -- datasets -------------------------------------------------------------------------------------
 

@@ -10,16 +10,6 @@ import pytest
 from clitools import fake_run, files, one_line_error
 
 
-@pytest.mark.parametrize("inside", ["", "games"])
-def test_games_refuses_to_write_into_a_run(inside, tmp_path, capsys):
-    """`games --out RUN` wrote its PNGs and distances.json among the run's files (a run holds only its trainer's)."""
-    run = fake_run(tmp_path / "run", checkpoint=True)
-    before = files(run)
-    one_line_error(capsys, ["games", "--out", str(run / inside), "--game", "bilinear", "--steps", "5",
-                            "--no-progress"], "lies inside the run folder", "nothing was written")
-    assert files(run) == before and not (run / "games").exists()
-
-
 def test_turing_create_refuses_a_study_inside_a_run(tmp_path, capsys):
     """`turing create RUN/study` made a study among the run's files."""
     import numpy as np
@@ -34,15 +24,3 @@ def test_turing_create_refuses_a_study_inside_a_run(tmp_path, capsys):
     assert files(run) == before and not (run / "study").exists()
 
 
-def test_ctrl_c_of_a_command_that_keeps_no_checkpoint_says_so(tmp_path, capsys, monkeypatch):
-    """`games`, `sample` and `turing create` said "the last checkpoint is kept; continue with --resume"."""
-    from improved_gan.cli.main import main
-    from improved_gan.games import experiment
-
-    def interrupted(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(experiment, "run_experiment", interrupted)
-    assert main(["games", "--out", str(tmp_path / "g"), "--steps", "5", "--no-progress"]) == 130
-    err = capsys.readouterr().err
-    assert err.startswith("interrupted: nothing was left half-written") and "improved-gan resume" not in err

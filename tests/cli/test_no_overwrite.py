@@ -24,39 +24,7 @@ from improved_gan.cli.main import main
 
 # -- games ----------------------------------------------------------------------------------------
 
-def test_games_never_replaces_a_users_files(tmp_path, capsys):
-    """A folder holding the user's own distances.json (or a PNG of one of games' names) was written over."""
-    out = tmp_path / "mine"
-    out.mkdir()
-    (out / "distances.json").write_text('{"mine": 1}')
-    (out / "notes.txt").write_text("x")
-    before = files(out)
-    one_line_error(capsys, ["games", "--out", str(out), "--steps", "5"], "distances.json exists",
-                   "choose a new or empty --out folder")
-    assert files(out) == before
-    # its own output is replaced when run again
-    args = ["games", "--out", str(tmp_path / "g"), "--game", "bilinear", "--steps", "5", "--no-progress"]
-    assert main(args) == 0 and main(args) == 0
-
-
-def test_games_steps_too_many_to_hold_is_one_line(tmp_path, capsys):
-    """--steps 10**14 asked NumPy for 1.42 PiB: a MemoryError traceback."""
-    one_line_error(capsys, ["games", "--out", str(tmp_path / "g"), "--steps", str(10**14)], "at most 1,000,000")
-
-
 # -- reproduce, ablate, classifier ----------------------------------------------------------------
-
-def test_classifier_train_checks_out_before_training(tmp_path, capsys, monkeypatch):
-    """`classifier train --out notes.md` trained for minutes, then wrote over notes.md."""
-    from improved_gan import data
-
-    monkeypatch.setattr(data, "load_dataset", lambda *a, **k: pytest.fail("trained before checking --out"))
-    (tmp_path / "notes.md").write_text("mine")
-    one_line_error(capsys, ["classifier", "train", "--out", str(tmp_path / "notes.md")], "not written by improved-gan")
-    assert (tmp_path / "notes.md").read_text() == "mine"
-    monkeypatch.setenv("IMPROVED_GAN_CACHE", str(tmp_path / "notes.md"))
-    one_line_error(capsys, ["classifier", "train"], "IMPROVED_GAN_CACHE", "notes.md is a file")
-
 
 # -- turing ---------------------------------------------------------------------------------------
 

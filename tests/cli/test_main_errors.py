@@ -1,25 +1,22 @@
-"""A second round of a new user's bad inputs (issue 17): each case here was a traceback, or a flag
-accepted and silently ignored, before. Every one is now one line (``error: ...``, exit status 2) before
-anything is computed, and the run folder is byte-identical after.
+"""How every command ends on a failure (cli/main.py): a file-system error, an allocation this machine cannot
+make, missing data and Ctrl-C are one line that says what to do; a bug keeps its traceback.
 
-In-process (``main([...])``) with hand-made run folders and checkpoints; nothing trains.
+Each case was, before, a traceback (torch's RuntimeError for 500 GB), a message that said nothing of what to
+change ("File exists: notes.txt"), nine lines for missing data, or "continue with --resume" where there was
+nothing to resume. In-process (``main([...])``), the failure made by a monkeypatch; nothing trains.
 """
 
 from __future__ import annotations
 
 import errno
-import json
 
 import pytest
-import torch
-from clitools import fake_run, files, one_line_error
+from clitools import one_line_error
 
 from improved_gan.cli.main import main
 
 TRAIN = ["train", "mnist-fm", "--dataset", "mnist5k", "--epochs", "1", "--iters-per-epoch", "2", "--no-progress"]
 
-
-# -- config values --------------------------------------------------------------------------------
 
 def test_an_allocation_this_machine_cannot_make_is_one_line(tmp_path, capsys, monkeypatch):
     """`--set minibatch_kernels=100000000` (or a huge latent_dim) asked torch for 500 GB: a RuntimeError traceback."""
@@ -46,27 +43,6 @@ def test_another_runtime_error_is_still_a_traceback(tmp_path, monkeypatch):
         main([*TRAIN, "--out", str(tmp_path / "r")])
 
 
-# -- resume (and its alias train --resume) with the flags of a new run ------------------------------
-
-def test_ctrl_c_before_the_first_checkpoint_says_to_start_again(tmp_path, capsys, monkeypatch):
-    """It said "the last checkpoint is kept; continue with --resume", and --resume then found no checkpoint."""
-    from improved_gan.training import trainer
-
-    def interrupted(self):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(trainer.Trainer, "train", interrupted)
-    assert main([*TRAIN, "--out", str(tmp_path / "r")]) == 130
-    err = capsys.readouterr().err
-    assert "no checkpoint to resume" in err and "run the same command again" in err and "improved-gan resume" not in err
-
-
-# -- checkpoints damaged inside -------------------------------------------------------------------
-
-# -- score ----------------------------------------------------------------------------------------
-
-# -- messages -------------------------------------------------------------------------------------
-
 def test_a_file_where_a_folder_is_needed_is_named(tmp_path):
     """"File exists: notes.txt" / "Not a directory: notes.txt/x" said nothing of what to change."""
     from improved_gan.cli.main import _os_error_message
@@ -84,3 +60,31 @@ def test_missing_data_is_one_line():
     message = str(missing_files_error("MNIST file x", ["/a/x", "/a/x.gz"], how_to_supply="Put it in /a.",
                                       failed_downloads=["http://h/x.gz: offline", "http://g/x.gz: offline"]))
     assert "\n" not in message and "/a/x.gz" in message and "http://g/x.gz: offline" in message
+
+
+# -- Ctrl-C ---------------------------------------------------------------------------------------
+
+def test_ctrl_c_before_the_first_checkpoint_says_to_start_again(tmp_path, capsys, monkeypatch):
+    """It said "the last checkpoint is kept; continue with --resume", and --resume then found no checkpoint."""
+    from improved_gan.training import trainer
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer.Trainer, "train", interrupted)
+    assert main([*TRAIN, "--out", str(tmp_path / "r")]) == 130
+    err = capsys.readouterr().err
+    assert "no checkpoint to resume" in err and "run the same command again" in err and "improved-gan resume" not in err
+
+
+def test_ctrl_c_of_a_command_that_keeps_no_checkpoint_says_so(tmp_path, capsys, monkeypatch):
+    """`games`, `sample` and `turing create` said "the last checkpoint is kept; continue with --resume"."""
+    from improved_gan.games import experiment
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(experiment, "run_experiment", interrupted)
+    assert main(["games", "--out", str(tmp_path / "g"), "--steps", "5", "--no-progress"]) == 130
+    err = capsys.readouterr().err
+    assert err.startswith("interrupted: nothing was left half-written") and "improved-gan resume" not in err
