@@ -1,0 +1,234 @@
+"""What `improved-gan turing` (create, remove, results, invite, serve) refuses: one line (``error: ...``, exit
+status 2) before any study is made, any code is handed out or any server starts, and the user's files, runs
+and studies as they were.
+
+Each row of the tables was, before, a traceback, a flag silently ignored, a study made inside a run, codes
+printed behind links no annotator can open, a user's file replaced by an export, or a message about something
+else. In-process (``main([...])``) on small .npz pools and studies; nothing trains and no server starts.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import numpy as np
+import pytest
+from clitools import fake_run, one_line_error, refusal, refuses
+
+from improved_gan.cli.main import main
+
+
+def _create(out: str, *extra: str) -> list[str]:
+    """`turing create OUT` from the pools real.npz and gen.npz of ``{tmp}``."""
+    return ["turing", "create", out, "--real", "{tmp}/real.npz", "--generated", "{tmp}/gen.npz", "--per-session",
+            "10", "--attention-checks", "1", "--tutorial", "2", "--no-progress", "--allow-recurring-images",
+            *extra]  # small pools: these tests are about other inputs
+
+
+def _filled(folder, argv: list[str]) -> list[str]:
+    return [a.replace("{tmp}", str(folder)) for a in argv]
+
+
+@pytest.fixture
+def pools(tmp_path):
+    """Two pools of 40 images (real.npz, gen.npz), 40 blank ones (blank.npz), a run and the user's notes.txt."""
+    rng = np.random.default_rng(0)
+    for name in ("real", "gen"):
+        np.savez(tmp_path / f"{name}.npz", x=rng.integers(0, 256, (40, 8, 8, 1), dtype=np.uint8))
+    np.savez(tmp_path / "blank.npz", x=np.zeros((40, 8, 8, 1), dtype=np.uint8))
+    fake_run(tmp_path / "run", checkpoint=True)
+    (tmp_path / "notes.txt").write_text("mine")
+    return tmp_path
+
+
+@pytest.mark.parametrize("case", [
+    # flags create would ignore
+    refusal("empty-slug", _create("{tmp}/s", "--slug", ""),
+            "study name '' is not usable"),  # fell back to the folder's name
+    refusal("seed-without-a-run", _create("{tmp}/s", "--seed", "3"),
+            "neither --real nor --generated is a run folder"),  # no generator to seed
+    refusal("data-dir-without-a-dataset", _create("{tmp}/s", "--data-dir", "/somewhere"),
+            "neither --real nor --generated names a dataset"),
+    refusal("empty-database-url", [*_create("{tmp}/s"), "--database", ""],
+            "--database is empty"),  # silently meant the study's own SQLite file
+    # what create reads and where it writes
+    refusal("a-run-as-the-real-images", ["turing", "create", "{tmp}/s", "--real", "{tmp}/run", "--generated",
+                                         "{tmp}/gen.npz"], "--real", "is a run folder: its images are generated"),
+    refusal("into-a-file", _create("{tmp}/notes.txt"), "is a file, not a folder"),  # "already exists, not empty"
+    refusal("under-a-file", _create("{tmp}/notes.txt/study"), "notes.txt is a file, not a folder"),
+    refusal("inside-a-run", ["turing", "create", "{tmp}/run/study", "--real", "{tmp}/blank.npz", "--generated",
+                             "{tmp}/blank.npz", "--per-session", "10", "--attention-checks", "1", "--tutorial", "2",
+                             "--no-progress"], "lies inside the run folder", "outside it"),  # a study in a run
+    # remove and results, without a study
+    refusal("remove-empty-database-url", ["turing", "remove", "demo", "--yes", "--database", ""],
+            "--database is empty"),
+    refusal("remove-from-a-database-that-does-not-exist", ["turing", "remove", "demo", "--database",
+                                                           "sqlite:///{tmp}/typo.sqlite3", "--yes"],
+            "there is no SQLite database at", "nothing was created"),  # made an empty one, then "no such table"
+    refusal("results-of-a-file", ["turing", "results", "{tmp}/notes.txt"], "is a file, not a study folder"),
+])  # fmt: skip
+def test_turing_refuses(case, pools, capsys, monkeypatch):
+    refuses(capsys, monkeypatch, pools, case)
+
+
+# -- with a study ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def study(pools, capsys):
+    folder = pools / "study"
+    assert main(_filled(pools, _create("{tmp}/study"))) == 0
+    capsys.readouterr()
+    return folder
+
+
+def _invitations(study) -> int:
+    from improved_gan.turing.served import ServedStudy
+
+    served = ServedStudy.open(study)
+    try:
+        return served.store.invitation_counts(served.study.id)[0]
+    finally:
+        served.store.close()
+
+
+@pytest.fixture
+def study_folder(study, monkeypatch):
+    """The study (study/) beside the user's notes.md, labels.bin (not text), empty.txt (no labels) and codes.csv
+    (a link to a file that does not exist); a server that starts fails the test."""
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("the server started"))
+    folder = study.parent
+    (folder / "notes.md").write_text("my notes")
+    (folder / "labels.bin").write_bytes(b"\xff\xfe\x00abc")
+    (folder / "empty.txt").write_text("\n\n")
+    (folder / "codes.csv").symlink_to(folder / "elsewhere" / "codes.csv")
+    return folder
+
+
+S = "{tmp}/study"
+
+
+@pytest.mark.parametrize("case", [
+    # results: its exports (`--json r --votes-csv r` wrote the JSON, then the CSV over it)
+    refusal("two-exports-into-one-file", ["turing", "results", S, "--json", "{tmp}/r", "--votes-csv", "{tmp}/./r"],
+            "--json and --votes-csv both name"),
+    *[refusal(f"{flag[2:]}-over-a-users-file", ["turing", "results", S, flag, "{tmp}/notes.md"],
+              "not written by improved-gan") for flag in ("--json", "--votes-csv", "--images-csv")],
+    # invite: no code is made (they were, behind links like 'not a url/s/study/?code=...', or then lost)
+    *[refusal(f"base-url-{what}", ["turing", "invite", S, "--n", "2", "--base-url", url], "--base-url")
+      for what, url in (("not-a-url", "not a url"), ("javascript", "javascript:alert(1)"), ("empty", ""),
+                        ("without-a-scheme", "study.example.org"), ("port-out-of-range", "http://h:99999"))],
+    refusal("invite-out-a-dangling-link", ["turing", "invite", S, "--n", "2", "--out", "{tmp}/codes.csv"],
+            "a symbolic link to"),  # the link was replaced by the codes file
+    refusal("too-many-codes", ["turing", "invite", S, "--n", "100001"],
+            "--n must be between 1 and 100,000"),  # --n 100000000 grew to 24 GB and was OOM-killed
+    refusal("labels-not-text", ["turing", "invite", S, "--labels", "{tmp}/labels.bin"],
+            "is not a UTF-8 text file"),  # a UnicodeDecodeError traceback
+    refusal("labels-empty", ["turing", "invite", S, "--labels", "{tmp}/empty.txt"],
+            "holds no labels"),  # "the database failed: NOT NULL constraint"
+    refusal("invite-out-under-a-file", ["turing", "invite", S, "--n", "2", "--out", "{tmp}/notes.txt/codes.csv"],
+            "notes.txt is a file"),  # codes made, then lost
+    # serve: no server starts
+    refusal("empty-host", ["turing", "serve", S, "--port", "1", "--host", ""],
+            "--host is empty"),  # listened on every interface
+    refusal("host-not-on-this-machine", ["turing", "serve", S, "--port", "1", "--host", "no-such-host.invalid"],
+            "is not an address this machine can listen on"),  # uvicorn's exit status 3
+    refusal("empty-forwarded-allow-ips", ["turing", "serve", S, "--port", "1", "--forwarded-allow-ips", ""],
+            "--forwarded-allow-ips is empty"),  # silently the default
+    refusal("too-many-workers", ["turing", "serve", S, "--workers", "100000"],
+            "--workers must be between 1 and 64"),  # started that many server processes, each opening every study
+])  # fmt: skip
+def test_turing_refuses_with_a_study(case, study_folder, capsys, monkeypatch):
+    refuses(capsys, monkeypatch, study_folder, case)
+    assert _invitations(study_folder / "study") == 0
+
+
+@pytest.mark.parametrize("flag", ["--json", "--votes-csv", "--images-csv"])
+def test_results_replaces_its_own_export(flag, study, tmp_path):
+    """An earlier export of the same kind is replaced (results is run again as votes come in)."""
+    out = tmp_path / "export"
+    assert main(["turing", "results", str(study), flag, str(out)]) == 0
+    assert main(["turing", "results", str(study), flag, str(out)]) == 0
+
+
+def _edit_manifest(study, change) -> None:
+    manifest = json.loads((study / "study.json").read_text())
+    (study / "study.json").write_text(json.dumps(change(manifest)))
+
+
+@pytest.mark.parametrize(
+    "change, says",
+    [(lambda m: [m], "a JSON list, not an object"),  # AttributeError: 'list' object has no attribute 'get'
+     (lambda m: {**m, "options": {**m["options"], "per_session": "ten"}},
+      "per_session must be a whole number (got 'ten')"),  # TypeError: '<=' not supported
+     (lambda m: {**m, "options": {k: v for k, v in m["options"].items() if k != "slug"}},
+      "study options lack slug"),  # KeyError: 'slug'
+     (lambda m: {**m, "options": None}, "study options must be a JSON object")],  # TypeError
+    ids=["a-list", "per-session-not-a-number", "slug-missing", "options-not-an-object"],
+)
+@pytest.mark.parametrize("command", ["results", "token", "invite", "serve"])
+def test_a_hand_edited_study_json_is_one_line(change, says, command, study, capsys):
+    _edit_manifest(study, change)
+    argv = {"results": ["turing", "results", str(study)], "token": ["turing", "token", str(study)],
+            "invite": ["turing", "invite", str(study), "--n", "1"],
+            "serve": ["turing", "serve", str(study), "--port", "1"]}[command]
+    one_line_error(capsys, argv, "study.json", says)
+
+
+def test_a_folder_in_place_of_the_store_is_named(study, capsys):
+    """It said "has no turing.sqlite3: it was created with an external database"."""
+    for name in ("turing.sqlite3", "turing.sqlite3-wal", "turing.sqlite3-shm"):
+        (study / name).unlink(missing_ok=True)
+    (study / "turing.sqlite3").mkdir()
+    one_line_error(capsys, ["turing", "results", str(study)], "turing.sqlite3 is a folder, not the study's SQLite")
+
+
+def test_a_locked_database_says_so(study, capsys, monkeypatch):
+    """After SQLite's wait it said "check the --database URL, that its server is running, and that the file is
+    a study store", none of which was wrong."""
+    from sqlalchemy.exc import OperationalError
+
+    from improved_gan.turing.served import ServedStudy
+
+    def locked(*args, **kwargs):
+        raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(ServedStudy, "open", locked)
+    err = one_line_error(capsys, ["turing", "token", str(study)], "the database is locked", "try again")
+    assert "--database URL" not in err
+
+
+def test_invite_labels_with_a_byte_order_mark(study, tmp_path, capsys):
+    """A labels file saved by Notepad or Excel (UTF-8 with BOM) was refused: "label 1 ('\\ufeffa')"."""
+    (tmp_path / "ids.txt").write_bytes("\ufeffp-1\np-2\n".encode())
+    assert main(["turing", "invite", str(study), "--labels", str(tmp_path / "ids.txt")]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith("p-1,")
+
+
+@pytest.fixture
+def busy_port():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield listener.getsockname()[1]
+
+
+def test_serve_on_a_port_in_use_is_one_line_before_any_link(study, busy_port, capsys):
+    """uvicorn logged five lines ending "[Errno 98] address already in use" and exit status 3, after the
+    links were printed as if the study were served."""
+    err = one_line_error(capsys, ["turing", "serve", str(study), "--port", str(busy_port)], "Address already in use",
+                         "choose another --port")
+    assert capsys.readouterr().out == "" and "annotators" not in err
+
+
+def test_serve_links_come_after_the_checks_and_bracket_ipv6(study, capsys, monkeypatch):
+    import uvicorn
+
+    from improved_gan.turing import server
+
+    monkeypatch.setattr(server, "check_address", lambda host, port: None)
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+    assert main(["turing", "serve", str(study), "--host", "::1", "--port", "8123"]) == 0
+    assert "annotators http://[::1]:8123/s/study/" in capsys.readouterr().out
