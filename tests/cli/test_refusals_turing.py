@@ -112,8 +112,8 @@ S = "{tmp}/study"
 
 @pytest.mark.parametrize("case", [
     # results: its exports (`--json r --votes-csv r` wrote the JSON, then the CSV over it)
-    refusal("two-exports-into-one-file", ["turing", "results", S, "--json", "{tmp}/r", "--votes-csv", "{tmp}/./r"],
-            "--json and --votes-csv both name"),
+    *[refusal(f"two-exports-into-one-file{how}", ["turing", "results", S, "--json", "{tmp}/r", "--votes-csv", r],
+              "--json and --votes-csv both name") for how, r in (("", "{tmp}/r"), ("-spelled-otherwise", "{tmp}/./r"))],
     *[refusal(f"{flag[2:]}-over-a-users-file", ["turing", "results", S, flag, "{tmp}/notes.md"],
               "not written by improved-gan") for flag in ("--json", "--votes-csv", "--images-csv")],
     # invite: no code is made (they were, behind links like 'not a url/s/study/?code=...', or then lost)
