@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Callable
 
 from improved_gan.errors import UserError
+from improved_gan.runs.layout import latest_checkpoint
 
 
 def run_training(args: argparse.Namespace, folder: Path | None, body: Callable[[], int]) -> int:
     """``body()`` in the torchrun job; ``folder`` is the run it writes (for the messages)."""
-    from improved_gan.runs.checkpoint import latest_checkpoint  # torch: off the start-up path of other commands
-    from improved_gan.training.distributed import shutdown
+    from improved_gan.training.distributed import shutdown  # torch: off the start-up path of other commands
 
     if folder is not None:
         args.continue_hint = f"continue with `improved-gan resume {folder}`"

@@ -28,16 +28,13 @@ import torch
 
 from improved_gan.errors import UserError
 from improved_gan.runs.layout import CHECKPOINTS, LAST_CHECKPOINT as LAST, PREVIOUS_CHECKPOINT as PREVIOUS
+from improved_gan.runs.layout import checkpoint_dir, latest_checkpoint  # the names, torch-free: runs/layout.py
 from improved_gan.utils.atomic import atomic_torch_save, temporary_name
 
 CHECKPOINT_VERSION = 1
 REQUIRED_KEYS = ("epoch", "config", "image_shape", "num_classes", "generator", "discriminator", "step", "rng",
                  "history")
 """What every checkpoint the trainer writes holds; one without them is damaged."""
-
-
-def checkpoint_dir(run_dir: str | Path) -> Path:
-    return Path(run_dir) / CHECKPOINTS
 
 
 def save_checkpoint(run_dir: str | Path, state: dict[str, Any]) -> Path:
@@ -64,15 +61,6 @@ def save_checkpoint(run_dir: str | Path, state: dict[str, Any]) -> Path:
     if staged:
         os.replace(staged[0], previous)  # now a different file from last.pt
     return path
-
-
-def latest_checkpoint(run_dir: str | Path) -> Path | None:
-    """``checkpoints/last.pt``, else ``previous.pt`` when only that one is there, else None."""
-    for name in (LAST, PREVIOUS):
-        path = checkpoint_dir(run_dir) / name
-        if path.is_file():
-            return path
-    return None
 
 
 def _warn(message: str) -> None:

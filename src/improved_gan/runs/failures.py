@@ -38,8 +38,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping, Sequence
 
-from improved_gan.semi_supervised import least_unsupervised_loss
-
 UNSUP_FLOOR = 0.05
 FROM_EPOCH = 5
 ERROR_FACTOR = 2.0
@@ -98,6 +96,10 @@ def detect_failure(
     smoothing's alpha); the floor is measured from the least loss it allows. Rows without
     ``loss_unsup`` (a supervised run) never fail by this definition.
     """
+    # the loss's module imports torch: here, not at the top, so that this module (and runs/report.py) stays off
+    # the start-up path of a command that refuses its arguments (docs/cli.md, Start-up)
+    from improved_gan.semi_supervised import least_unsupervised_loss
+
     least = least_unsupervised_loss(real_target)
     for row in rows:
         loss = row.get("loss_unsup")

@@ -13,6 +13,8 @@ writes into ``--out`` or removes it (``--overwrite``), these checks decide:
   folder that is not a run, and a run that has a checkpoint (resume it) or
   another configuration; an unfinished start of the same configuration (no
   epoch finished) may be started again;
+- :func:`check_resumable` refuses to resume what is not a run, lies inside one, holds a link or a path of
+  the wrong kind where the run writes, or is being trained now;
 - :func:`check_run_links` refuses a run folder in which a path the run writes is a symbolic link, wherever it
   leads: no file is written through a link (train, resume, report and score ask it first);
 - :func:`running_pid` / :class:`RunningMark`: ``running.pid``, locked (``fcntl.flock``) while a process
@@ -28,7 +30,6 @@ from pathlib import Path
 
 from improved_gan.config import WHERE_NOT_WHAT, TrainConfig, load_config
 from improved_gan.errors import UserError
-from improved_gan.runs.checkpoint import latest_checkpoint
 from improved_gan.runs.out_paths import check_writable
 from improved_gan.runs.layout import (
     CHECKPOINTS,
@@ -41,6 +42,7 @@ from improved_gan.runs.layout import (
     SAMPLES,
     TENSORBOARD,
     WRITTEN_IN_PLACE,
+    latest_checkpoint,
 )
 
 def _is_leftover_temp(name: str) -> bool:
@@ -237,6 +239,27 @@ def check_run_files(folder: Path) -> None:
     if wrong:
         raise UserError(f"{folder}: {'; '.join(wrong)}; move {'it' if len(wrong) == 1 else 'them'} out of the run "
                         "folder and run again (nothing was changed)")
+
+
+def check_resumable(folder: Path) -> TrainConfig:
+    """Raise UserError unless ``folder`` is a run that a resume may continue, as far as the folder says without
+    its checkpoint (reading that needs torch: :func:`~improved_gan.training.trainer.resume` reads it next): a
+    folder, not one inside a run, whose ``config.json`` is a run's, with nothing where the run writes that is a
+    link or of the wrong kind (:func:`check_run_files`), and that no process trains now; returns its config.
+    ``improved-gan resume`` asks it before torch is imported (docs/cli.md, Start-up)."""
+    if not folder.is_dir():
+        what = "a file, not a run folder" if folder.exists() else "no such run folder"
+        raise UserError(f"resume {folder}: {what}; `improved-gan runs` lists your runs")
+    enclosing = None if (folder / CONFIG).exists() else enclosing_run(folder)
+    if enclosing is not None:  # e.g. resume RUN/checkpoints
+        raise UserError(f"resume {folder}: a folder inside the run {enclosing}; resume the run itself: "
+                        f"`improved-gan resume {enclosing}`")
+    config = load_config(folder / CONFIG)
+    check_run_files(folder)
+    pid = running_pid(folder)
+    if pid is not None:
+        raise UserError(f"{folder} is being trained by process {pid} now; wait for it or stop it first")
+    return config
 
 
 def check_new_run_folder(folder: Path, config: TrainConfig) -> None:

@@ -137,6 +137,20 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def checkpoint_dir(run_dir: str | Path) -> Path:
+    return Path(run_dir) / CHECKPOINTS
+
+
+def latest_checkpoint(run_dir: str | Path) -> Path | None:
+    """``checkpoints/last.pt``, else ``previous.pt`` when only that one is there, else None. Names only, no
+    torch: the folder checks (runs/guard.py) ask it before a refusal; runs/checkpoint.py reads the file."""
+    for name in (LAST_CHECKPOINT, PREVIOUS_CHECKPOINT):
+        path = checkpoint_dir(run_dir) / name
+        if path.is_file():
+            return path
+    return None
+
+
 def sample_grid_path(run_dir: Path, epoch: int) -> Path:
     return Path(run_dir) / SAMPLES / f"epoch-{epoch:04d}.png"
 

@@ -53,14 +53,7 @@ from improved_gan.runs.layout import (
     read_metrics,
     write_metrics,
 )
-from improved_gan.runs.guard import (
-    RunningMark,
-    check_run_files,
-    check_run_folder,
-    config_differences,
-    enclosing_run,
-    running_pid,
-)
+from improved_gan.runs.guard import RunningMark, check_resumable, check_run_folder, config_differences
 from improved_gan.training.checkpoint_fit import check_checkpoint_fits, check_matches_checkpoint
 from improved_gan.training.sample_scores import SampleScorer
 from improved_gan.training.seeds import stream_generator
@@ -499,18 +492,7 @@ def resume(
     (for ``epochs`` or ``device``) only after every check has passed.
     """
     run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        what = "a file, not a run folder" if run_dir.exists() else "no such run folder"
-        raise UserError(f"resume {run_dir}: {what}; `improved-gan runs` lists your runs")
-    enclosing = None if (run_dir / CONFIG).exists() else enclosing_run(run_dir)
-    if enclosing is not None:  # e.g. resume RUN/checkpoints
-        raise UserError(f"resume {run_dir}: a folder inside the run {enclosing}; resume the run itself: "
-                        f"`improved-gan resume {enclosing}`")
-    config = stored = load_config(run_dir / CONFIG)
-    check_run_files(run_dir)
-    pid = running_pid(run_dir)
-    if pid is not None:
-        raise UserError(f"{run_dir} is being trained by process {pid} now; wait for it or stop it first")
+    config = stored = check_resumable(run_dir)  # the folder's own checks (runs/guard.py), then its checkpoint
     state = ckpt.load_checkpoint(run_dir)
     check_matches_checkpoint(run_dir, config, state, allow=LR_FIELDS if allow_lr_change else frozenset())
     done = int(state["epoch"])
