@@ -35,16 +35,20 @@ class EpochWriter:
 
     Args:
         run_dir: the run folder.
-        config: the run's config (its ``pixel_scale``, ``checkpoint_every`` and ``epochs``).
+        config: the run's config (its ``checkpoint_every`` and ``epochs``).
         log: the run's ``log.txt`` logger (:func:`~improved_gan.runs.layout.open_log`).
+        checkpoint_every: epochs between checkpoints; default the config's. The stacked engine checkpoints
+            every epoch, so that each copy's checkpoint stays in step with the stack's own state.
     """
 
-    def __init__(self, run_dir: Path, config: TrainConfig, log: logging.Logger) -> None:
+    def __init__(self, run_dir: Path, config: TrainConfig, log: logging.Logger, *,
+                 checkpoint_every: int | None = None) -> None:
         self.run_dir, self.config, self.log = Path(run_dir), config, log
+        self.checkpoint_every = config.checkpoint_every if checkpoint_every is None else checkpoint_every
 
     def checkpoint_due(self, epoch: int) -> bool:
         """Every ``checkpoint_every`` epochs, and after the last one."""
-        return epoch % self.config.checkpoint_every == 0 or epoch == self.config.epochs
+        return epoch % self.checkpoint_every == 0 or epoch == self.config.epochs
 
     def record(self, epoch: int, history: list[dict[str, Any]], state: Callable[[], dict[str, Any]],
                message: str) -> None:
