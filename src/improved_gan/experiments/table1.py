@@ -25,26 +25,19 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-import torch
-
 from improved_gan.config import TrainConfig, apply_overrides
 from improved_gan.data import labeled_subset, load_dataset
 from improved_gan.errors import UserError
-from improved_gan.semi_supervised import classification_errors
 from improved_gan.training.batches import iterations_per_epoch
-from improved_gan.training.build import build_models, initialise_models
-from improved_gan.training.device import compute_dtype, resolve_device, resolve_precision
-from improved_gan.training.evaluate import class_probabilities, load_run_classifier
 from improved_gan.runs.failures import failure_reasons
 from improved_gan.runs.out_rules import check_out_folder
-from improved_gan.training.parallel_runs import RunJob, epochs_done, train_in_parallel
 from improved_gan.runs.layout import read_metrics
-from improved_gan.training.stacked import plan_stacks
-from improved_gan.training.stacked.run_folders import train_stack
-from improved_gan.training.steps import make_step
-from improved_gan.training.trainer import config_conflict
 from improved_gan.utils.atomic import atomic_open, atomic_write_text
 from improved_gan.runs.out_paths import check_output_file, starts_with
+
+# The training, the ensembles and the costing import torch in the functions that run them: the plan and its checks
+# (plan_table1, check_table_out) refuse a bad flag of `improved-gan reproduce table1` before torch is imported
+# (docs/cli.md, Start-up).
 
 # the paper's Table 1: test errors of 10,000, (mean, std) over 10 seeds; one model, ensemble of 10
 PAPER = {
@@ -72,6 +65,8 @@ class PlannedRun:
     config: TrainConfig
 
     def epochs_done(self) -> int:
+        from improved_gan.training.parallel_runs import epochs_done  # torch: see the imports
+
         return epochs_done(self.folder)
 
 
@@ -98,6 +93,8 @@ def plan_table1(
     configs = {(n_labels, seed): dataclasses.replace(base, labels=n_labels, seed=seed).validate()
                for n_labels in labels for seed in seeds}  # every value checked before the data is loaded
     _check_label_counts(base, labels)
+    from improved_gan.training.trainer import config_conflict  # torch: once the configs are checked
+
     planned = []
     for (n_labels, seed), config in configs.items():
         folder = Path(out) / f"l{n_labels}-s{seed}"
@@ -121,6 +118,10 @@ def run_stacked(planned: Sequence[PlannedRun], *, stack: int, out: Path, progres
     """Train the plan with the stacked engine: per label count, ``stack`` seeds at a time as one
     computation (training/stacked), each seed still writing its own run folder. The stack's
     state lives in ``OUT/stack-l{labels}-s{first}-{last}/``, so a stopped stack continues exactly."""
+    from improved_gan.training.device import resolve_device  # torch: see the imports
+    from improved_gan.training.stacked import plan_stacks
+    from improved_gan.training.stacked.run_folders import train_stack
+
     for n_labels in sorted({run.labels for run in planned}):
         group = {run.seed: run for run in planned if run.labels == n_labels}
         for seeds in plan_stacks(sorted(group), stack):
@@ -137,6 +138,8 @@ def run_stacked(planned: Sequence[PlannedRun], *, stack: int, out: Path, progres
 def run_table1(planned: Sequence[PlannedRun], *, jobs: int = 1, progress: bool = True) -> None:
     """Train every unfinished run, ``jobs`` at a time (each with ``cores // jobs`` threads), with a
     live line: runs done, epochs done, and the time left at the pace of this invocation."""
+    from improved_gan.training.parallel_runs import RunJob, train_in_parallel  # torch: see the imports
+
     runs = [RunJob(f"l{run.labels}-s{run.seed}", run.config, run.folder) for run in planned]
     train_in_parallel(runs, processes=jobs, progress=progress, desc="table1")
 
@@ -191,6 +194,9 @@ def summarize(planned: Sequence[PlannedRun], *, device: str = "cpu", ensemble: b
 
 def ensemble_errors(folders: Sequence[Path], *, which: str, device: str = "cpu") -> int:
     """Test errors of the ensemble of the runs' discriminators: the mean of their class probabilities."""
+    from improved_gan.semi_supervised import classification_errors  # torch: see the imports
+    from improved_gan.training.evaluate import class_probabilities, load_run_classifier
+
     if not folders:
         raise ValueError("expected at least one run folder for an ensemble")
     total, labels = None, None
@@ -319,6 +325,12 @@ def _plot_curves(planned: Sequence[PlannedRun], path: Path, *, of: str) -> Path 
 def seconds_per_iteration(config: TrainConfig, *, threads: int, iterations: int = 5) -> float:
     """This machine's time for one training iteration of ``config`` on ``threads`` threads (the
     configured step, on random data of MNIST's shape), the median of ``iterations`` after a warm-up."""
+    import torch  # see the imports
+
+    from improved_gan.training.build import build_models, initialise_models
+    from improved_gan.training.device import compute_dtype, resolve_device, resolve_precision
+    from improved_gan.training.steps import make_step
+
     device = resolve_device(config.device)
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -346,6 +358,10 @@ def seconds_per_iteration(config: TrainConfig, *, threads: int, iterations: int 
 
 def describe_plan(planned: Sequence[PlannedRun], *, jobs: int) -> str:
     """The plan as text: every run with its state, and the expected wall time on this machine."""
+    import torch  # see the imports
+
+    from improved_gan.training.device import resolve_device, resolve_precision
+
     lines = [f"{'labels':>6} {'seed':>4}  {'epochs done':>11}  folder"]
     remaining = 0
     for run in planned:

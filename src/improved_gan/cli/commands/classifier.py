@@ -30,13 +30,16 @@ def register(subparsers) -> None:
     train.set_defaults(func=run_train)
 
 
+def _check_epochs(args: argparse.Namespace) -> None:
+    if args.epochs is not None and args.epochs < 1:
+        raise UserError(f"--epochs must be at least 1 (got {args.epochs})")
+
+
 def _options(args: argparse.Namespace, available: int):
     """The training recipe: the reference's unless --epochs or --train-images shorten it."""
     from improved_gan.metrics.classifier import TrainingOptions
 
     options = TrainingOptions() if args.epochs is None else TrainingOptions(epochs=args.epochs)
-    if options.epochs < 1:
-        raise UserError(f"--epochs must be at least 1 (got {options.epochs})")
     n = args.train_images
     if n is not None and not options.batch_size <= n <= available:
         raise UserError(f"--train-images must be from {options.batch_size} (one batch) to {available:,} "
@@ -46,9 +49,9 @@ def _options(args: argparse.Namespace, available: int):
 
 def _check_out(out: Path | None) -> None:
     """``--out`` is a new file (or the cache folder can be made), checked before the training."""
-    from improved_gan.metrics.classifier import classifier_cache_dir
-
     if out is None:
+        from improved_gan.metrics.classifier import classifier_cache_dir  # torch: a given --out is checked without
+
         check_out_folder(classifier_cache_dir(), "the classifier cache (IMPROVED_GAN_CACHE)")
     elif out.is_symlink():  # a dangling link passes the checks of a path, and the save would replace it
         raise UserError(f"--out {out} is a symbolic link (to {out.readlink()}); name a new file (nothing was "
@@ -58,6 +61,8 @@ def _check_out(out: Path | None) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    _check_epochs(args)  # the flags first, one line each, before torch is imported (docs/cli.md, Start-up)
+    _check_out(args.out)  # and before minutes of training: a user's file is never replaced
     import time
 
     from improved_gan.data import load_dataset
@@ -72,8 +77,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     import torch
 
-    _options(args, 60000)  # flags first, one line, before the data loads
-    _check_out(args.out)  # before minutes of training: a user's file is never replaced
+    _options(args, 60000)  # --train-images against a batch of the recipe, before the data loads
     train = load_dataset("mnist", root=args.data_dir, split="train")
     test = load_dataset("mnist", root=args.data_dir, split="test")
     options = _options(args, len(train))

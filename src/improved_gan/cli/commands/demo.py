@@ -79,16 +79,16 @@ def demo_configs(*, epochs: int, labels: int, seed: int) -> dict[str, TrainConfi
 
 def run(args: argparse.Namespace) -> int:
     configs = demo_configs(epochs=args.epochs, labels=args.labels, seed=args.seed)  # the flags, checked first
-    # torch (the trainer, the failure rule, the plots): imported once the flags are checked (docs/cli.md, Start-up)
-    from improved_gan.runs.failures import run_failure
-    from improved_gan.training.parallel_runs import RunJob, refuse_other_configurations, train_in_parallel
-    from improved_gan.runs.report import check_comparison_out, write_comparison
-
     if args.out is None:
         args.out = Path("runs") / f"demo-{args.labels}-labels"
     if args.out.exists() and not args.out.is_dir():
         raise UserError(f"--out {args.out} is a file; name a folder for the two runs")
     check_out_folder(args.out, instead="name a folder outside it for the two runs")  # not in a run, writable
+    # torch (the trainer, the failure rule, the plots): imported once the flags are checked (docs/cli.md, Start-up)
+    from improved_gan.runs.failures import run_failure
+    from improved_gan.training.parallel_runs import RunJob, refuse_other_configurations, train_in_parallel
+    from improved_gan.runs.report import check_comparison_out, write_comparison
+
     jobs = [RunJob(name, config, args.out / name) for name, config in configs.items()]
     refuse_other_configurations(jobs)  # before the first line: --out holding runs of another seed or labels
     check_comparison_out(args.out / "comparison.md")  # a file of the user's there stays, and is said before training

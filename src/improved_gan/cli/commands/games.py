@@ -72,6 +72,7 @@ def _check(args: argparse.Namespace) -> None:
                         "name a folder")
     if args.out.exists() and not args.out.is_dir():
         raise UserError(f"--out must be a folder (got the file {args.out})")
+    check_out_folder(args.out, instead="write the games' output outside it")  # before the games' module (torch)
     _check_out(args.out, _games(args), sweep=args.sweep)
 
 
@@ -82,9 +83,8 @@ def _games(args: argparse.Namespace) -> list[str]:
 
 
 def _check_out(out: Path, games: list[str], *, sweep: bool) -> None:
-    """The files this run writes may replace only an earlier games output (its distances.json says so; each
-    PNG must be one matplotlib wrote); the folder is writable before a minute of computing."""
-    check_out_folder(out, instead="write the games' output outside it")
+    """The files this run writes into ``out`` (a folder that may be written: :func:`check_out_folder`) may replace
+    only an earlier games output (its distances.json says so; each PNG must be one matplotlib wrote)."""
     names = ["distances.json", *(["kinked-sweep.png"] if sweep else [])] + [
         f"{g}-{kind}.png" for g in games for kind in ("trajectories", "distance")]
     ours = _games_record(out / "distances.json")

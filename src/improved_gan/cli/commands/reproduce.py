@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
                         f"(got {args.preset})")
     _check_jobs_and_stack(args)
     overrides = _overrides(args)
-    from improved_gan.experiments import table1  # torch (the failure rule): once the flags are checked
+    from improved_gan.experiments import table1  # numpy (the data), torch where it trains: once the flags are checked
 
     labels = list(table1.LABEL_COUNTS) if args.labels is None else args.labels
     table1.check_table_out(args.out)  # before any run is planned or trained: a user's table1.md stays

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from improved_gan.errors import UserError
+from improved_gan.runs.guard import enclosing_run
 from improved_gan.runs.out_rules import check_out_file, check_out_folder
 from improved_gan.utils.atomic import atomic_open
 
@@ -71,8 +72,6 @@ def _refuse_a_runs_own_file(out: Path) -> None:
     even with --overwrite (``--out RUN/config.json --format npz --overwrite`` destroyed the run). A new one is
     refused too: the run holds only what its trainer writes, which a resume would write over
     (``--out RUN/samples/epoch-0003.png``, then ``train --resume RUN --epochs 3``, lost the samples)."""
-    from improved_gan.runs.guard import enclosing_run  # torch: reached after the flags are checked
-
     run = enclosing_run(out)
     if run is not None and (out.exists() or out.is_symlink()) and not out.is_dir():
         raise UserError(f"--out {out} is a file of the run {run}; --overwrite never replaces a run's own files. "
@@ -93,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
             f"at most {MAX_SAMPLES:,} images per call (got --n {args.n:,}: they are held in memory); "
             "run several calls with different --seed"
         )
-    # torch, numpy, PIL: imported once the flags are checked (docs/cli.md, Start-up)
+    _check_out(args.out, fmt, overwrite=args.overwrite)
+    # torch, numpy, PIL: imported once the flags and --out are checked (docs/cli.md, Start-up)
     import numpy as np
 
     from improved_gan.training.device import resolve_device
@@ -101,7 +101,6 @@ def run(args: argparse.Namespace) -> int:
     from improved_gan.utils.image_grid import save_grid
 
     check_seed(args.seed)
-    _check_out(args.out, fmt, overwrite=args.overwrite)
     device = resolve_device(args.device)
     images = sample_images(args.run, args.n, seed=args.seed, device=device)
     if fmt == "grid":

@@ -63,13 +63,13 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _check_values(args: argparse.Namespace, default_splits: int) -> bool:
-    """Positive counts, no empty values; returns whether ``--splits`` was given (``args.splits`` then set)."""
+def _check_values(args: argparse.Namespace) -> bool:
+    """Positive counts, no empty values (checked before torch is imported); returns whether ``--splits`` was
+    given (its default is set once the metrics are imported)."""
     splits_given = args.splits is not None
-    if args.splits is None:
-        args.splits = default_splits
-    if args.splits < 1 or args.batch_size < 1:
-        raise UserError(f"--splits and --batch-size must be positive (got {args.splits}, {args.batch_size})")
+    if (splits_given and args.splits < 1) or args.batch_size < 1:
+        splits = args.splits if splits_given else "the default"
+        raise UserError(f"--splits and --batch-size must be positive (got {splits}, {args.batch_size})")
     for flag, value in (("--metrics", args.metrics), ("--reference", args.reference), ("--weights", args.weights),
                         ("--classifier", args.classifier), ("--data-dir", args.data_dir)):
         if value is not None and not value.strip():  # "" would be the default, or the working directory
@@ -78,7 +78,8 @@ def _check_values(args: argparse.Namespace, default_splits: int) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    # torch and the scoring networks: off the start-up path of every other command
+    splits_given = _check_values(args)
+    # torch and the scoring networks: imported once the flags are checked (docs/cli.md, Start-up)
     from improved_gan.image_sources import check_generator_count, describe_source, load_images
     from improved_gan.metrics.evaluate import evaluate_samples, load_scoring_network
     from improved_gan.metrics.inception_score import DEFAULT_SPLITS
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     from improved_gan.runs.guard import check_run_links
     from improved_gan.runs.scores import merge_run_scores, read_run_scores, score_entries
 
-    splits_given = _check_values(args, DEFAULT_SPLITS)
+    args.splits = args.splits if splits_given else DEFAULT_SPLITS
     device = resolve_device(args.device)
     kind = describe_source(args.source)
     is_run = kind == "run"
