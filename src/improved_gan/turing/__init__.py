@@ -11,10 +11,24 @@ Layers, each usable alone: :mod:`~.store` (the database), :mod:`~.sequencing`,
 (arrays to a study folder), :mod:`~.app` (the ASGI app), :mod:`~.server` (uvicorn).
 """
 
-from improved_gan.turing.config import StudyFolder, StudyOptions
-from improved_gan.turing.create import CreatedStudy, ImagePool, create_study
-from improved_gan.turing.stats import StudyResults, summarize
-from improved_gan.turing.store import Store
+import importlib
+
+_HOMES = {
+    "CreatedStudy": "create", "ImagePool": "create", "create_study": "create", "Store": "store",
+    "StudyFolder": "config", "StudyOptions": "config", "StudyResults": "stats", "summarize": "stats",
+}
+"""Where each name of the package lives. They are imported on first use (``from improved_gan.turing import
+Store``), not with the package: importing a submodule (``turing.invitations``, to check a flag) then costs
+only that submodule, not torch and the database (docs/cli.md, Start-up)."""
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CreatedStudy",

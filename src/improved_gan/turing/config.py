@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from improved_gan.errors import ConfigError
+from improved_gan.runs.guard import check_outside_runs
+from improved_gan.runs.out_paths import check_folder_path
 
 FEEDBACK_MODES = ("on", "off", "random")
 MANIFEST_NAME = "study.json"
@@ -132,6 +134,16 @@ def slug_from_folder(folder: str | Path) -> str:
     """A default study name from a folder name (``runs/CIFAR top_1%`` -> ``cifar-top-1``)."""
     slug = re.sub(r"[^a-z0-9]+", "-", Path(folder).resolve().name.lower()).strip("-")
     return slug[:64] or "study"
+
+
+def check_new_folder(folder: str | Path) -> Path:
+    """``folder`` resolved, if a study can be created there (absent or empty, not inside a run folder)."""
+    folder = Path(folder).resolve()
+    check_folder_path(folder, flag="the study folder")
+    if folder.exists() and any(folder.iterdir()):
+        raise ConfigError(f"{folder} already exists and is not empty; choose a new study folder")
+    check_outside_runs(folder, flag="the study folder", instead="create the study outside it")
+    return folder
 
 
 @dataclass(frozen=True)

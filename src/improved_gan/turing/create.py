@@ -30,6 +30,7 @@ from improved_gan.turing.config import (
     MANIFEST_FORMAT,
     StudyFolder,
     StudyOptions,
+    check_new_folder,
     options_dict,
 )
 from improved_gan.turing.database import default_url
@@ -37,7 +38,6 @@ from improved_gan.metrics.images import check_images
 from improved_gan.turing.images import write_png
 from improved_gan.turing.store import NewImage, Store
 from improved_gan.utils.atomic import atomic_write_json
-from improved_gan.runs.out_paths import check_folder_path
 
 
 @dataclass(frozen=True)
@@ -82,18 +82,6 @@ STALE_STAGING_S = 24 * 3600
 # Pools more unequal than this show the smaller pool's images this many times
 # as often as the larger's; see :func:`pool_warnings`.
 MAX_POOL_RATIO = 2.0
-
-
-def check_new_folder(folder: str | Path) -> Path:
-    """``folder`` resolved, if a study can be created there (absent or empty)."""
-    folder = Path(folder).resolve()
-    check_folder_path(folder, flag="the study folder")
-    if folder.exists() and any(folder.iterdir()):
-        raise ConfigError(f"{folder} already exists and is not empty; choose a new study folder")
-    from improved_gan.runs.guard import check_outside_runs
-
-    check_outside_runs(folder, flag="the study folder", instead="create the study outside it")
-    return folder
 
 
 def _check_pools(options: StudyOptions, real: ImagePool, generated: ImagePool) -> None:

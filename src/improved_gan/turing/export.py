@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import math
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from improved_gan.turing.formatting import (
     format_difference,
@@ -20,8 +20,10 @@ from improved_gan.turing.formatting import (
     format_proportion,
     format_rate,
 )
-from improved_gan.turing.stats import StudyResults
-from improved_gan.turing.store import Study, VoteRow
+
+if TYPE_CHECKING:  # types only: the columns and the writers import no database (`results` checks its exports first)
+    from improved_gan.turing.stats import StudyResults
+    from improved_gan.turing.store import Study, VoteRow
 
 VOTE_COLUMNS = (
     "annotator", "label", "feedback", "position", "image", "kind", "origin", "score",

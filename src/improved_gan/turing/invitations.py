@@ -26,9 +26,10 @@ import re
 from typing import Sequence
 
 from improved_gan.errors import ConfigError
-from improved_gan.turing import schema
 
-_LABEL = re.compile(r"[A-Za-z0-9_.\-]{1,%d}" % schema.LABEL_MAX_LENGTH)
+LABEL_MAX_LENGTH = 64
+"""The longest participant label (the store's column is as wide: turing/schema.py)."""
+_LABEL = re.compile(r"[A-Za-z0-9_.\-]{1,%d}" % LABEL_MAX_LENGTH)
 MAX_BATCH = 100_000
 
 
@@ -37,7 +38,7 @@ def check_labels(labels: Sequence[str]) -> list[str]:
     cleaned = [label.strip() for label in labels]
     for line, label in enumerate(cleaned, 1):
         if not _LABEL.fullmatch(label):
-            raise ConfigError(f"label {line} ({label[:80]!r}) must be 1-{schema.LABEL_MAX_LENGTH} "
+            raise ConfigError(f"label {line} ({label[:80]!r}) must be 1-{LABEL_MAX_LENGTH} "
                               "letters, digits, '_', '.' or '-'")
     seen: set[str] = set()
     repeated = [label for label in cleaned if label in seen or seen.add(label)]

@@ -40,11 +40,12 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from improved_gan.turing.invitations import LABEL_MAX_LENGTH  # the label rule's length
+
 SCHEMA_VERSION = 4  # 2: invitations, owner logouts; 3: attention checks, tutorial; 4: timing
 # (each version adds tables only, so an older store opens and gains the new ones)
 TOKEN_HASH_LENGTH = 64  # hex SHA-256
 IMAGE_NAME_LENGTH = 32
-LABEL_MAX_LENGTH = 64
 
 metadata = MetaData()
 

@@ -216,12 +216,13 @@ def create(args: argparse.Namespace) -> int:
     if args.sessions < 1:
         raise UserError(f"--sessions must be at least 1 (got {args.sessions}); it is how many "
                         "annotators you mean to invite")
-    # the study's modules (torch, the database): imported once --sessions is checked
-    from improved_gan.turing.config import StudyOptions, slug_from_folder
-    from improved_gan.turing.create import PoolWarning, check_new_folder, create_study, recurrence_problem
-    from improved_gan.turing.sources import load_pool
+    from improved_gan.turing.config import StudyOptions, check_new_folder, slug_from_folder
 
     check_new_folder(args.study)  # before the (possibly slow) loading of images
+    # the images' and the study's modules (torch, the database): imported once the flags and the folder are checked
+    from improved_gan.turing.create import PoolWarning, create_study, recurrence_problem
+    from improved_gan.turing.sources import load_pool
+
     _check_source_flags(args)
     options = StudyOptions(
         slug=slug_from_folder(args.study) if args.slug is None else args.slug,
@@ -300,7 +301,6 @@ def _load(load_pool, source: str, option: str, **kwargs):
 
 def invite(args: argparse.Namespace) -> int:
     from improved_gan.turing.invitations import MAX_BATCH, check_base_url, check_labels, invitations_csv
-    from improved_gan.turing.served import ServedStudy
     from improved_gan.utils.atomic import atomic_write_text
     from improved_gan.runs.out_paths import check_output_file
 
@@ -322,6 +322,8 @@ def invite(args: argparse.Namespace) -> int:
             link = f" (a symbolic link to {os.readlink(args.out)})" if args.out.is_symlink() else ""
             raise UserError(f"{args.out} exists{link}; invitation codes are shown once, so choose a new file")
         check_output_file(args.out, what="new .csv file")  # before any code is made: a code never written is lost
+    from improved_gan.turing.served import ServedStudy  # the web stack and the database: once the flags are checked
+
     served = ServedStudy.open(args.study, database_url=args.database)
     try:
         codes = served.store.add_invitations(served.study, labels)
@@ -378,11 +380,12 @@ def serve(args: argparse.Namespace) -> int:
 
 def results(args: argparse.Namespace) -> int:
     from improved_gan.turing.export import images_csv, results_json, results_text, votes_csv
-    from improved_gan.turing.served import ServedStudy
-    from improved_gan.turing.stats import summarize_study
     from improved_gan.utils.atomic import atomic_write_text
 
     _check_exports(args)
+    from improved_gan.turing.served import ServedStudy  # the web stack and the database: once the flags are checked
+    from improved_gan.turing.stats import summarize_study
+
     served = ServedStudy.open(args.study, database_url=args.database, read_only=True)
     try:
         study = served.current_study()
