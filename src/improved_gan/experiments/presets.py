@@ -93,7 +93,8 @@ def mnist_fm_paper() -> TrainConfig:
     mnist5k with 100 labels, float32, an AVX2 host): D overpowered G in 1 of
     20 seeds by epoch 40, 5% [0.1, 25] (seed 9, at epoch 32). On full MNIST,
     seeds 0-4 in float32 were healthy to epoch 14 (an AVX-512 host). The demo
-    trains this preset.
+    trained this preset until ``mnist-fm-stable`` (D's input noise 0.5), which
+    failed in none of 40 seeds of the same study.
     """
     return TrainConfig(preset="mnist-fm-paper", lr=0.001, lr_decay_start=200, lr_decay_end=300, table_discriminator="raw")
 
