@@ -3,8 +3,8 @@
 Before, ``train --device mps`` (and ``score``, ``resume``) ended in PyTorch's traceback "not linked with
 support for mps devices", although the config's own rule named auto, cpu, cuda and cuda:N only; and
 ``train --resume RUN`` with ``RUN/samples`` a link to a folder of yours wrote the epoch's grid over your
-``epoch-NNNN.png`` there, with exit status 0. The refusals come before training, so nothing here trains
-but the shared tiny run (tests/training/conftest.py).
+``epoch-NNNN.png`` there, with exit status 0 (and ``runs`` listed such a run as healthy). The refusals come
+before training, so nothing here trains but the shared tiny run (tests/training/conftest.py).
 """
 
 from __future__ import annotations
@@ -207,3 +207,22 @@ def test_the_run_folder_itself_may_be_a_link(tmp_path, capsys):
     (tmp_path / "run").symlink_to(run)
     assert main(["report", str(tmp_path / "run")]) == 0
     assert (run / "report.md").is_file()
+
+
+def test_runs_lists_a_run_with_a_link_as_damaged_naming_the_link(tmp_path, capsys):
+    """``runs`` said such a run was healthy (finished, unfinished) while resume, report and score refuse it."""
+    import json
+
+    from improved_gan.cli.main import main
+
+    linked = fake_run(tmp_path / "runs" / "linked", checkpoint=True)
+    (linked / "samples").mkdir()
+    _link_samples_to_yours(linked, tmp_path / "figures", epoch=2)
+    fake_run(tmp_path / "runs" / "plain", checkpoint=True)
+    assert main(["runs", str(tmp_path / "runs"), "--json"]) == 0
+    listed = {Path(row["run"]).name: row for row in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert (listed["linked"]["status"], listed["plain"]["status"]) == ("damaged", "unfinished"), listed
+    assert f"samples is a symbolic link to {tmp_path / 'figures'} (outside the run folder)" in listed["linked"]["problem"]
+    assert main(["runs", str(tmp_path / "runs")]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if "linked" in line)
+    assert "damaged" in line and "samples is a symbolic link" in line, line

@@ -3,7 +3,9 @@
 - ``running``: a live process holds ``running.pid`` (:mod:`~improved_gan.runs.guard`);
 - ``finished``: its metrics reach ``config.epochs``;
 - ``unfinished``: anything less (stopped, crashed, or not yet past its first epoch);
-- ``damaged``: its config, metrics or checkpoints cannot be read (the reason is given).
+- ``damaged``: its config, metrics or checkpoints cannot be read, or a path it writes is a symbolic link
+  (:func:`~improved_gan.runs.guard.check_run_links`: resume, report and score refuse it) or of the wrong kind
+  (the reason is given).
 
 Apart from that state, a run that plays the K+1 game has ``failure`` set once D overpowered G
 (:mod:`~improved_gan.runs.failures`): ``runs`` shows it as ``FAILED``, running or not.
@@ -60,7 +62,7 @@ def run_status(folder: Path) -> RunStatus:
     """The status of the run in ``folder`` (module docstring); never raises for a damaged run."""
     # torch (the game's loss in the failure rule, checkpoints): only for a run found (module docstring)
     from improved_gan.runs.failures import run_failure
-    from improved_gan.runs.guard import running_pid, wrong_kinds
+    from improved_gan.runs.guard import check_run_links, running_pid, wrong_kinds
 
     try:
         config = load_config(folder / CONFIG)
@@ -81,6 +83,11 @@ def run_status(folder: Path) -> RunStatus:
         status.failure = failure.describe() if failure else ""
     if running_pid(folder) is not None:
         status.status = "running"
+        return status
+    try:  # a link where the run writes: resume, report and score refuse the run until it is replaced
+        check_run_links(folder)
+    except UserError as err:
+        status.status, status.problem = "damaged", _within(folder, err)
         return status
     wrong = wrong_kinds(folder)
     if wrong:
