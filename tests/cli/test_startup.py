@@ -67,26 +67,67 @@ REFUSED = {
     "train-resume-flag": (["train", "mnist-fm", "--allow-lr-change"], 2, "applies to `improved-gan resume RUN`"),
     "resume-no-run": (["resume"], 2, "the following arguments are required: RUN"),
     "resume-preset-flag": (["resume", "{tmp}/run", "--labels", "50"], 2, "does not apply"),
+    "resume-missing-run": (["resume", "{tmp}/missing"], 2, "no such run folder"),
+    "train-resume-missing-run": (["train", "--resume", "{tmp}/missing"], 2, "no such run folder"),
     "sample-no-out": (["sample", "{tmp}/run"], 2, "the following arguments are required: --out"),
     "sample-bad-n": (["sample", "{tmp}/run", "--out", "{tmp}/s.png", "--n", "0"], 2, "--n must be positive"),
     "sample-bad-format": (["sample", "{tmp}/run", "--out", "{tmp}/s.jpg"], 2, "--out must be FILE.png"),
     "eval-missing-run": (["eval", "{tmp}/missing"], 2, "config.json not found"),
     "eval-unknown-flag": (["eval", "{tmp}/run", "--bogus"], 2, "unrecognized arguments: --bogus"),
     "score-no-source": (["score"], 2, "the following arguments are required: source"),
+    "score-bad-splits": (["score", "mnist:test", "--splits", "0"], 2, "--splits and --batch-size must be positive"),
+    "score-empty-metrics": (["score", "mnist:test", "--metrics", " "], 2, "--metrics is empty"),
     "report-no-run": (["report"], 2, "the following arguments are required: runs"),
+    "report-missing-run": (["report", "{tmp}/missing"], 2, "is not a run folder (no config.json)"),
     "reproduce-bad-table": (["reproduce", "table2"], 2, "invalid choice: 'table2'"),
     "reproduce-bad-jobs": (["reproduce", "table1", "--jobs", "0"], 2, "--jobs must be at least 1"),
     "reproduce-bad-seeds": (["reproduce", "table1", "--seeds", "9-0"], 2, "is an empty range"),
+    "reproduce-bad-labels": (["reproduce", "table1", "--labels", "-5", "--out", "{tmp}/t"], 2,
+                             "labels must be >= 0 (got -5)"),
+    "reproduce-bad-epochs": (["reproduce", "table1", "--epochs", "0", "--out", "{tmp}/t"], 2,
+                             "epochs must be positive (got 0)"),
     "demo-bad-seed": (["demo", "--seed", "-1"], 2, "seed must be >= 0"),
     "demo-bad-epochs": (["demo", "--epochs", "0"], 2, "epochs must be positive"),
     "ablate-bad-epochs": (["ablate", "table3", "--epochs", "0", "--out", "{tmp}/t"], 2, "epochs must be positive"),
     "ablate-bad-row": (["ablate", "table3", "--only", "nothing"], 2, "unknown rows"),
     "classifier-no-action": (["classifier"], 2, "the following arguments are required: ACTION"),
+    "classifier-bad-epochs": (["classifier", "train", "--epochs", "0"], 2, "--epochs must be at least 1 (got 0)"),
     "games-bad-steps": (["games", "--out", "{tmp}/g", "--steps", "0"], 2, "--steps must be a positive number"),
     "games-bad-game": (["games", "--out", "{tmp}/g", "--game", "chess"], 2, "invalid choice: 'chess'"),
     "turing-bad-sessions": (["turing", "create", "{tmp}/study", "--real", "mnist:test", "--generated", "{tmp}/run",
                              "--sessions", "0"], 2, "--sessions must be at least 1"),
     "turing-no-action": (["turing"], 2, "the following arguments are required: ACTION"),
+    "turing-invite-bad-n": (["turing", "invite", "{tmp}/study", "--n", "0"], 2, "--n must be between 1 and"),
+    "turing-invite-bad-url": (["turing", "invite", "{tmp}/study", "--n", "1", "--base-url", "ftp://x"], 2,
+                              "is not an http(s) address"),
+    "turing-results-one-file-twice": (["turing", "results", "{tmp}/study", "--json", "{tmp}/a", "--votes-csv",
+                                       "{tmp}/a"], 2, "--json and --votes-csv both name"),
+}
+
+# the same, in a folder holding a run (``run``: a config and its metrics, no checkpoint; ``run/samples/``) and a
+# user's files (``notes.txt``, ``figures/a.png``), which every refusal leaves as they were
+REFUSED_BESIDE_A_RUN = {
+    "resume-a-file": (["resume", "{tmp}/notes.txt"], "a file, not a run folder"),
+    "resume-inside-a-run": (["resume", "{tmp}/run/samples"], "a folder inside the run"),
+    "resume-not-a-run": (["resume", "{tmp}/figures"], "config.json not found"),
+    "train-dry-run-into-another-run": (["train", "mnist-fm", "--out", "{tmp}/run", "--dry-run"],
+                                       "holds the start of a run of another configuration"),
+    "report-out-inside-the-run": (["report", "{tmp}/run", "--out", "{tmp}/run/c.md"], "lies inside the run folder"),
+    "report-out-not-markdown": (["report", "{tmp}/run", "--out", "{tmp}/c.txt"], "ending in .md"),
+    "sample-out-yours": (["sample", "{tmp}/run", "--out", "{tmp}/figures/a.png"], "exists; name a new .png file"),
+    "sample-out-inside-the-run": (["sample", "{tmp}/run", "--out", "{tmp}/run/x.png"], "lies inside the run folder"),
+    "classifier-out-yours": (["classifier", "train", "--out", "{tmp}/notes.txt"], "was not written by improved-gan"),
+    "games-out-inside-the-run": (["games", "--out", "{tmp}/run/g"], "lies inside the run folder"),
+    "ablate-out-inside-the-run": (["ablate", "table3", "--out", "{tmp}/run/t"], "lies inside the run folder"),
+    "demo-out-a-file": (["demo", "--out", "{tmp}/notes.txt"], "is a file; name a folder"),
+    "demo-out-inside-the-run": (["demo", "--out", "{tmp}/run/d"], "lies inside the run folder"),
+    "reproduce-out-a-file": (["reproduce", "table1", "--out", "{tmp}/notes.txt"], "is a file, not a folder"),
+    "turing-create-study-a-file": (["turing", "create", "{tmp}/notes.txt", "--real", "mnist:test", "--generated",
+                                    "{tmp}/run"], "is a file, not a folder"),
+    "turing-invite-out-yours": (["turing", "invite", "{tmp}/study", "--n", "1", "--out", "{tmp}/notes.txt"],
+                                "invitation codes are shown once"),
+    "turing-results-json-yours": (["turing", "results", "{tmp}/study", "--json", "{tmp}/notes.txt"],
+                                  "was not written by improved-gan"),
 }
 
 COMMANDS = ("ablate", "classifier", "demo", "eval", "games", "report", "reproduce", "resume", "runs", "sample",
@@ -104,6 +145,24 @@ def test_a_refused_argument_is_said_before_torch_is_imported(case, tmp_path):
     assert (seen["status"], seen["imported"]) == (status, {}), seen
     assert says in seen["said"], seen
     assert not any(tmp_path.iterdir()), "a refused command wrote nothing"
+
+
+@pytest.mark.parametrize("case", REFUSED_BESIDE_A_RUN)
+def test_a_refused_path_is_said_before_torch_is_imported(case, tmp_path):
+    """Paths are checked where their facts are (runs/guard.py, runs/out_rules.py, each command's own), none of
+    which imports torch: a run folder, an --out inside one, a user's file."""
+    from clitools import fake_run, files
+
+    (fake_run(tmp_path / "run") / "samples").mkdir()
+    (tmp_path / "notes.txt").write_text("my notes")
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "a.png").write_bytes(b"my figure")
+    before = files(tmp_path)
+    argv, says = REFUSED_BESIDE_A_RUN[case]
+    seen = probe(_fill(argv, tmp_path), tmp_path)
+    assert (seen["status"], seen["imported"]) == (2, {}), seen
+    assert says in seen["said"], seen
+    assert files(tmp_path) == before and sorted(os.listdir(tmp_path)) == ["figures", "notes.txt", "run"]
 
 
 def test_runs_of_a_folder_without_runs_imports_no_torch(tmp_path):
