@@ -1,10 +1,11 @@
 """Can this checkpoint continue a run of this config? Checked before any of its tensors is loaded.
 
 A checkpoint holds the config it was trained with and the networks' tensors. :func:`check_matches_checkpoint`
-compares the run's ``config.json`` with the first (``resume``, ``sample`` and ``eval`` ask it), and
-:func:`check_checkpoint_fits` the second with the networks that ``config`` builds: a checkpoint copied in from
-another model is one line, not a ``load_state_dict`` traceback. Training's concern, not the run folder's: it
-needs the networks.
+compares the run's ``config.json`` with the first (``resume``, ``sample`` and ``eval`` ask it, before any network
+is built or data loaded), and :func:`check_checkpoint_fits` the second with the networks that will load them: a
+checkpoint copied in from another model is one line, not a ``load_state_dict`` traceback. The networks checked
+are the ones used: the trainer's own, or those :func:`load_checkpoint_networks` builds and returns; none is built
+only to be checked. Training's concern, not the run folder's: it needs the networks.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from improved_gan.config import LR_FIELDS, WHERE_NOT_WHAT, TrainConfig
 from improved_gan.errors import ConfigError, UserError
@@ -22,9 +24,9 @@ from improved_gan.training.build import build_models
 
 def check_matches_checkpoint(run_dir: Path, config: TrainConfig, state: dict, *, allow=frozenset()) -> None:
     """Raise UserError when ``RUN/config.json`` (``config``) differs from the config the checkpoint
-    ``state`` was trained with in anything but :data:`WHERE_NOT_WHAT` and ``allow``, or when its
-    networks do not fit that config's (:func:`check_checkpoint_fits`). A checkpoint of another
-    preset is one line naming both."""
+    ``state`` was trained with in anything but :data:`WHERE_NOT_WHAT` and ``allow``. A checkpoint of another
+    preset is one line naming both. Whether its tensors fit is :func:`check_checkpoint_fits`'s, once the
+    networks are built."""
     try:
         trained = TrainConfig.from_dict(state["config"])
     except (ConfigError, TypeError) as err:
@@ -38,7 +40,6 @@ def check_matches_checkpoint(run_dir: Path, config: TrainConfig, state: dict, *,
         )
     differ = config_differences(trained, config, ignore=WHERE_NOT_WHAT | allow)
     if not differ:
-        check_checkpoint_fits(run_dir, config, state)
         return
     lr_only = {d.split("=")[0] for d in differ} <= LR_FIELDS
     hint = " (pass --allow-lr-change to continue with the new learning rate)" if lr_only and not allow else ""
@@ -62,21 +63,11 @@ def state_dict_mismatch(module, state_dict: dict) -> str | None:
     return ", ".join(parts) + " tensors" if parts else None
 
 
-def check_checkpoint_fits(run_dir: Path, config: TrainConfig, state: dict, *, models=None) -> None:
-    """Raise UserError when the checkpoint's generator and discriminator do not fit the networks of
-    ``config``: e.g. a checkpoint file copied in from a run of another model. ``models``: the
-    ``(generator, discriminator)`` to load into; default: built from ``config`` on the meta device
-    (shapes only, no memory, no weights)."""
+def check_checkpoint_fits(run_dir: Path, config: TrainConfig, state: dict, *, models: tuple[nn.Module, nn.Module]) -> None:
+    """Raise UserError when the checkpoint's generator and discriminator do not fit ``models``, the
+    ``(generator, discriminator)`` of ``config`` that are about to load them: e.g. a checkpoint file copied
+    in from a run of another model."""
     run_dir = Path(run_dir)
-    if models is None:
-        try:
-            models = build_models(
-                config, image_shape=tuple(state["image_shape"]), num_classes=int(state["num_classes"]),
-                device=torch.device("meta"),
-            )  # fmt: skip
-        except UserError as err:
-            where = f"the checkpoint in {run_dir / CHECKPOINTS}"
-            raise UserError(f"{where} does not fit {run_dir / CONFIG}: {err}; nothing was changed") from None
     for part, model in zip(("generator", "discriminator"), models):
         problem = state_dict_mismatch(model, state[part])
         if problem is not None:
@@ -85,3 +76,21 @@ def check_checkpoint_fits(run_dir: Path, config: TrainConfig, state: dict, *, mo
                 f"{run_dir / CONFIG} (preset {config.preset}) cannot load: {problem}; it was written by another "
                 "model. Put this run's own checkpoint back, or start a new run in another folder; nothing was changed"
             )
+
+
+def load_checkpoint_networks(run_dir: Path, config: TrainConfig, state: dict, *,
+                             device: torch.device) -> tuple[nn.Module, nn.Module]:
+    """``config``'s generator and discriminator on ``device``, built for the image shape and classes the
+    checkpoint ``state`` records, holding its tensors; a UserError, before any tensor is loaded, when they do
+    not fit (:func:`check_checkpoint_fits`). Call :func:`check_matches_checkpoint` first."""
+    run_dir = Path(run_dir)
+    try:
+        models = build_models(config, image_shape=tuple(state["image_shape"]), num_classes=int(state["num_classes"]),
+                              device=device)  # fmt: skip
+    except UserError as err:
+        raise UserError(f"the checkpoint in {run_dir / CHECKPOINTS} does not fit {run_dir / CONFIG}: {err}; "
+                        "nothing was changed") from None
+    check_checkpoint_fits(run_dir, config, state, models=models)
+    for part, model in zip(("generator", "discriminator"), models):
+        model.load_state_dict(state[part])
+    return models

@@ -10,11 +10,11 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from improved_gan.config import TrainConfig, load_config
+from improved_gan.config import LR_FIELDS, TrainConfig, load_config
 from improved_gan.errors import UserError
 from improved_gan.semi_supervised import classification_errors
-from improved_gan.training.build import build_models
 from improved_gan.runs.checkpoint import load_checkpoint
+from improved_gan.training.checkpoint_fit import check_matches_checkpoint, load_checkpoint_networks
 from improved_gan.training.device import resolve_device
 from improved_gan.training.ema import ExponentialMovingAverage
 from improved_gan.training.experiment_data import load_experiment_data
@@ -86,9 +86,9 @@ def load_run_classifier(
         config = dataclasses.replace(config, data_dir=data_dir)
     torch_device = resolve_device(device)
     state = load_checkpoint(run_dir, map_location=torch_device)
+    check_matches_checkpoint(run_dir, config, state, allow=LR_FIELDS)  # e.g. an edited latent_dim, before the data
     data = load_experiment_data(config, device=torch_device)
-    _, discriminator = build_models(config, image_shape=data.image_shape, num_classes=data.num_classes, device=torch_device)
-    discriminator.load_state_dict(state["discriminator"])
+    _, discriminator = load_checkpoint_networks(run_dir, config, state, device=torch_device)
     run = RunClassifier(discriminator, data.x_test, data.y_test, int(state["epoch"]), config, state["step"]["ema"])
     if which == "ema":
         run.use_average()

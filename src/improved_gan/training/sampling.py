@@ -17,12 +17,11 @@ from tqdm.auto import tqdm
 from improved_gan.config import LR_FIELDS, load_config
 from improved_gan.errors import UserError
 from improved_gan.models import Generator
-from improved_gan.training.build import build_models
 from improved_gan.runs.checkpoint import load_checkpoint
 from improved_gan.training.device import resolve_device
 from improved_gan.training.pixels import to_uint8
 from improved_gan.runs.layout import CONFIG
-from improved_gan.training.checkpoint_fit import check_matches_checkpoint
+from improved_gan.training.checkpoint_fit import check_matches_checkpoint, load_checkpoint_networks
 from improved_gan.utils.eval_mode import eval_mode
 
 
@@ -33,9 +32,7 @@ def load_generator(run_dir: str | Path, *, device: torch.device | str | None = N
     device = device if isinstance(device, torch.device) else resolve_device(device)
     state = load_checkpoint(run_dir, map_location=device)
     check_matches_checkpoint(run_dir, config, state, allow=LR_FIELDS)  # e.g. an edited latent_dim
-    image_shape, num_classes = state["image_shape"], state["num_classes"]
-    generator, _ = build_models(config, image_shape=tuple(image_shape), num_classes=num_classes, device=device)
-    generator.load_state_dict(state["generator"])
+    generator, _ = load_checkpoint_networks(run_dir, config, state, device=device)
     return generator.eval(), config.pixel_scale
 
 

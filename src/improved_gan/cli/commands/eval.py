@@ -7,7 +7,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from improved_gan.config import LR_FIELDS, check_data_dir_given, load_config
+from improved_gan.config import check_data_dir_given, load_config
 from improved_gan.runs.layout import CONFIG
 
 
@@ -27,15 +27,10 @@ def run(args: argparse.Namespace) -> int:
         check_data_dir_given(config.dataset, args.data_dir)
         dataclasses.replace(config, data_dir=args.data_dir).validate()
     # torch: imported once the run's config and the flags are checked (docs/cli.md, Start-up)
-    from improved_gan.runs.checkpoint import load_checkpoint
     from improved_gan.training.device import resolve_device
     from improved_gan.training.evaluate import evaluate_run
-    from improved_gan.training.checkpoint_fit import check_matches_checkpoint
 
     resolve_device(args.device)
-    state = load_checkpoint(args.run, on_fallback=lambda message: None)  # evaluate_run says it, once
-    check_matches_checkpoint(args.run, config, state, allow=LR_FIELDS)  # e.g. an edited latent_dim
-    del state
     result = evaluate_run(args.run, device=args.device, data_dir=args.data_dir, progress=not args.no_progress)
     if args.json:
         print(json.dumps(result, sort_keys=True))
