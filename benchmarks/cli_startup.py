@@ -36,6 +36,12 @@ CASES = {
     "sample RUN --n 0": ["sample", "{empty}/run", "--out", "{empty}/s.png", "--n", "0"],
     "demo --seed -1": ["demo", "--seed", "-1"],
     "eval MISSING": ["eval", "{empty}/missing"],
+    "resume MISSING": ["resume", "{empty}/missing"],
+    "report MISSING": ["report", "{empty}/missing"],
+    "score mnist:test --splits 0": ["score", "mnist:test", "--splits", "0"],
+    "reproduce table1 --labels -5": ["reproduce", "table1", "--labels", "-5", "--out", "{empty}/t"],
+    "classifier train --epochs 0": ["classifier", "train", "--epochs", "0"],
+    "turing invite STUDY --n 0": ["turing", "invite", "{empty}/study", "--n", "0"],
     "train --help": ["train", "--help"],
 }
 """Each case's arguments; ``{empty}`` is a folder that holds no run (nothing is written into it)."""
