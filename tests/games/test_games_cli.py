@@ -8,7 +8,7 @@ import pytest
 
 from clitools import cli
 from improved_gan.cli.main import main
-from improved_gan.games import KinkedGame, Method, run_game
+from improved_gan.games import GamesSettings, KinkedGame, Method, run_game
 from improved_gan.games.experiment import run_experiment
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -97,6 +97,6 @@ def test_a_progress_bar_on_stderr_names_each_run_and_no_progress_turns_it_off(tm
 
 
 def test_the_library_shows_no_bar_unless_asked(tmp_path, capsys):
-    report = run_experiment(tmp_path, ["bilinear"], lr=0.05, steps=10, history_weight=0.5)
+    report = run_experiment(tmp_path, GamesSettings(games=("bilinear",), lr=0.05, steps=10, history_weight=0.5))
     assert len(report.trajectories) == 6
     assert capsys.readouterr() == ("", "")

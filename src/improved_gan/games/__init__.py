@@ -7,20 +7,32 @@
 - :mod:`~improved_gan.games.rules`: simultaneous and alternating gradient
   descent (the paper), extragradient and optimistic GD (later remedies).
 - :mod:`~improved_gan.games.runner`: run a method, record its trajectory.
+- :mod:`~improved_gan.games.settings`: what one experiment is asked for, checked without torch.
 - :mod:`~improved_gan.games.plots`, :mod:`~improved_gan.games.sweep`,
   :mod:`~improved_gan.games.experiment`: the pictures and tables of docs/games.md.
 """
 
-from improved_gan.games.games import GAMES, BilinearGame, Game, KinkedGame, get_game
-from improved_gan.games.players import Players
-from improved_gan.games.rules import RULES, UpdateRule, make_rule
-from improved_gan.games.runner import Method, Trajectory, default_methods, run_game
+from improved_gan.utils.lazy import lazy_names
+
+_HOMES = {
+    "GAMES": "games", "BilinearGame": "games", "Game": "games", "KinkedGame": "games", "get_game": "games",
+    "Players": "players", "RULES": "rules", "UpdateRule": "rules", "make_rule": "rules",
+    "Method": "runner", "Trajectory": "runner", "default_methods": "runner", "run_game": "runner",
+    "GamesSettings": "settings",
+}
+"""Where each name of the package lives. They are imported on first use (``from improved_gan.games import
+run_game``), not with the package: importing :mod:`~improved_gan.games.settings`, to check a flag, then
+costs only that module, not torch (docs/cli.md, Start-up)."""
+
+
+__getattr__ = lazy_names(__name__, _HOMES)
 
 __all__ = [
     "GAMES",
     "RULES",
     "BilinearGame",
     "Game",
+    "GamesSettings",
     "KinkedGame",
     "Method",
     "Players",

@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 from improved_gan.games.games import Game, get_game
 from improved_gan.games.plots import plot_distances, plot_trajectories, save_png
 from improved_gan.games.runner import Method, Trajectory, counted, default_methods, run_game
+from improved_gan.games.settings import GamesSettings
 from improved_gan.games.sweep import (
     SWEEP_LRS,
     SWEEP_WEIGHTS,
@@ -148,48 +149,37 @@ def _sweep_kinked(
     return distances, sweep_record(distances, game=game, rule="simultaneous", steps=steps, **grid)
 
 
-def run_experiment(
-    out_dir: str | Path,
-    game_names: Sequence[str],
-    *,
-    lr: float,
-    steps: int,
-    history_weight: float,
-    start: tuple[float, float] | None = None,
-    sweep: bool = False,
-    progress: bool = False,
-) -> GamesReport:
+def run_experiment(out_dir: str | Path, settings: GamesSettings, *, progress: bool = False) -> GamesReport:
     """Run :func:`~improved_gan.games.runner.default_methods` on each game; write the figures and ``distances.json``.
 
     Args:
         out_dir: folder for ``<game>-trajectories.png``, ``<game>-distance.png``,
-            ``kinked-sweep.png`` (with ``sweep``) and ``distances.json``.
-        game_names: names in :data:`~improved_gan.games.games.GAMES`.
-        lr: step size of every run.
-        steps: updates per run.
-        history_weight: the historical-averaging weight of the "+ HA" methods.
-        start: starting point of every run; each game's own default if None.
-        sweep: also map simultaneous GD + HA on game 2 over ``SWEEP_LRS x SWEEP_WEIGHTS``.
+            ``kinked-sweep.png`` (with ``settings.sweep``) and ``distances.json``
+            (:meth:`GamesSettings.outputs`).
+        settings: the games, step size, updates per run, historical-averaging
+            weight of the "+ HA" methods, start (each game's own if None), and
+            whether to map simultaneous GD + HA on game 2 over ``SWEEP_LRS x SWEEP_WEIGHTS``.
         progress: a progress bar on stderr over the runs (one per game and
             method, one per cell of the sweep), naming the run at work.
     """
+    lr, steps, start = settings.lr, settings.steps, settings.start
     out_dir = Path(out_dir)
-    methods = default_methods(history_weight)
+    methods = default_methods(settings.history_weight)
     trajectories: list[Trajectory] = []
     written: list[Path] = []
-    record: dict[str, Any] = {"lr": lr, "steps": steps, "history_weight": history_weight}
-    total = len(game_names) * len(methods) + (len(SWEEP_LRS) * len(SWEEP_WEIGHTS) if sweep else 0)
+    record: dict[str, Any] = {"lr": lr, "steps": steps, "history_weight": settings.history_weight}
+    total = len(settings.games) * len(methods) + (len(SWEEP_LRS) * len(SWEEP_WEIGHTS) if settings.sweep else 0)
     with tqdm(total=total, desc="games", unit="run", disable=not progress, leave=False) as bar:
-        for name in game_names:
+        for name in settings.games:
             game = get_game(name)
             runs = compare_methods(game, methods, lr=lr, steps=steps, start=start, bar=bar)
             written += write_game_figures(out_dir, game, runs)
             trajectories += runs
         distances = None
-        if sweep:
+        if settings.sweep:
             distances, record["sweep"] = _sweep_kinked(out_dir / "kinked-sweep.png", steps=steps, start=start, bar=bar)
             written.append(out_dir / "kinked-sweep.png")
     record["runs"] = result_rows(trajectories)
     written.append(out_dir / "distances.json")
     atomic_write_json(written[-1], record)
-    return GamesReport(lr, steps, history_weight, trajectories, distances, written)
+    return GamesReport(lr, steps, settings.history_weight, trajectories, distances, written)

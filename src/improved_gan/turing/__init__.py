@@ -11,7 +11,7 @@ Layers, each usable alone: :mod:`~.store` (the database), :mod:`~.sequencing`,
 (arrays to a study folder), :mod:`~.app` (the ASGI app), :mod:`~.server` (uvicorn).
 """
 
-import importlib
+from improved_gan.utils.lazy import lazy_names
 
 _HOMES = {
     "CreatedStudy": "create", "ImagePool": "create", "create_study": "create", "Store": "store",
@@ -22,13 +22,7 @@ Store``), not with the package: importing a submodule (``turing.invitations``, t
 only that submodule, not torch and the database (docs/cli.md, Start-up)."""
 
 
-def __getattr__(name: str):
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_names(__name__, _HOMES)
 
 __all__ = [
     "CreatedStudy",
