@@ -114,3 +114,46 @@ def test_an_out_folder_of_another_configuration_is_refused(table, tmp_path):
                  "--set", "lr=0.001", check=False)  # fmt: skip
     assert result.returncode == 2
     assert "holds a run of another configuration: lr=0.003 (now 0.001)" in result.stderr
+
+
+def test_the_plan_takes_only_table_1s_presets_and_datasets_and_sets_labels_and_seeds_itself(tmp_path):
+    """The facts of the plan (experiments/table1.py), without the command line: which presets and datasets
+    Table 1 takes, and that an override may not replace the label count or seed that each run gets."""
+    from improved_gan.errors import UserError
+    from improved_gan.experiments.table1 import PLANNED_FIELDS, PRESETS, base_config, plan_table1
+
+    assert {base_config(name).preset for name in PRESETS} == set(PRESETS)
+    with pytest.raises(UserError, match="--preset must be one of mnist-fm, mnist-fm-paper, mnist-fm-stable"):
+        base_config("cifar10-fm")
+    base = base_config("mnist-fm")
+    with pytest.raises(UserError, match="Table 1 is an MNIST experiment: the dataset must be mnist or mnist5k"):
+        plan_table1(base, labels=[20], seeds=[0], out=tmp_path, overrides={"dataset": "cifar10"})
+    for key, flag in PLANNED_FIELDS.items():
+        with pytest.raises(UserError, match=f"every run of the table has its own {key}; give them with {flag}"):
+            plan_table1(base, labels=[20], seeds=[0], out=tmp_path, overrides={key: "3"})
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("jobs, stack, seeds, says", [
+    (0, None, 10, "--jobs must be at least 1 (got 0)"),
+    (1, 0, 10, "--stack must be at least 1 seed (got 0)"),
+    (1, 11, 10, "--stack 11 is more than the 10 seeds asked for; use --stack 10"),
+    (2, 5, 10, "--jobs 2 would be ignored"),
+])  # fmt: skip
+def test_how_the_plan_is_trained_is_checked(jobs, stack, seeds, says):
+    from improved_gan.errors import UserError
+    from improved_gan.experiments.table1 import check_jobs
+
+    with pytest.raises(UserError, match=says.replace("(", r"\(").replace(")", r"\)")):
+        check_jobs(jobs, stack=stack, seeds=seeds)
+    check_jobs(4, stack=None, seeds=seeds)
+    check_jobs(1, stack=seeds, seeds=seeds)
+
+
+def test_a_table_of_no_finished_run_is_refused(tmp_path):
+    from improved_gan.errors import UserError
+    from improved_gan.experiments.table1 import write_table
+
+    with pytest.raises(UserError, match="no run of this plan has finished an epoch yet"):
+        write_table([], [], tmp_path)
+    assert not any(tmp_path.iterdir())

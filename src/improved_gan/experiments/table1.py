@@ -28,6 +28,7 @@ from typing import Any, Sequence
 from improved_gan.config import TrainConfig, apply_overrides
 from improved_gan.data import labeled_subset, load_dataset
 from improved_gan.errors import UserError
+from improved_gan.experiments.presets import get_preset
 from improved_gan.training.batches import iterations_per_epoch
 from improved_gan.runs.failures import failure_reasons
 from improved_gan.runs.out_rules import check_out_folder
@@ -49,6 +50,12 @@ PAPER = {
 PAPER_TEST_EXAMPLES = 10_000
 """The paper's counts are errors of the 10,000 MNIST test digits."""
 LABEL_COUNTS = (20, 50, 100, 200)
+PRESETS = ("mnist-fm", "mnist-fm-paper", "mnist-fm-stable")
+"""The presets Table 1 trains: mnist-fm's networks and data (as released, as at the paper, the demo's)."""
+DATASETS = ("mnist", "mnist5k")
+"""Table 1 is an MNIST experiment: the full set, or the bundled 5,000 digits for a quick look."""
+PLANNED_FIELDS = {"labels": "--labels", "seed": "--seeds", "data_seed": "--seeds"}
+"""The config fields the plan sets for every run itself, and the flags that give them."""
 _WHY = {
     "ema": "ema: the exponential moving average of D's parameters, as the released script tests",
     "raw": "raw: D's own parameters, as the script at the time of the paper tested",
@@ -70,14 +77,38 @@ class PlannedRun:
         return epochs_done(self.folder)
 
 
+def base_config(preset: str) -> TrainConfig:
+    """The config of ``preset``, one of :data:`PRESETS` (a UserError naming them otherwise)."""
+    if preset not in PRESETS:
+        raise UserError(f"Table 1 is a mnist-fm experiment; --preset must be one of {', '.join(PRESETS)} "
+                        f"(got {preset})")
+    return get_preset(preset)
+
+
+def check_jobs(jobs: int, *, stack: int | None, seeds: int) -> None:
+    """How the plan of ``seeds`` seeds per label count is trained: ``jobs`` runs at once (:func:`run_table1`), or
+    ``stack`` seeds as one computation (:func:`run_stacked`, one process: then ``jobs`` is 1); each a count of
+    at least 1, a stack no larger than the seeds."""
+    if jobs < 1:
+        raise UserError(f"--jobs must be at least 1 (got {jobs})")
+    if stack is not None and stack < 1:
+        raise UserError(f"--stack must be at least 1 seed (got {stack})")
+    if stack is not None and stack > seeds:
+        raise UserError(f"--stack {stack} is more than the {seeds} seeds asked for; use --stack {seeds}")
+    if stack is not None and jobs != 1:
+        raise UserError(f"--stack trains its seeds in one process, so --jobs {jobs} would be ignored; "
+                        "give one of them")
+
+
 def plan_table1(
     base: TrainConfig, *, labels: Sequence[int], seeds: Sequence[int], out: Path, overrides: dict[str, Any] | None = None
 ) -> list[PlannedRun]:
     """Every (labels, seed) run of the protocol, checked before anything trains.
 
-    Refused with one line each: empty label or seed lists, repeated entries, label
-    counts the training set cannot balance (:func:`~improved_gan.data.labeled_subset`'s
-    rule), and an ``out`` folder holding a run of another configuration.
+    Refused with one line each: empty label or seed lists, repeated entries, an override of a field the
+    plan sets itself (:data:`PLANNED_FIELDS`), a dataset other than :data:`DATASETS`, label counts the
+    training set cannot balance (:func:`~improved_gan.data.labeled_subset`'s rule), and an ``out`` folder
+    holding a run of another configuration.
     """
     if not labels:
         raise UserError("no label counts given; e.g. --labels 20 50 100 200")
@@ -89,7 +120,14 @@ def plan_table1(
             raise UserError(f"{name}s given twice: {repeated}")
     if any(s < 0 for s in seeds):
         raise UserError(f"seeds must be >= 0 (got {sorted(s for s in seeds if s < 0)})")
+    for key, flag in PLANNED_FIELDS.items():
+        if key in (overrides or {}):
+            raise UserError(f"--set {key}={overrides[key]}: every run of the table has its own {key}; "
+                            f"give them with {flag}")
     base = apply_overrides(base, overrides or {})
+    if base.dataset not in DATASETS:
+        raise UserError(f"Table 1 is an MNIST experiment: the dataset must be {' or '.join(DATASETS)} "
+                        f"(got {base.dataset})")
     configs = {(n_labels, seed): dataclasses.replace(base, labels=n_labels, seed=seed).validate()
                for n_labels in labels for seed in seeds}  # every value checked before the data is loaded
     _check_label_counts(base, labels)
@@ -222,7 +260,10 @@ def check_table_out(out: Path) -> None:
 
 
 def write_table(rows: Sequence[LabelRow], planned: Sequence[PlannedRun], out: Path) -> Path:
-    """``OUT/table1.md`` (the table beside the paper's) and ``OUT/table1-curves.png`` (every run's curve)."""
+    """``OUT/table1.md`` (the table beside the paper's) and ``OUT/table1-curves.png`` (every run's curve); a
+    UserError when no run of the plan has finished an epoch (``rows`` empty)."""
+    if not rows:
+        raise UserError(f"no run of this plan has finished an epoch yet in {out}")
     check_table_out(out)
     sizes = sorted({n for row in rows for n in row.examples})
     beside = sizes == [PAPER_TEST_EXAMPLES]  # the paper's numbers only beside counts of the same test set

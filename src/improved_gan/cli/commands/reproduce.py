@@ -7,7 +7,6 @@ from pathlib import Path
 
 from improved_gan.config import check_data_dir_given, parse_assignments
 from improved_gan.errors import UserError
-from improved_gan.experiments.presets import get_preset
 
 
 def seed_list(text: str) -> list[int]:
@@ -31,11 +30,6 @@ def seed_list(text: str) -> list[int]:
 
 MAX_SEEDS = 1000
 """The most seeds a reproduced table trains per label count (each is a run folder and hours of training)."""
-TABLE1_PRESETS = ("mnist-fm", "mnist-fm-paper", "mnist-fm-stable")
-"""The presets Table 1 trains: mnist-fm's networks and data (as released, as at the paper, the demo's)."""
-
-TABLE1_DATASETS = ("mnist", "mnist5k")
-"""Table 1 is an MNIST experiment: the full set, or the bundled 5,000 digits for a quick look."""
 
 
 def register(subparsers) -> None:
@@ -66,17 +60,15 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.preset not in TABLE1_PRESETS:
-        raise UserError(f"Table 1 is a mnist-fm experiment; --preset must be one of {', '.join(TABLE1_PRESETS)} "
-                        f"(got {args.preset})")
-    _check_jobs_and_stack(args)
-    overrides = _overrides(args)
-    from improved_gan.experiments import table1  # numpy (the data), torch where it trains: once the flags are checked
+    # numpy (the dataset table); torch only inside the functions that train, cost or ensemble (table1's imports)
+    from improved_gan.experiments import table1
 
+    base = table1.base_config(args.preset)
+    table1.check_jobs(args.jobs, stack=args.stack, seeds=len(args.seeds))  # before the plan: --dry-run says it too
+    overrides = _overrides(args)
     labels = list(table1.LABEL_COUNTS) if args.labels is None else args.labels
     table1.check_table_out(args.out)  # before any run is planned or trained: a user's table1.md stays
-    planned = table1.plan_table1(get_preset(args.preset), labels=labels, seeds=args.seeds, out=args.out,
-                                 overrides=overrides)  # fmt: skip
+    planned = table1.plan_table1(base, labels=labels, seeds=args.seeds, out=args.out, overrides=overrides)
     if args.dry_run:
         print(table1.describe_plan(planned, jobs=args.jobs))
         return 0
@@ -86,46 +78,21 @@ def run(args: argparse.Namespace) -> int:
             table1.run_stacked(planned, stack=args.stack, out=args.out, progress=not args.no_progress)
         else:
             table1.run_table1(planned, jobs=args.jobs, progress=not args.no_progress)
-    rows = table1.summarize(planned, ensemble=not args.no_ensemble)
-    if not rows:
-        raise UserError(f"no run of this plan has finished an epoch yet in {args.out}")
-    path = table1.write_table(rows, planned, args.out)
+    path = table1.write_table(table1.summarize(planned, ensemble=not args.no_ensemble), planned, args.out)
     print(path.read_text())
     print(f"table: {path}")
     return 0
 
 
-def _check_jobs_and_stack(args: argparse.Namespace) -> None:
-    """--jobs and --stack are counts of at least 1, and not both (the stacked engine is one process); checked
-    before the plan, so --dry-run says it too."""
-    if args.jobs < 1:
-        raise UserError(f"--jobs must be at least 1 (got {args.jobs})")
-    if args.stack is not None and args.stack < 1:
-        raise UserError(f"--stack must be at least 1 seed (got {args.stack})")
-    if args.stack is not None and args.stack > len(args.seeds):
-        raise UserError(f"--stack {args.stack} is more than the {len(args.seeds)} seeds asked for; use --stack {len(args.seeds)}")
-    if args.stack is not None and args.jobs != 1:
-        raise UserError(f"--stack trains its seeds in one process, so --jobs {args.jobs} would be ignored; "
-                        "give one of them")
-
-
 def _overrides(args: argparse.Namespace) -> dict[str, str]:
-    """The --set assignments and the flags, as config overrides; a field given twice, or one that the plan sets
-    for every run (labels, seed), is refused rather than silently replaced."""
+    """The --set assignments and the flags, as config overrides; a field given both ways is refused rather
+    than silently replaced."""
     overrides = parse_assignments(args.set)
-    for key, flag in (("labels", "--labels"), ("seed", "--seeds"), ("data_seed", "--seeds")):
-        if key in overrides:
-            raise UserError(f"--set {key}={overrides[key]}: every run of the table has its own {key}; "
-                            f"give them with {flag}")
     flags = {"epochs": args.epochs, "data_dir": args.data_dir, "dataset": args.dataset}
     for key, value in flags.items():
         if value is not None and key in overrides:
             raise UserError(f"--{key.replace('_', '-')} {value} and --set {key}={overrides[key]} both set {key}; "
                             "give it once")
     overrides.update({k: v for k, v in flags.items() if v is not None})
-    dataset = overrides.get("dataset", "mnist")
-    if dataset not in TABLE1_DATASETS:
-        raise UserError(f"Table 1 is an MNIST experiment: the dataset must be {' or '.join(TABLE1_DATASETS)} "
-                        f"(got {dataset})")
-    check_data_dir_given(dataset, args.data_dir)
+    check_data_dir_given(overrides.get("dataset", "mnist"), args.data_dir)
     return overrides
