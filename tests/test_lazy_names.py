@@ -1,0 +1,48 @@
+"""utils/lazy.lazy_names: a package's names imported on first use, and a table that would misname refused."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from improved_gan.utils.lazy import lazy_names
+
+
+@pytest.fixture
+def package(tmp_path, monkeypatch):
+    """A package ``lazypkg`` whose ``heavy`` submodule records that it was imported."""
+    root = tmp_path / "lazypkg"
+    root.mkdir()
+    (root / "__init__.py").write_text(
+        "from improved_gan.utils.lazy import lazy_names\n"
+        "__getattr__ = lazy_names(__name__, {'answer': 'heavy', 'Light': 'light'})\n")
+    (root / "heavy.py").write_text("import sys\nsys.modules[__name__].imported = True\nanswer = 42\n")
+    (root / "light.py").write_text("class Light:\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield "lazypkg"
+    for name in [m for m in sys.modules if m == "lazypkg" or m.startswith("lazypkg.")]:
+        del sys.modules[name]
+
+
+def test_a_name_is_imported_when_first_asked_for_and_not_before(package):
+    import lazypkg
+    import lazypkg.light  # a light submodule, as a command's flag check imports one
+
+    assert "lazypkg.heavy" not in sys.modules
+    from lazypkg import answer
+
+    assert answer == 42 and "lazypkg.heavy" in sys.modules and lazypkg.answer == 42
+
+
+def test_an_unknown_name_is_an_attribute_error(package):
+    import lazypkg
+
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        lazypkg.nothing
+
+
+def test_a_name_that_is_also_a_submodule_is_refused():
+    """``inception_score`` the function and the module: after any import of the module the name would be it."""
+    with pytest.raises(ValueError, match="inception_score both a lazy name and a submodule"):
+        lazy_names("improved_gan.metrics", {"inception_score": "inception_score"})
