@@ -136,6 +136,15 @@ def slug_from_folder(folder: str | Path) -> str:
     return slug[:64] or "study"
 
 
+def check_planned_sessions(sessions: int) -> int:
+    """``sessions``, the annotators the owner means to invite, if at least one: creating a study weighs its
+    pools against them (:func:`~improved_gan.turing.create.recurrence_problem`)."""
+    if sessions < 1:
+        raise ConfigError(f"--sessions must be at least 1 (got {sessions}); it is how many "
+                          "annotators you mean to invite")
+    return sessions
+
+
 def check_new_folder(folder: str | Path) -> Path:
     """``folder`` resolved, if a study can be created there (absent or empty, not inside a run folder)."""
     folder = Path(folder).resolve()

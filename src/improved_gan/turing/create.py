@@ -31,6 +31,7 @@ from improved_gan.turing.config import (
     StudyFolder,
     StudyOptions,
     check_new_folder,
+    check_planned_sessions,
     options_dict,
 )
 from improved_gan.turing.database import default_url
@@ -214,6 +215,7 @@ def create_study(
     database_url: str | None = None,
     progress: bool = False,
     planned_sessions: int | None = None,
+    allow_recurring_images: bool = True,
 ) -> CreatedStudy:
     """Write a new study folder and register the study in the store.
 
@@ -224,16 +226,18 @@ def create_study(
         database_url: an external store (e.g. ``postgresql+psycopg://...``);
             default: ``turing.sqlite3`` inside the folder.
         progress: a progress bar on stderr while the images are written.
-        planned_sessions: how many annotators the owner means to invite; with
-            it, a :class:`PoolWarning` says when the feedback arm would show an
-            image again after its kind was told (:func:`recurrence_problem`).
+        planned_sessions: how many annotators the owner means to invite (at
+            least 1); with it, a :class:`PoolWarning` says when the feedback arm
+            would show an image again after its kind was told (:func:`recurrence_problem`).
+        allow_recurring_images: False: such pools are a ConfigError instead of a
+            warning, before anything is written.
 
     Returns:
         The folder, slug, counts and the owner's token (printed once, never stored).
     """
     folder = check_new_folder(folder)
     _check_pools(options, real, generated)
-    found = _pool_warnings(options, real, generated, planned_sessions)
+    found = _pool_warnings(options, real, generated, planned_sessions, refuse_recurring=not allow_recurring_images)
     for text in found:
         warnings.warn(text, PoolWarning, stacklevel=2)
     remove_stale_staging(folder)
@@ -243,12 +247,17 @@ def create_study(
 
 
 def _pool_warnings(options: StudyOptions, real: ImagePool, generated: ImagePool,
-                   planned_sessions: int | None) -> list[str]:
-    """What the pools let annotators give away: :func:`pool_warnings`, and :func:`recurrence_problem` when planned."""
+                   planned_sessions: int | None, *, refuse_recurring: bool) -> list[str]:
+    """What the pools let annotators give away: :func:`pool_warnings`, and :func:`recurrence_problem` when
+    planned (with ``refuse_recurring``, a ConfigError)."""
     found = pool_warnings(*counted_pools(options, len(real.images), len(generated.images)),
                           options.per_session)
-    recurring = None if planned_sessions is None else recurrence_problem(
-        options, len(real.images), len(generated.images), planned_sessions)
+    if planned_sessions is None:
+        return found
+    recurring = recurrence_problem(options, len(real.images), len(generated.images),
+                                   check_planned_sessions(planned_sessions))
+    if recurring and refuse_recurring:
+        raise ConfigError(f"{recurring}; or add --allow-recurring-images (nothing was written)")
     return found + ([recurring] if recurring else [])
 
 

@@ -11,8 +11,12 @@ import csv
 import io
 import json
 import math
-from typing import TYPE_CHECKING, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator, Sequence
 
+from improved_gan.errors import UserError
+from improved_gan.runs.out_paths import check_output_file, starts_with
 from improved_gan.turing.formatting import (
     format_difference,
     format_interval,
@@ -20,6 +24,8 @@ from improved_gan.turing.formatting import (
     format_proportion,
     format_rate,
 )
+
+from improved_gan.utils.atomic import atomic_write_text
 
 if TYPE_CHECKING:  # types only: the columns and the writers import no database (`results` checks its exports first)
     from improved_gan.turing.stats import StudyResults
@@ -155,3 +161,41 @@ def results_text(study: Study, results: StudyResults) -> str:
         lines += [f"    {im.origin}: {format_proportion(im.called_real)} of "
                   f"{im.called_real.trials} votes" for im in fooled]
     return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class Exports:
+    """The files a ``results`` call writes (None: not asked for), each known by its flag in messages."""
+
+    json: Path | None = None
+    votes_csv: Path | None = None
+    images_csv: Path | None = None
+
+    def _asked(self) -> list[tuple[str, Path, str]]:
+        """``(flag, path, first line of the export)`` of each export asked for."""
+        every = (("--json", self.json, '{\n  "study": {\n'),
+                 ("--votes-csv", self.votes_csv, ",".join(VOTE_COLUMNS) + "\n"),
+                 ("--images-csv", self.images_csv, ",".join(IMAGE_COLUMNS) + "\n"))
+        return [(flag, path, head) for flag, path, head in every if path is not None]
+
+    def check(self) -> None:
+        """Each export may replace only an earlier export of its kind (``results`` is run again as votes come),
+        and no two name one file; checked before the store is opened."""
+        named: dict[Path, str] = {}
+        for flag, path, head in self._asked():
+            if path.resolve() in named:
+                raise UserError(f"{named[path.resolve()]} and {flag} both name {path}: the second export would "
+                                "replace the first; give each its own file (nothing was written)")
+            named[path.resolve()] = flag
+            check_output_file(path, flag, ours=lambda p, head=head: starts_with(p, head))
+
+    def write(self, study: Study, results: StudyResults, votes: Sequence[VoteRow]) -> Iterator[Path]:
+        """Write each export (atomically), yielding its path once written; a failed write is a UserError."""
+        texts = {"--json": lambda: results_json(study, results), "--votes-csv": lambda: votes_csv(votes),
+                 "--images-csv": lambda: images_csv(results)}
+        for flag, path, _ in self._asked():
+            try:
+                atomic_write_text(path, texts[flag]())
+            except OSError as err:
+                raise UserError(f"cannot write {path}: {err.strerror or err}") from None
+            yield path

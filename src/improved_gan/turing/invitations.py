@@ -22,10 +22,13 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import os
 import re
+from pathlib import Path
 from typing import Sequence
 
 from improved_gan.errors import ConfigError
+from improved_gan.runs.out_paths import check_output_file
 
 LABEL_MAX_LENGTH = 64
 """The longest participant label (the store's column is as wide: turing/schema.py)."""
@@ -47,6 +50,32 @@ def check_labels(labels: Sequence[str]) -> list[str]:
     if len(cleaned) > MAX_BATCH:
         raise ConfigError(f"at most {MAX_BATCH} invitations at a time (got {len(cleaned)})")
     return cleaned
+
+
+def invitation_labels(n: int | None = None, labels_file: Path | None = None) -> list[str | None]:
+    """The labels of the invitations to make: one per line of ``labels_file`` (blank lines skipped, a
+    byte-order mark is not a label; :func:`check_labels`), else ``n`` (1 to :data:`MAX_BATCH`) without labels."""
+    if labels_file is None:
+        if not 1 <= n <= MAX_BATCH:
+            raise ConfigError(f"--n must be between 1 and {MAX_BATCH:,} invitations at a time (got {n})")
+        return [None] * n
+    try:
+        text = labels_file.read_text(encoding="utf-8-sig")  # Notepad and Excel begin UTF-8 with a byte-order mark
+    except UnicodeDecodeError:
+        raise ConfigError(f"--labels {labels_file} is not a UTF-8 text file; give one label per line") from None
+    labels = check_labels([line for line in text.splitlines() if line.strip()])
+    if not labels:
+        raise ConfigError(f"--labels {labels_file} holds no labels; give one label per line (e.g. participant ids)")
+    return labels
+
+
+def check_invitations_file(path: Path) -> None:
+    """``path`` may receive the invitations: a new file, checked before any code is made (codes are shown
+    once, so a file replaced, or one that cannot be written, loses seats)."""
+    if path.exists() or path.is_symlink():
+        link = f" (a symbolic link to {os.readlink(path)})" if path.is_symlink() else ""
+        raise ConfigError(f"{path} exists{link}; invitation codes are shown once, so choose a new file")
+    check_output_file(path, what="new .csv file")
 
 
 def check_base_url(base_url: str) -> str:

@@ -35,6 +35,7 @@ from sqlalchemy import (
     update,
 )
 
+from improved_gan.errors import ConfigError
 from improved_gan.turing import schema, security
 from improved_gan.turing.config import StudyOptions
 from improved_gan.turing.database import open_engine, write_engine
@@ -302,6 +303,13 @@ class Store:
             owner_token_hash=row.owner_token_hash,
             created_at=_utc(row.created_at),
         )
+
+    def named_study(self, slug: str) -> Study:
+        """The study named ``slug`` (:meth:`study`); a ConfigError when this database holds none."""
+        study = self.study(slug)
+        if study is None:
+            raise ConfigError(f"the database holds no study named {slug!r}")
+        return study
 
     def set_owner_token_hash(self, study_id: int, token_hash: str) -> None:
         with self._write() as conn:

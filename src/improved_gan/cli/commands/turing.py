@@ -32,6 +32,21 @@ import warnings
 from pathlib import Path
 
 from improved_gan.errors import UserError
+from improved_gan.turing.config import (
+    FEEDBACK_MODES,
+    StudyOptions,
+    check_new_folder,
+    check_planned_sessions,
+    slug_from_folder,
+)
+from improved_gan.turing.export import Exports, results_text
+from improved_gan.turing.invitations import (
+    check_base_url,
+    check_invitations_file,
+    invitation_labels,
+    invitations_csv,
+)
+from improved_gan.utils.atomic import atomic_write_text
 
 DATABASE_ENV = "IMPROVED_GAN_TURING_DATABASE"
 
@@ -44,6 +59,31 @@ def register(subparsers) -> None:
     )
     commands = p.add_subparsers(dest="turing_command", metavar="ACTION", required=True)
 
+    _add_create(commands)
+    _add_invite(commands)
+    _add_serve(commands)
+
+    r = commands.add_parser("results", help="print a study's results and write exports")
+    r.add_argument("study", type=Path)
+    r.add_argument("--json", type=Path, metavar="FILE", help="write the statistics as JSON")
+    r.add_argument("--votes-csv", type=Path, metavar="FILE", help="write every vote as CSV")
+    r.add_argument("--images-csv", type=Path, metavar="FILE", help="write per-image votes as CSV")
+    _database_option(r)
+    r.set_defaults(func=_plain_errors(results))
+
+    t = commands.add_parser("token", help="replace the owner's token and print the new one")
+    t.add_argument("study", type=Path)
+    _database_option(t)
+    t.set_defaults(func=_plain_errors(token))
+
+    d = commands.add_parser("remove", help="delete a study's votes, sessions and images from a database")
+    d.add_argument("slug", help="the study's name in URLs")
+    d.add_argument("--yes", action="store_true", help="really delete (without it: say what would go)")
+    _database_option(d, required=True)
+    d.set_defaults(func=_plain_errors(remove))
+
+
+def _add_create(commands) -> None:
     c = commands.add_parser("create", help="make a study folder from real and generated images")
     c.add_argument("study", type=Path, help="the study folder to create")
     c.add_argument("--real", required=True, help="real images: folder, .npz or dataset name (mnist, cifar10:test)")
@@ -57,7 +97,7 @@ def register(subparsers) -> None:
                    help="keep only this fraction of the best-scored candidates (0.01 = top 1%%)")
     c.add_argument("--per-session", type=int, default=50,
                    help="images per annotator, half real and half generated (default 50)")
-    c.add_argument("--feedback", choices=("on", "off", "random"), default="random",
+    c.add_argument("--feedback", choices=FEEDBACK_MODES, default="random",
                    help="tell annotators after each vote whether they were right; "
                         "random: half of them (default)")
     c.add_argument("--attention-checks", type=int, default=6, metavar="N",
@@ -87,6 +127,8 @@ def register(subparsers) -> None:
     _database_option(c)
     c.set_defaults(func=_plain_errors(create))
 
+
+def _add_invite(commands) -> None:
     i = commands.add_parser("invite", help="make invitation codes: one annotator session each")
     i.add_argument("study", type=Path)
     who = i.add_mutually_exclusive_group(required=True)
@@ -100,6 +142,8 @@ def register(subparsers) -> None:
     _database_option(i)
     i.set_defaults(func=_plain_errors(invite))
 
+
+def _add_serve(commands) -> None:
     s = commands.add_parser("serve", help="run the study web server")
     s.add_argument("studies", type=Path, nargs="+", help="study folders to serve")
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: all)")
@@ -112,25 +156,6 @@ def register(subparsers) -> None:
                         "trusted (default 127.0.0.1; '*' trusts any, only behind a firewall)")
     _database_option(s)
     s.set_defaults(func=_plain_errors(serve))
-
-    r = commands.add_parser("results", help="print a study's results and write exports")
-    r.add_argument("study", type=Path)
-    r.add_argument("--json", type=Path, metavar="FILE", help="write the statistics as JSON")
-    r.add_argument("--votes-csv", type=Path, metavar="FILE", help="write every vote as CSV")
-    r.add_argument("--images-csv", type=Path, metavar="FILE", help="write per-image votes as CSV")
-    _database_option(r)
-    r.set_defaults(func=_plain_errors(results))
-
-    t = commands.add_parser("token", help="replace the owner's token and print the new one")
-    t.add_argument("study", type=Path)
-    _database_option(t)
-    t.set_defaults(func=_plain_errors(token))
-
-    d = commands.add_parser("remove", help="delete a study's votes, sessions and images from a database")
-    d.add_argument("slug", help="the study's name in URLs")
-    d.add_argument("--yes", action="store_true", help="really delete (without it: say what would go)")
-    _database_option(d, required=True)
-    d.set_defaults(func=_plain_errors(remove))
 
 
 def _database_option(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
@@ -213,14 +238,10 @@ def _plain_message(err: Exception) -> str | None:
 
 
 def create(args: argparse.Namespace) -> int:
-    if args.sessions < 1:
-        raise UserError(f"--sessions must be at least 1 (got {args.sessions}); it is how many "
-                        "annotators you mean to invite")
-    from improved_gan.turing.config import StudyOptions, check_new_folder, slug_from_folder
-
+    check_planned_sessions(args.sessions)
     check_new_folder(args.study)  # before the (possibly slow) loading of images
     # the images' and the study's modules (torch, the database): imported once the flags and the folder are checked
-    from improved_gan.turing.create import PoolWarning, create_study, recurrence_problem
+    from improved_gan.turing.create import PoolWarning, create_study
     from improved_gan.turing.sources import load_pool
 
     _check_source_flags(args)
@@ -242,14 +263,11 @@ def create(args: argparse.Namespace) -> int:
         data_dir=args.data_dir, top_fraction=args.generated_top, scores=args.generated_scores,
         progress=progress,
     )
-    recurring = recurrence_problem(options, len(real.images), len(generated.images), args.sessions)
-    if recurring and not args.allow_recurring_images:
-        raise UserError(f"{recurring}; or add --allow-recurring-images (nothing was written)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PoolWarning)  # printed below, once
         created = create_study(args.study, options, real=real, generated=generated,
-                               database_url=args.database, progress=progress,
-                               planned_sessions=args.sessions)
+                               database_url=args.database, progress=progress, planned_sessions=args.sessions,
+                               allow_recurring_images=args.allow_recurring_images)
     for text in created.warnings:
         print(f"warning: {text}", file=sys.stderr)
     print(f"created study {created.slug!r} in {created.folder}: {created.n_real} real and "
@@ -300,28 +318,10 @@ def _load(load_pool, source: str, option: str, **kwargs):
 
 
 def invite(args: argparse.Namespace) -> int:
-    from improved_gan.turing.invitations import MAX_BATCH, check_base_url, check_labels, invitations_csv
-    from improved_gan.utils.atomic import atomic_write_text
-    from improved_gan.runs.out_paths import check_output_file
-
     check_base_url(args.base_url)  # before any code is made: a code behind a broken link is a lost seat
-    if args.labels is not None:
-        try:
-            text = args.labels.read_text(encoding="utf-8-sig")  # a byte-order mark (Notepad, Excel) is not a label
-        except UnicodeDecodeError:
-            raise UserError(f"--labels {args.labels} is not a UTF-8 text file; give one label per line") from None
-        labels = check_labels([line for line in text.splitlines() if line.strip()])
-        if not labels:
-            raise UserError(f"--labels {args.labels} holds no labels; give one label per line (e.g. participant ids)")
-    elif not 1 <= args.n <= MAX_BATCH:
-        raise UserError(f"--n must be between 1 and {MAX_BATCH:,} invitations at a time (got {args.n})")
-    else:
-        labels = [None] * args.n
+    labels = invitation_labels(args.n, args.labels)
     if args.out is not None:
-        if args.out.exists() or args.out.is_symlink():
-            link = f" (a symbolic link to {os.readlink(args.out)})" if args.out.is_symlink() else ""
-            raise UserError(f"{args.out} exists{link}; invitation codes are shown once, so choose a new file")
-        check_output_file(args.out, what="new .csv file")  # before any code is made: a code never written is lost
+        check_invitations_file(args.out)
     from improved_gan.turing.served import ServedStudy  # the web stack and the database: once the flags are checked
 
     served = ServedStudy.open(args.study, database_url=args.database)
@@ -345,9 +345,7 @@ def remove(args: argparse.Namespace) -> int:
 
     store = Store.open(args.database, create=False)
     try:
-        study = store.study(args.slug)
-        if study is None:
-            raise UserError(f"the database holds no study named {args.slug!r}")
+        study = store.named_study(args.slug)
         votes = len(store.votes(study.id))
         sessions = store.session_count(study.id)
         if not args.yes:
@@ -379,10 +377,8 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def results(args: argparse.Namespace) -> int:
-    from improved_gan.turing.export import images_csv, results_json, results_text, votes_csv
-    from improved_gan.utils.atomic import atomic_write_text
-
-    _check_exports(args)
+    exports = Exports(json=args.json, votes_csv=args.votes_csv, images_csv=args.images_csv)
+    exports.check()
     from improved_gan.turing.served import ServedStudy  # the web stack and the database: once the flags are checked
     from improved_gan.turing.stats import summarize_study
 
@@ -394,34 +390,9 @@ def results(args: argparse.Namespace) -> int:
     finally:
         served.store.close()
     print(results_text(study, summary), end="")
-    for path, text in ((args.json, lambda: results_json(study, summary)),
-                       (args.votes_csv, lambda: votes_csv(votes)),
-                       (args.images_csv, lambda: images_csv(summary))):
-        if path is not None:
-            try:
-                atomic_write_text(path, text())
-            except OSError as err:
-                raise UserError(f"cannot write {path}: {err.strerror or err}") from None
-            print(f"wrote {path}")
+    for path in exports.write(study, summary, votes):
+        print(f"wrote {path}")
     return 0
-
-
-def _check_exports(args: argparse.Namespace) -> None:
-    """Each export may replace only an earlier export of its kind (``results`` is run again as votes come)."""
-    from improved_gan.turing.export import IMAGE_COLUMNS, VOTE_COLUMNS
-    from improved_gan.runs.out_paths import check_output_file, starts_with
-
-    named: dict[Path, str] = {}
-    for flag, path, head in (("--json", args.json, '{\n  "study": {\n'),
-                             ("--votes-csv", args.votes_csv, ",".join(VOTE_COLUMNS) + "\n"),
-                             ("--images-csv", args.images_csv, ",".join(IMAGE_COLUMNS) + "\n")):
-        if path is None:
-            continue
-        if path.resolve() in named:
-            raise UserError(f"{named[path.resolve()]} and {flag} both name {path}: the second export would "
-                            "replace the first; give each its own file (nothing was written)")
-        named[path.resolve()] = flag
-        check_output_file(path, flag, ours=lambda p, head=head: starts_with(p, head))
 
 
 def token(args: argparse.Namespace) -> int:
