@@ -105,6 +105,18 @@ def test_unreadable_npz_and_other_files_are_errors(tmp_path):
         load_images(str(tmp_path / "missing.npz"))
 
 
+def test_a_file_of_a_folder_that_is_no_image_is_named(tmp_path):
+    """A text file named .png in an image folder: PIL's UnidentifiedImageError (an OSError) was a traceback
+    unless the command caught it; the reader names the file itself."""
+    from improved_gan.image_sources import UnreadableFile
+
+    (tmp_path / "imgs").mkdir()
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "imgs" / "a.png")
+    (tmp_path / "imgs" / "b.png").write_text("this is not an image")
+    with pytest.raises(UnreadableFile, match=r"b\.png: cannot identify .*; remove or replace that file"):
+        load_images(str(tmp_path / "imgs"))
+
+
 def test_asking_for_more_images_than_the_source_holds_is_an_error(tmp_path):
     np.savez(tmp_path / "x.npz", x=_random_images(3, 4, 4, 1))
     with pytest.raises(UserError, match="holds 3 images"):

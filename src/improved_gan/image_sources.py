@@ -170,6 +170,8 @@ def _read_image(file: Path) -> np.ndarray:
     except Image.DecompressionBombError as err:  # not an OSError: it escaped every handler as a traceback
         raise UserError(f"{file}: too large to read as an image ({err.args[0].split(',')[0]}); resize it or "
                         "move it out of the folder") from None
+    except OSError as err:  # PIL's UnidentifiedImageError (a text file named .png), a truncated image
+        raise UnreadableFile(f"{file}: {err}; remove or replace that file") from None
 
 
 _CONVERSION_HINTS = {

@@ -20,6 +20,8 @@ from typing import Any
 
 from improved_gan.config import load_config
 from improved_gan.errors import UserError
+from improved_gan.runs.guard import check_run_links
+from improved_gan.runs.layout import CONFIG, SCORES
 
 
 def register(subparsers) -> None:
@@ -78,42 +80,67 @@ def _check_values(args: argparse.Namespace) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    splits_given = _check_values(args)
+    splits_given, data_dir_given = _check_values(args), args.data_dir is not None
     # torch and the scoring networks: imported once the flags are checked (docs/cli.md, Start-up)
-    from improved_gan.image_sources import check_generator_count, describe_source, load_images
-    from improved_gan.metrics.evaluate import evaluate_samples, load_scoring_network
+    from improved_gan.image_sources import describe_source, load_images
+    from improved_gan.metrics.evaluate import evaluate_samples
     from improved_gan.metrics.inception_score import DEFAULT_SPLITS
+    from improved_gan.runs.scores import merge_run_scores, score_entries
     from improved_gan.training.device import resolve_device
-    from improved_gan.runs.layout import SCORES
-    from improved_gan.runs.guard import check_run_links
-    from improved_gan.runs.scores import merge_run_scores, read_run_scores, score_entries
 
     args.splits = args.splits if splits_given else DEFAULT_SPLITS
     device = resolve_device(args.device)
     kind = describe_source(args.source)
-    is_run = kind == "run"
-    if args.seed is not None and not is_run:
+    if args.seed is not None and kind != "run":
         raise UserError(f"--seed {args.seed} draws a run's generator samples, but {args.source} is not a run "
                         "folder; leave it out")
-    args.seed = 0 if args.seed is None else args.seed
-    run_config = _run_config(args.source) if is_run else None
-    run_dataset = run_config.dataset if is_run else None
-    data_dir_given = args.data_dir is not None
-    if is_run and args.data_dir is None:
-        args.data_dir = run_config.data_dir  # the run's own data folder, for its reference set
-    if is_run:
-        check_generator_count(args.n)  # before the networks load
-        read_run_scores(Path(args.source) / SCORES)  # before the sampling: it is merged into at the end
-        check_run_links(Path(args.source))  # scores.json is written into the run
+    run_config = _open_run(args) if kind == "run" else None
     # a generator is sampled last, once everything else is known to work; other sources are cheap to read first
-    images = None if is_run else _read_source(args.source, n=args.n, data_dir=args.data_dir)
+    images = None if run_config else load_images(args.source, n=args.n, data_dir=args.data_dir)
+    run_dataset = run_config.dataset if run_config else None
     specs = _choose_metrics(args.metrics, run_dataset, images)
     reference_name = _choose_reference(args.reference, run_dataset, images, specs)
-    _check_used(args, specs, splits_given=splits_given)
     reads_a_dataset = kind == "dataset" or (reference_name is not None and describe_source(reference_name) == "dataset")
-    if data_dir_given and not reads_a_dataset:
-        raise UserError(f"--data-dir {args.data_dir} is where datasets live, but neither the source nor the "
-                        "reference is a dataset name (e.g. mnist:test); leave it out")
+    _check_used(args, specs, splits_given=splits_given, data_dir_given=data_dir_given, reads_a_dataset=reads_a_dataset)
+
+    networks = _load_networks(specs, args)
+    reference = _reference(reference_name, specs, networks, args, device) if reference_name else None
+    if images is None:
+        images = load_images(args.source, n=args.n, data_dir=args.data_dir, seed=args.seed, device=device)
+    scores = evaluate_samples(
+        images, metrics=[s.name for s in specs], reference=reference, splits=args.splits, device=device,
+        batch_size=args.batch_size, networks=networks, progress=True,
+    )  # fmt: skip
+    entries = score_entries(specs, scores, networks, n=len(images), splits=args.splits, reference=reference_name,
+                            seed=args.seed if run_config else None)  # fmt: skip
+    if run_config:
+        merge_run_scores(Path(args.source) / SCORES, entries)
+    _print_entries(entries, as_json=args.json)
+    if run_config and not args.json:
+        print(f"wrote {Path(args.source) / SCORES}")
+    return 0
+
+
+def _open_run(args: argparse.Namespace):
+    """The config of the run folder ``args.source``, once what the run is asked for can be given: ``--n``
+    samples fit in memory, its scores.json can be merged into and no link leads out of the run. ``args.data_dir``
+    becomes the run's own (for its reference set) unless given, ``args.seed`` 0 unless given."""
+    from improved_gan.image_sources import check_generator_count
+    from improved_gan.runs.scores import read_run_scores
+
+    config = load_config(Path(args.source) / CONFIG)
+    args.seed = 0 if args.seed is None else args.seed
+    if args.data_dir is None:
+        args.data_dir = config.data_dir
+    check_generator_count(args.n)  # before the networks load
+    read_run_scores(Path(args.source) / SCORES)  # before the sampling: it is merged into at the end
+    check_run_links(Path(args.source))  # scores.json is written into the run
+    return config
+
+
+def _load_networks(specs, args: argparse.Namespace) -> dict:
+    """The scoring network of each chosen metric, once each (``--weights``, ``--classifier``)."""
+    from improved_gan.metrics.evaluate import load_scoring_network
 
     networks = {}
     for spec in specs:
@@ -123,22 +150,7 @@ def run(args: argparse.Namespace) -> int:
                 classifier=args.classifier,
             )  # fmt: skip
     _say_which_classifier(networks)
-    reference = _reference(reference_name, specs, networks, args, device) if reference_name else None
-    if images is None:
-        images = load_images(args.source, n=args.n, data_dir=args.data_dir, seed=args.seed, device=device)
-
-    scores = evaluate_samples(
-        images, metrics=[s.name for s in specs], reference=reference, splits=args.splits, device=device,
-        batch_size=args.batch_size, networks=networks, progress=True,
-    )  # fmt: skip
-    entries = score_entries(specs, scores, networks, n=len(images), splits=args.splits, reference=reference_name,
-                       seed=args.seed if is_run else None)  # fmt: skip
-    if is_run:
-        merge_run_scores(Path(args.source) / SCORES, entries)
-    _print_entries(entries, as_json=args.json)
-    if is_run and not args.json:
-        print(f"wrote {Path(args.source) / SCORES}")
-    return 0
+    return networks
 
 
 def _print_entries(entries: dict[str, dict], *, as_json: bool) -> None:
@@ -192,8 +204,10 @@ def _say_which_classifier(networks) -> None:
               "compare with scores made by the same classifier, not with docs/metrics.md", file=sys.stderr)
 
 
-def _check_used(args: argparse.Namespace, specs, *, splits_given: bool) -> None:
-    """Every network and reference option given is used by a chosen metric: none is silently ignored."""
+def _check_used(args: argparse.Namespace, specs, *, splits_given: bool, data_dir_given: bool,
+                reads_a_dataset: bool) -> None:
+    """Every network, reference and data option given is used by a chosen metric or source: none is silently
+    ignored."""
     from improved_gan.metrics.registry import INCEPTION, MNIST_CLASSIFIER
 
     names = ", ".join(spec.name for spec in specs)
@@ -207,31 +221,18 @@ def _check_used(args: argparse.Namespace, specs, *, splits_given: bool) -> None:
         if given is not None and not used:
             raise UserError(f"{flag} is not used by the metrics chosen ({names}); leave it out, or choose a "
                             "metric that needs it with --metrics")
-
-
-def _run_config(run_dir: str):
-    from improved_gan.runs.layout import CONFIG
-
-    return load_config(Path(run_dir) / CONFIG)
-
-
-def _read_source(source: str, **kwargs):
-    """:func:`load_images`, with a file that is no image (a text file named .png) as one UserError."""
-    from improved_gan.image_sources import load_images
-
-    try:
-        return load_images(source, **kwargs)
-    except OSError as err:  # PIL's UnidentifiedImageError is an OSError
-        raise UserError(f"{source}: {err}; remove or replace that file") from None
+    if data_dir_given and not reads_a_dataset:
+        raise UserError(f"--data-dir {args.data_dir} is where datasets live, but neither the source nor the "
+                        "reference is a dataset name (e.g. mnist:test); leave it out")
 
 
 def _reference(name: str, specs, networks, args, device) -> Any:
     """Reference statistics per network for a dataset name (cached), else the reference images."""
-    from improved_gan.image_sources import describe_source
+    from improved_gan.image_sources import describe_source, load_images
     from improved_gan.metrics.reference import dataset_statistics
 
     if describe_source(name) != "dataset":
-        return _read_source(name, data_dir=args.data_dir)
+        return load_images(name, data_dir=args.data_dir)
     dataset, _, split = name.partition(":")
     return {
         spec.network: dataset_statistics(
