@@ -26,6 +26,14 @@ def test_rows_differ_from_ours_in_one_named_way():
     assert changed["-L+HA"] == {"mode", "labels", "historical_averaging"}
 
 
+def test_only_keeps_the_table_order_and_names_an_unknown_row():
+    from improved_gan.errors import UserError
+
+    assert [row.name for row in table3(only=["-MBF", "Real data"])] == ["Real data", "-MBF"]
+    with pytest.raises(UserError, match=r"unknown rows \['-XYZ'\]; choose from \['Real data', 'Our methods'"):
+        table3(only=["-MBF", "-XYZ"])
+
+
 @pytest.mark.parametrize("row", ROWS, ids=[row.name for row in ROWS])
 def test_each_variant_takes_a_step(row):
     config = dataclasses.replace(row.config, batch_size=8, init_batch_size=16, generator_steps=1).validate()

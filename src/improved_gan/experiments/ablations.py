@@ -13,9 +13,10 @@ The paper does not give the weight of historical averaging in "-L+HA"; we use
 from __future__ import annotations
 
 import dataclasses
-from typing import NamedTuple
+from typing import NamedTuple, Sequence
 
 from improved_gan.config import TrainConfig, apply_overrides
+from improved_gan.errors import UserError
 from improved_gan.experiments.presets import get_preset
 
 HISTORICAL_AVERAGING_WEIGHT = 1e-3
@@ -29,8 +30,17 @@ class Ablation(NamedTuple):
     config: TrainConfig | None  # None: real data (no training)
 
 
-def table3(base: TrainConfig | None = None) -> list[Ablation]:
-    """The rows of Table 3, built on ``base`` (default: the cifar10-mbd preset)."""
+def table3(base: TrainConfig | None = None, *, only: Sequence[str] = ()) -> list[Ablation]:
+    """The rows of Table 3, built on ``base`` (default: the cifar10-mbd preset); ``only``: these rows alone, in
+    the table's order (a UserError naming any the table lacks)."""
+    rows = _rows(base)
+    unknown = sorted(set(only) - {row.name for row in rows})
+    if unknown:
+        raise UserError(f"unknown rows {unknown}; choose from {[row.name for row in rows]}")
+    return [row for row in rows if row.name in only] if only else rows
+
+
+def _rows(base: TrainConfig | None) -> list[Ablation]:
     ours = dataclasses.replace(
         base or get_preset("cifar10-mbd"), generator_norm="virtual", label_smoothing=LABEL_SMOOTHING
     )

@@ -34,12 +34,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    rows = table3()
-    if args.only:
-        unknown = sorted(set(args.only) - {row.name for row in rows})
-        if unknown:
-            raise UserError(f"unknown rows {unknown}; choose from {[row.name for row in rows]}")
-        rows = [row for row in rows if row.name in args.only]
+    rows = table3(only=args.only)
     overrides = {k: v for k, v in {"data_dir": args.data_dir, "epochs": args.epochs,
                                    "iters_per_epoch": args.iters_per_epoch, "device": args.device}.items()
                  if v is not None}  # fmt: skip
