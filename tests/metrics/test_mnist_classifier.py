@@ -43,6 +43,14 @@ def test_forward_takes_uint8_digits_and_returns_logits_and_features():
     assert "width=16" in repr(net)
 
 
+def test_the_recipe_trains_on_one_batch_to_every_image():
+    options = TrainingOptions(batch_size=50)
+    assert options.check_images(50, 60_000) == 50 and options.check_images(60_000, 60_000) == 60_000
+    for n in (49, 60_001):
+        with pytest.raises(UserError, match=f"--train-images must be from 50 \\(one batch\\) to 60,000 \\(got {n}\\)"):
+            options.check_images(n, 60_000)
+
+
 def test_random_shift_moves_each_image_with_zero_fill():
     images = torch.arange(2 * 5 * 5, dtype=torch.uint8).reshape(2, 1, 5, 5) + 1
     generator = torch.Generator().manual_seed(0)

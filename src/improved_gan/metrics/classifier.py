@@ -170,6 +170,12 @@ class TrainingOptions:
     max_shift: int = 2          # random translations of up to this many pixels, per image and axis
     seed: int = 0               # weights, batch order, shifts and dropout
 
+    def check_images(self, n: int, available: int) -> int:
+        """``n``, the training images asked for, if from one batch to the ``available`` ones."""
+        if not self.batch_size <= n <= available:
+            raise UserError(f"--train-images must be from {self.batch_size} (one batch) to {available:,} (got {n})")
+        return n
+
 
 def _random_shift(images: Tensor, max_shift: int, generator: torch.Generator) -> Tensor:
     """Each image of ``[N, C, H, W]`` moved by its own integer offset in ``[-max_shift, max_shift]``, zero fill."""

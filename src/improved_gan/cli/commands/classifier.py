@@ -40,10 +40,8 @@ def _options(args: argparse.Namespace, available: int):
     from improved_gan.metrics.classifier import TrainingOptions
 
     options = TrainingOptions() if args.epochs is None else TrainingOptions(epochs=args.epochs)
-    n = args.train_images
-    if n is not None and not options.batch_size <= n <= available:
-        raise UserError(f"--train-images must be from {options.batch_size} (one batch) to {available:,} "
-                        f"(got {n})")
+    if args.train_images is not None:
+        options.check_images(args.train_images, available)
     return options
 
 
