@@ -97,3 +97,19 @@ def test_the_store_names_a_study_it_lacks(study):
     assert store.named_study("e").id == row.id
     with pytest.raises(ConfigError, match="the database holds no study named 'nope'"):
         store.named_study("nope")
+
+
+def test_a_missing_web_extra_is_one_line_naming_the_install(tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    from clitools import one_line_error
+
+    from improved_gan.turing import WEB_MODULES, require_web_extra
+
+    require_web_extra()  # this environment has it
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in WEB_MODULES[:2] else
+                        find_spec(name, *a))
+    with pytest.raises(UserError, match=r"needs the web extra \(fastapi, uvicorn not installed\): pip install"):
+        require_web_extra()
+    one_line_error(capsys, ["turing", "results", str(tmp_path)], "pip install 'improved-gan[turing]'")

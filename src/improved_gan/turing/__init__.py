@@ -9,9 +9,16 @@ statistics. See docs/turing.md.
 Layers, each usable alone: :mod:`~.store` (the database), :mod:`~.sequencing`,
 :mod:`~.security`, :mod:`~.stats` and :mod:`~.intervals` (pure), :mod:`~.create`
 (arrays to a study folder), :mod:`~.app` (the ASGI app), :mod:`~.server` (uvicorn).
+The web libraries are the ``turing`` extra; :func:`require_web_extra` says what to install when they are missing.
 """
 
+import importlib.util
+
+from improved_gan.errors import UserError
 from improved_gan.utils.lazy import lazy_names
+
+WEB_MODULES = ("fastapi", "uvicorn", "sqlalchemy", "jinja2", "multipart")
+"""What the web app and the store import, by import name: the `turing` extra (pyproject.toml)."""
 
 _HOMES = {
     "CreatedStudy": "create", "ImagePool": "create", "create_study": "create", "Store": "store",
@@ -24,6 +31,17 @@ only that submodule, not torch and the database (docs/cli.md, Start-up)."""
 
 __getattr__ = lazy_names(__name__, _HOMES)
 
+
+def require_web_extra() -> None:
+    """One line naming the install command when the web extra is missing (the core install lacks it)."""
+    missing = [name for name in WEB_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UserError(
+            f"the human study needs the web extra ({', '.join(missing)} not installed): "
+            "pip install 'improved-gan[turing]'"
+        )
+
+
 __all__ = [
     "CreatedStudy",
     "ImagePool",
@@ -31,6 +49,8 @@ __all__ = [
     "StudyFolder",
     "StudyOptions",
     "StudyResults",
+    "WEB_MODULES",
     "create_study",
+    "require_web_extra",
     "summarize",
 ]

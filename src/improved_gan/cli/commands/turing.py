@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import argparse
 import functools
-import importlib.util
 import os
 import sys
 import warnings
 from pathlib import Path
 
 from improved_gan.errors import UserError
+from improved_gan.turing import require_web_extra
 from improved_gan.turing.config import (
     FEEDBACK_MODES,
     StudyOptions,
@@ -175,20 +175,6 @@ def _port(text: str) -> int:
     if not 1 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"a port is 1-65535 (got {port})")
     return port
-
-
-# what the web app imports, by import name; installed by the `turing` extra (pyproject.toml)
-WEB_MODULES = ("fastapi", "uvicorn", "sqlalchemy", "jinja2", "multipart")
-
-
-def require_web_extra() -> None:
-    """One line naming the install command when the web extra is missing (the core install lacks it)."""
-    missing = [name for name in WEB_MODULES if importlib.util.find_spec(name) is None]
-    if missing:
-        raise UserError(
-            f"the human study needs the web extra ({', '.join(missing)} not installed): "
-            "pip install 'improved-gan[turing]'"
-        )
 
 
 def _plain_errors(command):
