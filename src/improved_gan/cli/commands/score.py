@@ -125,8 +125,8 @@ def _open_run(args: argparse.Namespace):
     """The config of the run folder ``args.source``, once what the run is asked for can be given: ``--n``
     samples fit in memory, its scores.json can be merged into and no link leads out of the run. ``args.data_dir``
     becomes the run's own (for its reference set) unless given, ``args.seed`` 0 unless given."""
-    from improved_gan.image_sources import check_generator_count
-    from improved_gan.runs.scores import read_run_scores
+    from improved_gan.image_sources import check_generator_count  # torch (the sampling module), as in run
+    from improved_gan.runs.scores import read_run_scores  # torch (the networks' fingerprints), as in run
 
     config = load_config(Path(args.source) / CONFIG)
     args.seed = 0 if args.seed is None else args.seed
@@ -140,7 +140,7 @@ def _open_run(args: argparse.Namespace):
 
 def _load_networks(specs, args: argparse.Namespace) -> dict:
     """The scoring network of each chosen metric, once each (``--weights``, ``--classifier``)."""
-    from improved_gan.metrics.evaluate import load_scoring_network
+    from improved_gan.metrics.evaluate import load_scoring_network  # torch, as in run
 
     networks = {}
     for spec in specs:
@@ -167,8 +167,8 @@ def _print_entries(entries: dict[str, dict], *, as_json: bool) -> None:
 
 def _choose_metrics(names: str | None, run_dataset: str | None, images) -> list:
     """``--metrics``, else the MNIST scores for MNIST runs and 28x28 grayscale images, else ``is``."""
-    from improved_gan.metrics.evaluate import default_metrics
-    from improved_gan.metrics.registry import resolve_metrics
+    from improved_gan.metrics.evaluate import default_metrics  # torch, as in run
+    from improved_gan.metrics.registry import resolve_metrics  # torch, as in run
 
     if names:
         return resolve_metrics(names)
@@ -195,8 +195,8 @@ def _choose_reference(given: str | None, run_dataset: str | None, images, specs)
 
 def _say_which_classifier(networks) -> None:
     """A classifier other than the reference scores differently: say so, with its digest."""
-    from improved_gan.metrics.classifier import is_reference, weights_digest
-    from improved_gan.metrics.registry import MNIST_CLASSIFIER
+    from improved_gan.metrics.classifier import is_reference, weights_digest  # torch, as in run
+    from improved_gan.metrics.registry import MNIST_CLASSIFIER  # torch, as in run
 
     network = networks.get(MNIST_CLASSIFIER)
     if network is not None and not is_reference(network):
@@ -208,7 +208,7 @@ def _check_used(args: argparse.Namespace, specs, *, splits_given: bool, data_dir
                 reads_a_dataset: bool) -> None:
     """Every network, reference and data option given is used by a chosen metric or source: none is silently
     ignored."""
-    from improved_gan.metrics.registry import INCEPTION, MNIST_CLASSIFIER
+    from improved_gan.metrics.registry import INCEPTION, MNIST_CLASSIFIER  # torch, as in run
 
     names = ", ".join(spec.name for spec in specs)
     networks = {spec.network for spec in specs}
@@ -228,8 +228,8 @@ def _check_used(args: argparse.Namespace, specs, *, splits_given: bool, data_dir
 
 def _reference(name: str, specs, networks, args, device) -> Any:
     """Reference statistics per network for a dataset name (cached), else the reference images."""
-    from improved_gan.image_sources import describe_source, load_images
-    from improved_gan.metrics.reference import dataset_statistics
+    from improved_gan.image_sources import describe_source, load_images  # torch, as in run
+    from improved_gan.metrics.reference import dataset_statistics  # torch, as in run
 
     if describe_source(name) != "dataset":
         return load_images(name, data_dir=args.data_dir)

@@ -28,10 +28,11 @@ import functools
 import os
 import sys
 import warnings
+import zipfile
 from pathlib import Path
 
 from improved_gan.errors import UserError
-from improved_gan.turing import require_web_extra
+from improved_gan.turing import require_web_extra, security
 from improved_gan.turing.config import (
     FEEDBACK_MODES,
     StudyOptions,
@@ -203,9 +204,7 @@ def _plain_errors(command):
 
 def _plain_message(err: Exception) -> str | None:
     """A one-line explanation of a failure the user can fix, or None for a bug."""
-    import zipfile
-
-    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.exc import SQLAlchemyError  # the web extra: checked installed first (require_web_extra)
 
     if isinstance(err, SQLAlchemyError):
         cause = str(getattr(err, "orig", None) or err).strip().splitlines()
@@ -272,7 +271,7 @@ def create(args: argparse.Namespace) -> int:
 def _check_source_flags(args: argparse.Namespace) -> None:
     """``--real`` is not a run's generator; ``--seed`` needs a run folder among the sources, ``--data-dir`` a
     dataset name: never silently unused."""
-    from improved_gan.image_sources import describe_source
+    from improved_gan.image_sources import describe_source  # torch (a run's sampling), imported by create already
 
     real_kind = describe_source(args.real)
     if real_kind == "run":
@@ -291,7 +290,7 @@ def _check_source_flags(args: argparse.Namespace) -> None:
 
 def _load(load_pool, source: str, option: str, **kwargs):
     """``load_pool(source, ...)``, a source that cannot be decoded being a one-line error."""
-    from improved_gan.image_sources import UnreadableFile
+    from improved_gan.image_sources import UnreadableFile  # torch, as above
 
     try:
         return load_pool(source, **kwargs)
@@ -327,7 +326,7 @@ def invite(args: argparse.Namespace) -> int:
 
 
 def remove(args: argparse.Namespace) -> int:
-    from improved_gan.turing.store import Store
+    from improved_gan.turing.store import Store  # the database (SQLAlchemy)
 
     store = Store.open(args.database, create=False)
     try:
@@ -346,7 +345,7 @@ def remove(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from improved_gan.turing.server import serve as run_server
+    from improved_gan.turing.server import serve as run_server  # the web stack (uvicorn)
 
     host = "localhost" if args.host in ("127.0.0.1", "0.0.0.0") else args.host
     host = f"[{host}]" if ":" in host else host  # an IPv6 address in a link is bracketed
@@ -366,7 +365,7 @@ def results(args: argparse.Namespace) -> int:
     exports = Exports(json=args.json, votes_csv=args.votes_csv, images_csv=args.images_csv)
     exports.check()
     from improved_gan.turing.served import ServedStudy  # the web stack and the database: once the flags are checked
-    from improved_gan.turing.stats import summarize_study
+    from improved_gan.turing.stats import summarize_study  # the database (SQLAlchemy), through the store
 
     served = ServedStudy.open(args.study, database_url=args.database, read_only=True)
     try:
@@ -382,8 +381,7 @@ def results(args: argparse.Namespace) -> int:
 
 
 def token(args: argparse.Namespace) -> int:
-    from improved_gan.turing import security
-    from improved_gan.turing.served import ServedStudy
+    from improved_gan.turing.served import ServedStudy  # the web stack and the database
 
     served = ServedStudy.open(args.study, database_url=args.database)
     try:
