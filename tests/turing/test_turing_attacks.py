@@ -272,5 +272,12 @@ def test_the_exposure_does_not_tell_a_reader_whether_the_last_answer_was_right(
           f"always guessing 'right' {base}/{cases} ({100 * base / cases:.1f}%); "
           f"P(rose | wrong) = {p_up_wrong:.2f}, P(rose | right) = {p_up_right:.2f}; "
           f"after a rise the last answer was wrong {up_after[False][0]}/{rose} ({100 * wrong_if_rose:.0f}%)")
-    assert guessed <= base + 0.04 * cases  # reading the exposure does no better than ignoring it
+    # Reading the exposure does no better than ignoring it, up to the documented residual leak and chance. The
+    # reader's gain over "always right" is #(rose and wrong) - #(rose and right): about +1.7% of the cases on
+    # average (P(rose | wrong) about 0.7, P(rose | right) about 0.2, 25% wrong; docs/turing.md), with a sampling
+    # SD of about 3.75% at these 236 cases (each case adds +1, -1 or 0: variance about 0.33). The server draws
+    # its sequences and keys from the system's randomness, so the draw differs run to run: the bound is the mean
+    # plus 3.3 SD (a false alarm about 1 run in 2,000). Before the staircases were interleaved the reader read
+    # every answer (236 of 236, a gain of 25%), far above it. (The earlier bound, 4%, failed about 1 run in 4.)
+    assert guessed <= base + 0.14 * cases
     assert wrong_if_rose < 0.75  # a rise no longer means "wrong" (before: every time)
