@@ -47,6 +47,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.torch_version import TorchVersion
 from tqdm.auto import tqdm
 
 from improved_gan.errors import UserError
@@ -339,8 +340,6 @@ def _plain(value: Any) -> Any:
 def _load_state(path: Path) -> dict:
     """The file's dict through the safe loader; files written before records were plain stored
     ``torch.__version__`` as a ``TorchVersion`` (a ``str``), which is allowed for them."""
-    from torch.torch_version import TorchVersion
-
     with torch.serialization.safe_globals([TorchVersion]):
         return torch.load(path, map_location="cpu", weights_only=True)
 

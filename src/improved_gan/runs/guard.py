@@ -36,13 +36,14 @@ from improved_gan.runs.layout import (
     CONFIG,
     LAST_CHECKPOINT,
     PREVIOUS_CHECKPOINT,
+    RUNNING,
     RUN_FILES,
     RUN_FOLDERS,
-    RUNNING,
     SAMPLES,
     TENSORBOARD,
     WRITTEN_IN_PLACE,
     latest_checkpoint,
+    remove_leftover_temporaries,
 )
 
 def _is_leftover_temp(name: str) -> bool:
@@ -323,7 +324,7 @@ def running_pid(folder: Path) -> int | None:
     """The process training the run in ``folder`` now, or None: the process that holds the lock on its
     ``running.pid`` (fcntl.flock, which the OS releases when the process ends, however it ends). A file left
     by a killed process, or written by hand (``echo 1 > running.pid``), holds no lock and means nothing."""
-    import fcntl
+    import fcntl  # POSIX only: where it is missing, the other run-folder rules still import and work
 
     path = folder / RUNNING
     if not path.is_file():
@@ -359,8 +360,6 @@ class RunningMark:
         self.fd: int | None = None
 
     def __enter__(self) -> "RunningMark":
-        from improved_gan.runs.layout import remove_leftover_temporaries
-
         while self.fd is None:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             if not _lock(fd):

@@ -26,6 +26,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
+from improved_gan.errors import UserError
 from improved_gan.utils.atomic import atomic_write_text, temporary_target
 
 CONFIG = "config.json"
@@ -85,8 +86,6 @@ def write_metrics(run_dir: Path, history: Iterable[dict[str, Any]]) -> None:
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
     """The rows of ``metrics.jsonl``; a damaged line is a UserError naming it and the way to rebuild the file."""
-    from improved_gan.errors import UserError
-
     path = Path(run_dir) / METRICS
     rebuild = f"the checkpoint holds the full history: `improved-gan resume {run_dir}` rewrites the file"
     if path.is_dir():

@@ -14,9 +14,9 @@ A run whose ``last.pt`` is damaged but whose ``previous.pt`` is sound is ``unfin
 (a resume goes back to that epoch), with the reason in ``problem``. Checkpoints are
 read with their tensors memory-mapped, so a listing of large runs stays quick.
 
-:func:`find_runs` walks folders and imports no torch, so ``runs`` on a folder that holds
-no run answers at once; :func:`run_status` imports the failure rule and the checkpoint
-reader (torch) when it is asked about a run.
+The module imports no torch, so ``runs`` on a folder that holds no run answers at once;
+:func:`run_status` imports the checkpoint reader (torch), and the failure rule its loss, when it
+is asked about a run.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from typing import Any, Iterator
 
 from improved_gan.config import load_config
 from improved_gan.errors import UserError
+from improved_gan.runs.failures import run_failure
+from improved_gan.runs.guard import check_run_links, running_pid, wrong_kinds
 from improved_gan.runs.layout import CONFIG, read_metrics
 
 SKIPPED = {"tensorboard", "samples", "checkpoints", ".git", "__pycache__", ".venv", "node_modules"}
@@ -60,10 +62,6 @@ class RunStatus:
 
 def run_status(folder: Path) -> RunStatus:
     """The status of the run in ``folder`` (module docstring); never raises for a damaged run."""
-    # torch (the game's loss in the failure rule, checkpoints): only for a run found (module docstring)
-    from improved_gan.runs.failures import run_failure
-    from improved_gan.runs.guard import check_run_links, running_pid, wrong_kinds
-
     try:
         config = load_config(folder / CONFIG)
     except UserError as err:

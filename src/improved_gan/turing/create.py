@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 from sqlalchemy.exc import SQLAlchemyError
 
 from improved_gan.errors import ConfigError, DataError, UserError
@@ -339,8 +340,6 @@ def _write_images(
     :mod:`improved_gan.turing.attention`).
     ``progress``: a progress bar on stderr, one step per image written.
     """
-    from tqdm.auto import tqdm
-
     rng = random.SystemRandom()
     tutorial_real, tutorial_generated = tutorial_split(options.tutorial)
     taken = rng.sample(range(len(real.images)), tutorial_real + options.attention_checks)

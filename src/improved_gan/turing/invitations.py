@@ -26,6 +26,7 @@ import os
 import re
 from pathlib import Path
 from typing import Sequence
+from urllib.parse import urlsplit
 
 from improved_gan.errors import ConfigError
 from improved_gan.runs.out_paths import check_output_file
@@ -80,8 +81,6 @@ def check_invitations_file(path: Path) -> None:
 
 def check_base_url(base_url: str) -> str:
     """``base_url`` if annotators can open links under it: ``http(s)://host[:port][/path]``."""
-    from urllib.parse import urlsplit
-
     try:
         parts = urlsplit(base_url)
         parts.port  # noqa: B018 -- raises ValueError for a port out of range or not a number

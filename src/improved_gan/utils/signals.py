@@ -13,6 +13,7 @@ worker. The parent stops its workers itself when it is interrupted (training/par
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import sys
@@ -56,8 +57,6 @@ def end_with_parent(parent_pid: int) -> None:
     handled as :class:`Terminated`; a parent already gone ends the worker at once."""
     signal.signal(signal.SIGTERM, _raise_terminated)
     if sys.platform.startswith("linux"):
-        import ctypes
-
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     if os.getppid() != parent_pid:  # the parent ended before the request was made
