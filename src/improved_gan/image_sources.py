@@ -2,6 +2,9 @@
 
 A source is one of, tried in this order:
 
+What kind a source is, :func:`describe_source`, lives in :mod:`improved_gan.source_names` (no torch: a command
+says a missing file before it imports anything heavy); it is handed on here.
+
 * a **run folder** (a directory holding ``config.json`` and ``checkpoints/``):
   ``n`` samples of its generator, seeded (:func:`improved_gan.training.sampling.sample_images`);
 * a **folder of images**: every ``.png``, ``.jpg`` or ``.jpeg`` directly inside
@@ -30,7 +33,7 @@ from PIL import Image
 from improved_gan.data import load_dataset
 from improved_gan.errors import UserError
 from improved_gan.metrics.images import check_images
-from improved_gan.runs.layout import CHECKPOINTS, CONFIG
+from improved_gan.source_names import describe_source, is_run_folder
 from improved_gan.training.sampling import sample_images
 
 __all__ = [
@@ -49,32 +52,6 @@ DEFAULT_GENERATOR_SAMPLES = 50_000
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 """File types read from an image folder (case-insensitive)."""
-
-
-def is_run_folder(path: str | os.PathLike) -> bool:
-    """A training run folder: a directory holding ``config.json`` and ``checkpoints/``."""
-    path = Path(path)
-    return (path / CONFIG).is_file() and (path / CHECKPOINTS).is_dir()
-
-
-def describe_source(source: str) -> str:
-    """What kind of source ``source`` is: ``"run"``, ``"folder"``, ``"npz"`` or ``"dataset"``."""
-    if not source.strip():
-        raise UserError("the image source is empty; name a run folder, an image folder, an .npz or a dataset")
-    path = Path(source).expanduser()
-    if path.is_dir():
-        if (path / CONFIG).is_file() and not (path / CHECKPOINTS).is_dir():  # its plots are no images to score
-            raise UserError(f"{source} is a run folder without {CHECKPOINTS}/: it has not finished an epoch (or "
-                            "its checkpoints were moved), so it has no generator to sample yet")
-        return "run" if is_run_folder(path) else "folder"
-    if path.is_file():
-        if path.suffix.lower() != ".npz":
-            got = path.suffix or "no suffix"
-            raise UserError(f"{source}: a file source must be an .npz of uint8 images (got {got})")
-        return "npz"
-    if os.sep in source or path.suffix:
-        raise UserError(f"{source}: no such file or folder")
-    return "dataset"
 
 
 def load_images(

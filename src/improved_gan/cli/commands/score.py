@@ -22,6 +22,7 @@ from improved_gan.config import load_config
 from improved_gan.errors import UserError
 from improved_gan.runs.guard import check_run_links
 from improved_gan.runs.layout import CONFIG, SCORES
+from improved_gan.source_names import describe_source
 
 
 def register(subparsers) -> None:
@@ -81,8 +82,12 @@ def _check_values(args: argparse.Namespace) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     splits_given, data_dir_given = _check_values(args), args.data_dir is not None
-    # torch and the scoring networks: imported once the flags are checked (docs/cli.md, Start-up)
-    from improved_gan.image_sources import describe_source, load_images
+    kind = describe_source(args.source)  # a missing file or another type, told from its name alone
+    if args.seed is not None and kind != "run":
+        raise UserError(f"--seed {args.seed} draws a run's generator samples, but {args.source} is not a run "
+                        "folder; leave it out")
+    # torch and the scoring networks: imported once the flags and the source's kind are checked (docs/cli.md)
+    from improved_gan.image_sources import load_images
     from improved_gan.metrics.evaluate import evaluate_samples
     from improved_gan.metrics.inception_score import DEFAULT_SPLITS
     from improved_gan.runs.scores import merge_run_scores, score_entries
@@ -90,10 +95,6 @@ def run(args: argparse.Namespace) -> int:
 
     args.splits = args.splits if splits_given else DEFAULT_SPLITS
     device = resolve_device(args.device)
-    kind = describe_source(args.source)
-    if args.seed is not None and kind != "run":
-        raise UserError(f"--seed {args.seed} draws a run's generator samples, but {args.source} is not a run "
-                        "folder; leave it out")
     run_config = _open_run(args) if kind == "run" else None
     # a generator is sampled last, once everything else is known to work; other sources are cheap to read first
     images = None if run_config else load_images(args.source, n=args.n, data_dir=args.data_dir)
@@ -228,7 +229,7 @@ def _check_used(args: argparse.Namespace, specs, *, splits_given: bool, data_dir
 
 def _reference(name: str, specs, networks, args, device) -> Any:
     """Reference statistics per network for a dataset name (cached), else the reference images."""
-    from improved_gan.image_sources import describe_source, load_images  # torch, as in run
+    from improved_gan.image_sources import load_images  # torch, as in run
     from improved_gan.metrics.reference import dataset_statistics  # torch, as in run
 
     if describe_source(name) != "dataset":

@@ -32,6 +32,7 @@ import zipfile
 from pathlib import Path
 
 from improved_gan.errors import UserError
+from improved_gan.source_names import describe_source
 from improved_gan.turing import require_web_extra, security
 from improved_gan.turing.config import (
     FEEDBACK_MODES,
@@ -225,11 +226,11 @@ def _plain_message(err: Exception) -> str | None:
 def create(args: argparse.Namespace) -> int:
     check_planned_sessions(args.sessions)
     check_new_folder(args.study)  # before the (possibly slow) loading of images
+    _check_source_flags(args)  # the sources' kinds, from their names alone
     # the images' and the study's modules (torch, the database): imported once the flags and the folder are checked
     from improved_gan.turing.create import PoolWarning, create_study
     from improved_gan.turing.sources import load_pool
 
-    _check_source_flags(args)
     options = StudyOptions(
         slug=slug_from_folder(args.study) if args.slug is None else args.slug,
         title=args.title,
@@ -271,8 +272,6 @@ def create(args: argparse.Namespace) -> int:
 def _check_source_flags(args: argparse.Namespace) -> None:
     """``--real`` is not a run's generator; ``--seed`` needs a run folder among the sources, ``--data-dir`` a
     dataset name: never silently unused."""
-    from improved_gan.image_sources import describe_source  # torch (a run's sampling), imported by create already
-
     real_kind = describe_source(args.real)
     if real_kind == "run":
         raise UserError(f"--real {args.real} is a run folder: its images are generated; name real images (a "
