@@ -10,7 +10,8 @@ of each run (the spread the demo measures a gain against, ``cli/commands/demo.py
         --figure docs/img/results/demo-stable-grids-epoch80.png --keep docs/runs/demo-stable-2026-12-07
 
 ``--keep`` copies each run's ``config.json`` and ``metrics.jsonl`` (no checkpoints, no samples) and each seed's
-``comparison.md`` into a folder of the docs. No data folder is needed.
+``comparison.md`` into a folder of the docs. Both outputs must be new (a new or empty folder, a new PNG): the
+script replaces nothing. No data folder is needed.
 """
 
 from __future__ import annotations
@@ -91,6 +92,10 @@ def main() -> None:
     missing = [str(f) for f in folders.values() if not (f / RUNS[1] / "metrics.jsonl").is_file()]
     if missing:
         raise SystemExit(f"error: no finished demo in {', '.join(missing)}; run improved-gan demo --seed S --out ...")
+    if args.figure is not None and args.figure.exists():
+        raise SystemExit(f"error: {args.figure} exists; this script writes only new files (remove it first)")
+    if args.keep is not None and args.keep.exists() and any(args.keep.iterdir()):
+        raise SystemExit(f"error: {args.keep} is not empty; this script copies only into a new or empty folder")
     rows = {seed: seed_row(folder) for seed, folder in folders.items()}
     print("| seed | labels only | K+1 GAN | ratio | gain | K+1 failed | lowest `loss_unsup` from epoch 5 "
           "| highest feature-matching loss | precision |")

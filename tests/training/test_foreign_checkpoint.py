@@ -91,3 +91,16 @@ def test_a_checkpoint_of_another_model_under_this_runs_config_is_one_line_not_a_
     one_line_error(capsys, ["resume", str(run), "--epochs", "2"], *says)
     one_line_error(capsys, ["sample", str(run), "--n", "4", "--out", str(run.parent / "g.png")], *says)
     assert _files(run) == before
+
+
+def test_a_checkpoint_for_images_of_another_shape_is_one_line(tiny_run, tmp_path, capsys):
+    """A checkpoint recording 3x32x32 images under mnist-fm's config: the networks the config builds for it are
+    refused before any tensor is loaded (training/checkpoint_fit.load_checkpoint_networks), for sample and eval."""
+    run = Path(shutil.copytree(tiny_run, tmp_path / "run"))
+    state = torch.load(run / "checkpoints" / "last.pt", weights_only=False)
+    torch.save({**state, "image_shape": [3, 32, 32]}, run / "checkpoints" / "last.pt")
+    before = _files(run)
+    says = ("the checkpoint in", "does not fit", "(3, 32, 32)", "nothing was changed")
+    one_line_error(capsys, ["sample", str(run), "--n", "4", "--out", str(tmp_path / "g.png")], *says)
+    one_line_error(capsys, ["eval", str(run)], *says)
+    assert _files(run) == before and not (tmp_path / "g.png").exists()
