@@ -65,6 +65,9 @@ def device_problem(value: str, name: str = "device") -> str | None:
     said = f"{name} must be {DEVICE_NAMES} (got {value!r})"
     return f"{said}: {MPS_REFUSED}" if value.split(":")[0] == "mps" else said
 
+_PASSED = "_passed_validation"
+"""The attribute :meth:`TrainConfig.validate` sets on a config that passed it."""
+
 # -- what a field declares ------------------------------------------------------------------------------------------
 
 SESSION = "session"
@@ -94,7 +97,7 @@ NOT_NEGATIVE = rule(lambda v: v >= 0, "{name} must be >= 0 (got {value})")
 UNIT_OPEN = rule(lambda v: 0.0 < v < 1.0, "{name} must be in (0, 1) (got {value})")
 UNIT_RIGHT_CLOSED = rule(lambda v: 0.0 < v <= 1.0, "{name} must be in (0, 1] (got {value})")
 UNIT_LEFT_CLOSED = rule(lambda v: 0.0 <= v < 1.0, "{name} must be in [0, 1) (got {value})")
-CHANNELS = rule(lambda v: all(w > 0 for w in v), "{name} must be positive channel counts (got {value})")
+CHANNELS = rule(lambda v: min(v) > 0, "{name} must be positive channel counts (got {value})")
 SEED = rule(lambda v: 0 <= v <= MAX_SEED, "{name} must be >= 0 and at most " + f"{MAX_SEED:,}" + " (got {value})")
 SCORE_SAMPLES = rule(lambda v: v == 0 or v >= 10, "{name} must be 0 or at least 10, the score's 10 splits "
                      "(got {value}; 0 switches it off)")
@@ -232,7 +235,14 @@ class TrainConfig:
         return self.seed if self.data_seed is None else self.data_seed
 
     def validate(self) -> "TrainConfig":
-        """Raise :class:`ConfigError` for any impossible value; return ``self``."""
+        """Raise :class:`ConfigError` for any impossible value; return ``self``.
+
+        A config is frozen, so one that has passed stays valid: the check runs once per config, and a second
+        call (the CLI checks before torch is imported, :func:`~improved_gan.training.trainer.train` again for
+        its library callers) returns at once. ``dataclasses.replace`` makes a new config, checked anew.
+        """
+        if self.__dict__.get(_PASSED):
+            return self
         problems = _type_problems(self)
         if problems:  # the rules below assume the declared types and finite numbers
             raise ConfigError("invalid configuration: " + "; ".join(problems))
@@ -247,6 +257,7 @@ class TrainConfig:
             problems.append("virtual batch norm is implemented for the cifar-conv generator only")
         if problems:
             raise ConfigError("invalid configuration: " + "; ".join(problems))
+        object.__setattr__(self, _PASSED, True)  # not a field: equality, hashing and config.json ignore it
         return self
 
     def _label_problems(self) -> list[str]:
@@ -352,9 +363,10 @@ FLAGS = {f.name: f.metadata["flag"] for f in fields(TrainConfig) if f.metadata.g
 
 def value_type(name: str) -> Any:
     """The type of field ``name``'s values, None aside (``int | None`` -> ``int``; a ``Literal`` as it is)."""
-    hint = _field_type(TrainConfig, name)
-    options = [t for t in typing.get_args(hint) if t is not type(None)] if _is_union(hint) else [hint]
-    return options[0]
+    hint = _hints(TrainConfig)[name]
+    if typing.get_origin(hint) in _UNIONS:
+        return [t for t in typing.get_args(hint) if t is not type(None)][0]
+    return hint
 
 
 def check_data_dir_given(dataset: str, data_dir: str | None, *, flag: str = "--data-dir") -> None:
@@ -405,9 +417,12 @@ def _is_instance(value: Any, hint: Any) -> bool:
         return value in typing.get_args(hint) and isinstance(value, str)
     if origin is tuple:
         items = typing.get_args(hint)
-        return isinstance(value, tuple) and len(value) == len(items) and all(
-            _is_instance(v, t) for v, t in zip(value, items)
-        )
+        if not isinstance(value, tuple) or len(value) != len(items):
+            return False
+        for item, item_hint in zip(value, items):  # a loop, as above
+            if type(item) is not item_hint and not _is_instance(item, item_hint):
+                return False
+        return True
     if hint is float:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if hint is int:

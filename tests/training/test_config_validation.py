@@ -80,3 +80,25 @@ def test_json_numbers_keep_working():
     config = TrainConfig(dataset="mnist5k")
     assert TrainConfig.from_dict({**config.to_dict(), "ema_rate": 1}).ema_rate == 1
     assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
+def test_a_config_is_checked_once_and_a_changed_copy_again(monkeypatch):
+    """A frozen config that passed `validate` stays valid: the second call does not check again, and the mark it
+    leaves is not a field (equality, `to_dict`); `dataclasses.replace` makes a new config, which is checked."""
+    import dataclasses
+
+    import improved_gan.config as config_module
+
+    checked = []
+    original = config_module._type_problems
+    monkeypatch.setattr(config_module, "_type_problems", lambda c: checked.append(c) or original(c))
+    config = TrainConfig(dataset="mnist5k")
+    assert config.validate() is config and config.validate() is config
+    assert len(checked) == 1
+    assert config == TrainConfig(dataset="mnist5k") and "_passed_validation" not in config.to_dict()
+    with pytest.raises(ConfigError, match="labels must be a multiple of the 10 classes"):
+        dataclasses.replace(config, labels=55).validate()
+    failed = dataclasses.replace(config, labels=55)
+    for _ in range(2):  # a config that failed is not marked: it fails every time
+        with pytest.raises(ConfigError):
+            failed.validate()

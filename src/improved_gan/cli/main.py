@@ -36,7 +36,14 @@ _START_HERE = """start here:
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_names() -> list[str]:
+    """The commands: one per module of :mod:`improved_gan.cli.commands`, named after it (found without importing)."""
+    return sorted([info.name for info in pkgutil.iter_modules(commands.__path__)])
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of ``command`` alone when it is one of :func:`command_names`: then only
+    its module is imported, which keeps the other commands' imports off its start-up path."""
     parser = argparse.ArgumentParser(
         prog="improved-gan",
         description="Improved Techniques for Training GANs (Salimans et al., 2016): "
@@ -46,15 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
-        module.register(subparsers)
+    names = command_names()
+    for name in [command] if command in names else names:
+        importlib.import_module(f"{commands.__name__}.{name}").register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args, extras = parser.parse_known_args(resume_alias(list(sys.argv[1:] if argv is None else argv)))
+    argv = resume_alias(list(sys.argv[1:] if argv is None else argv))
+    parser = build_parser(argv[0] if argv else None)
+    args, extras = parser.parse_known_args(argv)
     if extras:  # argparse refuses them; a command may say what to do instead (``explain_flags``)
         explain = getattr(args, "explain_flags", None)
         message = explain(args, extras) if explain is not None else None

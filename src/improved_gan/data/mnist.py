@@ -27,7 +27,7 @@ from improved_gan.data.integrity import md5_hex, require_digest
 from improved_gan.errors import DataError
 
 IMAGE_SIZE = 28
-CLASS_NAMES = tuple(str(digit) for digit in range(10))
+CLASS_NAMES = tuple("0123456789")  # the digits, as strings
 
 SPLIT_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),

@@ -26,7 +26,7 @@ from improved_gan.data.files import REDOWNLOAD
 from improved_gan.data.integrity import file_digest, require_digest
 from improved_gan.errors import DataError
 
-CLASS_NAMES = tuple(str(digit) for digit in range(10))
+CLASS_NAMES = tuple("0123456789")  # the digits, as strings
 SPLIT_FILES = {"train": "train_32x32.mat", "test": "test_32x32.mat"}
 URL = "http://ufldl.stanford.edu/housenumbers/"
 FILE_MD5 = {

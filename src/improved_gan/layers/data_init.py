@@ -54,22 +54,21 @@ def init_weight_norm(model: nn.Module, batch: Tensor) -> list[str]:
             forward pass, or its pre-activations cannot be normalised (see
             :meth:`WeightNormLayer.data_dependent_init`).
     """
-    pending = {
-        module: name or type(model).__name__
+    pending = {  # layer -> (its name, whether it initialises from its input)
+        module: (name or type(model).__name__, reads == "input")
         for name, module in model.named_modules()
-        if _reads_output(module) or _reads_input(module)
+        if (reads := _initialised_from(module)) is not None
     }
     initialised: list[str] = []
     handles = []
 
     def initialise_once(module: nn.Module, inputs, output: Tensor) -> Tensor | None:
-        name = pending.pop(module, None)
-        if name is None:  # a layer used twice in one pass is initialised on its first use
+        due = pending.pop(module, None)
+        if due is None:  # a layer used twice in one pass is initialised on its first use
             return None
+        name, from_input = due
         initialised.append(name)
-        if _reads_input(module):
-            return module.data_dependent_init(inputs[0])
-        return module.data_dependent_init(output)
+        return module.data_dependent_init(inputs[0] if from_input else output)
 
     try:
         for module in pending:
@@ -80,17 +79,18 @@ def init_weight_norm(model: nn.Module, batch: Tensor) -> list[str]:
         for handle in handles:
             handle.remove()
     if pending:
-        missing = ", ".join(sorted(pending.values()))
+        missing = ", ".join(sorted(name for name, _ in pending.values()))
         raise ValueError(f"the forward pass did not reach these weight-normalised layers: {missing}")
     return initialised
 
 
-def _reads_output(module: nn.Module) -> bool:
-    """A weight-normalised layer due for initialisation: ``data_dependent_init(output)``."""
-    return isinstance(module, WeightNormLayer) and module.init_scale is not None
-
-
-def _reads_input(module: nn.Module) -> bool:
-    """A layer initialised from its input, ``data_dependent_init(input) -> output``, such as
-    :class:`~improved_gan.techniques.MinibatchDiscrimination` with ``weight_norm=True``."""
-    return bool(getattr(module, "initialises_from_input", False))
+def _initialised_from(module: nn.Module) -> str | None:
+    """What the pass initialises ``module`` from: ``"input"`` for a layer whose ``data_dependent_init(input)``
+    returns its output (``initialises_from_input`` true, e.g. a weight-normalised
+    :class:`~improved_gan.techniques.MinibatchDiscrimination`), ``"output"`` for a weight-normalised layer with an
+    ``init_scale`` (``data_dependent_init(output)``), None for any other module."""
+    if getattr(module, "initialises_from_input", False):
+        return "input"
+    if isinstance(module, WeightNormLayer) and module.init_scale is not None:
+        return "output"
+    return None

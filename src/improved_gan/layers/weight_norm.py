@@ -53,6 +53,11 @@ def weight_norm_scale(weight_v: Tensor, weight_g: Tensor, norm_dims: Sequence[in
     return weight_g * torch.rsqrt(weight_v.square().sum(dim=tuple(norm_dims)))
 
 
+def _all_dims_but(ndim: int, dim: int) -> tuple[int, ...]:
+    """``(0, ..., ndim - 1)`` without ``dim`` (``0 <= dim < ndim``)."""
+    return (*range(dim), *range(dim + 1, ndim))
+
+
 class WeightNormLayer(nn.Module):
     """What the weight-normalised layers share: ``v``, ``g``, ``b`` and the data-dependent init.
 
@@ -65,6 +70,7 @@ class WeightNormLayer(nn.Module):
         weight_g: the scale ``g``, shape ``[out]``, initialised to 1; a parameter if
             ``trainable_scale`` else a buffer.
         bias: ``b``, shape ``[out]``, initialised to 0, or ``None``.
+        norm_dims: the dimensions of ``v`` that make up one unit's weight vector (all but the unit one).
         init_scale: the standard deviation the pre-activations get from the
             data-dependent initialisation (1 in the reference, 0.1 in the last
             layer of the CIFAR-10 models), or ``None`` to leave the layer out of it.
@@ -97,6 +103,7 @@ class WeightNormLayer(nn.Module):
         self.trainable_scale = trainable_scale
         self.init_scale = init_scale
         self.init_std = init_std
+        self.norm_dims = _all_dims_but(len(weight_shape), self._weight_unit_dim)
         self.weight_v = nn.Parameter(torch.empty(weight_shape, **factory))
         scale = torch.empty(out_units, **factory)
         if trainable_scale:
@@ -120,12 +127,9 @@ class WeightNormLayer(nn.Module):
         if self.bias is not None:
             nn.init.zeros_(self.bias)
 
-    def _norm_dims(self) -> tuple[int, ...]:
-        return tuple(d for d in range(self.weight_v.dim()) if d != self._weight_unit_dim)
-
     def scale(self) -> Tensor:
         """``[out]``: the factor ``g / ||v||`` applied to each output unit."""
-        return weight_norm_scale(self.weight_v, self.weight_g, self._norm_dims())
+        return weight_norm_scale(self.weight_v, self.weight_g, self.norm_dims)
 
     @property
     def weight(self) -> Tensor:
@@ -159,7 +163,7 @@ class WeightNormLayer(nn.Module):
         if self.init_scale is None:
             raise ValueError("this layer was built with init_scale=None: it has no data-dependent initialisation")
         unit_dim = self._output_unit_dim % preactivation.dim()
-        stat_dims = tuple(d for d in range(preactivation.dim()) if d != unit_dim)
+        stat_dims = _all_dims_but(preactivation.dim(), unit_dim)
         count = preactivation.numel() // max(preactivation.shape[unit_dim], 1)
         if count < 2:
             raise ValueError(
