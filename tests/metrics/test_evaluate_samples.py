@@ -10,7 +10,7 @@ from improved_gan.errors import UserError
 from improved_gan.metrics.evaluate import default_metrics, evaluate_samples, network_statistics
 from improved_gan.metrics.feature_network import run_network
 from improved_gan.metrics.frechet import feature_statistics, frechet_distance
-from improved_gan.metrics.inception_score import inception_score_from_logits
+from improved_gan.metrics.inception_formula import inception_score_from_logits
 from improved_gan.metrics.registry import (
     INCEPTION,
     KEY_FID,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from improved_gan.metrics.inception_score import (
+from improved_gan.metrics.inception_formula import (
     inception_score,
     inception_score_from_logits,
     split_bounds,

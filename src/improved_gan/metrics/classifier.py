@@ -52,6 +52,7 @@ from tqdm.auto import tqdm
 
 from improved_gan.errors import UserError
 from improved_gan.metrics.cache import CACHE_ENV, cache_root
+from improved_gan.metrics.classifier_recipe import TrainingOptions
 from improved_gan.metrics.feature_network import NetworkOutput, run_network
 from improved_gan.utils.atomic import atomic_torch_save
 
@@ -159,23 +160,6 @@ class MnistClassifier(nn.Module):
 
 
 # -- training ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TrainingOptions:
-    """How :func:`train_classifier` trains; the defaults give the reference classifier."""
-
-    epochs: int = 3             # passes over the training images
-    batch_size: int = 128       # images per step (the last incomplete batch of an epoch is dropped)
-    max_lr: float = 4e-3        # peak of Adam's one-cycle learning-rate schedule
-    max_shift: int = 2          # random translations of up to this many pixels, per image and axis
-    seed: int = 0               # weights, batch order, shifts and dropout
-
-    def check_images(self, n: int, available: int) -> int:
-        """``n``, the training images asked for, if from one batch to the ``available`` ones."""
-        if not self.batch_size <= n <= available:
-            raise UserError(f"--train-images must be from {self.batch_size} (one batch) to {available:,} (got {n})")
-        return n
 
 
 def _random_shift(images: Tensor, max_shift: int, generator: torch.Generator) -> Tensor:

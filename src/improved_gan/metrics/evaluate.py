@@ -23,7 +23,7 @@ from improved_gan.metrics.feature_network import run_network
 from improved_gan.metrics.frechet import FeatureStatistics, feature_statistics
 from improved_gan.metrics.images import check_images
 from improved_gan.metrics.inception import InceptionV3
-from improved_gan.metrics.inception_score import DEFAULT_SPLITS
+from improved_gan.metrics.inception_formula import DEFAULT_SPLITS
 from improved_gan.metrics.registry import INCEPTION, MNIST_CLASSIFIER, resolve_metrics
 
 __all__ = ["default_metrics", "evaluate_samples", "load_scoring_network", "network_statistics"]

@@ -21,11 +21,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from improved_gan.errors import UserError
-from improved_gan.metrics.feature_network import NetworkOutput
 from improved_gan.metrics.frechet import FeatureStatistics, feature_statistics, frechet_distance
-from improved_gan.metrics.inception_score import inception_score_from_logits
+
+if TYPE_CHECKING:  # torch: the table is read (names checked) before torch is imported (docs/cli.md, Start-up)
+    from improved_gan.metrics.feature_network import NetworkOutput
 
 __all__ = [
     "INCEPTION",
@@ -124,6 +126,8 @@ def register_split_score(name: str, *, network: str, mean_key: str, std_key: str
     """Register the Inception score's formula (Section 4) on ``network``'s softmax, as ``name``."""
 
     def compute(outputs: NetworkOutput, *, splits: int, reference: FeatureStatistics | None) -> dict[str, float]:
+        from improved_gan.metrics.inception_formula import inception_score_from_logits  # scipy: see the imports
+
         score = inception_score_from_logits(outputs.logits, splits=splits)
         return {mean_key: score.mean, std_key: score.std}
 

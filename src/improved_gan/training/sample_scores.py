@@ -182,7 +182,7 @@ class SampleScorer:
         n = self.config.final_score_samples
         if n <= 0 or not self._load():
             return {}
-        from improved_gan.metrics.inception_score import DEFAULT_SPLITS  # heavy: see scoring_plan
+        from improved_gan.metrics.inception_formula import DEFAULT_SPLITS  # heavy: see scoring_plan
         from improved_gan.metrics.registry import resolve_metrics
         from improved_gan.runs.scores import merge_run_scores, score_entries  # imports the metrics
 

@@ -20,6 +20,7 @@ from improved_gan.models import Generator
 from improved_gan.runs.checkpoint import load_checkpoint
 from improved_gan.training.device import resolve_device
 from improved_gan.training.pixels import to_uint8
+from improved_gan.training.z_seed import check_seed
 from improved_gan.runs.layout import CONFIG
 from improved_gan.training.checkpoint_fit import check_matches_checkpoint, load_checkpoint_networks
 from improved_gan.utils.eval_mode import eval_mode
@@ -35,16 +36,6 @@ def load_generator(run_dir: str | Path, *, device: torch.device | str | None = N
     generator, _ = load_checkpoint_networks(run_dir, config, state, device=device)
     return generator.eval(), config.pixel_scale
 
-
-MAX_SEED = 2**64 - 1
-"""The largest seed of z (torch's generators take an unsigned 64-bit seed)."""
-
-
-def check_seed(seed: int, flag: str = "--seed") -> int:
-    """``seed`` if torch's generator takes it, else a UserError naming ``flag``."""
-    if not 0 <= seed <= MAX_SEED:
-        raise UserError(f"{flag} must be an integer in 0..{MAX_SEED:,} (got {seed})")
-    return seed
 
 
 @torch.no_grad()

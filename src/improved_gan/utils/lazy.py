@@ -12,7 +12,7 @@ def lazy_names(package: str, homes: dict[str, str]) -> Callable[[str], Any]:
     """A module ``__getattr__`` for ``package`` that imports each name of ``homes`` (name -> submodule) from its
     submodule when it is first asked for, and keeps it in the package.
 
-    A name may not be the name of a submodule (``metrics.inception_score`` the function and the module): once
+    A name may not be the name of a submodule (a function and a module both called ``f``): once
     anything imports that submodule, Python binds the package's attribute to the module and this function is
     never asked, so the name would silently mean the module. Such a table raises ValueError at once."""
     clashes = sorted(set(homes) & set(homes.values()))

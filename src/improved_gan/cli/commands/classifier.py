@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from improved_gan.errors import UserError
+from improved_gan.metrics.classifier_recipe import MNIST_TRAINING_IMAGES, TrainingOptions
 from improved_gan.runs.out_rules import check_out_file, check_out_folder
 
 MIN_TEST_ACCURACY = 0.993
@@ -37,8 +38,6 @@ def _check_epochs(args: argparse.Namespace) -> None:
 
 def _options(args: argparse.Namespace, available: int):
     """The training recipe: the reference's unless --epochs or --train-images shorten it."""
-    from improved_gan.metrics.classifier import TrainingOptions
-
     options = TrainingOptions() if args.epochs is None else TrainingOptions(epochs=args.epochs)
     if args.train_images is not None:
         options.check_images(args.train_images, available)
@@ -60,13 +59,13 @@ def _check_out(out: Path | None) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     _check_epochs(args)  # the flags first, one line each, before torch is imported (docs/cli.md, Start-up)
+    _options(args, MNIST_TRAINING_IMAGES)  # --train-images against a batch of the recipe
     _check_out(args.out)  # and before minutes of training: a user's file is never replaced
     import time
 
     from improved_gan.data import load_dataset
     from improved_gan.metrics.classifier import (
         MNIST_CLASSIFIER_SHA256,
-        TrainingOptions,
         classifier_accuracy,
         save_classifier,
         train_classifier,
@@ -75,7 +74,6 @@ def run_train(args: argparse.Namespace) -> int:
 
     import torch
 
-    _options(args, 60000)  # --train-images against a batch of the recipe, before the data loads
     train = load_dataset("mnist", root=args.data_dir, split="train")
     test = load_dataset("mnist", root=args.data_dir, split="test")
     options = _options(args, len(train))

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from improved_gan.sample_files import FORMATS, SampleFiles
+from improved_gan.training.z_seed import check_seed
 
 
 def register(subparsers) -> None:
@@ -28,12 +29,12 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     files = SampleFiles(args.out, args.n, format=args.format, overwrite=args.overwrite)
+    check_seed(args.seed)
     files.check_out()
     # torch: imported once the flags and --out are checked (docs/cli.md, Start-up)
     from improved_gan.training.device import resolve_device
-    from improved_gan.training.sampling import check_seed, sample_images
+    from improved_gan.training.sampling import sample_images
 
-    check_seed(args.seed)
     images = sample_images(args.run, args.n, seed=args.seed, device=resolve_device(args.device))
     files.write(images)
     print(f"wrote {args.n} samples to {args.out}")

@@ -19,15 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from improved_gan.config import load_config
+from improved_gan.metrics.registry import resolve_metrics
 from improved_gan.errors import UserError
 from improved_gan.runs.guard import check_run_links
 from improved_gan.runs.layout import CONFIG, SCORES
 from improved_gan.source_names import describe_source
+from improved_gan.training.z_seed import check_seed
 
 
 def register(subparsers) -> None:
-    # the parser stays free of torch (every `improved-gan` command builds it);
-    # names are checked against improved_gan.metrics.registry when the command runs
+    # names are checked against improved_gan.metrics.registry (light: no torch) before anything is loaded
     metric_help = "names: is, fid, mnist_score, mnist_fd (docs/metrics.md)"
     p = subparsers.add_parser(
         "score",
@@ -70,6 +71,10 @@ def _check_values(args: argparse.Namespace) -> bool:
     """Positive counts, no empty values (checked before torch is imported); returns whether ``--splits`` was
     given (its default is set once the metrics are imported)."""
     splits_given = args.splits is not None
+    if args.n is not None and args.n < 1:
+        raise UserError(f"--n must be positive (got {args.n})")
+    if args.seed is not None:
+        check_seed(args.seed)
     if (splits_given and args.splits < 1) or args.batch_size < 1:
         splits = args.splits if splits_given else "the default"
         raise UserError(f"--splits and --batch-size must be positive (got {splits}, {args.batch_size})")
@@ -82,6 +87,7 @@ def _check_values(args: argparse.Namespace) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     splits_given, data_dir_given = _check_values(args), args.data_dir is not None
+    asked = resolve_metrics(args.metrics) if args.metrics else None  # names, from the table (no torch)
     kind = describe_source(args.source)  # a missing file or another type, told from its name alone
     if args.seed is not None and kind != "run":
         raise UserError(f"--seed {args.seed} draws a run's generator samples, but {args.source} is not a run "
@@ -89,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     # torch and the scoring networks: imported once the flags and the source's kind are checked (docs/cli.md)
     from improved_gan.image_sources import load_images
     from improved_gan.metrics.evaluate import evaluate_samples
-    from improved_gan.metrics.inception_score import DEFAULT_SPLITS
+    from improved_gan.metrics.inception_formula import DEFAULT_SPLITS
     from improved_gan.runs.scores import merge_run_scores, score_entries
     from improved_gan.training.device import resolve_device
 
@@ -99,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     # a generator is sampled last, once everything else is known to work; other sources are cheap to read first
     images = None if run_config else load_images(args.source, n=args.n, data_dir=args.data_dir)
     run_dataset = run_config.dataset if run_config else None
-    specs = _choose_metrics(args.metrics, run_dataset, images)
+    specs = asked or _choose_metrics(run_dataset, images)
     reference_name = _choose_reference(args.reference, run_dataset, images, specs)
     reads_a_dataset = kind == "dataset" or (reference_name is not None and describe_source(reference_name) == "dataset")
     _check_used(args, specs, splits_given=splits_given, data_dir_given=data_dir_given, reads_a_dataset=reads_a_dataset)
@@ -166,13 +172,10 @@ def _print_entries(entries: dict[str, dict], *, as_json: bool) -> None:
             print(f"{name}: {entry['value']:.4f} ({entry['n']:,} images vs {entry['reference']})")
 
 
-def _choose_metrics(names: str | None, run_dataset: str | None, images) -> list:
-    """``--metrics``, else the MNIST scores for MNIST runs and 28x28 grayscale images, else ``is``."""
+def _choose_metrics(run_dataset: str | None, images) -> list:
+    """Without ``--metrics``: the MNIST scores for MNIST runs and 28x28 grayscale images, else ``is``."""
     from improved_gan.metrics.evaluate import default_metrics  # torch, as in run
-    from improved_gan.metrics.registry import resolve_metrics  # torch, as in run
 
-    if names:
-        return resolve_metrics(names)
     if run_dataset is not None:
         return resolve_metrics(("mnist_score", "mnist_fd") if run_dataset.startswith("mnist") else ("is",))
     return resolve_metrics(default_metrics(images.shape[1:]))
