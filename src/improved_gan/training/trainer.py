@@ -15,6 +15,7 @@ checkpoint, and a resume that would change either is refused unless asked for.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import shutil
 import time
@@ -180,14 +181,14 @@ class Trainer:
             self._restore(state)
 
     def _build_networks(self, channels_last: bool) -> None:
-        """G and D from the run's seed, and the network the EMA discriminator is evaluated in."""
+        """G and D from the run's seed, and a copy of D that the EMA weights are evaluated in (its values are
+        replaced at each evaluation; copying it draws no random numbers)."""
         config, shape, classes = self.config, self.source.image_shape, self.source.num_classes
         torch.manual_seed(config.seed)
         self.generator, self.discriminator = build_models(
             config, image_shape=shape, num_classes=classes, device=self.device
         )
-        self.eval_discriminator = build_models(config, image_shape=shape, num_classes=classes, device=self.device)[1]
-        self.eval_discriminator.eval()
+        self.eval_discriminator = copy.deepcopy(self.discriminator).eval()
         if channels_last:
             for model in (self.generator, self.discriminator, self.eval_discriminator):
                 model.to(memory_format=torch.channels_last)

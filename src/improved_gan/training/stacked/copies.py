@@ -2,8 +2,8 @@
 
 :func:`build_copy` repeats the single trainer's start (training/trainer.py,
 ``Trainer.__init__``): seed the global torch generator with ``config.seed``,
-build G and D, build the evaluation discriminator (whose initial draws a single
-run also makes), initialise weight norm from data. It returns the networks and
+build G and D, initialise weight norm from data (the single run's evaluation
+discriminator is a copy of D, which draws nothing). It returns the networks and
 every random stream the copy goes on with: the NumPy generator of its batch
 order and a torch generator in the state the global one had when the single
 run's first step began (its z stream). The caller's global generator is left
@@ -55,7 +55,6 @@ def build_copy(config: TrainConfig, data: ExperimentData, *, device: torch.devic
         numpy_rng = np.random.default_rng(config.seed)
         shapes = dict(image_shape=data.image_shape, num_classes=data.num_classes, device=device)
         generator, discriminator = build_models(config, **shapes)
-        build_models(config, **shapes)  # the single run's evaluation D: its initial draws
         initialise_models(generator, discriminator, data.x_unlabeled, config)
         latent_rng = torch.Generator(device=device)
         host_rng_state = torch.get_rng_state()
