@@ -78,8 +78,8 @@ SCHEDULE = "schedule"
 """A field of the learning-rate schedule: a resume may change it when asked (``--allow-lr-change``)."""
 
 Rule = Any
-"""A :class:`rule`, or any object whose ``problem(name, value)`` says why ``value`` is not one field ``name``
-takes, or None (None values are not asked)."""
+"""A :class:`rule` or an :class:`interval`, or any object whose ``problem(name, value)`` says why ``value`` is
+not one field ``name`` takes, or None (None values are not asked)."""
 
 
 class rule:
@@ -92,13 +92,33 @@ class rule:
         return None if value is None or self.ok(value) else self.says.format(name=name, value=value)
 
 
-POSITIVE = rule(lambda v: v > 0, "{name} must be positive (got {value})")
-NOT_NEGATIVE = rule(lambda v: v >= 0, "{name} must be >= 0 (got {value})")
-UNIT_OPEN = rule(lambda v: 0.0 < v < 1.0, "{name} must be in (0, 1) (got {value})")
-UNIT_RIGHT_CLOSED = rule(lambda v: 0.0 < v <= 1.0, "{name} must be in (0, 1] (got {value})")
-UNIT_LEFT_CLOSED = rule(lambda v: 0.0 <= v < 1.0, "{name} must be in [0, 1) (got {value})")
+class interval:
+    """A number from ``low`` to ``high`` (None: that side unbounded; ``open``: ``"low"``, ``"high"`` or
+    ``"both"``, the ends excluded), and its message (``says``, as :class:`rule`'s). The range is data, not a
+    test: ``low``, ``high``, ``open_low`` and ``open_high`` can be read (e.g. to document a field)."""
+
+    def __init__(self, low: float | None = None, high: float | None = None, *, open: str = "", says: str) -> None:
+        if open not in ("", "low", "high", "both"):
+            raise ValueError(f"open must be '', 'low', 'high' or 'both' (got {open!r})")
+        self.low, self.high, self.says = low, high, says
+        self.open_low, self.open_high = open in ("low", "both"), open in ("high", "both")
+
+    def problem(self, name: str, value: Any) -> str | None:
+        if value is None:
+            return None
+        low, high = self.low, self.high
+        below = low is not None and (value <= low if self.open_low else value < low)
+        above = high is not None and (value >= high if self.open_high else value > high)
+        return self.says.format(name=name, value=value) if below or above else None
+
+
+POSITIVE = interval(0, open="low", says="{name} must be positive (got {value})")
+NOT_NEGATIVE = interval(0, says="{name} must be >= 0 (got {value})")
+UNIT_OPEN = interval(0.0, 1.0, open="both", says="{name} must be in (0, 1) (got {value})")
+UNIT_RIGHT_CLOSED = interval(0.0, 1.0, open="low", says="{name} must be in (0, 1] (got {value})")
+UNIT_LEFT_CLOSED = interval(0.0, 1.0, open="high", says="{name} must be in [0, 1) (got {value})")
 CHANNELS = rule(lambda v: min(v) > 0, "{name} must be positive channel counts (got {value})")
-SEED = rule(lambda v: 0 <= v <= MAX_SEED, "{name} must be >= 0 and at most " + f"{MAX_SEED:,}" + " (got {value})")
+SEED = interval(0, MAX_SEED, says="{name} must be >= 0 and at most " + f"{MAX_SEED:,}" + " (got {value})")
 SCORE_SAMPLES = rule(lambda v: v == 0 or v >= 10, "{name} must be 0 or at least 10, the score's 10 splits "
                      "(got {value}; 0 switches it off)")
 
@@ -163,14 +183,14 @@ class TrainConfig:
     minibatch_kernel_dim: int = option(5, POSITIVE)      # C of Section 3.2
     minibatch_weight_norm: bool = True           # the authors' weight-normed T with data-dependent init
     d_input_noise: float | None = option(        # std of Gaussian noise on D's input; None: the model's default
-        None, rule(lambda v: v >= 0, "{name} must be >= 0, a standard deviation (got {value})"))
+        None, interval(0, says="{name} must be >= 0, a standard deviation (got {value})"))
     generator_norm: Literal["batch", "virtual"] = "batch"   # Section 3.5 for G's normalisation
     # -- objective (Sections 3 and 5) -------------------------------------------------
     generator_loss: GeneratorLoss = "feature-matching"
     feature_matching_distance: Literal["l2", "l1"] = "l2"   # paper/MNIST: l2; authors' CIFAR: l1
     generator_steps: int = option(1, POSITIVE)   # G updates per D update (3 with minibatch discrimination)
     unsupervised_weight: float = option(         # weight of the GAN loss beside the supervised one
-        1.0, rule(lambda v: v >= 0, "{name} must be >= 0 (got {value}; 0: labels only)"))
+        1.0, interval(0, says="{name} must be >= 0 (got {value}; 0: labels only)"))
     label_smoothing: float | None = option(None, UNIT_RIGHT_CLOSED)  # one-sided: real target alpha (3.4); None: off
     historical_averaging: float = option(0.0, NOT_NEGATIVE)  # weight of ||theta - mean theta||^2 for G, D (3.3)
     generator_target: float = option(1.0, UNIT_RIGHT_CLOSED, added=True)  # non-saturating G: BCE(D(G(z)), target);
@@ -191,7 +211,7 @@ class TrainConfig:
     imagenet_d_widths: tuple[int, int, int, int, int] = option(  # imagenet-dcgan D convs
         (64, 128, 256, 512, 1024), CHANNELS, added=True)
     expected_classes: int | None = option(       # class folders data_dir must hold (ImageNet: 1000); None: any
-        None, rule(lambda v: v >= 1, "{name} must be >= 1 or null (got {value})"), added=True)
+        None, interval(1, says="{name} must be >= 1 or null (got {value})"), added=True)
     corrupt_images: Literal["fail", "skip"] = option("fail", added=True)  # an unreadable JPEG: stop, or skip it
     data_workers: int = option(4, NOT_NEGATIVE, resume=SESSION, added=True)  # DataLoader processes per rank
     # -- optimisation -----------------------------------------------------------------
@@ -215,11 +235,12 @@ class TrainConfig:
     fast_step: bool = option(False, resume=SESSION)  # training/steps/fast's fused step (mnist-fm; docs/speed.md)
     eval_batch_size: int = option(1000, POSITIVE, resume=SESSION)
     sample_grid: int = option(                   # images in each epoch's sample grid
-        100, rule(lambda v: 1 <= v <= MAX_SAMPLE_GRID,
-                  "{name} must be between 1 and " + f"{MAX_SAMPLE_GRID}" + " images (got {value})"), resume=SESSION)
+        100, interval(1, MAX_SAMPLE_GRID,
+                      says="{name} must be between 1 and " + f"{MAX_SAMPLE_GRID}" + " images (got {value})"),
+        resume=SESSION)
     checkpoint_every: int = option(1, POSITIVE, resume=SESSION)  # epochs between checkpoints (the last one always)
     epoch_score_every: int = option(             # epochs between sample scores during training (0: off)
-        5, rule(lambda v: v >= 0, "{name} must be >= 0 (got {value}; 0 switches it off)"), resume=SESSION)
+        5, interval(0, says="{name} must be >= 0 (got {value}; 0 switches it off)"), resume=SESSION)
     epoch_score_samples: int = option(1000, SCORE_SAMPLES, resume=SESSION)  # samples for those (MNIST: score, FD;
     #                                                                          ImageNet: Inception score)
     final_score_samples: int = option(10000, SCORE_SAMPLES, resume=SESSION)  # end-of-run sample scores (0: off)

@@ -102,3 +102,31 @@ def test_a_config_is_checked_once_and_a_changed_copy_again(monkeypatch):
     for _ in range(2):  # a config that failed is not marked: it fails every time
         with pytest.raises(ConfigError):
             failed.validate()
+
+
+@pytest.mark.parametrize(
+    "rule, accepted, refused",
+    [
+        ("POSITIVE", [1e-12, 1, 10**9], [0, -1e-12, -5]),
+        ("NOT_NEGATIVE", [0, 0.0, 3], [-1, -1e-12]),
+        ("UNIT_OPEN", [1e-9, 0.5, 1 - 1e-9], [0.0, 1.0, -0.1, 1.1]),
+        ("UNIT_RIGHT_CLOSED", [1e-9, 1.0], [0.0, 1.0 + 1e-9]),
+        ("UNIT_LEFT_CLOSED", [0.0, 1 - 1e-9], [1.0, -1e-9]),
+        ("SEED", [0, 2**32 - 1], [-1, 2**32]),
+    ],
+)
+def test_the_named_ranges_include_exactly_their_ends(rule, accepted, refused):
+    """Each named range of config.py against its definition written out: which ends are in, which are out."""
+    import improved_gan.config as config_module
+
+    checked = getattr(config_module, rule)
+    assert [checked.problem("x", v) for v in accepted] == [None] * len(accepted)
+    assert all(checked.problem("x", v).startswith("x must be") for v in refused)
+    assert checked.problem("x", None) is None  # None is a field's "not set", never asked
+
+
+def test_an_interval_refuses_an_unknown_open_end():
+    from improved_gan.config import interval
+
+    with pytest.raises(ValueError, match="open must be"):
+        interval(0, 1, open="left", says="{name}")
