@@ -43,6 +43,7 @@ CASES = {
     "classifier train --epochs 0": ["classifier", "train", "--epochs", "0"],
     "turing invite STUDY --n 0": ["turing", "invite", "{empty}/study", "--n", "0"],
     "train --help": ["train", "--help"],
+    "sample MISSING --out s.png": ["sample", "{empty}/missing", "--out", "{empty}/s.png"],
     "sample RUN --seed -1": ["sample", "{empty}/run", "--out", "{empty}/s.png", "--seed", "-1"],
     "score mnist:test --n 0": ["score", "mnist:test", "--n", "0"],
     "score mnist:test --metrics fdi": ["score", "mnist:test", "--metrics", "fdi"],

@@ -72,6 +72,7 @@ REFUSED = {
     "sample-no-out": (["sample", "{tmp}/run"], 2, "the following arguments are required: --out"),
     "sample-bad-n": (["sample", "{tmp}/run", "--out", "{tmp}/s.png", "--n", "0"], 2, "--n must be positive"),
     "sample-bad-format": (["sample", "{tmp}/run", "--out", "{tmp}/s.jpg"], 2, "--out must be FILE.png"),
+    "sample-not-a-run": (["sample", "{tmp}/missing", "--out", "{tmp}/s.png"], 2, "missing/config.json not found"),
     "sample-bad-seed": (["sample", "{tmp}/run", "--out", "{tmp}/s.png", "--seed", "-1"], 2,
                         "--seed must be an integer in 0..18,446,744,073,709,551,615 (got -1)"),
     "eval-missing-run": (["eval", "{tmp}/missing"], 2, "config.json not found"),
