@@ -65,6 +65,17 @@ def device_problem(value: str, name: str = "device") -> str | None:
     said = f"{name} must be {DEVICE_NAMES} (got {value!r})"
     return f"{said}: {MPS_REFUSED}" if value.split(":")[0] == "mps" else said
 
+
+def check_device_flag(value: str | None, flag: str = "--device") -> None:
+    """Raise ConfigError when a command's ``flag`` names no device a run takes (None: not given). The name's rule
+    alone, before torch is imported; whether this machine has the device is
+    :func:`~improved_gan.training.device.resolve_device`'s to say, which applies the same rule for library
+    callers."""
+    problem = None if value is None else device_problem(value, flag)
+    if problem is not None:
+        raise ConfigError(problem)
+
+
 _PASSED = "_passed_validation"
 """The attribute :meth:`TrainConfig.validate` sets on a config that passed it."""
 

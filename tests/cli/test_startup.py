@@ -77,6 +77,12 @@ REFUSED = {
                         "--seed must be an integer in 0..18,446,744,073,709,551,615 (got -1)"),
     "eval-missing-run": (["eval", "{tmp}/missing"], 2, "config.json not found"),
     "eval-unknown-flag": (["eval", "{tmp}/run", "--bogus"], 2, "unrecognized arguments: --bogus"),
+    "score-bad-device": (["score", "mnist:test", "--device", "banana"], 2,
+                         "--device must be auto, cpu, cuda or cuda:N (got 'banana')"),
+    "eval-mps": (["eval", "{tmp}/run", "--device", "mps"], 2, "Apple's mps is not supported"),
+    "sample-bad-device": (["sample", "{tmp}/run", "--out", "{tmp}/s.png", "--device", "cuda:x"], 2,
+                          "--device must be auto, cpu, cuda or cuda:N (got 'cuda:x')"),
+    "resume-mps": (["resume", "{tmp}/run", "--device", "mps"], 2, "Apple's mps is not supported"),
     "score-no-source": (["score"], 2, "the following arguments are required: source"),
     "score-bad-splits": (["score", "mnist:test", "--splits", "0"], 2, "--splits and --batch-size must be positive"),
     "score-empty-metrics": (["score", "mnist:test", "--metrics", " "], 2, "--metrics is empty"),
@@ -176,6 +182,16 @@ def test_a_refused_path_is_said_before_torch_is_imported(case, tmp_path):
     assert (seen["status"], seen["imported"]) == (2, {}), seen
     assert says in seen["said"], seen
     assert files(tmp_path) == before and sorted(os.listdir(tmp_path)) == ["figures", "notes.txt", "run"]
+
+
+def test_a_classifier_cache_that_cannot_be_made_is_said_before_torch(tmp_path, monkeypatch):
+    """`classifier train` without --out writes into the cache: a file where its folder must be is refused at once."""
+    (tmp_path / "notes.txt").write_text("a user's file\n")
+    monkeypatch.setenv("IMPROVED_GAN_CACHE", str(tmp_path / "notes.txt"))
+    seen = probe(["classifier", "train"], tmp_path)
+    assert (seen["status"], seen["imported"]) == (2, {}), seen
+    assert "classifier cache" in seen["said"] and "notes.txt" in seen["said"], seen
+    assert (tmp_path / "notes.txt").read_text() == "a user's file\n"
 
 
 def test_runs_of_a_folder_without_runs_imports_no_torch(tmp_path):

@@ -51,7 +51,7 @@ from torch.torch_version import TorchVersion
 from tqdm.auto import tqdm
 
 from improved_gan.errors import UserError
-from improved_gan.metrics.cache import CACHE_ENV, cache_root
+from improved_gan.metrics.cache import CACHE_ENV, classifier_cache_dir
 from improved_gan.metrics.classifier_recipe import TrainingOptions
 from improved_gan.metrics.feature_network import NetworkOutput, run_network
 from improved_gan.utils.atomic import atomic_torch_save
@@ -268,11 +268,6 @@ def weights_digest(model: nn.Module) -> str:
         digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
         digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
-
-
-def classifier_cache_dir() -> Path:
-    """``$IMPROVED_GAN_CACHE/classifiers``, default ``~/.cache/improved-gan/classifiers``."""
-    return cache_root() / "classifiers"
 
 
 def _file_name(sha256: str) -> str:

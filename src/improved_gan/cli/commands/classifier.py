@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from improved_gan.errors import UserError
+from improved_gan.metrics.cache import classifier_cache_dir
 from improved_gan.metrics.classifier_recipe import MNIST_TRAINING_IMAGES, TrainingOptions
 from improved_gan.runs.out_rules import check_out_file, check_out_folder
 
@@ -47,8 +48,6 @@ def _options(args: argparse.Namespace, available: int):
 def _check_out(out: Path | None) -> None:
     """``--out`` is a new file (or the cache folder can be made), checked before the training."""
     if out is None:
-        from improved_gan.metrics.classifier import classifier_cache_dir  # torch: a given --out is checked without
-
         check_out_folder(classifier_cache_dir(), "the classifier cache (IMPROVED_GAN_CACHE)")
     elif out.is_symlink():  # a dangling link passes the checks of a path, and the save would replace it
         raise UserError(f"--out {out} is a symbolic link (to {out.readlink()}); name a new file (nothing was "

@@ -7,7 +7,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from improved_gan.config import check_data_dir_given, load_config
+from improved_gan.config import check_data_dir_given, check_device_flag, load_config
 from improved_gan.runs.layout import CONFIG
 
 
@@ -22,6 +22,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_device_flag(args.device)
     config = load_config(args.run / CONFIG)
     if args.data_dir is not None:  # checked as a run's own data_dir would be
         check_data_dir_given(config.dataset, args.data_dir)

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from improved_gan.cli.training import join_job, print_summary, run_training
-from improved_gan.config import load_config
+from improved_gan.config import check_device_flag, load_config
 from improved_gan.errors import ConfigError
 from improved_gan.runs.guard import check_resumable
 
@@ -101,6 +101,7 @@ def _preset_given(preset: str, run_dir: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_device_flag(args.device)
     check_resumable(args.run)  # the folder's checks, before torch (the checkpoint's are trainer.resume's)
     return run_training(args, args.run, lambda: _resume(args))
 

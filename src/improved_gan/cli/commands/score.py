@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from improved_gan.config import load_config
+from improved_gan.config import check_device_flag, load_config
 from improved_gan.metrics.registry import resolve_metrics
 from improved_gan.errors import UserError
 from improved_gan.runs.guard import check_run_links
@@ -75,6 +75,7 @@ def _check_values(args: argparse.Namespace) -> bool:
         raise UserError(f"--n must be positive (got {args.n})")
     if args.seed is not None:
         check_seed(args.seed)
+    check_device_flag(args.device)
     if (splits_given and args.splits < 1) or args.batch_size < 1:
         splits = args.splits if splits_given else "the default"
         raise UserError(f"--splits and --batch-size must be positive (got {splits}, {args.batch_size})")
