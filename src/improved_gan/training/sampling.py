@@ -20,7 +20,7 @@ from improved_gan.models import Generator
 from improved_gan.runs.checkpoint import load_checkpoint
 from improved_gan.training.device import resolve_device
 from improved_gan.training.pixels import to_uint8
-from improved_gan.training.z_seed import check_seed
+from improved_gan.training.seeds import check_sample_seed
 from improved_gan.runs.layout import CONFIG
 from improved_gan.training.checkpoint_fit import check_matches_checkpoint, load_checkpoint_networks
 from improved_gan.utils.eval_mode import eval_mode
@@ -53,7 +53,7 @@ def generate_images(
     """
     if n <= 0:
         raise ValueError(f"expected a positive number of samples (got {n})")
-    rng = torch.Generator().manual_seed(check_seed(seed))
+    rng = torch.Generator().manual_seed(check_sample_seed(seed))
     chunks = []
     with eval_mode(generator):
         # disable=None: silent when stderr is not a terminal (no cleared bar left before an error in a log)

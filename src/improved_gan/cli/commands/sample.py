@@ -8,7 +8,7 @@ from pathlib import Path
 from improved_gan.config import check_device_flag, load_config
 from improved_gan.runs.layout import CONFIG
 from improved_gan.sample_files import FORMATS, SampleFiles
-from improved_gan.training.z_seed import check_seed
+from improved_gan.training.seeds import check_sample_seed
 
 
 def register(subparsers) -> None:
@@ -31,7 +31,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     files = SampleFiles(args.out, args.n, format=args.format, overwrite=args.overwrite)
-    check_seed(args.seed)
+    check_sample_seed(args.seed)
     check_device_flag(args.device)
     load_config(Path(args.run) / CONFIG)  # a folder that holds no run, said before torch (the loader reads it again)
     files.check_out()

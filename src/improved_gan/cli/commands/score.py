@@ -24,7 +24,7 @@ from improved_gan.errors import UserError
 from improved_gan.runs.guard import check_run_links
 from improved_gan.runs.layout import CONFIG, SCORES
 from improved_gan.source_names import describe_source
-from improved_gan.training.z_seed import check_seed
+from improved_gan.training.seeds import check_sample_seed
 
 
 def register(subparsers) -> None:
@@ -74,7 +74,7 @@ def _check_values(args: argparse.Namespace) -> bool:
     if args.n is not None and args.n < 1:
         raise UserError(f"--n must be positive (got {args.n})")
     if args.seed is not None:
-        check_seed(args.seed)
+        check_sample_seed(args.seed)
     check_device_flag(args.device)
     if (splits_given and args.splits < 1) or args.batch_size < 1:
         splits = args.splits if splits_given else "the default"
