@@ -182,3 +182,16 @@ def test_extra_repr_explains_the_layer():
 def test_output_padding_is_for_transposed_convolutions_only():
     with pytest.raises(ValueError, match="transposed convolutions only"):
         WeightNormConv2d(3, 4, 3, output_padding=1)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [WeightNormLinear(6, 4), WeightNormConv2d(3, 4, 3), WeightNormConvTranspose2d(3, 4, 3)],
+    ids=lambda layer: type(layer).__name__,
+)
+def test_each_layer_normalises_over_every_dimension_of_v_but_its_units(layer):
+    """The class's ``norm_dims`` are all of ``v``'s dimensions but the one of size ``out`` (4 here)."""
+    units = [d for d, size in enumerate(layer.weight_v.shape) if size == 4]
+    assert len(units) == 1
+    assert layer.norm_dims == tuple(d for d in range(layer.weight_v.dim()) if d != units[0])
+    assert layer.scale().shape == (4,)
