@@ -19,24 +19,46 @@ from tiny_run import TINY, TINY_TABLE1
 
 GAMES = ["--steps", "5000", "--sweep", "--no-progress"]  # a minute of computing, were it not checked first
 
-# command -> argv, given the run folder and the output path (without suffix) to name
+STUDY_IMAGES = ["--real", "mnist5k:test", "--generated", "mnist5k:train", "--n-real", "40", "--n-generated", "40",
+                "--per-session", "10", "--sessions", "2", "--no-progress"]
+
+# command -> argv, given the run folder, the output path (without suffix) to name and a study folder
 COMMANDS = {
-    "train": lambda run, out: ["train", "mnist-fm", *TINY, "--out", out],
-    "demo": lambda run, out: ["demo", "--epochs", "1", "--no-progress", "--out", out],
-    "reproduce table1": lambda run, out: ["reproduce", "table1", *TINY_TABLE1, "--seeds", "1", "--out", out],
-    "ablate": lambda run, out: ["ablate", "table3", "--dry-run", "--out", out],
-    "games": lambda run, out: ["games", *GAMES, "--out", out],
-    "sample grid": lambda run, out: ["sample", str(run), "--n", "4", "--out", out + ".png"],
-    "sample npz": lambda run, out: ["sample", str(run), "--n", "4", "--out", out + ".npz"],
-    "sample png-folder": lambda run, out: ["sample", str(run), "--n", "4", "--format", "png-folder", "--out", out],
-    "report": lambda run, out: ["report", str(run), "--out", out + ".md"],
-    "classifier train": lambda run, out: ["classifier", "train", "--data-dir", "/nonexistent", "--out", out + ".pt"],
+    "train": lambda run, out, study: ["train", "mnist-fm", *TINY, "--out", out],
+    "demo": lambda run, out, study: ["demo", "--epochs", "1", "--no-progress", "--out", out],
+    "reproduce table1": lambda run, out, study: ["reproduce", "table1", *TINY_TABLE1, "--seeds", "1", "--out", out],
+    "ablate": lambda run, out, study: ["ablate", "table3", "--dry-run", "--out", out],
+    "games": lambda run, out, study: ["games", *GAMES, "--out", out],
+    "sample grid": lambda run, out, study: ["sample", str(run), "--n", "4", "--out", out + ".png"],
+    "sample npz": lambda run, out, study: ["sample", str(run), "--n", "4", "--out", out + ".npz"],
+    "sample png-folder": lambda run, out, study: ["sample", str(run), "--n", "4", "--format", "png-folder",
+                                                  "--out", out],
+    "report": lambda run, out, study: ["report", str(run), "--out", out + ".md"],
+    "classifier train": lambda run, out, study: ["classifier", "train", "--data-dir", "/nonexistent",
+                                                 "--out", out + ".pt"],
+    "turing create": lambda run, out, study: ["turing", "create", out, *STUDY_IMAGES],
+    "turing invite": lambda run, out, study: ["turing", "invite", str(study), "--n", "2", "--out", out + ".csv"],
+    "turing results --json": lambda run, out, study: ["turing", "results", str(study), "--json", out + ".json"],
+    "turing results --votes-csv": lambda run, out, study: ["turing", "results", str(study), "--votes-csv",
+                                                           out + ".csv"],
+    "turing results --images-csv": lambda run, out, study: ["turing", "results", str(study), "--images-csv",
+                                                            out + ".csv"],
 }
 
 
 @pytest.fixture
 def run(tmp_path) -> Path:
     return fake_run(tmp_path / "run", checkpoint=True)
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory) -> Path:
+    """A tiny study (40 real and 40 'generated' bundled digits), for the outputs of ``invite`` and ``results``."""
+    from improved_gan.cli.main import main
+
+    folder = tmp_path_factory.mktemp("turing") / "study"
+    assert main(["turing", "create", str(folder), *STUDY_IMAGES]) == 0
+    return folder
 
 
 def _unwritable_root() -> Path | None:
@@ -73,15 +95,16 @@ def _refused(capsys, argv) -> str:
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_an_output_inside_a_run_folder_is_refused(command, run, capsys):
-    before = files(run)
-    err = _refused(capsys, COMMANDS[command](run, str(run / "samples" / "out")))
+def test_an_output_inside_a_run_folder_is_refused(command, run, study, capsys):
+    before, study_before = files(run), files(study)
+    err = _refused(capsys, COMMANDS[command](run, str(run / "samples" / "out"), study))
     assert f"lies inside the run folder {run}" in err and "(nothing was written)" in err
-    assert files(run) == before
+    assert files(run) == before and files(study) == study_before  # no invitation made, for one
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_an_output_that_cannot_be_written_is_refused_before_any_work(command, run, unwritable, capsys):
-    err = _refused(capsys, COMMANDS[command](run, str(unwritable / "new" / "out")))
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(command, run, study, unwritable, capsys):
+    study_before = files(study)
+    err = _refused(capsys, COMMANDS[command](run, str(unwritable / "new" / "out"), study))
     assert "cannot be written" in err and "nothing was computed or written" in err, err
-    assert not (unwritable / "new").exists()
+    assert not (unwritable / "new").exists() and files(study) == study_before

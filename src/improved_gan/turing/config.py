@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from improved_gan.errors import ConfigError
-from improved_gan.runs.guard import check_outside_runs
-from improved_gan.runs.out_paths import check_folder_path
+from improved_gan.runs.out_rules import check_out_folder
 
 FEEDBACK_MODES = ("on", "off", "random")
 MANIFEST_NAME = "study.json"
@@ -146,12 +145,12 @@ def check_planned_sessions(sessions: int) -> int:
 
 
 def check_new_folder(folder: str | Path) -> Path:
-    """``folder`` resolved, if a study can be created there (absent or empty, not inside a run folder)."""
+    """``folder`` resolved, if a study can be created there: absent or empty, and every output rule
+    (:func:`~improved_gan.runs.out_rules.check_out_folder`: not inside a run folder, writable)."""
     folder = Path(folder).resolve()
-    check_folder_path(folder, flag="the study folder")
+    check_out_folder(folder, "the study folder", instead="create the study outside it")
     if folder.exists() and any(folder.iterdir()):
         raise ConfigError(f"{folder} already exists and is not empty; choose a new study folder")
-    check_outside_runs(folder, flag="the study folder", instead="create the study outside it")
     return folder
 
 

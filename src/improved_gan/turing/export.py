@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 from improved_gan.errors import UserError
-from improved_gan.runs.out_paths import check_output_file, starts_with
+from improved_gan.runs.out_paths import starts_with
+from improved_gan.runs.out_rules import check_out_file
 from improved_gan.turing.formatting import (
     format_difference,
     format_interval,
@@ -187,7 +188,8 @@ class Exports:
                 raise UserError(f"{named[path.resolve()]} and {flag} both name {path}: the second export would "
                                 "replace the first; give each its own file (nothing was written)")
             named[path.resolve()] = flag
-            check_output_file(path, flag, ours=lambda p, head=head: starts_with(p, head))
+            check_out_file(path, flag, ours=lambda p, head=head: starts_with(p, head),
+                           outside="write the export outside it")
 
     def write(self, study: Study, results: StudyResults, votes: Sequence[VoteRow]) -> Iterator[Path]:
         """Write each export (atomically), yielding its path once written; a failed write is a UserError."""

@@ -29,7 +29,7 @@ from typing import Sequence
 from urllib.parse import urlsplit
 
 from improved_gan.errors import ConfigError
-from improved_gan.runs.out_paths import check_output_file
+from improved_gan.runs.out_rules import check_out_file
 
 LABEL_MAX_LENGTH = 64
 """The longest participant label (the store's column is as wide: turing/schema.py)."""
@@ -76,7 +76,7 @@ def check_invitations_file(path: Path) -> None:
     if path.exists() or path.is_symlink():
         link = f" (a symbolic link to {os.readlink(path)})" if path.is_symlink() else ""
         raise ConfigError(f"{path} exists{link}; invitation codes are shown once, so choose a new file")
-    check_output_file(path, what="new .csv file")
+    check_out_file(path, what="new .csv file", outside="write the invitations outside it")
 
 
 def check_base_url(base_url: str) -> str:
