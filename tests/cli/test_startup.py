@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "torchvision", "PIL", "scipy", "matplotlib", "sqlalchemy")
+HEAVY = ("torch", "torchvision", "PIL", "scipy", "matplotlib", "sqlalchemy", "uvicorn", "starlette")
 """Modules that a checked-and-refused command must not import (numpy is allowed: the config's dataset table)."""
 
 PROBE = r"""
@@ -113,6 +113,8 @@ REFUSED = {
     "games-bad-game": (["games", "--out", "{tmp}/g", "--game", "chess"], 2, "invalid choice: 'chess'"),
     "turing-bad-sessions": (["turing", "create", "{tmp}/study", "--real", "mnist:test", "--generated", "{tmp}/run",
                              "--sessions", "0"], 2, "--sessions must be at least 1"),
+    "turing-serve-missing-study": (["turing", "serve", "{tmp}/missing"], 2, "is not a study folder (no study.json)"),
+    "turing-token-missing-study": (["turing", "token", "{tmp}/missing"], 2, "is not a study folder (no study.json)"),
     "turing-no-action": (["turing"], 2, "the following arguments are required: ACTION"),
     "turing-create-real-missing": (["turing", "create", "{tmp}/study", "--real", "{tmp}/missing.npz", "--generated",
                                     "mnist:train"], 2, "missing.npz: no such file or folder"),

@@ -36,6 +36,7 @@ from improved_gan.source_names import describe_source
 from improved_gan.turing import require_web_extra, security
 from improved_gan.turing.config import (
     FEEDBACK_MODES,
+    StudyFolder,
     StudyOptions,
     check_new_folder,
     check_planned_sessions,
@@ -344,6 +345,8 @@ def remove(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
+    for folder in args.studies:  # a folder that holds no study, said before the web stack is imported
+        StudyFolder(Path(folder).resolve()).read_manifest()
     from improved_gan.turing.server import serve as run_server  # the web stack (uvicorn)
 
     host = "localhost" if args.host in ("127.0.0.1", "0.0.0.0") else args.host
@@ -380,6 +383,7 @@ def results(args: argparse.Namespace) -> int:
 
 
 def token(args: argparse.Namespace) -> int:
+    StudyFolder(Path(args.study).resolve()).read_manifest()  # no study there: said before the database is imported
     from improved_gan.turing.served import ServedStudy  # the web stack and the database
 
     served = ServedStudy.open(args.study, database_url=args.database)
