@@ -108,3 +108,23 @@ def test_an_output_that_cannot_be_written_is_refused_before_any_work(command, ru
     err = _refused(capsys, COMMANDS[command](run, str(unwritable / "new" / "out"), study))
     assert "cannot be written" in err and "nothing was computed or written" in err, err
     assert not (unwritable / "new").exists() and files(study) == study_before
+
+
+# the commands whose output is a file: a symbolic link there (dangling or not) would be replaced by the file
+FILE_OUTPUTS = ["sample grid", "sample npz", "report", "classifier train", "turing invite", "turing results --json",
+                "turing results --votes-csv", "turing results --images-csv"]
+SUFFIXES = (".png", ".npz", ".md", ".pt", ".csv", ".json")
+
+
+@pytest.mark.parametrize("command", FILE_OUTPUTS)
+def test_an_output_that_is_a_symbolic_link_is_refused(command, run, study, tmp_path, capsys):
+    """``report --out r.md`` replaced a user's dangling link ``r.md`` (and ``r.png``) by its files."""
+    out = tmp_path / "links" / "out"
+    out.parent.mkdir()
+    for suffix in SUFFIXES:  # every name the command may write, each a link to where nothing is yet
+        out.with_suffix(suffix).symlink_to(tmp_path / f"elsewhere{suffix}")
+    err = _refused(capsys, COMMANDS[command](run, str(out), study))
+    assert "is a symbolic link" in err and "(nothing was written)" in err, err
+    assert all(out.with_suffix(suffix).is_symlink() for suffix in SUFFIXES)
+    assert not list(tmp_path.glob("elsewhere*"))
+

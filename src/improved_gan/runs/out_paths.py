@@ -6,7 +6,9 @@ which apply the rules of this module and the run-folder rule to every command, b
 anything is computed or written, each refusal one line:
 
 - a folder where a file is wanted, a file where a folder is wanted (or in the way of
-  one, ``notes.txt/out.png``), and an existing file that this package did not write;
+  one, ``notes.txt/out.png``), an existing file that this package did not write, and a
+  symbolic link where a file is wanted (a file is written by a rename, which would
+  replace the link, dangling or not, rather than write where it leads);
 - a path that is or lies inside a run folder, which holds only what its trainer writes
   (a resume would write over the rest);
 - a place that cannot be written (a read-only disk, a folder without write permission):
@@ -52,9 +54,12 @@ def check_output_file(
     what: str = "file",
     instead: str = "choose a new file name",
 ) -> None:
-    """``path`` may be written: no folder is there, no file is in the way, and it does not exist unless
-    ``ours(path)`` says it is a file this package wrote (which is then replaced)."""
+    """``path`` may be written: no folder and no symbolic link is there, no file is in the way, and it does not
+    exist unless ``ours(path)`` says it is a file this package wrote (which is then replaced)."""
     path = Path(path)
+    if path.is_symlink():
+        raise UserError(f"{flag} {path} is a symbolic link (to {os.readlink(path)}), which writing it would "
+                        f"replace; name a new {what} (nothing was written)")
     if path.is_dir():
         raise UserError(f"{flag} {path} is a folder; name a {what} (nothing was written)")
     blocker = file_in_the_way(path)

@@ -73,10 +73,10 @@ def invitation_labels(n: int | None = None, labels_file: Path | None = None) -> 
 def check_invitations_file(path: Path) -> None:
     """``path`` may receive the invitations: a new file, checked before any code is made (codes are shown
     once, so a file replaced, or one that cannot be written, loses seats)."""
-    if path.exists() or path.is_symlink():
-        link = f" (a symbolic link to {os.readlink(path)})" if path.is_symlink() else ""
-        raise ConfigError(f"{path} exists{link}; invitation codes are shown once, so choose a new file")
-    check_out_file(path, what="new .csv file", outside="write the invitations outside it")
+    if path.exists() and not path.is_symlink():  # even an earlier table of ours: it holds codes shown once
+        raise ConfigError(f"{path} exists; invitation codes are shown once, so choose a new file (nothing was "
+                          "written)")
+    check_out_file(path, what="new .csv file", outside="write the invitations outside it")  # a link: refused
 
 
 def check_base_url(base_url: str) -> str:
