@@ -46,3 +46,22 @@ def test_a_name_that_is_also_a_submodule_is_refused():
     """``inception_score`` the function and the module: after any import of the module the name would be it."""
     with pytest.raises(ValueError, match="inception_score both a lazy name and a submodule"):
         lazy_names("improved_gan.metrics", {"inception_score": "inception_score"})
+
+
+@pytest.mark.parametrize("name", ["improved_gan.games", "improved_gan.metrics", "improved_gan.turing"])
+def test_each_lazy_package_exports_every_name_from_its_home(name):
+    """``__all__`` holds the table's names (and names the package defines itself), and each lazy name is its home
+    module's object (``metrics.inception_score`` the function, also once its module, ``metrics.inception_formula``,
+    has been imported)."""
+    import importlib
+
+    package = importlib.import_module(name)
+    if name.endswith("metrics"):
+        importlib.import_module(f"{name}.{package._HOMES['inception_score']}")
+    assert set(package._HOMES) <= set(package.__all__)
+    assert all(own in vars(package) for own in set(package.__all__) - set(package._HOMES))
+    for exported in package._HOMES:
+        home = importlib.import_module(f"{name}.{package._HOMES[exported]}")
+        assert getattr(package, exported) is getattr(home, exported), exported
+    if name.endswith("metrics"):
+        assert callable(package.inception_score) and not hasattr(package.inception_score, "__path__")
