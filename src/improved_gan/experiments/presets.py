@@ -117,7 +117,7 @@ def mnist_fm_stable() -> TrainConfig:
     random draws, before and after commit 4195f1c): none failed; 0.54-0.66
     and 0.45-0.82 times the labels-only errors (seed 0 of the second draw:
     0.82, a difference within the seed-to-seed spread). Full MNIST (study 3, running): 0 of 10 seeds failed
-    by epoch 10, lowest ``loss_unsup`` 0.330. Not yet measured: full MNIST to
+    by epoch 15, lowest ``loss_unsup`` from epoch 5 0.328. Not yet measured: full MNIST to
     epoch 40, the AVX-512 hosts, beyond epoch 40 on the proxy.
     The demo trains this preset. A deviation from the paper (docs/reference.md).
     """
