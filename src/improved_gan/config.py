@@ -395,10 +395,9 @@ FLAGS = {f.name: f.metadata["flag"] for f in fields(TrainConfig) if f.metadata.g
 
 def value_type(name: str) -> Any:
     """The type of field ``name``'s values, None aside (``int | None`` -> ``int``; a ``Literal`` as it is)."""
-    hint = _hints(TrainConfig)[name]
-    if typing.get_origin(hint) in _UNIONS:
-        return [t for t in typing.get_args(hint) if t is not type(None)][0]
-    return hint
+    hint = _field_type(TrainConfig, name)
+    options = [t for t in typing.get_args(hint) if t is not type(None)] if _is_union(hint) else [hint]
+    return options[0]
 
 
 def check_data_dir_given(dataset: str, data_dir: str | None, *, flag: str = "--data-dir") -> None:

@@ -70,6 +70,7 @@ class WeightNormLayer(nn.Module):
         weight_g: the scale ``g``, shape ``[out]``, initialised to 1; a parameter if
             ``trainable_scale`` else a buffer.
         bias: ``b``, shape ``[out]``, initialised to 0, or ``None``.
+        norm_dims: the dimensions of ``v`` that make up one unit's weight vector (all but the unit one).
         init_scale: the standard deviation the pre-activations get from the
             data-dependent initialisation (1 in the reference, 0.1 in the last
             layer of the CIFAR-10 models), or ``None`` to leave the layer out of it.
@@ -78,7 +79,6 @@ class WeightNormLayer(nn.Module):
     # index of the output-unit dimension of ``weight_v`` and of the layer's output
     _weight_unit_dim: int
     _output_unit_dim: int
-    norm_dims: tuple[int, ...]  # the dimensions of ``weight_v`` but the unit one (per class: its rank is fixed)
 
     def __init__(
         self,
@@ -103,6 +103,7 @@ class WeightNormLayer(nn.Module):
         self.trainable_scale = trainable_scale
         self.init_scale = init_scale
         self.init_std = init_std
+        self.norm_dims = _all_dims_but(len(weight_shape), self._weight_unit_dim)
         self.weight_v = nn.Parameter(torch.empty(weight_shape, **factory))
         scale = torch.empty(out_units, **factory)
         if trainable_scale:
@@ -226,7 +227,6 @@ class WeightNormLinear(WeightNormLayer):
     """
 
     _weight_unit_dim = 0
-    norm_dims = (1,)
     _output_unit_dim = -1
 
     def __init__(
@@ -350,7 +350,6 @@ class WeightNormConv2d(_WeightNormConv):
 
     _transposed = False
     _weight_unit_dim = 0
-    norm_dims = (1, 2, 3)
 
 
 class WeightNormConvTranspose2d(_WeightNormConv):
@@ -376,4 +375,3 @@ class WeightNormConvTranspose2d(_WeightNormConv):
 
     _transposed = True
     _weight_unit_dim = 1
-    norm_dims = (0, 2, 3)

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from improved_gan.config import check_device_flag, load_config
-from improved_gan.metrics.registry import resolve_metrics
 from improved_gan.errors import UserError
+from improved_gan.metrics.registry import resolve_metrics
 from improved_gan.runs.guard import check_run_links
 from improved_gan.runs.layout import CONFIG, SCORES
 from improved_gan.source_names import describe_source
