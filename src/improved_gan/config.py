@@ -395,7 +395,7 @@ FLAGS = {f.name: f.metadata["flag"] for f in fields(TrainConfig) if f.metadata.g
 
 def value_type(name: str) -> Any:
     """The type of field ``name``'s values, None aside (``int | None`` -> ``int``; a ``Literal`` as it is)."""
-    hint = _field_type(TrainConfig, name)
+    hint = _hints(TrainConfig)[name]
     options = [t for t in typing.get_args(hint) if t is not type(None)] if _is_union(hint) else [hint]
     return options[0]
 
@@ -482,13 +482,9 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def _field_type(cls: type, name: str) -> Any:
-    return _hints(cls)[name]
-
-
 def _parse_value(cls: type, name: str, text: str) -> Any:
     """Parse ``text`` as a value of field ``name``'s type, or raise ConfigError."""
-    hint = _field_type(cls, name)
+    hint = _hints(cls)[name]
     options = typing.get_args(hint) if _is_union(hint) else (hint,)
     if text.lower() in ("none", "null") and type(None) in options:
         return None

@@ -1,9 +1,9 @@
 """The paper's experiments as named configurations.
 
 Each preset is a :class:`~improved_gan.config.TrainConfig` built by a small
-function registered under its name; its docstring says which part of the paper
-it reproduces and where it deliberately differs from the authors' code.
-``improved-gan train --list`` prints them.
+function, named in the table at the end of this module; its docstring says
+which part of the paper it reproduces and where it deliberately differs from
+the authors' code. ``improved-gan train --list`` prints them.
 """
 
 from __future__ import annotations
@@ -13,18 +13,6 @@ from typing import Callable
 
 from improved_gan.config import TrainConfig
 from improved_gan.errors import ConfigError
-
-_PRESETS: dict[str, Callable[[], TrainConfig]] = {}
-
-
-def register_preset(name: str) -> Callable[[Callable[[], TrainConfig]], Callable[[], TrainConfig]]:
-    def decorator(factory: Callable[[], TrainConfig]) -> Callable[[], TrainConfig]:
-        if name in _PRESETS:
-            raise ValueError(f"preset {name!r} registered twice")
-        _PRESETS[name] = factory
-        return factory
-
-    return decorator
 
 
 def preset_names() -> list[str]:
@@ -47,7 +35,6 @@ def get_preset(name: str) -> TrainConfig:
 
 # -- MNIST (Section 6.1) -------------------------------------------------------------------
 
-@register_preset("mnist-fm")
 def mnist_fm() -> TrainConfig:
     """Semi-supervised MNIST with feature matching (Table 1), as released; fails often (16 of 20 seeds, stability.md).
 
@@ -77,7 +64,6 @@ def mnist_fm() -> TrainConfig:
     return TrainConfig(preset="mnist-fm")
 
 
-@register_preset("mnist-fm-paper")
 def mnist_fm_paper() -> TrainConfig:
     """Table 1 as the script stood at the paper: lr 0.001, decay 200-300, raw D; fails 1 of 20 seeds (stability.md).
 
@@ -99,7 +85,6 @@ def mnist_fm_paper() -> TrainConfig:
     return TrainConfig(preset="mnist-fm-paper", lr=0.001, lr_decay_start=200, lr_decay_end=300, table_discriminator="raw")
 
 
-@register_preset("mnist-fm-stable")
 def mnist_fm_stable() -> TrainConfig:
     """``mnist-fm-paper`` with noise of std 0.5 on D's input: the setting the seed study found not to fail.
 
@@ -124,7 +109,6 @@ def mnist_fm_stable() -> TrainConfig:
     return dataclasses.replace(mnist_fm_paper(), preset="mnist-fm-stable", d_input_noise=0.5)
 
 
-@register_preset("mnist-mbd")
 def mnist_mbd() -> TrainConfig:
     """Permutation-invariant MNIST with minibatch discrimination, for sample quality (Fig. 3 right).
 
@@ -161,7 +145,6 @@ def mnist_mbd() -> TrainConfig:
 _CONV = dict(architecture="cifar-conv", lr=3e-4, feature_matching_distance="l1")
 
 
-@register_preset("cifar10-fm")
 def cifar10_fm() -> TrainConfig:
     """Semi-supervised CIFAR-10 with feature matching, 4,000 labels (Table 2).
 
@@ -179,7 +162,6 @@ def cifar10_fm() -> TrainConfig:
     )
 
 
-@register_preset("cifar10-mbd")
 def cifar10_mbd() -> TrainConfig:
     """CIFAR-10 with minibatch discrimination, for sample quality (Section 6.2, Fig. 4 right).
 
@@ -196,7 +178,6 @@ def cifar10_mbd() -> TrainConfig:
     )
 
 
-@register_preset("svhn-fm")
 def svhn_fm() -> TrainConfig:
     """Semi-supervised SVHN with feature matching, 1,000 labels (Table 4).
 
@@ -210,7 +191,6 @@ def svhn_fm() -> TrainConfig:
     )
 
 
-@register_preset("svhn-mbd")
 def svhn_mbd() -> TrainConfig:
     """SVHN with minibatch discrimination, for sample quality (Fig. 5 right).
 
@@ -234,7 +214,6 @@ _IMAGENET = dict(
 #    weights are present (training/sample_scores.py)
 
 
-@register_preset("imagenet128")
 def imagenet128() -> TrainConfig:
     """128x128 ImageNet, all 1,000 classes: the authors' networks, losses and batch (Section 6.5).
 
@@ -274,7 +253,6 @@ def imagenet128() -> TrainConfig:
     )
 
 
-@register_preset("imagenet128-dcgan")
 def imagenet128_dcgan() -> TrainConfig:
     """The DCGAN baseline of Section 6.5 on 128x128 ImageNet, ours: batch norm, one real/fake logit, no techniques.
 
@@ -292,3 +270,18 @@ def imagenet128_dcgan() -> TrainConfig:
         preset="imagenet128-dcgan", architecture="imagenet-dcgan", mode="gan", latent_dim=100,
         generator_loss="non-saturating", unsupervised_weight=2.0, **_IMAGENET,
     )
+
+
+# name -> the function that builds it; `improved-gan train --list` prints them in name order
+_PRESETS: dict[str, Callable[[], TrainConfig]] = {
+    "mnist-fm": mnist_fm,
+    "mnist-fm-paper": mnist_fm_paper,
+    "mnist-fm-stable": mnist_fm_stable,
+    "mnist-mbd": mnist_mbd,
+    "cifar10-fm": cifar10_fm,
+    "cifar10-mbd": cifar10_mbd,
+    "svhn-fm": svhn_fm,
+    "svhn-mbd": svhn_mbd,
+    "imagenet128": imagenet128,
+    "imagenet128-dcgan": imagenet128_dcgan,
+}
