@@ -37,11 +37,12 @@ def _check_epochs(args: argparse.Namespace) -> None:
         raise UserError(f"--epochs must be at least 1 (got {args.epochs})")
 
 
-def _options(args: argparse.Namespace, available: int):
-    """The training recipe: the reference's unless --epochs or --train-images shorten it."""
+def _options(args: argparse.Namespace):
+    """The training recipe: the reference's unless --epochs or --train-images shorten it (checked against a
+    batch of the recipe and the 60,000 official MNIST training digits, the only ones the loader accepts)."""
     options = TrainingOptions() if args.epochs is None else TrainingOptions(epochs=args.epochs)
     if args.train_images is not None:
-        options.check_images(args.train_images, available)
+        options.check_images(args.train_images, MNIST_TRAINING_IMAGES)
     return options
 
 
@@ -55,7 +56,7 @@ def _check_out(out: Path | None) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     _check_epochs(args)  # the flags first, one line each, before torch is imported (docs/cli.md, Start-up)
-    _options(args, MNIST_TRAINING_IMAGES)  # --train-images against a batch of the recipe
+    options = _options(args)  # --train-images and --epochs
     _check_out(args.out)  # and before minutes of training: a user's file is never replaced
     import time
 
@@ -71,8 +72,7 @@ def run_train(args: argparse.Namespace) -> int:
     import torch
 
     train = load_dataset("mnist", root=args.data_dir, split="train")
-    test = load_dataset("mnist", root=args.data_dir, split="test")
-    options = _options(args, len(train))
+    test = load_dataset("mnist", root=args.data_dir, split="test")  # the official files: 60,000 and 10,000 digits
     n = len(train) if args.train_images is None else args.train_images
     start = time.perf_counter()
     model = train_classifier(train.images[:n], train.labels[:n], options=options)
