@@ -22,6 +22,10 @@ Commands (one process per core, one thread each; ``--shard i/n`` splits the runs
     python benchmarks/stability_study.py train --study proxy --arms fp32,fp32-lr3e-3 --seeds 0-19 \\
         --epochs 40 --shard 0/2
     python benchmarks/stability_study.py table --study proxy --markdown docs/stability-proxy.md
+    python benchmarks/stability_study.py table --study full-default --epoch 40 --pair paper,stable
+
+``table`` prints the failures per arm with their intervals, each seed's errors and losses, and with ``--pair``
+two arms' test errors paired by seed (the seeds where neither failed; Wilcoxon signed-rank).
     python benchmarks/stability_study.py grids --study proxy --epoch 40 --runs fp32-s13 fp32-s9 \\
         --figure docs/img/stability/grids-epoch40.png
 """
@@ -223,10 +227,65 @@ def table(args: argparse.Namespace) -> None:
                      f"[{100 * lo:.0f}, {100 * hi:.0f}] | {spread} | {', '.join(sorted(cpus)) or '?'} |")
         for seed in failed:
             details.append(f"- {arm} seed {seed}: {failures[seed].describe()}")
-    text = "\n".join(lines + ["", "Failed runs:", ""] + (details or ["- none"]))
+    text = "\n".join(lines + ["", "Failed runs:", ""] + (details or ["- none"]) + per_seed_lines(runs, study, depth))
+    if args.pair:
+        text += "\n" + paired_comparison(runs, depth, *args.pair.split(","))
     print(text)
     if args.markdown:
         args.markdown.write_text(text + "\n")
+
+
+def _cut(rows: list[dict], depth: int) -> list[dict] | None:
+    """The rows to epoch ``depth``, or None for a run that has not reached it."""
+    return [r for r in rows if r["epoch"] <= depth] if rows[-1]["epoch"] >= depth else None
+
+
+def per_seed_lines(runs: dict, study: dict, depth: int) -> list[str]:
+    """Per arm and seed: the EMA test errors at ``depth``, the lowest ``loss_unsup`` and the highest
+    feature-matching loss (``loss_g``) from the failure definition's first epoch on (runs/failures.py)."""
+    from improved_gan.runs.failures import FROM_EPOCH
+
+    lines = ["", f"Per seed, at epoch {depth}: test errors / lowest loss_unsup / highest feature-matching loss, "
+             f"both from epoch {FROM_EPOCH}:", ""]
+    for arm in study["arms"]:
+        cells = []
+        for (a, seed), (_, rows) in sorted(runs.items()):
+            if a == arm and (cut := _cut(rows, depth)) is not None:
+                late = [r for r in cut if r["epoch"] >= FROM_EPOCH] or cut
+                cells.append(f"{seed}: {cut[-1]['test_errors']} / {min(r['loss_unsup'] for r in late):.3f} / "
+                             f"{max(r['loss_g'] for r in late):.2f}")
+        if cells:
+            lines.append(f"- {arm}: " + "; ".join(cells))
+    return lines
+
+
+def paired_comparison(runs: dict, depth: int, first: str, second: str) -> str:
+    """Test errors at ``depth`` of two arms, paired by seed over the seeds where neither run failed: the median
+    difference (``second`` minus ``first``) and the two-sided Wilcoxon signed-rank p (exact, zero differences
+    dropped, as scipy's default)."""
+    from scipy.stats import wilcoxon
+
+    from improved_gan.config import load_config
+    from improved_gan.runs.failures import run_failure
+
+    def healthy_errors(arm: str) -> dict[int, int]:
+        out = {}
+        for (a, seed), (folder, rows) in runs.items():
+            cut = _cut(rows, depth) if a == arm else None
+            if cut is not None and run_failure(load_config(folder / "config.json"), cut) is None:
+                out[seed] = cut[-1]["test_errors"]
+        return out
+
+    a, b = healthy_errors(first), healthy_errors(second)
+    seeds = sorted(set(a) & set(b))
+    if not seeds:
+        return f"Paired {second} - {first}: no seed where both reached epoch {depth} without failing."
+    differences = [b[s] - a[s] for s in seeds]
+    nonzero = [d for d in differences if d]
+    p = wilcoxon(nonzero).pvalue if len(nonzero) >= 2 else float("nan")
+    return (f"Paired {second} - {first}, test errors at epoch {depth}, over the {len(seeds)} seeds where neither "
+            f"failed ({', '.join(map(str, seeds))}): differences {differences}; median {statistics.median(differences):g}; "
+            f"Wilcoxon signed-rank p = {p:.2g} (two-sided, {len(nonzero)} non-zero differences).")
 
 
 def grids(args: argparse.Namespace) -> None:
@@ -275,6 +334,7 @@ def main() -> None:
     r.add_argument("--out", type=Path)
     r.add_argument("--epoch", type=int, help="cut every run at this epoch (default: the depth all reached)")
     r.add_argument("--markdown", type=Path)
+    r.add_argument("--pair", metavar="A,B", help="also compare two arms' test errors, paired by seed")
     g = sub.add_parser("grids", help="the runs' sample grids at one epoch, side by side, with their verdicts")
     g.add_argument("--study", choices=sorted(STUDIES), required=True)
     g.add_argument("--out", type=Path)
