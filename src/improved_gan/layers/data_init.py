@@ -54,11 +54,12 @@ def init_weight_norm(model: nn.Module, batch: Tensor) -> list[str]:
             forward pass, or its pre-activations cannot be normalised (see
             :meth:`WeightNormLayer.data_dependent_init`).
     """
-    pending = {  # layer -> (its name, whether it initialises from its input)
-        module: (name or type(model).__name__, reads == "input")
-        for name, module in model.named_modules()
-        if (reads := _initialised_from(module)) is not None
-    }
+    pending: dict[nn.Module, tuple[str, bool]] = {}  # layer -> (its name, whether it initialises from its input)
+    for name, module in model.named_modules():
+        if getattr(module, "initialises_from_input", False):  # data_dependent_init(input) returns the output
+            pending[module] = (name or type(model).__name__, True)
+        elif isinstance(module, WeightNormLayer) and module.init_scale is not None:  # data_dependent_init(output)
+            pending[module] = (name or type(model).__name__, False)
     initialised: list[str] = []
     handles = []
 
@@ -82,15 +83,3 @@ def init_weight_norm(model: nn.Module, batch: Tensor) -> list[str]:
         missing = ", ".join(sorted(name for name, _ in pending.values()))
         raise ValueError(f"the forward pass did not reach these weight-normalised layers: {missing}")
     return initialised
-
-
-def _initialised_from(module: nn.Module) -> str | None:
-    """What the pass initialises ``module`` from: ``"input"`` for a layer whose ``data_dependent_init(input)``
-    returns its output (``initialises_from_input`` true, e.g. a weight-normalised
-    :class:`~improved_gan.techniques.MinibatchDiscrimination`), ``"output"`` for a weight-normalised layer with an
-    ``init_scale`` (``data_dependent_init(output)``), None for any other module."""
-    if getattr(module, "initialises_from_input", False):
-        return "input"
-    if isinstance(module, WeightNormLayer) and module.init_scale is not None:
-        return "output"
-    return None

@@ -187,11 +187,6 @@ class WeightNormLayer(nn.Module):
         normalised = (y - mean.view(bias_shape)) * factor.view(bias_shape)
         return normalised.to(preactivation.dtype)
 
-    def _scale_and_bias_for(self, dtype: torch.dtype) -> tuple[Tensor, Tensor | None]:
-        """The scale and bias in ``dtype`` (the output's, which differs under autocast)."""
-        bias = None if self.bias is None else self.bias.to(dtype)
-        return self.scale().to(dtype), bias
-
     def _scale_repr(self) -> str:
         v_init = "glorot_uniform" if self.init_std is None else f"normal(std={self.init_std})"
         return f"trainable_scale={self.trainable_scale}, init_scale={self.init_scale}, v_init={v_init}"
@@ -258,10 +253,10 @@ class WeightNormLinear(WeightNormLayer):
         if x.dim() == 0 or x.shape[-1] != self.in_features:
             raise ValueError(f"expected input of shape [*, {self.in_features}] (got {list(x.shape)})")
         product = F.linear(x, self.weight_v)  # [*, out]
-        scale, bias = self._scale_and_bias_for(product.dtype)
-        if bias is None:
+        scale = self.scale().to(product.dtype)  # the product's dtype, which differs under autocast
+        if self.bias is None:
             return product * scale
-        return torch.addcmul(bias, product, scale)
+        return torch.addcmul(self.bias.to(product.dtype), product, scale)
 
     def extra_repr(self) -> str:
         return (
