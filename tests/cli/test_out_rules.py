@@ -103,6 +103,18 @@ def test_an_output_inside_a_run_folder_is_refused(command, run, study, capsys):
 
 
 @pytest.mark.parametrize("command", COMMANDS)
+def test_an_output_through_a_link_into_a_run_folder_is_refused(command, run, study, tmp_path, capsys):
+    """``LINK/out`` with ``LINK`` a link to ``RUN/samples``: six commands wrote into the run (the demo two runs)."""
+    (run / "samples").mkdir(exist_ok=True)
+    link = tmp_path / "link"
+    link.symlink_to(run / "samples", target_is_directory=True)
+    before, study_before = files(run), files(study)
+    err = _refused(capsys, COMMANDS[command](run, str(link / "out"), study))
+    assert "lies inside the run folder" in err and "(nothing was written)" in err, err
+    assert files(run) == before and files(study) == study_before
+
+
+@pytest.mark.parametrize("command", COMMANDS)
 def test_an_output_that_cannot_be_written_is_refused_before_any_work(command, run, study, unwritable, capsys):
     study_before = files(study)
     err = _refused(capsys, COMMANDS[command](run, str(unwritable / "new" / "out"), study))

@@ -138,8 +138,13 @@ def config_differences(old: TrainConfig, new: TrainConfig, *, ignore=WHERE_NOT_W
 
 
 def enclosing_run(path: Path) -> Path | None:
-    """The run folder that ``path`` lies inside (a folder above it holding a run's config.json), or None."""
-    for parent in Path(os.path.abspath(path)).parents:
+    """The run folder that ``path`` lies inside (a folder above it holding a run's config.json), or None.
+
+    Both the path as written and the path its links lead to are asked: ``LINK/out``, with ``LINK`` a link to
+    ``RUN/samples``, lies inside ``RUN`` (a write there lands in the run)."""
+    written, resolved = Path(os.path.abspath(path)), Path(os.path.realpath(path))
+    parents = [*written.parents, *(p for p in resolved.parents if p not in written.parents)]
+    for parent in parents:
         if (parent / CONFIG).is_file():
             try:
                 load_config(parent / CONFIG)
