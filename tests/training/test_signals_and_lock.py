@@ -64,6 +64,7 @@ def _temporaries(folder: Path) -> list[str]:
 
 @pytest.mark.parametrize("signum, status, says", [
     (signal.SIGTERM, 143, "terminated (SIGTERM)"),
+    (signal.SIGHUP, 129, "terminated (SIGHUP)"),  # a closed terminal: it died silently, leaving running.pid
     pytest.param(signal.SIGINT, 130, "interrupted", marks=pytest.mark.slow),  # what SIGTERM is compared with
 ])
 def test_sigterm_stops_a_training_as_ctrl_c_does(tmp_path, signum, status, says):

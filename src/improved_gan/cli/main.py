@@ -24,7 +24,7 @@ from improved_gan.cli import commands
 from improved_gan.cli.commands.resume import alias as resume_alias
 from improved_gan.errors import UserError
 from improved_gan.runs.out_paths import file_in_the_way
-from improved_gan.utils.signals import Terminated, exit_status, terminate_as_interrupt
+from improved_gan.utils.signals import Terminated, exit_status, signal_name, terminate_as_interrupt
 
 
 _START_HERE = """start here:
@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {message}", file=sys.stderr)
         return 2
     try:
-        with terminate_as_interrupt():  # SIGTERM (kill, timeout, a scheduler) cleans up as Ctrl-C does
+        with terminate_as_interrupt():  # SIGTERM and SIGHUP (kill, a scheduler, a closed terminal) as Ctrl-C
             status = args.func(args)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -90,8 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         said = (f"interrupted: the last checkpoint is kept; {hint}" if hint else
                 "interrupted: nothing was left half-written (files are written atomically); run the command again")
         said = getattr(args, "interrupt_message", None) or said
-        if isinstance(stop, Terminated):
-            said = "terminated (SIGTERM)" + said.removeprefix("interrupted")
+        if isinstance(stop, Terminated):  # SIGTERM or SIGHUP
+            said = f"terminated ({signal_name(stop)})" + said.removeprefix("interrupted")
         print(said, file=sys.stderr)
         return exit_status(stop)
     return int(status or 0)

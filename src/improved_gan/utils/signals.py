@@ -1,10 +1,16 @@
-"""Stopping a command: SIGTERM is handled as SIGINT, and worker processes end with their parent.
+"""Stopping a command: SIGTERM and SIGHUP are handled as SIGINT, a second signal stops at once, and worker
+processes end with their parent.
 
-``kill PID`` sends SIGTERM (so do ``timeout``, job schedulers and a closing terminal). Under
-:func:`terminate_as_interrupt` it raises :class:`Terminated` in the main thread, a
-``KeyboardInterrupt``, so every clean-up that Ctrl-C runs runs for it too (a run's lock is released,
-no file is left half-written, the command says how to continue); :func:`exit_status` is then
-143 (128 + SIGTERM) rather than Ctrl-C's 130, as the shell reports a process the signal ended.
+``kill PID`` sends SIGTERM (so do ``timeout`` and job schedulers); a closing terminal sends SIGHUP. Under
+:func:`terminate_as_interrupt` either raises :class:`Terminated` in the main thread, a ``KeyboardInterrupt``,
+so every clean-up that Ctrl-C runs runs for it too (a run's lock is released, no file is left half-written,
+the command says how to continue); :func:`exit_status` is then 128 + the signal's number (143 for SIGTERM,
+129 for SIGHUP, 130 for Ctrl-C), as the shell reports a process the signal ended.
+
+The first signal starts that clean-up; a second one, while it runs, ends the process at once with the first
+one's status and one line (what a killed process leaves, temporary files of atomic writes, the next start
+removes; a run's lock is an OS lock and dies with the process). A signal that lands inside a finaliser
+(``__del__``, where Python would print the exception and carry on) is delivered again a moment later instead.
 
 A worker process calls :func:`end_with_parent` first: Linux sends it SIGTERM when its parent
 ends, however the parent ends (SIGKILL included), and the SIGTERM runs the same clean-up in the
@@ -19,43 +25,92 @@ import signal
 import sys
 import threading
 from contextlib import contextmanager
+from types import FrameType
 from typing import Iterator
 
 PR_SET_PDEATHSIG = 1
 """prctl(2) option: the signal this process gets when its parent ends (Linux)."""
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""The signals that stop a command with its clean-up: Ctrl-C, ``kill``, a closing terminal."""
+
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM arrived: a KeyboardInterrupt, so that what cleans up after Ctrl-C cleans up after it too."""
+    """SIGTERM or SIGHUP arrived (``signum``): a KeyboardInterrupt, so that what cleans up after Ctrl-C cleans up
+    after it too."""
+
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
 
 
-def _raise_terminated(signum, frame) -> None:
-    raise Terminated
+class _StopHandler:
+    """The handler of :data:`STOP_SIGNALS`: the first raises (KeyboardInterrupt for SIGINT, else
+    :class:`Terminated`); a later one ends the process at once (module docstring), or, in a worker
+    (``later="ignore"``), is ignored: its parent sends SIGTERM after a Ctrl-C has reached the whole process
+    group, and kills a worker that has not stopped in time itself."""
+
+    def __init__(self, later: str = "exit") -> None:
+        self.first: int | None = None
+        self.later = later
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.first is not None:
+            if self.later == "ignore":
+                return
+            os.write(2, b"stopped at once (a second signal); what was left half-done is removed on the next start\n")
+            os._exit(128 + self.first)
+        if _inside_finaliser(frame):  # raised here, the exception would be printed and dropped
+            threading.Timer(0.05, os.kill, (os.getpid(), signum)).start()
+            return
+        self.first = signum
+        raise KeyboardInterrupt if signum == signal.SIGINT else Terminated(signum)
+
+
+def _inside_finaliser(frame: FrameType | None) -> bool:
+    while frame is not None:
+        if frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
 
 
 @contextmanager
 def terminate_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM raises :class:`Terminated` (in the main thread; elsewhere a signal handler
-    cannot be set, and nothing changes). The previous handler is restored after."""
+    """Within the block, the :data:`STOP_SIGNALS` stop the command as Ctrl-C does (module docstring; in the main
+    thread: elsewhere a signal handler cannot be set, and nothing changes). After a block that no signal ended,
+    the previous handlers are restored; after one that a signal ended, a second signal still ends the process
+    at once, also while it exits."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    handler = _StopHandler()
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if handler.first is None:
+            for signum, old in previous.items():
+                signal.signal(signum, old)
 
 
 def exit_status(interrupt: KeyboardInterrupt) -> int:
-    """128 + the signal's number: 143 for SIGTERM (:class:`Terminated`), 130 for Ctrl-C (SIGINT)."""
-    return 128 + (signal.SIGTERM if isinstance(interrupt, Terminated) else signal.SIGINT)
+    """128 + the signal's number: 143 for SIGTERM, 129 for SIGHUP (:class:`Terminated`), 130 for Ctrl-C."""
+    return 128 + getattr(interrupt, "signum", signal.SIGINT)
+
+
+def signal_name(interrupt: KeyboardInterrupt) -> str:
+    """``"SIGTERM"``, ``"SIGHUP"`` or ``"SIGINT"``: the signal behind ``interrupt``."""
+    return signal.Signals(getattr(interrupt, "signum", signal.SIGINT)).name
 
 
 def end_with_parent(parent_pid: int) -> None:
-    """In a worker process: SIGTERM when the parent ``parent_pid`` ends (PR_SET_PDEATHSIG where the OS has it),
-    handled as :class:`Terminated`; a parent already gone ends the worker at once."""
-    signal.signal(signal.SIGTERM, _raise_terminated)
+    """In a worker process: the :data:`STOP_SIGNALS` stop it as in :func:`terminate_as_interrupt` (a second one is
+    ignored: :class:`_StopHandler`), and SIGTERM when the parent ``parent_pid`` ends (PR_SET_PDEATHSIG where the
+    OS has it); a parent already gone ends the worker at once."""
+    handler = _StopHandler(later="ignore")  # the parent's SIGTERM after a Ctrl-C to the group: one stop
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, handler)
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)

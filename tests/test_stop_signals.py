@@ -1,0 +1,74 @@
+"""utils/signals.py with real processes and real signals: SIGHUP is a stop like SIGTERM, a second signal ends
+the clean-up of the first at once, a signal landing in a finaliser is not lost (issue 26, item 4, and its sweep:
+SIGHUP killed a resume silently; a double Ctrl-C printed a traceback; a stop inside tqdm's ``__del__`` was
+printed as "Exception ignored" and dropped)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+# a command's shape: the stop handlers on, a body that works until stopped, a clean-up that takes its time
+SCRIPT = textwrap.dedent("""
+    import sys, time
+    from improved_gan.utils.signals import exit_status, signal_name, terminate_as_interrupt
+
+    class Slow:
+        def __del__(self):  # a finaliser that runs for a while, as tqdm's may
+            end = time.monotonic() + float(sys.argv[2])
+            while time.monotonic() < end:
+                pass
+
+    try:
+        with terminate_as_interrupt():
+            print("ready", flush=True)
+            while True:
+                Slow()  # each one's finaliser runs as the next replaces it
+                time.sleep(0.01)
+    except KeyboardInterrupt as stop:
+        print(f"stopped by {signal_name(stop)}", flush=True)
+        time.sleep(float(sys.argv[1]))  # the clean-up
+        sys.exit(exit_status(stop))
+""")
+
+
+def _start(cleanup_seconds: float, finaliser_seconds: float = 0.0) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-c", SCRIPT, str(cleanup_seconds), str(finaliser_seconds)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert process.stdout.readline() == "ready\n"
+    return process
+
+
+@pytest.mark.parametrize("signum, status", [(signal.SIGHUP, 129), (signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_each_stop_signal_runs_the_clean_up_and_exits_with_its_status(signum, status):
+    process = _start(cleanup_seconds=0.2)
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == status and f"stopped by {signal.Signals(signum).name}" in out, (out, err)
+    assert err == ""
+
+
+def test_a_second_signal_ends_the_clean_up_at_once_with_the_first_ones_status():
+    process = _start(cleanup_seconds=60)
+    process.send_signal(signal.SIGTERM)
+    time.sleep(0.5)  # inside the minute of clean-up
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert time.monotonic() - started < 5 and process.returncode == 143, (out, err)
+    assert err == "stopped at once (a second signal); what was left half-done is removed on the next start\n"
+
+
+def test_a_signal_inside_a_finaliser_is_delivered_again_not_dropped():
+    process = _start(cleanup_seconds=0, finaliser_seconds=0.3)  # most of the time is spent in a finaliser
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 143 and "stopped by SIGTERM" in out, (out, err)
+    assert "Exception ignored" not in err and err == ""
