@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from improved_gan.errors import UserError
-from improved_gan.runs.layout import CHECKPOINTS, CONFIG
+from improved_gan.runs.layout import CHECKPOINTS, CONFIG, METRICS
 
 __all__ = ["describe_source", "is_run_folder"]
 
@@ -24,7 +24,8 @@ def is_run_folder(path: str | os.PathLike) -> bool:
 
 
 def describe_source(source: str) -> str:
-    """What kind of source ``source`` is: ``"run"``, ``"folder"``, ``"npz"`` or ``"dataset"``."""
+    """What kind of source ``source`` is: ``"run"``, ``"folder"``, ``"npz"`` or ``"dataset"`` (a registered
+    dataset ``NAME[:SPLIT]``, its name and split checked here)."""
     if not source.strip():
         raise UserError("the image source is empty; name a run folder, an image folder, an .npz or a dataset")
     path = Path(source).expanduser()
@@ -32,6 +33,9 @@ def describe_source(source: str) -> str:
         if (path / CONFIG).is_file() and not (path / CHECKPOINTS).is_dir():  # its plots are no images to score
             raise UserError(f"{source} is a run folder without {CHECKPOINTS}/: it has not finished an epoch (or "
                             "its checkpoints were moved), so it has no generator to sample yet")
+        if not (path / CONFIG).is_file() and ((path / CHECKPOINTS).is_dir() or (path / METRICS).is_file()):
+            raise UserError(f"{source} holds a run's {CHECKPOINTS}/ or {METRICS} but no {CONFIG}: a damaged run "
+                            f"folder, not a folder of images; put its {CONFIG} back to use it")
         return "run" if is_run_folder(path) else "folder"
     if path.is_file():
         if path.suffix.lower() != ".npz":
@@ -40,4 +44,11 @@ def describe_source(source: str) -> str:
         return "npz"
     if os.sep in source or path.suffix:
         raise UserError(f"{source}: no such file or folder")
+    from improved_gan.data.registry import dataset_spec  # numpy and the loaders: only for a dataset name
+
+    name, _, split = source.partition(":")
+    try:
+        dataset_spec(name, split or "train")
+    except UserError as err:
+        raise UserError(f"{source}: no such file or folder, and {err}") from None
     return "dataset"

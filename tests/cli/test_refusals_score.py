@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -41,6 +42,8 @@ def folder(tmp_path):
     for name, mode in (("i16", "I;16"), ("bits", "1")):
         (tmp_path / name).mkdir()
         Image.new(mode, (28, 28)).save(tmp_path / name / "a.png")
+    (tmp_path / "noconfig" / "checkpoints").mkdir(parents=True)  # a run folder whose config.json was removed
+    Image.new("RGBA", (28, 28)).save(tmp_path / "noconfig" / "loss_d.png")
     (tmp_path / "imgs").mkdir()
     (tmp_path / "imgs" / "a.png").write_text("this is not an image")
     return tmp_path
@@ -64,6 +67,8 @@ X = "{tmp}/x.npz"
             "{tmp}/mnist is a file, not a folder"),  # "cannot download into .../mnist: File exists"
     # empty arguments, and arguments the chosen source or metrics do not use (each was accepted and ignored)
     refusal("empty-image-source", ["score", ""], "the image source is empty"),  # scored the working directory
+    refusal("run-folder-without-its-config", ["score", "{tmp}/noconfig"], "a damaged run folder",
+            "put its config.json back"),  # read its loss_d.png as an image: "mode 'RGBA' is not 8-bit grayscale"
     refusal("empty-metrics", ["score", X, "--metrics", ""], "--metrics is empty"),  # the default metrics, silently
     refusal("seed-of-an-npz", ["score", X, "--seed", "3"], "is not a run folder"),  # no generator to seed
     refusal("data-dir-the-metrics-do-not-read", ["score", X, "--metrics", "mnist_score", "--data-dir", "{tmp}"],
@@ -164,6 +169,68 @@ def test_a_runs_scores_json_that_cannot_be_merged_into_is_refused_before_samplin
     one_line_error(capsys, ["score", str(run_to_score), "--n", "20", "--metrics", "mnist_score"], says,
                    "nothing was written")
     assert files(run_to_score) == before
+
+
+def test_a_runs_scores_json_that_is_a_link_is_refused_as_a_link(run_to_score, tmp_path, capsys, monkeypatch):
+    """With RUN/scores.json a link to a user's file that is not JSON, it said "not valid JSON ...; fix or delete
+    it": the user's file."""
+    from improved_gan import image_sources
+
+    monkeypatch.setattr(image_sources, "load_images", lambda *a, **k: pytest.fail("sampled before the check"))
+    (tmp_path / "notes.txt").write_text("the user's notes")
+    (run_to_score / "scores.json").symlink_to(tmp_path / "notes.txt")
+    line = one_line_error(capsys, ["score", str(run_to_score), "--n", "20", "--metrics", "mnist_score"],
+                          "scores.json", "symbolic link")
+    assert "valid JSON" not in line and (tmp_path / "notes.txt").read_text() == "the user's notes"
+
+
+def test_a_run_folder_that_cannot_be_written_is_refused_before_sampling(run_to_score, capsys, monkeypatch):
+    """On a read-only run folder `score RUN --n 20000` computed for 17 s, then failed on .scores.json.*.tmp. (As
+    root no folder refuses a write, so the file system's answer is made here: EROFS for the run folder.)"""
+    import errno
+    import tempfile
+
+    from improved_gan import image_sources
+
+    real_mkdtemp = tempfile.mkdtemp
+
+    def read_only(*args, dir=None, **kwargs):
+        if dir is not None and Path(dir) == run_to_score:
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real_mkdtemp(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkdtemp", read_only)
+    monkeypatch.setattr(image_sources, "load_images", lambda *a, **k: pytest.fail("sampled before the check"))
+    before = files(run_to_score)
+    one_line_error(capsys, ["score", str(run_to_score), "--n", "20", "--metrics", "mnist_score"],
+                   "scores file", "cannot be written: Read-only file system", "make the run folder writable")
+    assert files(run_to_score) == before
+
+
+def test_a_run_replaced_while_it_is_scored_gets_no_scores(run_to_score, capsys, monkeypatch, classifier):
+    """`score RUN` while `train --out RUN --overwrite` replaced the run: the old generator's scores were merged
+    into the new run's scores.json. Now a checkpoint other than the one sampled keeps them out."""
+    import os
+
+    import numpy as np
+
+    from improved_gan import image_sources
+
+    def sample_then_replace(*args, **kwargs):  # the run is trained anew while its samples are scored
+        checkpoint = run_to_score / "checkpoints" / "last.pt"
+        copy = checkpoint.with_name("new.pt")
+        copy.write_bytes(checkpoint.read_bytes())
+        os.replace(copy, checkpoint)
+        return np.zeros((20, 28, 28, 1), np.uint8)
+
+    monkeypatch.setattr(image_sources, "load_images", sample_then_replace)
+    assert main(["score", str(run_to_score), "--n", "20", "--metrics", "mnist_score", "--splits", "2",
+                 "--classifier", classifier]) == 2
+    out, err = capsys.readouterr()
+    last = err.rstrip("\n").splitlines()[-1]
+    assert last.startswith("error: ") and "changed while it was scored" in last and "Traceback" not in err, err
+    assert "were not written into scores.json" in last and out.startswith("mnist_score: ")  # printed, not kept
+    assert not (run_to_score / "scores.json").exists()
 
 
 def test_a_generator_that_cannot_draw_a_lone_image_is_one_line(run_to_score, capsys, monkeypatch, classifier):

@@ -87,6 +87,9 @@ REFUSED = {
     "score-bad-splits": (["score", "mnist:test", "--splits", "0"], 2, "--splits and --batch-size must be positive"),
     "score-empty-metrics": (["score", "mnist:test", "--metrics", " "], 2, "--metrics is empty"),
     "score-missing-file": (["score", "{tmp}/missing.npz"], 2, "missing.npz: no such file or folder"),
+    "score-unknown-name": (["score", "X", "--n", "3"], 2,  # took 7.5-9 s: torch, then "unknown dataset 'X'"
+                           "X: no such file or folder, and unknown dataset 'X'; valid names: cifar10, mnist"),
+    "score-unknown-split": (["score", "mnist:tset"], 2, "dataset 'mnist' has no split 'tset'"),
     "score-seed-not-a-run": (["score", "mnist:test", "--seed", "3"], 2, "--seed 3 draws a run's generator samples"),
     "score-bad-seed": (["score", "{tmp}/run", "--seed", "-3"], 2, "--seed must be an integer in 0.."),
     "score-bad-n": (["score", "mnist:test", "--n", "0"], 2, "--n must be positive (got 0)"),

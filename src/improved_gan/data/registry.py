@@ -119,6 +119,17 @@ def _hold_out(train: ImageDataset, size: int, split: str) -> ImageDataset:
     return train.subset(indices, split=split, note=note)
 
 
+def dataset_spec(name: str, split: str) -> DatasetSpec:
+    """The registered dataset ``name``, which has ``split``; a UserError naming the valid names or splits
+    otherwise (light: :func:`~improved_gan.source_names.describe_source` asks it before torch is imported)."""
+    spec = DATASETS.get(name)
+    if spec is None:
+        raise UserError(f"unknown dataset {name!r}; valid names: {', '.join(sorted(DATASETS))}")
+    if split not in spec.splits:
+        raise UserError(f"dataset {name!r} has no split {split!r}; valid splits: {', '.join(spec.splits)}")
+    return spec
+
+
 def load_dataset(
     name: str,
     *,
@@ -141,11 +152,7 @@ def load_dataset(
         UserError: unknown ``name`` or ``split``.
         DataError: files missing (and not downloadable), damaged or inconsistent.
     """
-    spec = DATASETS.get(name)
-    if spec is None:
-        raise UserError(f"unknown dataset {name!r}; valid names: {', '.join(sorted(DATASETS))}")
-    if split not in spec.splits:
-        raise UserError(f"dataset {name!r} has no split {split!r}; valid splits: {', '.join(spec.splits)}")
+    spec = dataset_spec(name, split)
     data_root = resolve_data_root(root)
     fetch = torchvision_download if downloader is None else downloader
     held_out = spec.validation_size

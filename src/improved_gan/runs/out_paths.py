@@ -80,10 +80,12 @@ def starts_with(path: Path, prefix: str) -> bool:
         return False
 
 
-def check_writable(path: str | os.PathLike, flag: str = "--out", *, folder: bool = False) -> None:
+def check_writable(path: str | os.PathLike, flag: str = "--out", *, folder: bool = False,
+                   instead: str = "choose another path") -> None:
     """``path`` (a ``folder`` to make or fill, else a file to write) can be written: a temporary folder is made
     and removed in the folder that will hold it, or in its nearest existing ancestor when that is still to be
-    made. Call after the checks of kind (:func:`check_folder_path`, :func:`check_output_file`)."""
+    made. Call after the checks of kind (:func:`check_folder_path`, :func:`check_output_file`). ``instead``: what
+    the message tells the user to do."""
     path = Path(os.path.abspath(path))
     holder = path if folder else path.parent
     existing = next((p for p in (holder, *holder.parents) if p.is_dir()), None)
@@ -93,5 +95,5 @@ def check_writable(path: str | os.PathLike, flag: str = "--out", *, folder: bool
         os.rmdir(tempfile.mkdtemp(prefix=".improved-gan-probe-", dir=existing))
     except OSError as err:
         where = "" if existing == holder else f" (in {existing}, the nearest folder that exists)"
-        raise UserError(f"{flag} {path} cannot be written: {err.strerror or err}{where}; choose another path "
+        raise UserError(f"{flag} {path} cannot be written: {err.strerror or err}{where}; {instead} "
                         "(nothing was computed or written)") from None

@@ -22,7 +22,8 @@ from improved_gan.config import check_device_flag, load_config
 from improved_gan.errors import UserError
 from improved_gan.metrics.registry import resolve_metrics
 from improved_gan.runs.guard import check_run_links
-from improved_gan.runs.layout import CONFIG, SCORES
+from improved_gan.runs.layout import CONFIG, SCORES, latest_checkpoint
+from improved_gan.runs.out_paths import check_writable
 from improved_gan.source_names import describe_source
 from improved_gan.training.seeds import check_sample_seed
 
@@ -114,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
     networks = _load_networks(specs, args)
     reference = _reference(reference_name, specs, networks, args, device) if reference_name else None
     if images is None:
+        sampled = _checkpoint_identity(Path(args.source))
         images = load_images(args.source, n=args.n, data_dir=args.data_dir, seed=args.seed, device=device)
     scores = evaluate_samples(
         images, metrics=[s.name for s in specs], reference=reference, splits=args.splits, device=device,
@@ -121,9 +123,13 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     entries = score_entries(specs, scores, networks, n=len(images), splits=args.splits, reference=reference_name,
                             seed=args.seed if run_config else None)  # fmt: skip
-    if run_config:
-        merge_run_scores(Path(args.source) / SCORES, entries)
     _print_entries(entries, as_json=args.json)
+    if run_config:
+        if _checkpoint_identity(Path(args.source)) != sampled:  # the scores would be credited to another network
+            raise UserError(f"{args.source} changed while it was scored (its checkpoint was replaced: trained on, "
+                            f"or the run overwritten); the scores above are of the checkpoint that was sampled and "
+                            f"were not written into {SCORES}")
+        merge_run_scores(Path(args.source) / SCORES, entries)
     if run_config and not args.json:
         print(f"wrote {Path(args.source) / SCORES}")
     return 0
@@ -141,9 +147,21 @@ def _open_run(args: argparse.Namespace):
     if args.data_dir is None:
         args.data_dir = config.data_dir
     check_generator_count(args.n)  # before the networks load
+    check_run_links(Path(args.source))  # scores.json is written into the run: no link may lead out of it
     read_run_scores(Path(args.source) / SCORES)  # before the sampling: it is merged into at the end
-    check_run_links(Path(args.source))  # scores.json is written into the run
+    check_writable(Path(args.source) / SCORES, "the run's scores file", instead="make the run folder writable, "
+                   "or score a copy of it")  # a read-only run: said before minutes of scoring
     return config
+
+
+def _checkpoint_identity(run: Path) -> tuple[str, int, int, int]:
+    """Which checkpoint file the run's generator comes from (its name, inode, size, change time): a run trained
+    on, or replaced by ``train --overwrite``, while it is scored has another."""
+    path = latest_checkpoint(run)
+    if path is None:
+        raise UserError(f"{run} has no checkpoint any more; it was removed while the command ran")
+    stat = path.stat()
+    return path.name, stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
 def _load_networks(specs, args: argparse.Namespace) -> dict:
