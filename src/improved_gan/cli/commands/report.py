@@ -25,7 +25,7 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from improved_gan.runs.guard import check_outside_runs, check_run_links
     from improved_gan.runs.report import check_comparison_out, write_comparison, write_report
-    from improved_gan.runs.layout import CONFIG
+    from improved_gan.runs.layout import CONFIG, REPORT
 
     for run_dir in args.runs:
         if not (run_dir / CONFIG).is_file():
@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
         check_writable(args.out or Path("comparison.md"))
     if len(args.runs) == 1 and args.out is None:
         check_run_links(args.runs[0])  # report.md and its plots are written into the run
+        check_writable(args.runs[0] / REPORT, "the run's report", instead="make the run folder writable")
         print(f"report: {write_report(args.runs[0])}")
     else:
         print(f"comparison: {write_comparison(args.runs, args.out or Path('comparison.md'))}")
