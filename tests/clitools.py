@@ -143,3 +143,20 @@ def refuses(capsys, monkeypatch, folder, case: Refusal) -> str:
         assert fill(text) not in err, err
     assert tree(folder) == before, "the refused command changed the files"
     return err
+
+
+def pretend_read_only(monkeypatch, folder) -> None:
+    """Make the file system say EROFS for a new entry in ``folder`` (the probe of ``runs/out_paths.check_writable``):
+    as root no folder refuses a write, so a read-only run folder is made this way."""
+    import errno
+    import tempfile
+    from pathlib import Path
+
+    real_mkdtemp = tempfile.mkdtemp
+
+    def read_only(*args, dir=None, **kwargs):
+        if dir is not None and Path(dir) == Path(folder):
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real_mkdtemp(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkdtemp", read_only)

@@ -96,21 +96,11 @@ def test_runs_does_not_follow_a_link_back_up(tmp_path, capsys):
 def test_a_run_that_cannot_be_written_is_refused_before_its_report_is_made(folder, capsys, monkeypatch):
     """On a read-only run folder `report RUN` made its plots for 4.5 s, then failed. (As root no folder refuses a
     write, so the file system's answer is made here: EROFS for the run folder.)"""
-    import errno
-    import tempfile
-    from pathlib import Path
-
-    from clitools import files, one_line_error
+    from clitools import files, one_line_error, pretend_read_only
     from improved_gan.runs import report
 
-    run, real_mkdtemp = folder / "a", tempfile.mkdtemp
-
-    def read_only(*args, dir=None, **kwargs):
-        if dir is not None and Path(dir) == run:
-            raise OSError(errno.EROFS, "Read-only file system")
-        return real_mkdtemp(*args, dir=dir, **kwargs)
-
-    monkeypatch.setattr(tempfile, "mkdtemp", read_only)
+    run = folder / "a"
+    pretend_read_only(monkeypatch, run)
     monkeypatch.setattr(report, "write_report", lambda *a, **k: pytest.fail("the report was made before the check"))
     before = files(run)
     one_line_error(capsys, ["report", str(run)], "the run's report", "cannot be written: Read-only file system",

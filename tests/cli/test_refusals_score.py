@@ -187,19 +187,10 @@ def test_a_runs_scores_json_that_is_a_link_is_refused_as_a_link(run_to_score, tm
 def test_a_run_folder_that_cannot_be_written_is_refused_before_sampling(run_to_score, capsys, monkeypatch):
     """On a read-only run folder `score RUN --n 20000` computed for 17 s, then failed on .scores.json.*.tmp. (As
     root no folder refuses a write, so the file system's answer is made here: EROFS for the run folder.)"""
-    import errno
-    import tempfile
-
+    from clitools import pretend_read_only
     from improved_gan import image_sources
 
-    real_mkdtemp = tempfile.mkdtemp
-
-    def read_only(*args, dir=None, **kwargs):
-        if dir is not None and Path(dir) == run_to_score:
-            raise OSError(errno.EROFS, "Read-only file system")
-        return real_mkdtemp(*args, dir=dir, **kwargs)
-
-    monkeypatch.setattr(tempfile, "mkdtemp", read_only)
+    pretend_read_only(monkeypatch, run_to_score)
     monkeypatch.setattr(image_sources, "load_images", lambda *a, **k: pytest.fail("sampled before the check"))
     before = files(run_to_score)
     one_line_error(capsys, ["score", str(run_to_score), "--n", "20", "--metrics", "mnist_score"],
