@@ -3,15 +3,23 @@ write, and the files it writes."""
 
 from __future__ import annotations
 
+import errno
+import os
+import shutil
+import signal
 from pathlib import Path
 
 import numpy as np
 import pytest
 from clitools import fake_run
+from PIL import Image
 
 from improved_gan.config import MAX_SAMPLE_GRID
 from improved_gan.errors import UserError
-from improved_gan.sample_files import MAX_SAMPLES, SampleFiles
+from improved_gan.image_sources import read_image_folder, read_npz_images
+from improved_gan.sample_files import MAX_SAMPLES, SampleFiles, written_by_sample
+from improved_gan.utils.image_grid import make_grid
+from improved_gan.utils.signals import Terminated
 
 
 @pytest.mark.parametrize("out, fmt, implied", [
@@ -41,26 +49,105 @@ def test_the_largest_counts_are_taken():
 
 
 def test_check_out_keeps_users_and_runs_files(tmp_path):
+    """``--overwrite`` replaced any file of the user's (a 5-byte text file named user.png): now only one that
+    `sample` wrote."""
     run = fake_run(tmp_path / "run")
     (tmp_path / "mine.npz").write_text("my own file")
+    (tmp_path / "mine.png").write_text("mine!")
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "keep.txt").write_text("x")
     SampleFiles(tmp_path / "new.png").check_out()
-    SampleFiles(tmp_path / "mine.npz", overwrite=True).check_out()
-    for files, says in ((SampleFiles(tmp_path / "mine.npz"), "exists; name a new .npz file, or add --overwrite"),
+    for files, says in ((SampleFiles(tmp_path / "mine.npz"), "exists; name a new .npz file, or remove it yourself"),
+                        (SampleFiles(tmp_path / "mine.npz", overwrite=True), "not written by `improved-gan sample`"),
+                        (SampleFiles(tmp_path / "mine.png", overwrite=True), "not written by `improved-gan sample`"),
                         (SampleFiles(tmp_path / "full"), "is not an empty folder"),
                         (SampleFiles(run / "config.json", format="npz", overwrite=True), "is a file of the run"),
                         (SampleFiles(run / "new.png"), "lies inside the run folder")):
         with pytest.raises(UserError, match=says):
             files.check_out()
-    assert (tmp_path / "mine.npz").read_text() == "my own file"
+    assert (tmp_path / "mine.npz").read_text() == "my own file" and (tmp_path / "mine.png").read_text() == "mine!"
 
 
-def test_each_format_writes_the_images(tmp_path):
+@pytest.mark.parametrize("name", ["s.png", "s.npz"])
+def test_overwrite_replaces_only_what_sample_wrote(tmp_path, name):
+    images = np.zeros((3, 4, 4, 1), np.uint8)
+    SampleFiles(tmp_path / name, 3).write(images)
+    assert written_by_sample(tmp_path / name)
+    with pytest.raises(UserError, match="exists; name a new .* or add --overwrite to replace it"):
+        SampleFiles(tmp_path / name).check_out()
+    SampleFiles(tmp_path / name, overwrite=True).check_out()
+
+
+def test_each_format_writes_the_images_and_readers_ignore_the_mark(tmp_path):
+    """The grid's text chunk and the .npz's entry ``written_by`` change nothing a reader of images sees."""
     images = np.random.default_rng(0).integers(0, 256, (3, 4, 4, 1), dtype=np.uint8)
     SampleFiles(tmp_path / "x.npz", 3).write(images)
     assert np.array_equal(np.load(tmp_path / "x.npz")["x"], images)
+    assert np.array_equal(read_npz_images(tmp_path / "x.npz"), images)  # what `score` and `turing create` read
     SampleFiles(tmp_path / "pngs", 3).write(images)
     assert sorted(p.name for p in (tmp_path / "pngs").iterdir()) == ["000000.png", "000001.png", "000002.png"]
+    assert np.array_equal(read_image_folder(tmp_path / "pngs"), images)
+    (tmp_path / "empty").mkdir()
+    SampleFiles(tmp_path / "empty", 3).write(images)  # an empty folder is filled
+    assert np.array_equal(read_image_folder(tmp_path / "empty"), images)
     SampleFiles(tmp_path / "g.png", 3).write(images)
-    assert (tmp_path / "g.png").read_bytes().startswith(b"\x89PNG")
+    with Image.open(tmp_path / "g.png") as grid:
+        assert grid.info["Software"] == "improved-gan sample"
+        assert np.array_equal(np.asarray(grid), make_grid(images)[..., 0])
+    assert written_by_sample(tmp_path / "g.png") and written_by_sample(tmp_path / "x.npz")
+    assert not written_by_sample(tmp_path / "pngs" / "000000.png")  # a PNG without the mark
+
+
+def _stop_at_the_third_png(monkeypatch, stop: BaseException) -> None:
+    """Every third PNG of a folder raises ``stop`` instead of being written (a full disk, Ctrl-C, SIGTERM)."""
+    written = []
+
+    def write_bytes(path, data):
+        written.append(path)
+        if len(written) % 3 == 0:
+            raise stop
+        return real(path, data)
+
+    real = Path.write_bytes
+    monkeypatch.setattr(Path, "write_bytes", write_bytes)
+
+
+@pytest.mark.parametrize("stop", [OSError(errno.ENOSPC, "No space left on device"), KeyboardInterrupt(),
+                                  Terminated()], ids=["full-disk", "ctrl-c", "sigterm"])
+def test_a_png_folder_stopped_half_way_leaves_nothing(tmp_path, monkeypatch, stop):
+    """The hidden staging folder was left with the PNGs written so far (7,784 after SIGTERM; 513 filling a disk),
+    while the message said nothing was left half-written."""
+    _stop_at_the_third_png(monkeypatch, stop)
+    (tmp_path / "empty").mkdir()
+    for out in (tmp_path / "new", tmp_path / "empty"):
+        with pytest.raises(type(stop)):
+            SampleFiles(out, 5).write(np.zeros((5, 4, 4, 1), np.uint8))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"] and not any((tmp_path / "empty").iterdir())
+
+
+def test_a_second_ctrl_c_does_not_stop_the_clean_up_half_way(tmp_path, monkeypatch):
+    _stop_at_the_third_png(monkeypatch, KeyboardInterrupt())
+    rmtree = shutil.rmtree
+
+    def interrupted_rmtree(path):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C again, as the removal starts
+        rmtree(path)
+
+    monkeypatch.setattr(shutil, "rmtree", interrupted_rmtree)
+    with pytest.raises(KeyboardInterrupt):
+        SampleFiles(tmp_path / "pngs", 5).write(np.zeros((5, 4, 4, 1), np.uint8))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_staging_folder_that_cannot_be_removed_is_named(tmp_path, monkeypatch):
+    _stop_at_the_third_png(monkeypatch, OSError(errno.ENOSPC, "No space left on device"))
+
+    def rmtree(path):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(shutil, "rmtree", rmtree)
+    says = r"pngs was not written, and the hidden folder .* could not be removed \(Input/output error\); remove it"
+    with pytest.raises(UserError, match=says) as said:
+        SampleFiles(tmp_path / "pngs", 5).write(np.zeros((5, 4, 4, 1), np.uint8))
+    (staging,) = tmp_path.iterdir()
+    assert str(staging) in str(said.value) and staging.name.startswith(".pngs.")

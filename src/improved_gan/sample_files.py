@@ -3,18 +3,27 @@
 :class:`SampleFiles` is what one call writes: where, in which format (the one asked for, else the one the
 path implies: ``.png`` a grid, ``.npz`` arrays, no suffix a folder), and how many images. It refuses, one
 line each, a count the format cannot hold and (:meth:`SampleFiles.check_out`) a path whose writing would
-replace a user's file or a run's own; :meth:`SampleFiles.write` writes the images atomically. Light to
-import (no torch, no PIL until it writes): ``improved-gan sample`` refuses a bad flag at once (docs/cli.md,
-Start-up).
+replace a user's file or a run's own; :meth:`SampleFiles.write` writes the images atomically, and leaves
+nothing behind when it fails or is stopped. Light to import (no torch, no PIL until it writes):
+``improved-gan sample`` refuses a bad flag at once (docs/cli.md, Start-up).
+
+Each grid and ``.npz`` carries :data:`WRITER`, the proof that ``sample`` wrote it: ``--overwrite`` replaces
+only such a file (:func:`written_by_sample`), never one of the user's.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import shutil
+import signal
+import struct
 import tempfile
+import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -22,7 +31,7 @@ from improved_gan.config import MAX_SAMPLE_GRID
 from improved_gan.errors import UserError
 from improved_gan.runs.guard import enclosing_run
 from improved_gan.runs.out_rules import check_out_file, check_out_folder
-from improved_gan.utils.atomic import atomic_open
+from improved_gan.utils.atomic import atomic_open, atomic_write_bytes
 
 MAX_SAMPLES = 1_000_000
 """The most images one call draws (they are held in memory: 784 MB of MNIST digits)."""
@@ -31,12 +40,19 @@ FORMATS = ("grid", "png-folder", "npz")
 IMPLIED = {".png": "grid", ".npz": "npz", "": "png-folder"}
 """The format a path's suffix implies."""
 
+WRITER = "improved-gan sample"
+"""The mark of a file ``sample`` wrote: a grid's PNG text chunk ``Software`` (which image viewers show and
+readers of pixels ignore), an ``.npz``'s entry ``written_by`` beside the images ``x`` (readers take ``x``)."""
+PNG_MARK, NPZ_MARK = "Software", "written_by"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
 
 @dataclass(frozen=True)
 class SampleFiles:
     """``n`` images to write at ``out`` in ``format`` (one of :data:`FORMATS`; None: the one ``out`` implies).
 
-    ``overwrite``: an existing file of the user's may be replaced (never a folder, never a run's own file).
+    ``overwrite``: an existing grid or ``.npz`` that ``sample`` wrote (it carries :data:`WRITER`) may be
+    replaced; never a file of the user's, never a folder, never a run's own file.
     """
 
     out: Path
@@ -65,32 +81,91 @@ class SampleFiles:
             )
 
     def check_out(self) -> None:
-        """Nothing is overwritten: a file only with ``overwrite``; a png-folder must be new or empty; nothing goes
-        inside a run folder, and a run's own file is never replaced."""
+        """Nothing of the user's is replaced: a png-folder must be new or empty and not a link (the finished
+        folder is renamed into place, which would replace a link); a file only when ``sample`` wrote it and
+        ``overwrite`` is given (:meth:`_replaceable`); nothing goes inside a run folder, and a run's own file is
+        never replaced."""
         _refuse_a_runs_own_file(self.out)
         if self.format == "png-folder":
+            if self.out.is_symlink():  # check_folder_path (runs/out_paths.py) lets a link through
+                raise UserError(f"--out {self.out} is a symbolic link (to {os.readlink(self.out)}), which the "
+                                "finished folder would replace; name a new folder (nothing was written)")
             check_out_folder(self.out, instead="write the samples outside it")
             if self.out.exists() and any(self.out.iterdir()):
                 raise UserError(f"--out {self.out} exists and is not an empty folder; name a new folder (nothing "
                                 "was written)")
             return
-        kind = f".{'png' if self.format == 'grid' else 'npz'} file"
-        if self.out.is_file() and not self.overwrite:
-            raise UserError(f"--out {self.out} exists; name a new {kind}, or add --overwrite to replace it "
+        check_out_file(self.out, ours=self._replaceable, what=self._kind, outside="write the samples outside it")
+
+    @property
+    def _kind(self) -> str:
+        return f".{'png' if self.format == 'grid' else 'npz'} file"
+
+    def _replaceable(self, path: Path) -> bool:
+        """For the existing file ``path``: True when ``sample`` wrote it and ``overwrite`` is given; otherwise
+        the refusal, which says whether ``--overwrite`` would replace it."""
+        if not written_by_sample(path):
+            raise UserError(f"--out {path} exists; name a new {self._kind}, or remove it yourself: it was not "
+                            "written by `improved-gan sample`, so --overwrite does not replace it (nothing was "
+                            "written)")
+        if not self.overwrite:
+            raise UserError(f"--out {path} exists; name a new {self._kind}, or add --overwrite to replace it "
                             "(nothing was written)")
-        check_out_file(self.out, ours=lambda path: self.overwrite, what=kind, outside="write the samples outside it")
+        return True
 
     def write(self, images: np.ndarray) -> None:
-        """Write ``images`` (uint8 ``[n, H, W, C]``) in the format."""
-        from improved_gan.utils.image_grid import save_grid  # PIL: once there is something to write
-
+        """Write ``images`` (uint8 ``[n, H, W, C]``) in the format; a grid and an ``.npz`` carry :data:`WRITER`."""
         if self.format == "grid":
-            save_grid(images, self.out)
+            from improved_gan.utils.image_grid import make_grid  # PIL: once there is something to write
+
+            atomic_write_bytes(self.out, _png(make_grid(images), mark=True))
         elif self.format == "npz":
             with atomic_open(self.out, "wb") as f:
-                np.savez_compressed(f, x=images)
+                np.savez_compressed(f, x=images, **{NPZ_MARK: np.array(WRITER)})
         else:
             _write_folder(images, self.out)
+
+
+def written_by_sample(path: Path) -> bool:
+    """Whether ``path`` is a grid or an ``.npz`` that ``sample`` wrote: it carries :data:`WRITER`."""
+    try:
+        if zipfile.is_zipfile(path):
+            with np.load(path, allow_pickle=False) as archive:
+                return NPZ_MARK in archive.files and str(archive[NPZ_MARK]) == WRITER
+        return _png_text(path, PNG_MARK) == WRITER
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
+        return False
+
+
+def _png_text(path: Path, keyword: str) -> str | None:
+    """The text of the PNG ``path``'s ``tEXt`` chunk ``keyword`` before its image data (where PIL writes it)."""
+    with open(path, "rb") as f:
+        if f.read(8) != PNG_SIGNATURE:
+            return None
+        while len(header := f.read(8)) == 8:
+            length, kind = struct.unpack(">I4s", header)
+            if kind in (b"IDAT", b"IEND"):
+                return None
+            if kind != b"tEXt":
+                f.seek(length + 4, os.SEEK_CUR)  # the chunk and its CRC
+                continue
+            name, _, text = f.read(length + 4)[:length].partition(b"\0")
+            if name == keyword.encode("latin-1"):
+                return text.decode("latin-1")
+    return None
+
+
+def _png(image: np.ndarray, *, mark: bool = False) -> bytes:
+    """The PNG of one uint8 ``[H, W, C]`` image; with ``mark``, carrying :data:`WRITER`."""
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    if mark:
+        info.add_text(PNG_MARK, WRITER)
+    buffer = io.BytesIO()
+    Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
 
 
 def _refuse_a_runs_own_file(out: Path) -> None:
@@ -105,16 +180,45 @@ def _refuse_a_runs_own_file(out: Path) -> None:
 
 
 def _write_folder(images: np.ndarray, folder: Path) -> None:
-    """One PNG per image, ``000000.png`` ...; written into a hidden folder, then renamed into place."""
-    from PIL import Image  # this format's own writer (imported when it writes, as save_grid)
-
+    """One PNG per image, ``000000.png`` ...; written into a hidden folder beside ``folder`` that this call makes
+    (``.NAME.XXXXXXXX.partial``), then renamed into place (over ``folder`` when it is there: checked empty).
+    Whatever stops it (a full disk, Ctrl-C, SIGTERM) removes that hidden folder before the error goes on."""
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
-    width = max(6, len(str(len(images) - 1)))
-    for i, image in enumerate(images):
-        buffer = io.BytesIO()
-        Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(buffer, format="PNG")
-        (staging / f"{i:0{width}d}.png").write_bytes(buffer.getvalue())
-    if folder.is_dir():
-        folder.rmdir()  # checked empty before the images were drawn
-    os.replace(staging, folder)
+    staging = None
+    try:
+        with _signals_deferred():  # made and named at once: whatever stops the call finds it to remove
+            staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
+        width = max(6, len(str(len(images) - 1)))
+        for i, image in enumerate(images):
+            (staging / f"{i:0{width}d}.png").write_bytes(_png(image))
+        os.replace(staging, folder)  # rename(2) replaces an empty folder; one filled meanwhile is refused
+    except BaseException:
+        if staging is not None:
+            _remove_staging(staging, folder)
+        raise
+
+
+def _remove_staging(staging: Path, folder: Path) -> None:
+    """Remove the hidden folder of the unfinished png-folder ``folder`` (this call made it), or say in one line
+    that it is left."""
+    try:
+        with _signals_deferred():  # a second Ctrl-C does not stop the removal half-way
+            shutil.rmtree(staging)
+    except FileNotFoundError:  # renamed into place just before the stop: the folder is complete
+        pass
+    except OSError as err:
+        raise UserError(f"--out {folder} was not written, and the hidden folder {staging} that holds the samples "
+                        f"written so far could not be removed ({err.strerror or err}); remove it yourself") from None
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait for the end of the block, then act as ever (POSIX; elsewhere nothing changes)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

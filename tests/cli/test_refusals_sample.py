@@ -17,7 +17,7 @@ from clitools import fake_run, refusal, refuses
 def folder(tmp_path, monkeypatch):
     """The working directory: run/ (a finished run with last.pt, previous.pt and an epoch's grid), untrained/
     (a run without a checkpoint: a refusal there comes before the checkpoint is looked for), and the user's
-    notes.txt, mine.png, mine.npz and mine/keep.txt."""
+    notes.txt, mine.png, mine.npz, mine/keep.txt, an empty folder, a link to it and a dangling link."""
     run = fake_run(tmp_path / "run", epochs_done=2, checkpoint=True, previous=True)
     (run / "samples").mkdir()
     (run / "samples" / "epoch-0001.png").write_bytes(b"a grid")
@@ -27,6 +27,9 @@ def folder(tmp_path, monkeypatch):
         (tmp_path / name).write_text("my own file")
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "keep.txt").write_text("x")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "link-to-empty").symlink_to(tmp_path / "empty", target_is_directory=True)
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -46,14 +49,16 @@ RUN, UNTRAINED = "{tmp}/run", "{tmp}/untrained"
       for what, name, fmt in (("config", "config.json", "npz"), ("metrics", "metrics.jsonl", "npz"),
                               ("checkpoint", "checkpoints/last.pt", "npz"),
                               ("grid", "samples/epoch-0001.png", "grid"))],
-    # a user's file: replaced only with --overwrite (it was replaced, exit status 0)
-    *[refusal(f"existing-{kind}-without-overwrite", ["sample", UNTRAINED, "--out", f"{{tmp}}/mine.{kind}"],
-              "exists", "--overwrite") for kind in ("png", "npz")],
-    *[refusal(f"existing-{kind}-with-overwrite-is-checked-no-further", ["sample", UNTRAINED, "--out",
-                                                                        f"{{tmp}}/mine.{kind}", "--overwrite"],
-              "no checkpoint")  # the run has none: the next error, and mine.* is still as it was
-      for kind in ("png", "npz")],
+    # a user's file is never replaced: --overwrite replaced it (exit status 0), as it replaces a file sample wrote
+    *[refusal(f"users-{kind}{flag}", ["sample", UNTRAINED, "--out", f"{{tmp}}/mine.{kind}", *flags],
+              f"mine.{kind} exists; name a new .{kind} file, or remove it yourself",
+              "not written by `improved-gan sample`, so --overwrite does not replace it")
+      for kind in ("png", "npz") for flag, flags in (("", []), ("-with-overwrite", ["--overwrite"]))],
     refusal("png-folder-not-empty", ["sample", RUN, "--out", "{tmp}/mine"], "not an empty folder"),
+    # a png-folder through a link: sampled, then "Not a directory: .dangling.9gzyeaql.partial"
+    *[refusal(f"png-folder-{name}", ["sample", RUN, "--out", f"{{tmp}}/{name}"],
+              f"--out {{tmp}}/{name} is a symbolic link (to {{tmp}}/{target})", "name a new folder")
+      for name, target in (("link-to-empty", "empty"), ("dangling", "nowhere"))],
     refusal("out-under-a-file", ["sample", UNTRAINED, "--out", "{tmp}/notes.txt/grid.png"],
             "notes.txt is a file, not a folder"),  # "File exists", after sampling
     # the output's kind and size

@@ -17,19 +17,24 @@ def register(subparsers) -> None:
         help="samples of a run's generator: a PNG grid, a folder of PNGs, or an .npz of uint8 arrays",
         description="Draw N images from a run's generator (reproducible by --seed). The format follows --out: "
         "FILE.png is one grid, FILE.npz holds uint8 arrays [N, H, W, C], a FOLDER gets one PNG per image "
-        "(or say --format).",
+        "(or say --format). A grid and an .npz carry a mark of this command (a PNG text chunk, an entry "
+        "'written_by' beside 'x'), by which --overwrite knows them.",
     )
     p.add_argument("run", type=Path, help="run folder")
     p.add_argument("--n", type=int, default=100, help="number of images (default 100)")
-    p.add_argument("--out", type=Path, required=True, help="FILE.png (grid), FILE.npz, or a new FOLDER (png-folder)")
+    p.add_argument("--out", type=Path, required=True,
+                   help="FILE.png (grid), FILE.npz, or a new or empty FOLDER (png-folder); not a symbolic link")
     p.add_argument("--format", choices=FORMATS, help="default: from --out (.png: grid, .npz: npz, else png-folder)")
     p.add_argument("--seed", type=int, default=0, help="seed of z (default 0)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing FILE.png or FILE.npz (never a folder)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing FILE.png or FILE.npz that `improved-gan sample` wrote (never another "
+                   "file, a folder or a run's own file)")
     p.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:N (default auto)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    """Every flag and --out checked (before torch), then the images drawn and written (sample_files.py)."""
     files = SampleFiles(args.out, args.n, format=args.format, overwrite=args.overwrite)
     check_sample_seed(args.seed)
     check_device_flag(args.device)
