@@ -72,6 +72,18 @@ def test_train_on_a_gpu_this_machine_lacks_names_what_it_has(tmp_path, capsys):
     assert not out.exists() and "run folder" not in said  # refused before the folder is named
 
 
+@needs_fewer_than_8_gpus
+@pytest.mark.parametrize("argv", [
+    ["train", "mnist-fm", *TINY, "--dry-run"],  # exited 0, printing "device": "cuda:7"
+    ["ablate", "table3", "--dry-run"],  # exited 0, the same
+    ["ablate", "table3"],  # said the Inception weights were missing, not the device
+], ids=["train-dry-run", "ablate-dry-run", "ablate"])
+def test_a_dry_run_refuses_a_device_the_run_would_refuse(argv, tmp_path, capsys):
+    out = tmp_path / "x"
+    said = _refused(capsys, [*argv, "--device", MISSING_GPU, "--out", str(out)], *SAYS[MISSING_GPU])
+    assert not out.exists() and said == ""
+
+
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("command", [["train", "--resume"], ["resume"]])
 def test_resume_on_a_device_this_machine_lacks_leaves_the_run_as_it_was(command, device, run_copy, capsys):

@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> None:
-    """--n, and OUT's table3.md / table3.json (replaced only when an earlier table3.md is ours), before training."""
+    """--n, --weights, OUT's table3.md / table3.json (replaced only when an earlier table3.md is ours) and the
+    device, before training."""
     if args.n < 10:
         raise UserError(f"--n must be at least 10 samples, the Inception score's 10 splits (got {args.n})")
     if args.weights is not None and not Path(args.weights).is_file():  # --dry-run says it too, not only the run
@@ -61,3 +62,6 @@ def _check(args: argparse.Namespace) -> None:
     ours = starts_with(args.out / "table3.md", "# Table 3: ")
     for name in ("table3.md", "table3.json"):
         check_output_file(args.out / name, ours=lambda path: ours, instead="choose a new or empty --out folder")
+    from improved_gan.training.device import resolve_device  # torch: is the device on this machine?
+
+    resolve_device(args.device)  # before the Inception weights are looked for, and in a dry run too

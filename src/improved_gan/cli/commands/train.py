@@ -50,9 +50,12 @@ def run(args: argparse.Namespace) -> int:
     check_data_dir_given(config.dataset, args.data_dir)
     out = args.out or Path("runs") / f"{config.preset}-{config.dataset}-l{config.labels}-s{config.seed}"
     if args.dry_run:
-        from improved_gan.runs.guard import check_run_folder  # torch: --dry-run needs none
+        from improved_gan.runs.guard import check_run_folder
 
         check_run_folder(out, config, overwrite=args.overwrite)  # would the run be refused its folder?
+        from improved_gan.training.device import resolve_device  # torch: is the device on this machine?
+
+        resolve_device(config.device)  # a run would refuse a device this machine lacks: so does its dry run
         print(json.dumps(config.to_dict(), indent=2, sort_keys=True))
         return 0
     return run_training(args, out, lambda: _train(args, config, out))
