@@ -98,6 +98,18 @@ def test_each_format_writes_the_images_and_readers_ignore_the_mark(tmp_path):
     assert not written_by_sample(tmp_path / "pngs" / "000000.png")  # a PNG without the mark
 
 
+def test_a_png_folder_gets_a_new_folders_mode_not_the_staging_folders(tmp_path):
+    """The staging folder is made by mkdtemp (mode 0700), and the finished folder was that folder."""
+    images = np.zeros((2, 4, 4, 1), np.uint8)
+    mask = os.umask(0o022)
+    try:
+        SampleFiles(tmp_path / "pngs", 2).write(images)
+        (tmp_path / "reference").mkdir()
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "pngs").stat().st_mode & 0o777 == (tmp_path / "reference").stat().st_mode & 0o777 == 0o755
+
+
 def _stop_at_the_third_png(monkeypatch, stop: BaseException) -> None:
     """Every third PNG of a folder raises ``stop`` instead of being written (a full disk, Ctrl-C, SIGTERM)."""
     written = []

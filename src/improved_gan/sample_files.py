@@ -16,14 +16,11 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import signal
 import struct
 import tempfile
 import zipfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -32,6 +29,7 @@ from improved_gan.errors import UserError
 from improved_gan.runs.guard import enclosing_run
 from improved_gan.runs.out_rules import check_out_file, check_out_folder
 from improved_gan.utils.atomic import atomic_open, atomic_write_bytes
+from improved_gan.utils.signals import stop_signals_deferred
 
 MAX_SAMPLES = 1_000_000
 """The most images one call draws (they are held in memory: 784 MB of MNIST digits)."""
@@ -186,8 +184,9 @@ def _write_folder(images: np.ndarray, folder: Path) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = None
     try:
-        with _signals_deferred():  # made and named at once: whatever stops the call finds it to remove
+        with stop_signals_deferred():  # made and named at once: whatever stops the call finds it to remove
             staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
+        staging.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would be the finished folder's: a new folder's mode
         width = max(6, len(str(len(images) - 1)))
         for i, image in enumerate(images):
             (staging / f"{i:0{width}d}.png").write_bytes(_png(image))
@@ -198,27 +197,20 @@ def _write_folder(images: np.ndarray, folder: Path) -> None:
         raise
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _remove_staging(staging: Path, folder: Path) -> None:
     """Remove the hidden folder of the unfinished png-folder ``folder`` (this call made it), or say in one line
     that it is left."""
     try:
-        with _signals_deferred():  # a second Ctrl-C does not stop the removal half-way
+        with stop_signals_deferred():  # a second Ctrl-C does not stop the removal half-way
             shutil.rmtree(staging)
     except FileNotFoundError:  # renamed into place just before the stop: the folder is complete
         pass
     except OSError as err:
         raise UserError(f"--out {folder} was not written, and the hidden folder {staging} that holds the samples "
                         f"written so far could not be removed ({err.strerror or err}); remove it yourself") from None
-
-
-@contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Ctrl-C and SIGTERM wait for the end of the block, then act as ever (POSIX; elsewhere nothing changes)."""
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

@@ -94,6 +94,20 @@ def terminate_as_interrupt() -> Iterator[None]:
                 signal.signal(signum, old)
 
 
+@contextmanager
+def stop_signals_deferred() -> Iterator[None]:
+    """The :data:`STOP_SIGNALS` wait for the end of the block, then act as ever: for a short step that must not
+    be cut in two (a staging folder made and named, or removed). POSIX; elsewhere nothing changes."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, set(STOP_SIGNALS))
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def exit_status(interrupt: KeyboardInterrupt) -> int:
     """128 + the signal's number: 143 for SIGTERM, 129 for SIGHUP (:class:`Terminated`), 130 for Ctrl-C."""
     return 128 + getattr(interrupt, "signum", signal.SIGINT)
