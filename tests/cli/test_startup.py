@@ -110,6 +110,8 @@ REFUSED = {
     "ablate-bad-row": (["ablate", "table3", "--only", "nothing"], 2, "unknown rows"),
     "classifier-no-action": (["classifier"], 2, "the following arguments are required: ACTION"),
     "classifier-bad-epochs": (["classifier", "train", "--epochs", "0"], 2, "--epochs must be at least 1 (got 0)"),
+    "classifier-shortened-into-the-cache": (["classifier", "train", "--epochs", "1"], 2,  # scores would use it
+                                            "a shortened classifier scores differently"),
     "classifier-too-few-images": (["classifier", "train", "--train-images", "5"], 2,
                                   "--train-images must be from 128 (one batch) to 60,000 (got 5)"),
     "games-bad-steps": (["games", "--out", "{tmp}/g", "--steps", "0"], 2, "--steps must be a positive number"),
