@@ -142,3 +142,19 @@ def test_the_measured_spread_is_the_one_the_docs_report():
     spread, where = demo.MEASURED_SPREAD[(100, demo.DEFAULT_EPOCHS)]
     results = " ".join((Path(__file__).resolve().parents[2] / "docs" / "results.md").read_text().split())
     assert f"largest seed-to-seed difference is {spread}" in results and "seeds 0-4" in where
+
+
+def test_a_demo_stopped_before_any_checkpoint_does_not_say_one_was_kept(tmp_path, capsys, monkeypatch):
+    """Stopped before either run finished an epoch, it said "the last checkpoint is kept; run the same command
+    again to continue both runs", with no run folder there."""
+    from improved_gan.cli.main import main
+    from improved_gan.training import parallel_runs
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(parallel_runs, "train_in_parallel", stopped)
+    assert main(["demo", "--epochs", "1", "--no-progress", "--out", str(tmp_path / "demo")]) == 130
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "interrupted before either run finished its first epoch, so no checkpoint was kept; run the same command "
+        "again to start over")

@@ -32,7 +32,7 @@ from improved_gan.config import TrainConfig, apply_overrides
 from improved_gan.errors import UserError
 from improved_gan.experiments.presets import get_preset
 from improved_gan.runs.out_rules import check_out_folder
-from improved_gan.runs.layout import read_metrics, sample_grid_path
+from improved_gan.runs.layout import latest_checkpoint, read_metrics, sample_grid_path
 
 LABELS_ONLY = "labels-only"
 K_PLUS_1 = "k-plus-1-gan"
@@ -99,7 +99,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"training {LABELS_ONLY} (the classifier on the {args.labels} labels alone) and {K_PLUS_1} (the same "
           f"network as the paper's K+1 GAN, with the unlabeled digits) in {args.out}, {processes} at a time; "
           f"each run's log.txt has its lines", flush=True)  # fmt: skip
-    train_in_parallel(jobs, processes=processes, progress=not args.no_progress, epoch_lines=True, desc="demo")
+    try:
+        train_in_parallel(jobs, processes=processes, progress=not args.no_progress, epoch_lines=True, desc="demo")
+    except KeyboardInterrupt:
+        if not any(latest_checkpoint(job.folder) for job in jobs):  # "the last checkpoint is kept" would be false
+            args.interrupt_message = ("interrupted before either run finished its first epoch, so no checkpoint was "
+                                      "kept; run the same command again to start over")
+        raise
     alone, gan = (read_metrics(args.out / name)[-1] for name in (LABELS_ONLY, K_PLUS_1))
     failure = run_failure(configs[K_PLUS_1], read_metrics(args.out / K_PLUS_1))
     n = gan["test_examples"]
