@@ -33,13 +33,13 @@ def run_copy(tiny_run, tmp_path) -> Path:
 
 
 def _refused(capsys, argv: list[str], *says: str) -> str:
-    """``improved-gan ARGV`` in-process: exit status 2 and one line ``error: ...`` on stderr (beside the note of
-    the ``train --resume`` alias) holding every text of ``says``; returns what it printed on stdout."""
+    """``improved-gan ARGV`` in-process: exit status 2 and one line ``error: ...`` on stderr holding every text of
+    ``says``; returns what it printed on stdout."""
     from improved_gan.cli.main import main
 
     assert main(argv) == 2
     captured = capsys.readouterr()
-    lines = [line for line in captured.err.splitlines() if not line.startswith("note: `improved-gan train --resume")]
+    lines = captured.err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
     for text in says:
         assert text in lines[0], lines[0]

@@ -126,3 +126,10 @@ def test_tensorboard_has_iteration_losses_sample_images_and_hparams(tiny_run):
     assert [e.step for e in events.Scalars("iteration/loss_d")] == [0, 4, 8]  # every 25th of 4-iteration epochs
     assert [e.step for e in events.Images("samples")] == [1, 2, 3]
     assert events.PluginTagToContent("hparams"), "no HParams summary"
+
+
+def test_train_resume_says_it_is_the_resume_command_after_it_ran(tiny_run, tmp_path):
+    """The alias's note comes after the command (before a refusal it made the refusal two lines)."""
+    run = shutil.copytree(tiny_run, tmp_path / "run")
+    result = cli("train", "--resume", str(run), "--no-progress")
+    assert result.stderr.splitlines()[-1] == "note: `improved-gan train --resume RUN` is `improved-gan resume RUN`"

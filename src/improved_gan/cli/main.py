@@ -60,7 +60,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = resume_alias(list(sys.argv[1:] if argv is None else argv))
+    argv, alias_note = resume_alias(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser(argv[0] if argv else None)
     args, extras = parser.parse_known_args(argv)
     if extras:  # argparse refuses them; a command may say what to do instead (``explain_flags``)
@@ -92,8 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         said = getattr(args, "interrupt_message", None) or said
         if isinstance(stop, Terminated):  # SIGTERM or SIGHUP
             said = f"terminated ({signal_name(stop)})" + said.removeprefix("interrupted")
-        print(said, file=sys.stderr)
+        print(*filter(None, (alias_note, said)), sep="\n", file=sys.stderr)
         return exit_status(stop)
+    if alias_note:  # after the command, not before a refusal: a refusal is one line
+        print(alias_note, file=sys.stderr)
     return int(status or 0)
 
 

@@ -111,7 +111,7 @@ def _metrics_beside_checkpoint(metrics_epoch: int, checkpoint_epoch: int, every:
         return ""
     reaches = f"reaches epoch {metrics_epoch}" if metrics_epoch else "holds no epoch"
     return (f"metrics.jsonl {reaches} but the checkpoint holds epoch {checkpoint_epoch}; "
-            "`improved-gan train --resume` rewrites it from the checkpoint")
+            "`improved-gan resume` rewrites it from the checkpoint")
 
 
 def _checkpoint_problem(folder: Path, epochs_done: int, every: int) -> tuple[str, int | None]:

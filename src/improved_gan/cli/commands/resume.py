@@ -8,7 +8,6 @@ A resume keeps the run's own ``config.json``: its parser takes only what may cha
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from improved_gan.cli.training import join_job, print_summary, run_training
@@ -57,10 +56,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def alias(argv: list[str]) -> list[str]:
-    """``train ... --resume RUN ...`` as ``resume RUN ...`` (saying so on stderr); any other ``argv`` unchanged."""
+ALIAS_NOTE = "note: `improved-gan train --resume RUN` is `improved-gan resume RUN`"
+
+
+def alias(argv: list[str]) -> tuple[list[str], str | None]:
+    """``train ... --resume RUN ...`` as ``resume RUN ...``, with :data:`ALIAS_NOTE` to say so; any other
+    ``argv`` unchanged, with None."""
     if not argv or argv[0] != "train":
-        return argv
+        return argv, None
     for i, arg in enumerate(argv):
         if arg.startswith("--resume="):
             run, rest = arg.partition("=")[2], argv[1:i] + argv[i + 1:]
@@ -68,9 +71,8 @@ def alias(argv: list[str]) -> list[str]:
             run, rest = argv[i + 1], argv[1:i] + argv[i + 2:]
         else:
             continue
-        print(f"note: `improved-gan train --resume RUN` is `improved-gan resume RUN`", file=sys.stderr)
-        return ["resume", run, *rest]
-    return argv
+        return ["resume", run, *rest], ALIAS_NOTE
+    return argv, None
 
 
 def explain_flags(args: argparse.Namespace, extras: list[str]) -> str | None:

@@ -15,8 +15,8 @@ def register(subparsers) -> None:
         "runs",
         help="list the runs under a folder: running / finished / unfinished, FAILED, epochs, last test errors",
         description="Find the run folders under FOLDER (default runs/) and list each with its status "
-        "(running: a process trains it now; finished; unfinished: continue it with `improved-gan train "
-        "--resume RUN`; damaged: the reason), FAILED where D overpowered G (docs/stability.md), epochs done of "
+        "(running: a process trains it now; finished; unfinished: continue it with `improved-gan resume "
+        "RUN`; damaged: the reason), FAILED where D overpowered G (docs/stability.md), epochs done of "
         "planned, and its last test errors.",
     )
     p.add_argument("folder", type=Path, nargs="?", default=Path("runs"), help="where to look (default runs/)")
