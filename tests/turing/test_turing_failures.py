@@ -206,17 +206,3 @@ def test_orphan_free_create_against_an_external_database(tmp_path, monkeypatch):
     store.close()
     assert sorted(os.listdir(tmp_path)) == ["shared.sqlite3", "shared.sqlite3-shm",
                                            "shared.sqlite3-wal"] or "x" not in os.listdir(tmp_path)
-
-
-def test_stale_staging_folders_are_removed(tmp_path):
-    from improved_gan.turing.create import remove_stale_staging
-
-    stale = tmp_path / ".study.creating-0123456789ab"
-    fresh = tmp_path / ".study.creating-ba9876543210"
-    other = tmp_path / ".study.creating-notours"
-    for folder in (stale, fresh, other):
-        folder.mkdir()
-    os.utime(stale, (0, 0))
-    os.utime(other, (0, 0))
-    assert remove_stale_staging(tmp_path / "study") == [stale]
-    assert not stale.exists() and fresh.exists() and other.exists()

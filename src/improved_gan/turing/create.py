@@ -5,16 +5,19 @@
 dataset names and training runs. The study is assembled in a hidden temporary
 folder beside the target and renamed into place at the end, so a crash leaves
 either no study or a whole one; with an external database the study's rows are
-removed again if the folder cannot be put in place. Staging folders that an
-earlier crashed ``create`` left behind (older than a day) are removed first.
+removed again if the folder cannot be put in place. A ``create`` that stops
+(an error, Ctrl-C, SIGTERM) says so at once and leaves the removal of its staging
+folder to a process of its own; staging folders that a killed ``create`` left
+behind are removed at the next start, once provably abandoned
+(:mod:`improved_gan.turing.staging`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import random
-import shutil
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -26,7 +29,7 @@ from tqdm.auto import tqdm
 from sqlalchemy.exc import SQLAlchemyError
 
 from improved_gan.errors import ConfigError, DataError, UserError
-from improved_gan.turing import attention, security
+from improved_gan.turing import attention, security, staging
 from improved_gan.turing.config import (
     MANIFEST_FORMAT,
     StudyFolder,
@@ -35,7 +38,7 @@ from improved_gan.turing.config import (
     check_planned_sessions,
     options_dict,
 )
-from improved_gan.turing.database import default_url
+from improved_gan.turing.database import default_url, sqlite_file, storage_full
 from improved_gan.metrics.images import check_images
 from improved_gan.turing.images import write_png
 from improved_gan.turing.store import NewImage, Store
@@ -79,8 +82,6 @@ class PoolWarning(UserWarning):
     """A study that works but whose pools let repetition give answers away."""
 
 
-STAGING_MARK = ".creating-"
-STALE_STAGING_S = 24 * 3600
 # Pools more unequal than this show the smaller pool's images this many times
 # as often as the larger's; see :func:`pool_warnings`.
 MAX_POOL_RATIO = 2.0
@@ -241,7 +242,7 @@ def create_study(
     found = _pool_warnings(options, real, generated, planned_sessions, refuse_recurring=not allow_recurring_images)
     for text in found:
         warnings.warn(text, PoolWarning, stacklevel=2)
-    remove_stale_staging(folder)
+    staging.remove_abandoned(folder)
     owner_token = _assemble(folder, options, real, generated, database_url=database_url, progress=progress)
     return CreatedStudy(folder, options.slug, owner_token, len(real.images), len(generated.images),
                         tuple(found))
@@ -264,20 +265,25 @@ def _pool_warnings(options: StudyOptions, real: ImagePool, generated: ImagePool,
 
 def _assemble(folder: Path, options: StudyOptions, real: ImagePool, generated: ImagePool, *,
               database_url: str | None, progress: bool) -> str:
-    """Build the study in a staging folder, register it, rename it to ``folder`` (undone on any error); its token."""
-    staging = folder.parent / f".{folder.name}{STAGING_MARK}{security.new_key()[:12]}"
-    store = None
-    added = None
+    """Build the study in a staging folder, register it, rename it to ``folder`` (undone on any error); its token.
+
+    On a failure or an interruption the staging folder goes in the background (:func:`staging.discard`), and the
+    error says so: a disk or database failure in its one line, any other error in a note (which the command
+    line prints for an interruption)."""
+    path = staging.staging_name(folder, security.new_key()[:12])
+    lock = made = store = added = None
     try:
-        StudyFolder(staging).images_dir.mkdir(parents=True)
-        store = Store.open(database_url or default_url(staging))
+        lock = staging.make_staging(path)
+        made = True
+        StudyFolder(path).images_dir.mkdir()
+        store = Store.open(database_url or default_url(path))
         if store.study(options.slug) is not None:
             raise ConfigError(
                 f"the database already holds a study named {options.slug!r}; choose another --slug"
             )
-        new_images = _write_images(StudyFolder(staging), real, generated, options, progress=progress)
+        new_images = _write_images(StudyFolder(path), real, generated, options, progress=progress)
         atomic_write_json(
-            StudyFolder(staging).manifest_path,
+            StudyFolder(path).manifest_path,
             _manifest(options, real, generated, database_url is not None),
         )
         owner_token = security.new_token()
@@ -290,42 +296,44 @@ def _assemble(folder: Path, options: StudyOptions, real: ImagePool, generated: I
         )
         if folder.exists():
             folder.rmdir()  # empty: check_new_folder saw to it
-        staging.rename(folder)
+        store.close()
+        staging.release(path, lock, folder)
     except BaseException as err:
         if added is not None and database_url is not None:  # no orphan in a shared database
             with contextlib.suppress(SQLAlchemyError):  # the original error says more
                 store.remove_study(added.id)
         if store is not None:
             store.close()
-        shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(err, OSError):
-            raise UserError(f"cannot write the study folder {folder}: {err.strerror or err}; "
-                            "check the disk's free space and permissions") from None
+        said = staging.discard(path, lock, folder) if made else None
+        problem = _storage_failure(err, folder, database_url)
+        if problem is not None:
+            raise UserError(problem + (f"; {said}" if said else "")) from None
+        if said:
+            err.add_note(said)
         raise
-    store.close()
     return owner_token
 
 
-def remove_stale_staging(folder: Path, *, older_than_s: float = STALE_STAGING_S) -> list[Path]:
-    """Remove the staging folders of ``folder`` that a crashed ``create`` left behind.
-
-    Only hidden siblings named ``.<folder name>.creating-<12 hex>`` whose last
-    change is older than ``older_than_s`` (so a ``create`` still running is left
-    alone) are removed; returns them.
-    """
-    removed = []
-    prefix = f".{folder.name}{STAGING_MARK}"
-    if not folder.parent.is_dir():
-        return removed
-    for candidate in folder.parent.iterdir():
-        suffix = candidate.name[len(prefix):]
-        if not (candidate.name.startswith(prefix) and len(suffix) == 12
-                and all(c in "0123456789abcdef" for c in suffix) and candidate.is_dir()):
-            continue
-        if time.time() - candidate.stat().st_mtime > older_than_s:
-            shutil.rmtree(candidate, ignore_errors=True)
-            removed.append(candidate)
-    return removed
+def _storage_failure(err: BaseException, folder: Path, database_url: str | None) -> str | None:
+    """One line for a disk or database failure while ``folder`` was assembled (None for another error): a full
+    disk is named as such, and ``--database`` only when one was given."""
+    fix = "free some space there, or create the study on another disk (nothing was created)"
+    if isinstance(err, OSError):
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            return f"the disk holding {folder.parent} is full ({err.strerror}); {fix}"
+        return (f"cannot write the study folder {folder}: {err.strerror or err}; check that {folder.parent} "
+                "is writable (nothing was created)")
+    if not (isinstance(err, SQLAlchemyError) and storage_full(err)):
+        return None
+    cause = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+    if database_url is None:  # the study's own SQLite file, in the staging folder beside ``folder``
+        return f"the disk holding {folder.parent} is full ({cause}); {fix}"
+    path = sqlite_file(database_url)
+    if path is not None:
+        return (f"the disk holding the --database file {path} is full ({cause}); free some space there, or "
+                "give --database a file on another disk (nothing was created)")
+    return (f"the --database server is out of disk space ({cause}); free some space on it, or give another "
+            "--database (nothing was created)")
 
 
 def _write_images(

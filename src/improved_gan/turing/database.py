@@ -37,6 +37,32 @@ def default_url(study_dir: str | Path) -> str:
     return f"sqlite:///{Path(study_dir).resolve() / SQLITE_FILENAME}"
 
 
+SQLITE_FULL = 13
+"""SQLite's result code for a full disk (or database): ``database or disk is full``."""
+POSTGRES_DISK_FULL = "53100"
+"""PostgreSQL's SQLSTATE ``disk_full``."""
+
+
+def storage_full(err: BaseException) -> bool:
+    """Whether a database error (SQLAlchemy's, or its driver's) says the disk under the database is full."""
+    cause = getattr(err, "orig", None) or err
+    code = getattr(cause, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF == SQLITE_FULL  # extended codes keep the primary one in the low byte
+    return getattr(cause, "sqlstate", None) == POSTGRES_DISK_FULL
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL; None for another back end, an in-memory database or a URL that does not parse."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
 def open_engine(url: str, *, read_only: bool = False, must_exist: bool = False) -> Engine:
     """An engine for ``url``, with SQLite set up for concurrent, durable writes.
 

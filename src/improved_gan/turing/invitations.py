@@ -76,7 +76,7 @@ def check_invitations_file(path: Path) -> None:
     if path.exists() and not path.is_symlink():  # even an earlier table of ours: it holds codes shown once
         raise ConfigError(f"{path} exists; invitation codes are shown once, so choose a new file (nothing was "
                           "written)")
-    check_out_file(path, what="new .csv file", outside="write the invitations outside it")  # a link: refused
+    check_out_file(path, what=".csv file", outside="write the invitations outside it")  # a link: refused
 
 
 def check_base_url(base_url: str) -> str:

@@ -196,7 +196,7 @@ def _plain_errors(command):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- so the exit flush is quiet
             return 0
         except Exception as err:
-            message = _plain_message(err)
+            message = _plain_message(err, args.database)
             if message is None:
                 raise
             raise UserError(message) from None
@@ -204,18 +204,28 @@ def _plain_errors(command):
     return run
 
 
-def _plain_message(err: Exception) -> str | None:
-    """A one-line explanation of a failure the user can fix, or None for a bug."""
+def _plain_message(err: Exception, database: str | None) -> str | None:
+    """A one-line explanation of a failure the user can fix, or None for a bug; ``database``: the URL the user
+    gave (``--database`` or the environment), named only then."""
     from sqlalchemy.exc import SQLAlchemyError  # the web extra: checked installed first (require_web_extra)
+    from improved_gan.turing.database import storage_full
 
     if isinstance(err, SQLAlchemyError):
         cause = str(getattr(err, "orig", None) or err).strip().splitlines()
-        if cause and cause[0] == "database is locked":
+        cause = cause[0] if cause else type(err).__name__
+        if cause == "database is locked":
             return ("the database is locked: another process (a server, another command, an open sqlite3 "
                     "shell) held a write lock for as long as this command waited; try again once it is done "
                     "(nothing was changed)")
-        return (f"the database failed: {cause[0] if cause else type(err).__name__}; check the "
-                "--database URL, that its server is running, and that the file is a study store")
+        if storage_full(err):
+            where = ("the database (--database)" if database is not None
+                     else "the study's database (turing.sqlite3 in its folder)")
+            return f"the disk holding {where} is full ({cause}); free some space there and run the command again"
+        if database is not None:
+            return (f"the database failed: {cause}; check the --database URL, that its server is running, and "
+                    "that it holds study stores")
+        return (f"the study's database (turing.sqlite3 in its folder) failed: {cause}; check that it is the "
+                "file `improved-gan turing create` made, undamaged (restore it from a backup otherwise)")
     if isinstance(err, OSError):
         where = f"{err.filename}: " if err.filename else ""
         return f"{where}{err.strerror or err}"
@@ -250,11 +260,16 @@ def create(args: argparse.Namespace) -> int:
         data_dir=args.data_dir, top_fraction=args.generated_top, scores=args.generated_scores,
         progress=progress,
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PoolWarning)  # printed below, once
-        created = create_study(args.study, options, real=real, generated=generated,
-                               database_url=args.database, progress=progress, planned_sessions=args.sessions,
-                               allow_recurring_images=args.allow_recurring_images)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PoolWarning)  # printed below, once
+            created = create_study(args.study, options, real=real, generated=generated,
+                                   database_url=args.database, progress=progress, planned_sessions=args.sessions,
+                                   allow_recurring_images=args.allow_recurring_images)
+    except KeyboardInterrupt as stop:  # what became of the staged images (create_study's note), said at once
+        notes = "; ".join(getattr(stop, "__notes__", ()))
+        args.interrupt_message = "interrupted: no study was created" + (f"; {notes}" if notes else "")
+        raise
     for text in created.warnings:
         print(f"warning: {text}", file=sys.stderr)
     print(f"created study {created.slug!r} in {created.folder}: {created.n_real} real and "
