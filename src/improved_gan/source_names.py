@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from improved_gan.errors import UserError
-from improved_gan.runs.layout import CHECKPOINTS, CONFIG, METRICS
+from improved_gan.runs.layout import CHECKPOINTS, CONFIG, METRICS, lost_its_config
 
 __all__ = ["describe_source", "is_run_folder"]
 
@@ -33,8 +33,8 @@ def describe_source(source: str) -> str:
         if (path / CONFIG).is_file() and not (path / CHECKPOINTS).is_dir():  # its plots are no images to score
             raise UserError(f"{source} is a run folder without {CHECKPOINTS}/: it has not finished an epoch (or "
                             "its checkpoints were moved), so it has no generator to sample yet")
-        if not (path / CONFIG).is_file() and ((path / CHECKPOINTS).is_dir() or (path / METRICS).is_file()):
-            raise UserError(f"{source} holds a run's {CHECKPOINTS}/ or {METRICS} but no {CONFIG}: a damaged run "
+        if lost_its_config(path):
+            raise UserError(f"{source} holds a run's {CHECKPOINTS}/ and {METRICS} but no {CONFIG}: a damaged run "
                             f"folder, not a folder of images; put its {CONFIG} back to use it")
         return "run" if is_run_folder(path) else "folder"
     if path.is_file():

@@ -70,6 +70,7 @@ def test_runs_lists_status_epochs_and_last_test_errors(tmp_path, capsys):
     live = fake_run(tmp_path / "runs" / "live", epochs_done=1, epochs=5, checkpoint=True)
     broken = fake_run(tmp_path / "runs" / "deep" / "broken", epochs_done=2, checkpoint=True)
     (broken / "config.json").write_text("{")
+    (fake_run(tmp_path / "runs" / "noconfig", epochs_done=2, checkpoint=True) / "config.json").unlink()  # "no runs"
     with hold_run_lock(live, os.getppid()):  # the run's lock held, as by a trainer
         assert main(["runs", str(tmp_path / "runs")]) == 0
         out = capsys.readouterr().out.splitlines()
@@ -80,6 +81,7 @@ def test_runs_lists_status_epochs_and_last_test_errors(tmp_path, capsys):
     assert "unfinished" in line["stopped"] and "1/5" in line["stopped"]
     assert "running" in line["live"]
     assert "damaged" in line["broken"] and "not valid JSON" in line["broken"]
+    assert "damaged" in line["noconfig"] and "config.json not found" in line["noconfig"]
     assert {r["status"] for r in rows} == {"finished", "unfinished", "running", "damaged"}
 
 

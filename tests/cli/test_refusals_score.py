@@ -43,6 +43,7 @@ def folder(tmp_path):
         (tmp_path / name).mkdir()
         Image.new(mode, (28, 28)).save(tmp_path / name / "a.png")
     (tmp_path / "noconfig" / "checkpoints").mkdir(parents=True)  # a run folder whose config.json was removed
+    (tmp_path / "noconfig" / "metrics.jsonl").write_text("")
     Image.new("RGBA", (28, 28)).save(tmp_path / "noconfig" / "loss_d.png")
     (tmp_path / "imgs").mkdir()
     (tmp_path / "imgs" / "a.png").write_text("this is not an image")

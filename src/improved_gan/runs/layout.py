@@ -150,6 +150,13 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
     return None
 
 
+def lost_its_config(folder: str | Path) -> bool:
+    """A run folder whose ``config.json`` is gone: it holds the ``checkpoints/`` folder and ``metrics.jsonl``
+    that only a trainer writes together, but no ``config.json``."""
+    folder = Path(folder)
+    return not (folder / CONFIG).exists() and (folder / CHECKPOINTS).is_dir() and (folder / METRICS).is_file()
+
+
 def sample_grid_path(run_dir: Path, epoch: int) -> Path:
     return Path(run_dir) / SAMPLES / f"epoch-{epoch:04d}.png"
 

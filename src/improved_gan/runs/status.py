@@ -30,7 +30,7 @@ from improved_gan.config import load_config
 from improved_gan.errors import UserError
 from improved_gan.runs.failures import run_failure
 from improved_gan.runs.guard import check_run_links, running_pid, wrong_kinds
-from improved_gan.runs.layout import CONFIG, read_metrics
+from improved_gan.runs.layout import CONFIG, lost_its_config, read_metrics
 
 SKIPPED = {"tensorboard", "samples", "checkpoints", ".git", "__pycache__", ".venv", "node_modules"}
 
@@ -137,7 +137,8 @@ def _within(folder: Path, err: Exception | str) -> str:
 
 
 def find_runs(root: Path, *, max_depth: int = 4, _seen: set[Path] | None = None) -> Iterator[Path]:
-    """Folders under ``root`` (itself included) holding a ``config.json``, in name order, to ``max_depth``.
+    """Folders under ``root`` (itself included) holding a ``config.json`` (or a run's other files without it:
+    :func:`~improved_gan.runs.layout.lost_its_config`), in name order, to ``max_depth``.
     A folder reached twice through links (``loop/up -> ..``) is listed once, where it is first met."""
     root = Path(root)
     seen = set() if _seen is None else _seen
@@ -145,7 +146,7 @@ def find_runs(root: Path, *, max_depth: int = 4, _seen: set[Path] | None = None)
     if real in seen or root.is_symlink() and any(real in folder.parents for folder in seen):
         return  # met already, or a link up to a folder above one met (a loop)
     seen.add(real)
-    if (root / CONFIG).exists():  # a config.json that is a folder is listed too, as damaged
+    if (root / CONFIG).exists() or lost_its_config(root):  # a config.json that is a folder, or none: as damaged
         yield root
         return
     if max_depth == 0:
