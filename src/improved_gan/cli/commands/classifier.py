@@ -51,7 +51,7 @@ def _check_out(out: Path | None) -> None:
     if out is None:
         check_out_folder(classifier_cache_dir(), "the classifier cache (IMPROVED_GAN_CACHE)")
     else:
-        check_out_file(out, what="new classifier file", outside="write the classifier outside it")
+        check_out_file(out, what="classifier file", outside="write the classifier outside it")
 
 
 def run_train(args: argparse.Namespace) -> int:
