@@ -28,7 +28,7 @@ from improved_gan.config import MAX_SAMPLE_GRID
 from improved_gan.errors import UserError
 from improved_gan.runs.guard import enclosing_run
 from improved_gan.runs.out_rules import check_out_file, check_out_folder
-from improved_gan.utils.atomic import atomic_open, atomic_write_bytes
+from improved_gan.utils.atomic import atomic_open, atomic_write_bytes, current_umask
 from improved_gan.utils.signals import stop_signals_deferred
 
 MAX_SAMPLES = 1_000_000
@@ -186,7 +186,7 @@ def _write_folder(images: np.ndarray, folder: Path) -> None:
     try:
         with stop_signals_deferred():  # made and named at once: whatever stops the call finds it to remove
             staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
-        staging.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would be the finished folder's: a new folder's mode
+        staging.chmod(0o777 & ~current_umask())  # mkdtemp's 0700 would be the finished folder's: a new folder's mode
         width = max(6, len(str(len(images) - 1)))
         for i, image in enumerate(images):
             (staging / f"{i:0{width}d}.png").write_bytes(_png(image))
@@ -195,12 +195,6 @@ def _write_folder(images: np.ndarray, folder: Path) -> None:
         if staging is not None:
             _remove_staging(staging, folder)
         raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _remove_staging(staging: Path, folder: Path) -> None:

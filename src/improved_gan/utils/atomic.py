@@ -46,17 +46,19 @@ def atomic_open(
 ) -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; on success, move it over ``path``.
 
-    If the block raises, the temporary file is removed and ``path`` is untouched.
+    If the block raises, the temporary file is removed, ``path`` is untouched, and the folders this call made for
+    it are removed again while they are empty (``games --out DIR`` on a full disk left an empty ``DIR``).
     ``before_replace`` runs once the new bytes are complete on disk, just before
     the swap (a checkpoint keeps the old file as its backup there).
     """
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open supports modes 'w' and 'wb' (got {mode!r})")
     path = Path(path)
+    made = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]  # deepest first
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the file a normal mode
+        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp makes 0600; give the file a normal mode
         with os.fdopen(fd, mode, **({"encoding": "utf-8"} if mode == "w" else {})) as f:
             yield f
             f.flush()
@@ -69,10 +71,16 @@ def atomic_open(
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        for folder in made:
+            try:
+                os.rmdir(folder)  # only an empty folder goes: one that another writer filled meanwhile stays
+            except OSError:
+                break
         raise
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process's umask (read by setting it and setting it back)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
