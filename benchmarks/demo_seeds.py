@@ -70,14 +70,16 @@ def grids_figure(folders: dict[int, Path], epoch: int, path: Path) -> None:
 
 
 def keep(folders: dict[int, Path], into: Path) -> None:
-    """Copy each run's config and metrics and each seed's comparison.md into ``into/sS/``."""
+    """Copy each run's config and metrics and each seed's comparison.md (where the demo wrote one) into
+    ``into/sS/``."""
     for seed, folder in folders.items():
         for name in RUNS:
             target = into / f"s{seed}" / name
             target.mkdir(parents=True, exist_ok=True)
             for file in ("config.json", "metrics.jsonl"):
                 shutil.copy2(folder / name / file, target / file)
-        shutil.copy2(folder / "comparison.md", into / f"s{seed}" / "comparison.md")
+        if (folder / "comparison.md").is_file():  # written by `improved-gan demo`; not by two `train` runs
+            shutil.copy2(folder / "comparison.md", into / f"s{seed}" / "comparison.md")
 
 
 def main() -> None:
