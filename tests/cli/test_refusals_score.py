@@ -301,3 +301,21 @@ def test_an_image_too_large_to_decode_is_one_line(command, tmp_path, capsys, mon
             ["turing", "create", str(tmp_path / "s"), "--real", str(tmp_path / "pngs"), "--generated",
              str(tmp_path / "pngs")])
     one_line_error(capsys, argv, "a.png: too large to read as an image", "resize it")
+
+
+def test_a_checkpoint_only_touched_while_it_is_scored_is_the_same_run(run_to_score, capsys, monkeypatch, classifier):
+    """`touch RUN/checkpoints/last.pt` during a score made it say the run had changed (the sweep after the fix)."""
+    import os
+
+    import numpy as np
+
+    from improved_gan import image_sources
+
+    def sample_then_touch(*args, **kwargs):
+        os.utime(run_to_score / "checkpoints" / "last.pt")
+        return np.zeros((20, 28, 28, 1), np.uint8)
+
+    monkeypatch.setattr(image_sources, "load_images", sample_then_touch)
+    assert main(["score", str(run_to_score), "--n", "20", "--metrics", "mnist_score", "--splits", "2",
+                 "--classifier", classifier]) == 0
+    assert "mnist_score" in (run_to_score / "scores.json").read_text()

@@ -94,15 +94,18 @@ def run(args: argparse.Namespace) -> int:
     if args.seed is not None and kind != "run":
         raise UserError(f"--seed {args.seed} draws a run's generator samples, but {args.source} is not a run "
                         "folder; leave it out")
-    # torch and the scoring networks: imported once the flags and the source's kind are checked (docs/cli.md)
+    if kind == "run":
+        _check_run_can_take_scores(Path(args.source))  # light: said before torch and the networks
+    from improved_gan.training.device import resolve_device  # torch, not yet the scoring networks (seconds more)
+
+    device = resolve_device(args.device)
+    # the scoring networks (torchvision): imported once the flags, the source and the device are checked
     from improved_gan.image_sources import load_images
     from improved_gan.metrics.evaluate import evaluate_samples
     from improved_gan.metrics.inception_formula import DEFAULT_SPLITS
     from improved_gan.runs.scores import merge_run_scores, score_entries
-    from improved_gan.training.device import resolve_device
 
     args.splits = args.splits if splits_given else DEFAULT_SPLITS
-    device = resolve_device(args.device)
     run_config = _open_run(args) if kind == "run" else None
     # a generator is sampled last, once everything else is known to work; other sources are cheap to read first
     images = None if run_config else load_images(args.source, n=args.n, data_dir=args.data_dir)
@@ -147,21 +150,27 @@ def _open_run(args: argparse.Namespace):
     if args.data_dir is None:
         args.data_dir = config.data_dir
     check_generator_count(args.n)  # before the networks load
-    check_run_links(Path(args.source))  # scores.json is written into the run: no link may lead out of it
     read_run_scores(Path(args.source) / SCORES)  # before the sampling: it is merged into at the end
-    check_writable(Path(args.source) / SCORES, "the run's scores file", instead="make the run folder writable, "
-                   "or score a copy of it")  # a read-only run: said before minutes of scoring
     return config
 
 
-def _checkpoint_identity(run: Path) -> tuple[str, int, int, int]:
-    """Which checkpoint file the run's generator comes from (its name, inode, size, change time): a run trained
-    on, or replaced by ``train --overwrite``, while it is scored has another."""
+def _check_run_can_take_scores(run: Path) -> None:
+    """scores.json is written into the run: no link may lead out of it, and the folder must take a new file (a
+    read-only run is said before minutes of scoring)."""
+    check_run_links(run)
+    check_writable(run / SCORES, "the run's scores file", instead="make the run folder writable, or score a copy "
+                   "of it")
+
+
+def _checkpoint_identity(run: Path) -> tuple[str, int, int]:
+    """Which checkpoint file the run's generator comes from (its name, inode and size): a checkpoint is only ever
+    written by renaming a new file over it, so a run trained on, or replaced by ``train --overwrite``, while it is
+    scored has another inode (a ``touch`` of the same file changes nothing here)."""
     path = latest_checkpoint(run)
     if path is None:
         raise UserError(f"{run} has no checkpoint any more; it was removed while the command ran")
     stat = path.stat()
-    return path.name, stat.st_ino, stat.st_size, stat.st_mtime_ns
+    return path.name, stat.st_ino, stat.st_size
 
 
 def _load_networks(specs, args: argparse.Namespace) -> dict:

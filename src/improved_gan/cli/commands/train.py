@@ -25,7 +25,8 @@ def register(subparsers) -> None:
     p.add_argument("--out", type=Path, help="run folder (default: runs/PRESET-DATASET-lLABELS-sSEED)")
     p.add_argument(
         "--overwrite", action="store_true",
-        help="replace the run in --out (only a folder holding nothing but a run; checked first)",
+        help="replace the run in --out (only a folder holding nothing but a run, not being trained; checked "
+        "before anything is written, once the new run is built)",
     )
     for field, help in FLAGS.items():  # the config's shortcuts: --batch-size sets batch_size
         p.add_argument("--" + field.replace("_", "-"), help=help or None, **_value_kind(field))
