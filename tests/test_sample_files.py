@@ -18,6 +18,7 @@ from improved_gan.config import MAX_SAMPLE_GRID
 from improved_gan.errors import UserError
 from improved_gan.image_sources import read_image_folder, read_npz_images
 from improved_gan.sample_files import MAX_SAMPLES, SampleFiles, written_by_sample
+from improved_gan.utils.signals import STOP_SIGNALS, terminate_as_interrupt
 from improved_gan.utils.image_grid import make_grid
 from improved_gan.utils.signals import Terminated
 
@@ -146,8 +147,13 @@ def test_a_second_ctrl_c_does_not_stop_the_clean_up_half_way(tmp_path, monkeypat
         rmtree(path)
 
     monkeypatch.setattr(shutil, "rmtree", interrupted_rmtree)
-    with pytest.raises(KeyboardInterrupt):
-        SampleFiles(tmp_path / "pngs", 5).write(np.zeros((5, 4, 4, 1), np.uint8))
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    try:
+        with pytest.raises(KeyboardInterrupt), terminate_as_interrupt():  # the stop handlers, as every command's
+            SampleFiles(tmp_path / "pngs", 5).write(np.zeros((5, 4, 4, 1), np.uint8))
+    finally:  # a stopped block keeps its handlers (a third signal would end the process): pytest's back
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -63,7 +63,8 @@ def test_a_second_signal_ends_the_clean_up_at_once_with_the_first_ones_status():
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
     assert time.monotonic() - started < 5 and process.returncode == 143, (out, err)
-    assert err == "stopped at once (a second signal); what was left half-done is removed on the next start\n"
+    assert err == ("stopped at once by a second signal during the clean-up of the first (SIGTERM); what a stopped "
+                   "run leaves (temporary files, its lock) its next start removes\n")
 
 
 def test_a_signal_inside_a_finaliser_is_delivered_again_not_dropped():
@@ -72,3 +73,32 @@ def test_a_signal_inside_a_finaliser_is_delivered_again_not_dropped():
     out, err = process.communicate(timeout=30)
     assert process.returncode == 143 and "stopped by SIGTERM" in out, (out, err)
     assert "Exception ignored" not in err and err == ""
+
+
+DEFERRED = textwrap.dedent("""
+    import sys, threading, time
+    from improved_gan.utils.signals import exit_status, stop_signals_deferred, terminate_as_interrupt
+
+    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()  # another thread, as torch's
+    try:
+        with terminate_as_interrupt():
+            with stop_signals_deferred():
+                print("ready", flush=True)
+                time.sleep(1.0)  # a step that must not be cut in two
+                print("step done", flush=True)
+            time.sleep(60)
+    except KeyboardInterrupt as stop:
+        print("stopped after the step", flush=True)
+        sys.exit(exit_status(stop))
+""")
+
+
+def test_a_deferred_step_ends_before_the_signal_acts_with_other_threads_running():
+    """The deferral was the thread's signal mask: with another thread running, the kernel gave that thread the
+    signal and Python ran the handler in the main thread anyway, cutting `sample`'s clean-up in two."""
+    process = subprocess.Popen([sys.executable, "-c", DEFERRED], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    assert process.stdout.readline() == "ready\n"
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=30)
+    assert out == "step done\nstopped after the step\n" and process.returncode == 143, (out, err)

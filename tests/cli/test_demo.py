@@ -70,7 +70,10 @@ def test_demo_trains_both_runs_side_by_side_and_continues(tmp_path):
 
 
 def test_ctrl_c_says_how_to_continue_the_demo(tmp_path, capsys, monkeypatch):
-    def interrupted(*args, **kwargs):
+    def interrupted(*args, **kwargs):  # after one run's first checkpoint
+        checkpoint = tmp_path / "demo" / demo.K_PLUS_1 / "checkpoints" / "last.pt"
+        checkpoint.parent.mkdir(parents=True)
+        checkpoint.write_bytes(b"")
         raise KeyboardInterrupt
 
     monkeypatch.setattr("improved_gan.training.parallel_runs.train_in_parallel", interrupted)

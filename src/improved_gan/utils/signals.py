@@ -48,23 +48,48 @@ class _StopHandler:
     """The handler of :data:`STOP_SIGNALS`: the first raises (KeyboardInterrupt for SIGINT, else
     :class:`Terminated`); a later one ends the process at once (module docstring), or, in a worker
     (``later="ignore"``), is ignored: its parent sends SIGTERM after a Ctrl-C has reached the whole process
-    group, and kills a worker that has not stopped in time itself."""
+    group, and kills a worker that has not stopped in time itself.
+
+    A signal that arrives inside a finaliser, or inside :func:`stop_signals_deferred`, is kept (``pending``)
+    and acted on when that ends. The deferral is the handler's, not the thread's signal mask: with other
+    threads running (torch's), the kernel hands a blocked signal to one of them and Python runs the handler
+    in the main thread all the same."""
 
     def __init__(self, later: str = "exit") -> None:
         self.first: int | None = None
         self.later = later
+        self.deferring = 0
+        self.pending: int | None = None
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.deferring:
+            self.pending = self.pending or signum
+            return
         if self.first is not None:
             if self.later == "ignore":
                 return
-            os.write(2, b"stopped at once (a second signal); what was left half-done is removed on the next start\n")
+            os.write(2, f"stopped at once by a second signal during the clean-up of the first "
+                        f"({signal.Signals(self.first).name}); what a stopped run leaves (temporary files, its lock) "
+                        f"its next start removes\n".encode())
             os._exit(128 + self.first)
         if _inside_finaliser(frame):  # raised here, the exception would be printed and dropped
-            threading.Timer(0.05, os.kill, (os.getpid(), signum)).start()
+            self.pending = signum
+            threading.Timer(0.05, self._deliver_pending).start()
             return
+        self.pending = None
         self.first = signum
         raise KeyboardInterrupt if signum == signal.SIGINT else Terminated(signum)
+
+    def _deliver_pending(self) -> None:
+        """From a timer thread: the signal kept in a finaliser, sent again unless another took its place."""
+        if self.pending is not None and self.first is None:
+            os.kill(os.getpid(), self.pending)
+
+    def act_on_pending(self) -> None:
+        """In the main thread, at the end of a deferral: the signal kept meanwhile, as if it arrived now."""
+        if self.pending is not None and not self.deferring:
+            signum, self.pending = self.pending, None
+            self(signum, None)
 
 
 def _inside_finaliser(frame: FrameType | None) -> bool:
@@ -97,15 +122,18 @@ def terminate_as_interrupt() -> Iterator[None]:
 @contextmanager
 def stop_signals_deferred() -> Iterator[None]:
     """The :data:`STOP_SIGNALS` wait for the end of the block, then act as ever: for a short step that must not
-    be cut in two (a staging folder made and named, or removed). POSIX; elsewhere nothing changes."""
-    if not hasattr(signal, "pthread_sigmask"):
+    be cut in two (a staging folder made and named, or removed). Under :func:`terminate_as_interrupt` (or in a
+    worker) only; elsewhere the block runs as it is."""
+    handler = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
+    if not isinstance(handler, _StopHandler):
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, set(STOP_SIGNALS))
+    handler.deferring += 1
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        handler.deferring -= 1
+        handler.act_on_pending()
 
 
 def exit_status(interrupt: KeyboardInterrupt) -> int:
