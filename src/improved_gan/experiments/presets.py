@@ -101,9 +101,11 @@ def mnist_fm_stable() -> TrainConfig:
     8.8]. The demo's seeds 0-4 (80 epochs), each trained twice (two
     random draws, before and after commit 4195f1c): none failed; 0.54-0.66
     and 0.45-0.82 times the labels-only errors (seed 0 of the second draw:
-    0.82, a difference within the seed-to-seed spread). Full MNIST (study 3, running): 0 of 10 seeds failed
-    by epoch 15, lowest ``loss_unsup`` from epoch 5 0.328. Not yet measured: full MNIST to
-    epoch 40, the AVX-512 hosts, beyond epoch 40 on the proxy.
+    0.82, a difference within the seed-to-seed spread; the paper's schedule scaled
+    to the demo's 80 epochs, study 4: seed 0 at 0.80, not adopted). Full MNIST
+    (study 3, running): 0 of 10 seeds failed by epoch 25, lowest ``loss_unsup``
+    from epoch 5 0.324. Not yet measured: full MNIST to epoch 40, the AVX-512
+    hosts, beyond epoch 40 on the proxy.
     The demo trains this preset. A deviation from the paper (docs/reference.md).
     """
     return dataclasses.replace(mnist_fm_paper(), preset="mnist-fm-stable", d_input_noise=0.5)
