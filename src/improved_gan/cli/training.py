@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from improved_gan.errors import UserError
-from improved_gan.runs.layout import latest_checkpoint
+from improved_gan.runs.layout import latest_checkpoint, sample_grid_path
 
 
 def run_training(args: argparse.Namespace, folder: Path | None, body: Callable[[], int]) -> int:
@@ -50,8 +50,6 @@ def join_job(device_name: str):
 
 def print_summary(result) -> None:
     """The run's last test errors (semi-supervised), its last sample grid and its report."""
-    from improved_gan.runs.layout import sample_grid_path
-
     m = result.metrics
     if "test_errors" in m:
         print(

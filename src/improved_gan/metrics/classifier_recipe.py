@@ -30,3 +30,17 @@ class TrainingOptions:
         if not self.batch_size <= n <= available:
             raise UserError(f"--train-images must be from {self.batch_size} (one batch) to {available:,} (got {n})")
         return n
+
+
+def is_shortened(options: TrainingOptions, train_images: int | None) -> bool:
+    """Whether ``options`` and ``train_images`` (None: all) differ from the reference recipe."""
+    return options != TrainingOptions() or train_images not in (None, MNIST_TRAINING_IMAGES)
+
+
+def check_cache_takes(shortened: bool, out: object | None) -> None:
+    """A shortened recipe's classifier is not written into the cache (``out`` None): the newest classifier there
+    is the one every score uses."""
+    if shortened and out is None:
+        raise UserError("--epochs or --train-images shorten the recipe, and a shortened classifier scores "
+                        "differently from the reference one: it is not put in the cache, where every score would "
+                        "use it; name a file for it with --out")

@@ -40,8 +40,10 @@ from improved_gan.runs.layout import (
     RUN_FILES,
     RUN_FOLDERS,
     SAMPLES,
+    SCORES,
     TENSORBOARD,
     WRITTEN_IN_PLACE,
+    checkpoint_identity,
     latest_checkpoint,
     remove_leftover_temporaries,
 )
@@ -164,6 +166,23 @@ def check_outside_runs(
     if run is not None:
         raise UserError(f"{flag} {path} is or lies inside the run folder {run}, which holds only what its trainer "
                         f"writes; {instead} (nothing was written)")
+
+
+def check_scores_can_be_written(run: Path) -> None:
+    """``improved-gan score RUN`` merges into ``RUN/scores.json``: no link may lead out of the run, and the folder
+    must take a new file (a read-only run is said before minutes of scoring)."""
+    check_run_links(run)
+    check_writable(run / SCORES, "the run's scores file", instead="make the run folder writable, or score a copy "
+                   "of it")
+
+
+def check_unchanged_since(run: Path, sampled: tuple | None) -> None:
+    """``run``'s checkpoint is still the one ``sampled`` (:func:`~improved_gan.runs.layout.checkpoint_identity`)
+    from which scores were made: otherwise they would be merged into the scores of another network."""
+    if checkpoint_identity(run) != sampled:
+        raise UserError(f"{run} changed while it was scored (its checkpoint was replaced: trained on, or the run "
+                        f"overwritten); the scores above are of the checkpoint that was sampled and were not "
+                        f"written into {SCORES}")
 
 
 def wrong_kinds(folder: Path) -> list[str]:

@@ -150,6 +150,17 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
     return None
 
 
+def checkpoint_identity(run_dir: str | Path) -> tuple[str, int, int] | None:
+    """Which checkpoint file the run's networks come from (its name, inode and size), or None: a checkpoint is
+    only ever written by renaming a new file over it, so a run trained on, or replaced by ``train --overwrite``,
+    has another inode (a ``touch`` of the same file changes nothing here)."""
+    path = latest_checkpoint(run_dir)
+    if path is None:
+        return None
+    stat = path.stat()
+    return path.name, stat.st_ino, stat.st_size
+
+
 def lost_its_config(folder: str | Path) -> bool:
     """A run folder whose ``config.json`` is gone: it holds the ``checkpoints/`` folder and ``metrics.jsonl``
     that only a trainer writes together, but no ``config.json``."""

@@ -7,7 +7,12 @@ from pathlib import Path
 
 from improved_gan.errors import UserError
 from improved_gan.metrics.cache import classifier_cache_dir
-from improved_gan.metrics.classifier_recipe import MNIST_TRAINING_IMAGES, TrainingOptions
+from improved_gan.metrics.classifier_recipe import (
+    MNIST_TRAINING_IMAGES,
+    TrainingOptions,
+    check_cache_takes,
+    is_shortened,
+)
 from improved_gan.runs.out_rules import check_out_file, check_out_folder
 
 MIN_TEST_ACCURACY = 0.993
@@ -57,11 +62,8 @@ def _check_out(out: Path | None) -> None:
 def run_train(args: argparse.Namespace) -> int:
     _check_epochs(args)  # the flags first, one line each, before torch is imported (docs/cli.md, Start-up)
     options = _options(args)  # --train-images and --epochs
-    shortened = options != TrainingOptions() or args.train_images not in (None, MNIST_TRAINING_IMAGES)
-    if shortened and args.out is None:  # the newest classifier in the cache is the one every score uses
-        raise UserError("--epochs or --train-images shorten the recipe, and a shortened classifier scores "
-                        "differently from the reference one: it is not put in the cache, where every score would "
-                        "use it; name a file for it with --out")
+    shortened = is_shortened(options, args.train_images)
+    check_cache_takes(shortened, args.out)
     _check_out(args.out)  # and before minutes of training: a user's file is never replaced
     import time
 

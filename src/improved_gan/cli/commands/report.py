@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 
 from improved_gan.errors import UserError
+from improved_gan.runs.guard import check_outside_runs, check_run_links
+from improved_gan.runs.layout import CONFIG, REPORT
 from improved_gan.runs.out_paths import check_writable
 
 
@@ -23,9 +25,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from improved_gan.runs.guard import check_outside_runs, check_run_links
-    from improved_gan.runs.report import check_comparison_out, write_comparison, write_report
-    from improved_gan.runs.layout import CONFIG, REPORT
+    from improved_gan.runs.report import check_comparison_out, write_comparison, write_report  # the plots
 
     for run_dir in args.runs:
         if not (run_dir / CONFIG).is_file():

@@ -21,9 +21,8 @@ from typing import Any
 from improved_gan.config import check_device_flag, load_config
 from improved_gan.errors import UserError
 from improved_gan.metrics.registry import resolve_metrics
-from improved_gan.runs.guard import check_run_links
-from improved_gan.runs.layout import CONFIG, SCORES, latest_checkpoint
-from improved_gan.runs.out_paths import check_writable
+from improved_gan.runs.guard import check_scores_can_be_written, check_unchanged_since
+from improved_gan.runs.layout import CONFIG, SCORES, checkpoint_identity
 from improved_gan.source_names import describe_source
 from improved_gan.training.seeds import check_sample_seed
 
@@ -95,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--seed {args.seed} draws a run's generator samples, but {args.source} is not a run "
                         "folder; leave it out")
     if kind == "run":
-        _check_run_can_take_scores(Path(args.source))  # light: said before torch and the networks
+        check_scores_can_be_written(Path(args.source))  # light: said before torch and the networks
     from improved_gan.training.device import resolve_device  # torch, not yet the scoring networks (seconds more)
 
     device = resolve_device(args.device)
@@ -118,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     networks = _load_networks(specs, args)
     reference = _reference(reference_name, specs, networks, args, device) if reference_name else None
     if images is None:
-        sampled = _checkpoint_identity(Path(args.source))
+        sampled = checkpoint_identity(Path(args.source))
         images = load_images(args.source, n=args.n, data_dir=args.data_dir, seed=args.seed, device=device)
     scores = evaluate_samples(
         images, metrics=[s.name for s in specs], reference=reference, splits=args.splits, device=device,
@@ -128,10 +127,7 @@ def run(args: argparse.Namespace) -> int:
                             seed=args.seed if run_config else None)  # fmt: skip
     _print_entries(entries, as_json=args.json)
     if run_config:
-        if _checkpoint_identity(Path(args.source)) != sampled:  # the scores would be credited to another network
-            raise UserError(f"{args.source} changed while it was scored (its checkpoint was replaced: trained on, "
-                            f"or the run overwritten); the scores above are of the checkpoint that was sampled and "
-                            f"were not written into {SCORES}")
+        check_unchanged_since(Path(args.source), sampled)  # else the scores would go to another network's run
         merge_run_scores(Path(args.source) / SCORES, entries)
     if run_config and not args.json:
         print(f"wrote {Path(args.source) / SCORES}")
@@ -152,25 +148,6 @@ def _open_run(args: argparse.Namespace):
     check_generator_count(args.n)  # before the networks load
     read_run_scores(Path(args.source) / SCORES)  # before the sampling: it is merged into at the end
     return config
-
-
-def _check_run_can_take_scores(run: Path) -> None:
-    """scores.json is written into the run: no link may lead out of it, and the folder must take a new file (a
-    read-only run is said before minutes of scoring)."""
-    check_run_links(run)
-    check_writable(run / SCORES, "the run's scores file", instead="make the run folder writable, or score a copy "
-                   "of it")
-
-
-def _checkpoint_identity(run: Path) -> tuple[str, int, int]:
-    """Which checkpoint file the run's generator comes from (its name, inode and size): a checkpoint is only ever
-    written by renaming a new file over it, so a run trained on, or replaced by ``train --overwrite``, while it is
-    scored has another inode (a ``touch`` of the same file changes nothing here)."""
-    path = latest_checkpoint(run)
-    if path is None:
-        raise UserError(f"{run} has no checkpoint any more; it was removed while the command ran")
-    stat = path.stat()
-    return path.name, stat.st_ino, stat.st_size
 
 
 def _load_networks(specs, args: argparse.Namespace) -> dict:

@@ -11,6 +11,7 @@ from improved_gan.cli.training import join_job, print_summary, run_training
 from improved_gan.config import FLAGS, ConfigError, apply_overrides, check_data_dir_given, parse_assignments, value_type
 from improved_gan.errors import UserError
 from improved_gan.experiments.presets import get_preset, preset_description, preset_names
+from improved_gan.runs.guard import check_run_folder
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -51,8 +52,6 @@ def run(args: argparse.Namespace) -> int:
     check_data_dir_given(config.dataset, args.data_dir)
     out = args.out or Path("runs") / f"{config.preset}-{config.dataset}-l{config.labels}-s{config.seed}"
     if args.dry_run:
-        from improved_gan.runs.guard import check_run_folder
-
         check_run_folder(out, config, overwrite=args.overwrite)  # would the run be refused its folder?
         from improved_gan.training.device import resolve_device  # torch: is the device on this machine?
 
