@@ -31,6 +31,7 @@ import numpy as np
 from PIL import Image
 
 from improved_gan.data import load_dataset
+from improved_gan.data.registry import parse_dataset_source
 from improved_gan.errors import UserError
 from improved_gan.metrics.images import check_images
 from improved_gan.source_names import describe_source, is_run_folder
@@ -197,8 +198,8 @@ def read_npz_images(path: str | os.PathLike) -> np.ndarray:
 
 
 def _read_dataset(source: str, data_dir) -> np.ndarray:
-    name, _, split = source.partition(":")
-    dataset = load_dataset(name, root=data_dir, split=split or "train")
+    name, split = parse_dataset_source(source)
+    dataset = load_dataset(name, root=data_dir, split=split)
     return check_images(dataset.images, what=f"dataset {source}")
 
 

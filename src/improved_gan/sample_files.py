@@ -13,7 +13,6 @@ only such a file (:func:`written_by_sample`), never one of the user's.
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import struct
@@ -114,9 +113,9 @@ class SampleFiles:
     def write(self, images: np.ndarray) -> None:
         """Write ``images`` (uint8 ``[n, H, W, C]``) in the format; a grid and an ``.npz`` carry :data:`WRITER`."""
         if self.format == "grid":
-            from improved_gan.utils.image_grid import make_grid  # PIL: once there is something to write
+            from improved_gan.utils.image_grid import make_grid, png_bytes  # PIL: once there is something to write
 
-            atomic_write_bytes(self.out, _png(make_grid(images), mark=True))
+            atomic_write_bytes(self.out, png_bytes(make_grid(images), text={PNG_MARK: WRITER}))
         elif self.format == "npz":
             with atomic_open(self.out, "wb") as f:
                 np.savez_compressed(f, x=images, **{NPZ_MARK: np.array(WRITER)})
@@ -153,19 +152,6 @@ def _png_text(path: Path, keyword: str) -> str | None:
     return None
 
 
-def _png(image: np.ndarray, *, mark: bool = False) -> bytes:
-    """The PNG of one uint8 ``[H, W, C]`` image; with ``mark``, carrying :data:`WRITER`."""
-    from PIL import Image
-    from PIL.PngImagePlugin import PngInfo
-
-    info = PngInfo()
-    if mark:
-        info.add_text(PNG_MARK, WRITER)
-    buffer = io.BytesIO()
-    Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(buffer, format="PNG", pnginfo=info)
-    return buffer.getvalue()
-
-
 def _refuse_a_runs_own_file(out: Path) -> None:
     """A file inside a run folder (its config.json, metrics, checkpoints, sample grids) is the run's: never replaced,
     even with --overwrite (``--out RUN/config.json --format npz --overwrite`` destroyed the run). A new one is
@@ -187,9 +173,11 @@ def _write_folder(images: np.ndarray, folder: Path) -> None:
         with stop_signals_deferred():  # made and named at once: whatever stops the call finds it to remove
             staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
         staging.chmod(0o777 & ~current_umask())  # mkdtemp's 0700 would be the finished folder's: a new folder's mode
+        from improved_gan.utils.image_grid import png_bytes  # PIL: once there is something to write
+
         width = max(6, len(str(len(images) - 1)))
         for i, image in enumerate(images):
-            (staging / f"{i:0{width}d}.png").write_bytes(_png(image))
+            (staging / f"{i:0{width}d}.png").write_bytes(png_bytes(image))
         os.replace(staging, folder)  # rename(2) replaces an empty folder; one filled meanwhile is refused
     except BaseException:
         if staging is not None:

@@ -44,11 +44,10 @@ def describe_source(source: str) -> str:
         return "npz"
     if os.sep in source or path.suffix:
         raise UserError(f"{source}: no such file or folder")
-    from improved_gan.data.registry import dataset_spec  # numpy and the loaders: only for a dataset name
+    from improved_gan.data.registry import dataset_spec, parse_dataset_source  # numpy: only for a dataset name
 
-    name, _, split = source.partition(":")
     try:
-        dataset_spec(name, split or "train")
+        dataset_spec(*parse_dataset_source(source))
     except UserError as err:
         raise UserError(f"{source}: no such file or folder, and {err}") from None
     return "dataset"

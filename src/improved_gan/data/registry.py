@@ -119,6 +119,12 @@ def _hold_out(train: ImageDataset, size: int, split: str) -> ImageDataset:
     return train.subset(indices, split=split, note=note)
 
 
+def parse_dataset_source(source: str) -> tuple[str, str]:
+    """``NAME[:SPLIT]`` (an image source naming a dataset) as ``(NAME, SPLIT)``, the split ``train`` by default."""
+    name, _, split = source.partition(":")
+    return name, split or "train"
+
+
 def dataset_spec(name: str, split: str) -> DatasetSpec:
     """The registered dataset ``name``, which has ``split``; a UserError naming the valid names or splits
     otherwise (light: :func:`~improved_gan.source_names.describe_source` asks it before torch is imported)."""

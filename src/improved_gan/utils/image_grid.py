@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from improved_gan.utils.atomic import atomic_write_bytes
 
@@ -32,11 +33,18 @@ def make_grid(images: np.ndarray, *, ncols: int | None = None, padding: int = 2)
     return grid
 
 
+def png_bytes(image: np.ndarray, *, text: dict[str, str] | None = None) -> bytes:
+    """The PNG of one uint8 ``[H, W, 1|3]`` image (grayscale or RGB), with ``text`` as its ``tEXt`` chunks."""
+    info = PngInfo()
+    for keyword, value in (text or {}).items():
+        info.add_text(keyword, value)
+    mode = "L" if image.shape[-1] == 1 else "RGB"
+    buffer = io.BytesIO()
+    Image.fromarray(image[..., 0] if mode == "L" else image, mode=mode).save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
 def save_grid(images: np.ndarray, path: str | Path, *, ncols: int | None = None) -> Path:
     """Write :func:`make_grid` of ``images`` as a PNG, atomically; returns the path."""
-    grid = make_grid(images, ncols=ncols)
-    mode = "L" if grid.shape[-1] == 1 else "RGB"
-    buffer = io.BytesIO()
-    Image.fromarray(grid[..., 0] if mode == "L" else grid, mode=mode).save(buffer, format="PNG")
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_bytes(path, png_bytes(make_grid(images, ncols=ncols)))
     return Path(path)
