@@ -76,6 +76,9 @@ def shown_image(page) -> str:
 
 
 def image_loaded(page) -> bool:
+    """Whether the trial's image arrived and decoded; waits for the page's load event first (it fires once every
+    image has loaded or failed), since "domcontentloaded" comes before the image and checking then races it."""
+    page.wait_for_load_state("load")
     return page.eval_on_selector(".stimulus img", "img => img.complete && img.naturalWidth > 0")
 
 
