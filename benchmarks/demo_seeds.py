@@ -10,7 +10,8 @@ of each run (the spread the demo measures a gain against, ``cli/commands/demo.py
         --figure docs/img/results/demo-stable-grids-epoch80.png --keep docs/runs/demo-stable-2026-12-07
 
 ``--keep`` copies each run's ``config.json`` and ``metrics.jsonl`` (no checkpoints, no samples) and each seed's
-``comparison.md`` into a folder of the docs. Both outputs must be new (a new or empty folder, a new PNG): the
+``comparison.md`` into a folder of the docs. ``--epoch E`` reads every run as it stood at epoch E (its metrics
+cut there, also in what ``--keep`` copies), for runs continued past it (docs/stability.md, study 5). Both outputs must be new (a new or empty folder, a new PNG): the
 script replaces nothing. No data folder is needed.
 """
 
@@ -31,13 +32,24 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def seed_row(folder: Path) -> dict:
-    """One seed's numbers (module docstring) from its demo folder."""
-    from improved_gan.config import load_config
-    from improved_gan.runs.failures import FROM_EPOCH, run_failure
+def metrics_to(run: Path, epoch: int | None) -> list[dict]:
+    """A run's metrics rows up to ``epoch`` (all of them for None); refuses a run that has not reached it."""
     from improved_gan.runs.layout import read_metrics
 
-    alone, gan = (read_metrics(folder / name) for name in RUNS)
+    rows = read_metrics(run)
+    if epoch is None:
+        return rows
+    if not rows or rows[-1]["epoch"] < epoch:
+        raise SystemExit(f"error: {run} has not reached epoch {epoch} (it is at {rows[-1]['epoch'] if rows else 0})")
+    return [r for r in rows if r["epoch"] <= epoch]
+
+
+def seed_row(folder: Path, epoch: int | None = None) -> dict:
+    """One seed's numbers (module docstring) from its demo folder, at ``epoch`` (the last for None)."""
+    from improved_gan.config import load_config
+    from improved_gan.runs.failures import FROM_EPOCH, run_failure
+
+    alone, gan = (metrics_to(folder / name, epoch) for name in RUNS)
     late = [r for r in gan if r["epoch"] >= FROM_EPOCH]
     failure = run_failure(load_config(folder / RUNS[1] / "config.json"), gan)
     return {
@@ -69,15 +81,19 @@ def grids_figure(folders: dict[int, Path], epoch: int, path: Path) -> None:
     plt.close(fig)
 
 
-def keep(folders: dict[int, Path], into: Path) -> None:
-    """Copy each run's config and metrics and each seed's comparison.md (where the demo wrote one) into
-    ``into/sS/``."""
+def keep(folders: dict[int, Path], into: Path, epoch: int | None = None) -> None:
+    """Copy each run's config and metrics (its lines up to ``epoch``, all for None) and each seed's
+    comparison.md (where the demo wrote one) into ``into/sS/``."""
+    import json
+
     for seed, folder in folders.items():
         for name in RUNS:
             target = into / f"s{seed}" / name
             target.mkdir(parents=True, exist_ok=True)
-            for file in ("config.json", "metrics.jsonl"):
-                shutil.copy2(folder / name / file, target / file)
+            shutil.copy2(folder / name / "config.json", target / "config.json")
+            lines = (folder / name / "metrics.jsonl").read_text().splitlines(keepends=True)
+            kept = [line for line in lines if epoch is None or json.loads(line)["epoch"] <= epoch]
+            (target / "metrics.jsonl").write_text("".join(kept))
         if (folder / "comparison.md").is_file():  # written by `improved-gan demo`; not by two `train` runs
             shutil.copy2(folder / "comparison.md", into / f"s{seed}" / "comparison.md")
 
@@ -89,6 +105,7 @@ def main() -> None:
     p.add_argument("--seeds", default="0-4")
     p.add_argument("--figure", type=Path, help="PNG of the K+1 runs' last grids")
     p.add_argument("--keep", type=Path, help="folder to copy the runs' configs and metrics into")
+    p.add_argument("--epoch", type=int, help="read the runs as they stood at this epoch (default: their last)")
     args = p.parse_args()
     folders = {s: args.root / f"{args.prefix}-s{s}" for s in parse_seeds(args.seeds)}
     missing = [str(f) for f in folders.values() if not (f / RUNS[1] / "metrics.jsonl").is_file()]
@@ -98,7 +115,7 @@ def main() -> None:
         raise SystemExit(f"error: {args.figure} exists; this script writes only new files (remove it first)")
     if args.keep is not None and args.keep.exists() and any(args.keep.iterdir()):
         raise SystemExit(f"error: {args.keep} is not empty; this script copies only into a new or empty folder")
-    rows = {seed: seed_row(folder) for seed, folder in folders.items()}
+    rows = {seed: seed_row(folder, args.epoch) for seed, folder in folders.items()}
     print("| seed | labels only | K+1 GAN | ratio | gain | K+1 failed | lowest `loss_unsup` from epoch 5 "
           "| highest feature-matching loss | precision |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -113,7 +130,7 @@ def main() -> None:
         grids_figure(folders, min(r["epoch"] for r in rows.values()), args.figure)
         print(f"figure: {args.figure}")
     if args.keep:
-        keep(folders, args.keep)
+        keep(folders, args.keep, args.epoch)
         print(f"kept: {args.keep}")
 
 
