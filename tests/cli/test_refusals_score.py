@@ -199,28 +199,37 @@ def test_a_run_folder_that_cannot_be_written_is_refused_before_sampling(run_to_s
     assert files(run_to_score) == before
 
 
-def test_a_run_replaced_while_it_is_scored_gets_no_scores(run_to_score, capsys, monkeypatch, classifier):
+@pytest.mark.parametrize("change, said", [("replaced", "its checkpoint was replaced"),
+                                           ("removed", "its checkpoint was removed")])
+def test_a_run_changed_while_it_is_scored_gets_no_scores(run_to_score, capsys, monkeypatch, classifier, change,
+                                                         said):
     """`score RUN` while `train --out RUN --overwrite` replaced the run: the old generator's scores were merged
-    into the new run's scores.json. Now a checkpoint other than the one sampled keeps them out."""
+    into the new run's scores.json. Now a checkpoint other than the one sampled keeps them out; so does one
+    removed meanwhile (its own words, not "replaced")."""
     import os
 
     import numpy as np
 
     from improved_gan import image_sources
 
-    def sample_then_replace(*args, **kwargs):  # the run is trained anew while its samples are scored
+    def sample_then_change(*args, **kwargs):  # the run is trained anew, or its checkpoints deleted, meanwhile
         checkpoint = run_to_score / "checkpoints" / "last.pt"
-        copy = checkpoint.with_name("new.pt")
-        copy.write_bytes(checkpoint.read_bytes())
-        os.replace(copy, checkpoint)
+        if change == "removed":
+            for path in checkpoint.parent.iterdir():
+                path.unlink()
+        else:
+            copy = checkpoint.with_name("new.pt")
+            copy.write_bytes(checkpoint.read_bytes())
+            os.replace(copy, checkpoint)
         return np.zeros((20, 28, 28, 1), np.uint8)
 
-    monkeypatch.setattr(image_sources, "load_images", sample_then_replace)
+    monkeypatch.setattr(image_sources, "load_images", sample_then_change)
     assert main(["score", str(run_to_score), "--n", "20", "--metrics", "mnist_score", "--splits", "2",
                  "--classifier", classifier]) == 2
     out, err = capsys.readouterr()
     last = err.rstrip("\n").splitlines()[-1]
     assert last.startswith("error: ") and "changed while it was scored" in last and "Traceback" not in err, err
+    assert said in last, last
     assert "were not written into scores.json" in last and out.startswith("mnist_score: ")  # printed, not kept
     assert not (run_to_score / "scores.json").exists()
 

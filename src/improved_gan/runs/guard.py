@@ -179,10 +179,11 @@ def check_scores_can_be_written(run: Path) -> None:
 def check_unchanged_since(run: Path, sampled: tuple | None) -> None:
     """``run``'s checkpoint is still the one ``sampled`` (:func:`~improved_gan.runs.layout.checkpoint_identity`)
     from which scores were made: otherwise they would be merged into the scores of another network."""
-    if checkpoint_identity(run) != sampled:
-        raise UserError(f"{run} changed while it was scored (its checkpoint was replaced: trained on, or the run "
-                        f"overwritten); the scores above are of the checkpoint that was sampled and were not "
-                        f"written into {SCORES}")
+    now = checkpoint_identity(run)
+    if now != sampled:
+        what = ("was removed" if now is None else "was replaced: trained on, or the run overwritten")
+        raise UserError(f"{run} changed while it was scored (its checkpoint {what}); the scores above are of the "
+                        f"checkpoint that was sampled and were not written into {SCORES}")
 
 
 def wrong_kinds(folder: Path) -> list[str]:

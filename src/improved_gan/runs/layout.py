@@ -155,10 +155,11 @@ def checkpoint_identity(run_dir: str | Path) -> tuple[str, int, int] | None:
     only ever written by renaming a new file over it, so a run trained on, or replaced by ``train --overwrite``,
     has another inode (a ``touch`` of the same file changes nothing here)."""
     path = latest_checkpoint(run_dir)
-    if path is None:
+    try:
+        stat = path.stat() if path is not None else None
+    except FileNotFoundError:  # removed between the look and the stat
         return None
-    stat = path.stat()
-    return path.name, stat.st_ino, stat.st_size
+    return (path.name, stat.st_ino, stat.st_size) if stat is not None else None
 
 
 def lost_its_config(folder: str | Path) -> bool:
