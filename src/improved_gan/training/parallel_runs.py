@@ -9,10 +9,18 @@ the runs' ``metrics.jsonl`` and shows the progress: one bar over all epochs,
 and, when asked, each new epoch as a line prefixed with the run's name.
 
 Workers are spawned, not forked: a forked child would inherit the parent's
-thread pools and RNG state. They end with the parent: stopped by Ctrl-C or
-SIGTERM, the parent sends each worker SIGTERM and waits for it (each run keeps
-its last checkpoint and releases its lock); killed, the OS sends them SIGTERM
-(utils/signals.py, ``end_with_parent``).
+thread pools and RNG state. Each trains one run and sends back, over a pipe of
+its own, that it finished or its error: no ``concurrent.futures`` pool and no
+``multiprocessing`` queue, whose semaphores Python's resource tracker reports as
+"leaked" when the parent is killed or stopped at once by a second signal.
+
+Workers end with the parent: stopped by Ctrl-C or SIGTERM, the parent sends each
+worker SIGTERM and waits for it (each run keeps its last checkpoint and releases
+its lock); killed, the OS sends them SIGTERM (utils/signals.py,
+``end_with_parent``). A worker that ends before its run without saying why
+(killed by hand or by the OS's out-of-memory killer) is a failed run like any
+other: named at once, with the signal or exit status it ended by and the
+checkpoint its run keeps, while the other runs go on.
 """
 
 from __future__ import annotations
@@ -20,10 +28,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import signal
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import active_children, get_context
+import traceback
+from multiprocessing import get_context
+from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Sequence
@@ -34,9 +44,10 @@ from tqdm.auto import tqdm
 from improved_gan.config import TrainConfig
 from improved_gan.errors import UserError
 from improved_gan.training.data_source import check_data
-from improved_gan.runs.layout import read_metrics
+from improved_gan.runs.checkpoint import load_checkpoint
+from improved_gan.runs.layout import latest_checkpoint, read_metrics
 from improved_gan.training.trainer import config_conflict, describe_epoch, ensure_trained
-from improved_gan.utils.signals import end_with_parent, exit_status
+from improved_gan.utils.signals import STOP_SIGNALS, end_with_parent, exit_status
 
 POLL_SECONDS = 2.0
 """How often the parent reads the runs' metrics."""
@@ -75,6 +86,19 @@ def refuse_other_configurations(jobs: Sequence[RunJob]) -> None:
             raise UserError(conflict)
 
 
+class WorkerEnded(UserError):
+    """A worker process ended before its run was trained, without an error of its own: killed (by hand, by the
+    OS's out-of-memory killer) or stopped alone; the message says how, and what its run keeps."""
+
+
+class RemoteTraceback(Exception):
+    """The traceback of an error raised in a worker, as text: that error's ``__cause__`` in the parent, so a bug's
+    report shows where in the worker it happened."""
+
+    def __str__(self) -> str:
+        return "\n" + self.args[0]
+
+
 def _start_worker(parent_pid: int) -> None:
     """A worker ends with its parent (utils/signals.py); its progress bars take a thread lock, not tqdm's
     default semaphore, which a worker that stops at once (``os._exit``) would leave to the OS to clean up."""
@@ -82,15 +106,95 @@ def _start_worker(parent_pid: int) -> None:
     tqdm.set_lock(threading.RLock())
 
 
-def _train_quietly(job: RunJob, threads: int) -> str:
+def _train_quietly(job: RunJob, threads: int) -> None:
     """One run in a worker process; its per-epoch lines go to its own log.txt, not the shared terminal."""
     torch.set_num_threads(threads)
     try:
         with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
             ensure_trained(job.config, job.folder, progress=False)
     except KeyboardInterrupt as stop:  # stopped (Ctrl-C, SIGTERM, the parent gone): the run has released its
-        os._exit(exit_status(stop))  # lock and kept its checkpoint; end now, not wait for another job
-    return job.name
+        os._exit(exit_status(stop))  # lock and kept its checkpoint; end now, say nothing: the parent knows
+
+
+def _work(job: RunJob, threads: int, parent_pid: int, results: Connection) -> None:
+    """A worker process's whole life: train ``job``, then send ``None`` (trained) or ``(error, its traceback)``."""
+    _start_worker(parent_pid)
+    try:
+        _train_quietly(job, threads)
+        outcome = None
+    except Exception as error:  # noqa: BLE001 -- every error goes to the parent, which says it or raises it
+        outcome = (error, traceback.format_exc())
+    try:
+        results.send(outcome)
+    except Exception:  # noqa: BLE001 -- an error that cannot be pickled: its type and text instead
+        results.send((RuntimeError(f"{type(outcome[0]).__name__}: {outcome[0]}"), outcome[1]))
+
+
+@dataclasses.dataclass
+class _Worker:
+    """One worker process training ``job``, and the pipe its outcome comes back by."""
+
+    job: RunJob
+    process: BaseProcess
+    results: Connection
+    sent: bool = False
+    outcome: object = None  # once sent: None (trained) or (error, its traceback's text)
+
+    @classmethod
+    def start(cls, job: RunJob, threads: int) -> "_Worker":
+        """A new worker process for ``job``, on ``threads`` threads, already started."""
+        receive, send = get_context("spawn").Pipe(duplex=False)
+        process = get_context("spawn").Process(target=_work, args=(job, threads, os.getpid(), send),
+                                               name=f"improved-gan {job.name}")
+        process.start()
+        send.close()  # the worker holds the only sending end: its end is the pipe's end
+        return cls(job, process, receive)
+
+    def read(self) -> None:
+        """Take the outcome, once the worker has sent it (before it exits: a large one fills the pipe)."""
+        if not (self.sent or self.results.closed) and self.results.poll():
+            try:
+                self.outcome, self.sent = self.results.recv(), True
+            except EOFError:  # ended without sending
+                self.results.close()
+            except Exception as error:  # noqa: BLE001 -- sent, but not readable here
+                self.outcome, self.sent = (RuntimeError(f"its error could not be read back: {error}"), ""), True
+
+    def error(self) -> BaseException | None:
+        """Once the process has ended: None if its run was trained, else what went wrong."""
+        self.read()
+        self.results.close()
+        if not self.sent:
+            return WorkerEnded(f"its worker process {_ended_how(self.process.exitcode)}; {_kept(self.job.folder)}")
+        if self.outcome is None:
+            return None
+        error, text = self.outcome
+        error.__cause__ = RemoteTraceback(text) if text else None
+        return error
+
+
+def _ended_how(exitcode: int) -> str:
+    """How a process ended, from its ``exitcode`` as multiprocessing gives it: "was killed by signal 9
+    (SIGKILL)", "was stopped by SIGTERM (exit status 143)", "ended with exit status 1 ..."."""
+    if exitcode < 0:
+        try:
+            return f"was killed by signal {-exitcode} ({signal.Signals(-exitcode).name})"
+        except ValueError:  # a real-time signal: a number only
+            return f"was killed by signal {-exitcode}"
+    if exitcode - 128 in STOP_SIGNALS:  # a worker stops on these as on Ctrl-C: its run keeps its checkpoint
+        return f"was stopped by {signal.Signals(exitcode - 128).name} (exit status {exitcode})"
+    return f"ended with exit status {exitcode} before its run was trained"
+
+
+def _kept(folder: Path) -> str:
+    """What the run in ``folder`` keeps after its worker ended, and how to continue it."""
+    if latest_checkpoint(folder) is None:
+        return "it had not finished an epoch, so no checkpoint was kept: run the same command again to start it"
+    try:
+        epoch = load_checkpoint(folder, mmap=True, on_fallback=lambda said: None)["epoch"]
+    except UserError as err:
+        return f"its checkpoint cannot be read: {err}"
+    return f"its last checkpoint (epoch {epoch}) is kept: run the same command again to continue it"
 
 
 def _stop(workers: list[BaseProcess]) -> None:
@@ -128,8 +232,9 @@ def train_in_parallel(
 
     Every job's data is checked in this process first (:func:`~improved_gan.training.data_source.check_data`),
     so a label count or batch the data cannot give is one line before any worker starts. A run that
-    fails later is named on its own line at once; the other runs go on (their epochs are kept), and
-    the first failure is raised when they have finished.
+    fails later, or whose worker ends without it (killed: :class:`WorkerEnded`, which says by what and
+    which checkpoint its run keeps), is named on its own line at once; the other runs go on (their
+    epochs are kept), and the failure is raised when they have finished (several: one line naming each).
     """
     refuse_other_configurations(jobs)
     todo = [job for job in jobs if epochs_done(job.folder) < job.config.epochs]
@@ -143,7 +248,12 @@ def train_in_parallel(
     finally:
         shown.close()  # before any error is printed: it gets a line of its own
     if len(failures) == 1:
-        raise next(iter(failures.values()))
+        name, error = next(iter(failures.items()))
+        if isinstance(error, WorkerEnded):  # its message does not name the run: the other lines do
+            others = len(todo) - 1
+            finished = "" if not others else f"; the other {f'{others} runs' if others > 1 else 'run'} finished"
+            raise UserError(f"{name}: {error}{finished}")
+        raise error
     if failures:
         raise UserError(f"{len(failures)} of {len(todo)} runs failed: "
                         + "; ".join(f"{name}: {error}" for name, error in failures.items()))
@@ -185,33 +295,35 @@ class _Progress:
 
 def _train_in_workers(todo: Sequence[RunJob], *, processes: int, threads: int,
                       shown: _Progress) -> dict[str, BaseException]:
-    """Train ``todo`` in ``processes`` spawned workers, polled every :data:`POLL_SECONDS`; the failures by run name.
+    """Train ``todo`` in at most ``processes`` spawned workers at once, one per run, watched every
+    :data:`POLL_SECONDS` (or as soon as one ends); the failures by run name.
 
-    A failure is said at once while other runs go on. Stopped (Ctrl-C, SIGTERM), the workers stop with this process.
+    A failure, or a worker that ended without its run (:class:`WorkerEnded`), is said at once while the other
+    runs go on. Stopped (Ctrl-C, SIGTERM), the workers stop with this process.
     """
     failures: dict[str, BaseException] = {}
-    before = set(active_children())
-    pool = ProcessPoolExecutor(max_workers=processes, mp_context=get_context("spawn"),
-                               initializer=_start_worker, initargs=(os.getpid(),))
+    waiting, running, done = list(todo), [], 0
     try:
-        futures = {pool.submit(_train_quietly, job, threads): job for job in todo}
-        while True:
+        while waiting or running:
+            while waiting and len(running) < processes:
+                running.append(_Worker.start(waiting.pop(0), threads))
+            wait([w.process.sentinel for w in running] + [w.results for w in running if not w.sent],
+                 timeout=POLL_SECONDS)
+            for worker in running:
+                worker.read()
             shown.read_epochs()
-            done = sum(f.done() for f in futures)
-            for future, job in futures.items():
-                if future.done() and future.exception() is not None and job.name not in failures:
-                    failures[job.name] = future.exception()
-                    if done < len(futures):  # said now, not when the others have finished
-                        tqdm.write(f"{job.name}: failed: {future.exception()} (the other runs go on)")
+            for worker in [w for w in running if not w.process.is_alive()]:
+                running.remove(worker)
+                done += 1
+                error = worker.error()
+                if error is not None:
+                    failures[worker.job.name] = error
+                    if waiting or running:  # said now, not when the others have finished
+                        tqdm.write(f"{worker.job.name}: failed: {error} (the other runs go on)")
             shown.show_runs_done(done)
-            if done == len(futures):
-                break
-            time.sleep(POLL_SECONDS)
     except BaseException:  # Ctrl-C, SIGTERM: the workers stop with this process, now (not at their last epoch)
-        _stop([w for w in active_children() if w not in before])
+        _stop([w.process for w in running])
         raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
     return failures
 
 
