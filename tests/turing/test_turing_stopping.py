@@ -91,18 +91,16 @@ def test_a_killed_create_is_cleared_at_the_next_start_never_a_live_one(tmp_path,
     process = _start_create(folder)
     try:
         path = _staged(folder, process, 20)
-        process.send_signal(signal.SIGSTOP)  # alive, holding its lock, writing nothing
+        process.send_signal(signal.SIGSTOP)  # alive, holding its locks, writing nothing
         kept = staging.count_images(path)
-        assert main(["turing", "create", str(folder), *sources]) == 0  # the same study: a start beside it
-        assert staging.count_images(path) == kept  # a live create's folder is left alone
+        assert staging.remove_abandoned(folder) == []  # a live create's folder is left alone (a second create
+        assert staging.count_images(path) == kept  # of the study is refused: test_turing_one_create.py)
     finally:
         process.kill()
         process.communicate()
-    capsys.readouterr()
-    os.rename(folder, tmp_path / "kept")  # the study of the second create, out of the way
-    assert main(["turing", "create", str(folder), *sources]) == 0
+    assert main(["turing", "create", str(folder), *sources]) == 0  # its create lock is nobody's now
     assert _gone(path)  # killed a moment ago, not a day: provably abandoned
-    assert sorted(os.listdir(tmp_path)) == ["generated.npz", "kept", "real.npz", "study"]
+    assert sorted(os.listdir(tmp_path)) == ["generated.npz", "real.npz", "study"]  # the lock file too
 
 
 def test_only_a_provably_abandoned_or_day_old_unlocked_staging_folder_goes(tmp_path):

@@ -9,18 +9,21 @@ A study folder is written once by :func:`improved_gan.turing.create.create_study
                           external database URL was given
 
 Which image is real lives only in the database: the folder's file names, sizes
-and dates say nothing about it.
+and dates say nothing about it. While ``create`` makes it, a hidden
+``.STUDY.create-lock/`` beside it holds that process's lock (:func:`creating`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from improved_gan.errors import ConfigError
+from improved_gan.errors import ConfigError, UserError
+from improved_gan.runs.guard import RunningMark, running_pid
 from improved_gan.runs.out_rules import check_out_folder
 
 FEEDBACK_MODES = ("on", "off", "random")
@@ -145,13 +148,66 @@ def check_planned_sessions(sessions: int) -> int:
 
 
 def check_new_folder(folder: str | Path) -> Path:
-    """``folder`` resolved, if a study can be created there: absent or empty, and every output rule
-    (:func:`~improved_gan.runs.out_rules.check_out_folder`: not inside a run folder, writable)."""
+    """``folder`` resolved, if a study can be created there: absent or empty, no other ``create`` making it
+    now (:func:`creating`), and every output rule (:func:`~improved_gan.runs.out_rules.check_out_folder`:
+    not inside a run folder, writable)."""
     folder = Path(folder).resolve()
     check_out_folder(folder, "the study folder", instead="create the study outside it")
+    holder = creator(folder)
+    if holder is not None:
+        raise ConfigError(_another_create(folder, holder))
     if folder.exists() and any(folder.iterdir()):
         raise ConfigError(f"{folder} already exists and is not empty; choose a new study folder")
     return folder
+
+
+# -- one create of a study at a time ---------------------------------------------------------------------
+
+CREATE_LOCK = ".{study}.create-lock"
+"""The hidden folder beside a study (``{study}``: its folder's name) that holds its create's lock."""
+
+
+def create_lock(folder: Path) -> Path:
+    """The folder whose ``running.pid`` the ``create`` of the study ``folder`` holds locked (:func:`creating`)."""
+    return folder.parent / CREATE_LOCK.format(study=folder.name)
+
+
+def creator(folder: Path) -> int | None:
+    """The process that makes the study ``folder`` now (holds its create lock), or None (never this process)."""
+    return running_pid(create_lock(folder))
+
+
+@contextlib.contextmanager
+def creating(folder: Path) -> Iterator[None]:
+    """Hold the create lock of the study ``folder`` for the block, or refuse in one line (a ConfigError naming
+    the process) while another ``create`` holds it.
+
+    The lock is a run's lock (:class:`~improved_gan.runs.guard.RunningMark`: ``running.pid``, ``flock``-ed and
+    holding the process id, gone with its process however it ends) in :func:`create_lock`'s folder, which is
+    removed after it; one that a killed ``create`` left is locked by nobody, and the next one takes it."""
+    lock = create_lock(folder)
+    with contextlib.ExitStack() as held:
+        held.callback(_remove_if_empty, lock)  # after the lock's release (last in, first out)
+        while True:
+            lock.mkdir(exist_ok=True)
+            try:
+                held.enter_context(RunningMark(lock))
+                break
+            except FileNotFoundError:  # its last holder removed the folder as this one came in: again
+                continue
+            except UserError:
+                raise ConfigError(_another_create(folder, running_pid(lock))) from None
+        yield
+
+
+def _another_create(folder: Path, pid: int | None) -> str:
+    who = f"process {pid}" if pid and pid > 0 else "another process"
+    return f"another `turing create` is making study {folder} now ({who}); wait for it"
+
+
+def _remove_if_empty(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not empty: another create has come in
+        folder.rmdir()
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ removed again if the folder cannot be put in place. A ``create`` that stops
 (an error, Ctrl-C, SIGTERM) says so at once and leaves the removal of its staging
 folder to a process of its own; staging folders that a killed ``create`` left
 behind are removed at the next start, once provably abandoned
-(:mod:`improved_gan.turing.staging`).
+(:mod:`improved_gan.turing.staging`). One ``create`` of a study folder at a
+time: a second is refused in one line, naming the process at work
+(``config.creating``).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from improved_gan.turing.config import (
     StudyOptions,
     check_new_folder,
     check_planned_sessions,
+    creating,
     options_dict,
 )
 from improved_gan.turing.database import default_url, sqlite_file, storage_full
@@ -242,8 +245,10 @@ def create_study(
     found = _pool_warnings(options, real, generated, planned_sessions, refuse_recurring=not allow_recurring_images)
     for text in found:
         warnings.warn(text, PoolWarning, stacklevel=2)
-    staging.remove_abandoned(folder)
-    owner_token = _assemble(folder, options, real, generated, database_url=database_url, progress=progress)
+    with creating(folder):  # one create of a study at a time: a second is refused in one line
+        check_new_folder(folder)  # again under the lock: a create that held it a moment ago may have made it
+        staging.remove_abandoned(folder)
+        owner_token = _assemble(folder, options, real, generated, database_url=database_url, progress=progress)
     return CreatedStudy(folder, options.slug, owner_token, len(real.images), len(generated.images),
                         tuple(found))
 
@@ -295,7 +300,7 @@ def _assemble(folder: Path, options: StudyOptions, real: ImagePool, generated: I
             owner_token_hash=security.hash_token(owner_token),
         )
         if folder.exists():
-            folder.rmdir()  # empty: check_new_folder saw to it
+            folder.rmdir()  # empty: check_new_folder saw to it (written into since: _storage_failure says so)
         store.close()
         staging.release(path, lock, folder)
     except BaseException as err:
@@ -319,6 +324,9 @@ def _storage_failure(err: BaseException, folder: Path, database_url: str | None)
     disk is named as such, and ``--database`` only when one was given."""
     fix = "free some space there, or create the study on another disk (nothing was created)"
     if isinstance(err, OSError):
+        if err.errno in (errno.ENOTEMPTY, errno.EEXIST):  # the folder, empty at the start, is not any more
+            return (f"something wrote into {folder} while the study was being made, so it cannot become the study "
+                    "(nothing was created); choose a new study folder")
         if err.errno in (errno.ENOSPC, errno.EDQUOT):
             return f"the disk holding {folder.parent} is full ({err.strerror}); {fix}"
         return (f"cannot write the study folder {folder}: {err.strerror or err}; check that {folder.parent} "
