@@ -82,3 +82,26 @@ with creating(Path(sys.argv[1])):
     print("held", flush=True)
     time.sleep(600)
 """
+
+
+def test_a_study_folder_written_into_meanwhile_is_said_so_not_blamed_on_permissions(tmp_path, capsys, monkeypatch):
+    """The study folder, empty when the create began, could not be replaced at the end: the line said to check
+    that its parent is writable."""
+    from improved_gan.turing import create
+
+    folder = (tmp_path / "study").resolve()
+    sources = _sources(tmp_path, 20)
+    real_png = create.write_png
+
+    def png(path, image, *, mtime):  # another program writes into the study folder while the images are made
+        folder.mkdir(exist_ok=True)
+        (folder / "notes.txt").write_text("mine")
+        real_png(path, image, mtime=mtime)
+
+    monkeypatch.setattr(create, "write_png", png)
+    assert main(["turing", "create", str(folder), *sources]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: something wrote into {folder} while the study was being made, so it cannot "
+                          "become the study (nothing was created); choose a new study folder"), err
+    assert "writable" not in err and err.count("\n") == 1
+    assert os.listdir(folder) == ["notes.txt"] and (folder / "notes.txt").read_text() == "mine"
