@@ -307,7 +307,8 @@ def _train_in_workers(todo: Sequence[RunJob], *, processes: int, threads: int,
         while waiting or running:
             while waiting and len(running) < processes:
                 running.append(_Worker.start(waiting.pop(0), threads))
-            wait([w.process.sentinel for w in running] + [w.results for w in running if not w.sent],
+            wait([w.process.sentinel for w in running]
+                 + [w.results for w in running if not (w.sent or w.results.closed)],  # closed: at its end, read
                  timeout=POLL_SECONDS)
             for worker in running:
                 worker.read()
