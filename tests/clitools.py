@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 def cli(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
     """``improved-gan ARGS``; with ``check`` a non-zero exit fails the test with both streams."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore", **kwargs.pop("env", {})}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **kwargs.pop("env", {})}
     result = subprocess.run(
         [sys.executable, "-m", "improved_gan", *args], capture_output=True, text=True, env=env, **kwargs
     )

@@ -49,7 +49,7 @@ print(json.dumps({"status": status, "said": lines[-1] if lines else "",
 
 def probe(argv: list[str], cwd) -> dict:
     """``main(argv)`` in a fresh interpreter: its exit status, its last stderr line, the heavy modules imported."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run([sys.executable, "-c", PROBE, json.dumps(argv), json.dumps(HEAVY)], cwd=cwd, env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr

@@ -112,7 +112,7 @@ def test_nccl_without_gpus_is_one_line():
 
 
 def _torchrun(*args: str, nproc: int = 2) -> subprocess.Popen:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore", "IMPROVED_GAN_DIST_BACKEND": "gloo"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "IMPROVED_GAN_DIST_BACKEND": "gloo"}
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(nproc),
                "--master-port", str(_free_port()), "-m", "improved_gan", *args]
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -25,7 +25,7 @@ def _history(run: Path) -> list[dict]:
 
 
 def _start(run: Path) -> subprocess.Popen:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     args = [sys.executable, "-m", "improved_gan", "train", "mnist-fm", *TINY, *EPOCHS, "--out", str(run)]
     # a shell that starts jobs in the background (nohup, CI runners) hands them SIGINT ignored,
     # and Python keeps it ignored: give the child the default disposition a terminal would

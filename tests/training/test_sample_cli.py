@@ -79,7 +79,7 @@ def test_overwrite_replaces_an_earlier_sample_and_never_a_users_file(tiny_run, t
 def test_sigterm_during_a_png_folder_leaves_nothing(tiny_run, tmp_path):
     """SIGTERM during `--n 10000 --format png-folder` left 7,784 PNGs in `.NAME.*.partial`, and said that
     nothing was left half-written."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen([sys.executable, "-m", "improved_gan", "sample", str(tiny_run), "--n", "10000",
                                 "--device", "cpu", "--out", str(tmp_path / "pngs")],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

@@ -23,7 +23,7 @@ LONG = [*TINY, "--epochs", "500"]  # minutes of epochs: it is stopped long befor
 
 
 def _start_train(folder: Path) -> subprocess.Popen:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.Popen([sys.executable, "-m", "improved_gan", "train", "mnist-fm", *LONG, "--out", str(folder)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
@@ -147,7 +147,7 @@ def test_a_stopped_demo_takes_its_workers_with_it(tmp_path, signum, status, says
     from improved_gan.runs.guard import running_pid
 
     out = tmp_path / "demo"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen([sys.executable, "-m", "improved_gan", "demo", "--epochs", "300", "--no-progress",
                                 "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     workers = _workers(out, process)

@@ -34,7 +34,7 @@ def _sources(tmp_path, n: int) -> list[str]:
 def test_a_second_create_of_the_same_study_is_refused_and_the_first_finishes(tmp_path):
     sources = _sources(tmp_path, 800)  # seconds of writing: the first is caught while it writes
     folder = (tmp_path / "study").resolve()
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     first = subprocess.Popen([sys.executable, "-m", "improved_gan", "turing", "create", str(folder), *sources],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
