@@ -102,3 +102,35 @@ def test_a_deferred_step_ends_before_the_signal_acts_with_other_threads_running(
     process.send_signal(signal.SIGTERM)
     out, err = process.communicate(timeout=30)
     assert out == "step done\nstopped after the step\n" and process.returncode == 143, (out, err)
+
+
+IMPORTING = textwrap.dedent("""
+    import pathlib, sys, tempfile, time
+    from improved_gan.utils.signals import exit_status, terminate_as_interrupt
+
+    folder = pathlib.Path(tempfile.mkdtemp())
+    (folder / "slow_to_import.py").write_text(
+        "import time\\nprint('importing', flush=True)\\ntime.sleep(1.0)\\nLOADED = True\\n")
+    sys.path.insert(0, str(folder))
+    try:
+        with terminate_as_interrupt():
+            import slow_to_import  # an extension module's import, as numpy's or torch's, in miniature
+            print(f"imported: {slow_to_import.LOADED}", flush=True)
+            time.sleep(60)
+    except KeyboardInterrupt as stop:
+        print(f"stopped; the module is whole: {'slow_to_import' in sys.modules}", flush=True)
+        sys.exit(exit_status(stop))
+""")
+
+
+def test_a_signal_inside_an_import_lands_once_the_import_is_done():
+    """Raised inside an import, the stop became numpy's "your installation is broken" ImportError (exit 1), or,
+    under torch's C++ import code, an abort (status -6) with 80 lines of stack (the third sweep). Now it is
+    delivered again once the import is done: the command stops with its status and its own clean-up."""
+    process = subprocess.Popen([sys.executable, "-c", IMPORTING], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    assert process.stdout.readline() == "importing\n"
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=30)
+    assert out == "imported: True\nstopped; the module is whole: True\n", (out, err)
+    assert process.returncode == 143 and err == "", (out, err)

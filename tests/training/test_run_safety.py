@@ -68,6 +68,18 @@ def test_overwrite_refuses_a_run_folder_holding_anything_else(run_copy):
     assert _listing(run_copy) == before
 
 
+def test_overwrite_refuses_a_run_holding_a_users_dotted_tmp_file(run_copy):
+    """Any ``.X.tmp`` counted as the run's own temporary file, so `--overwrite` would have removed a user's
+    ``.notes.tmp`` with the run (the third sweep). Only an atomic write's temporary of a file the trainer writes
+    there is the run's (runs/layout.is_our_temporary)."""
+    (run_copy / ".notes.tmp").write_text("mine")
+    (run_copy / "checkpoints" / ".draft.tmp").write_text("mine too")
+    before = _listing(run_copy)
+    _refused(cli("train", "mnist-fm", *ONE_EPOCH, "--out", str(run_copy), "--overwrite", check=False),
+             "files a run does not write", ".notes.tmp")
+    assert _listing(run_copy) == before
+
+
 def test_overwrite_refuses_a_folder_whose_config_is_not_ours(tmp_path):
     p = tmp_path / "p"
     p.mkdir()

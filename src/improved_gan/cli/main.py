@@ -60,18 +60,19 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv, alias_note = resume_alias(list(sys.argv[1:] if argv is None else argv))
-    parser = build_parser(argv[0] if argv else None)
-    args, extras = parser.parse_known_args(argv)
-    if extras:  # argparse refuses them; a command may say what to do instead (``explain_flags``)
-        explain = getattr(args, "explain_flags", None)
-        message = explain(args, extras) if explain is not None else None
-        if message is None:
-            parser.error(f"unrecognized arguments: {' '.join(extras)}")
-        print(f"error: {message}", file=sys.stderr)
-        return 2
+    args = alias_note = None
     try:
-        with terminate_as_interrupt():  # SIGTERM and SIGHUP (kill, a scheduler, a closed terminal) as Ctrl-C
+        with terminate_as_interrupt():  # SIGTERM and SIGHUP (kill, a scheduler, a closed terminal) as Ctrl-C,
+            argv, alias_note = resume_alias(list(sys.argv[1:] if argv is None else argv))  # from the first line
+            parser = build_parser(argv[0] if argv else None)
+            args, extras = parser.parse_known_args(argv)
+            if extras:  # argparse refuses them; a command may say what to do instead (``explain_flags``)
+                explain = getattr(args, "explain_flags", None)
+                message = explain(args, extras) if explain is not None else None
+                if message is None:
+                    parser.error(f"unrecognized arguments: {' '.join(extras)}")
+                print(f"error: {message}", file=sys.stderr)
+                return 2
             status = args.func(args)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)

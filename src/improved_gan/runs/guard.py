@@ -44,18 +44,15 @@ from improved_gan.runs.layout import (
     TENSORBOARD,
     WRITTEN_IN_PLACE,
     checkpoint_identity,
+    is_our_temporary,
     latest_checkpoint,
     remove_leftover_temporaries,
 )
 
-def _is_leftover_temp(name: str) -> bool:
-    """A temporary file of an atomic write that a crash left (``.config.json.abc123.tmp``)."""
-    return name.startswith(".") and name.endswith(".tmp")
-
-
 def _ours_inside(folder_name: str, name: str) -> bool:
-    """Whether a file ``name`` in the run's sub-folder ``folder_name`` is one the trainer writes."""
-    if _is_leftover_temp(name):
+    """Whether a file ``name`` in the run's sub-folder ``folder_name`` is one the trainer writes (or the temporary
+    file of one that a crash left)."""
+    if is_our_temporary(folder_name, name):
         return True
     if folder_name == CHECKPOINTS:
         return name in (LAST_CHECKPOINT, PREVIOUS_CHECKPOINT)
@@ -93,7 +90,7 @@ def run_folder_problem(folder: Path) -> str | None:
                 foreign.append(entry.name + "/")
             else:
                 foreign += [f"{entry.name}/{name}" for name in _foreign_inside(entry)]
-        elif entry.name not in RUN_FILES and not _is_leftover_temp(entry.name):
+        elif entry.name not in RUN_FILES and not is_our_temporary("", entry.name):
             foreign.append(entry.name)
     if foreign:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")

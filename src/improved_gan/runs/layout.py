@@ -56,6 +56,21 @@ WRITTEN_IN_PLACE = frozenset({LOG, RUNNING})
 carry the change to the file's other name. Every other file is written to a temporary name and renamed over."""
 
 
+def is_our_temporary(where: str, name: str) -> bool:
+    """Whether the file ``name`` in the run's folder ``where`` ("" for the run folder itself, ``checkpoints``,
+    ``samples``) is a temporary file of an atomic write of a file the trainer writes there
+    (``.last.pt.k2x9_a1q.tmp`` in checkpoints/): the one rule for what a run may call its own among
+    temporary files; another ``.tmp`` (a user's ``.notes.tmp``) is not."""
+    target = temporary_target(name)
+    if target is None:
+        return False
+    if where == "":
+        return target in RUN_FILES
+    if where == CHECKPOINTS:
+        return target in (LAST_CHECKPOINT, PREVIOUS_CHECKPOINT)
+    return where == SAMPLES and re.fullmatch(r"epoch-\d{4,}\.png", target) is not None
+
+
 def remove_leftover_temporaries(run_dir: Path) -> list[Path]:
     """Remove the temporary files that a killed writer left in the run folder; returns their paths.
 
@@ -63,16 +78,13 @@ def remove_leftover_temporaries(run_dir: Path) -> list[Path]:
     writes there (``.last.pt.k2x9_a1q.tmp`` in checkpoints/, ``.metrics.jsonl.0b3c5d7e.tmp``, a sample
     grid's): never another file. Call it only while holding the run (a live writer's file is not left over).
     """
-    wanted = {run_dir: RUN_FILES, run_dir / CHECKPOINTS: {LAST_CHECKPOINT, PREVIOUS_CHECKPOINT}}
     removed = []
-    for folder in (run_dir, run_dir / CHECKPOINTS, run_dir / SAMPLES):
+    for where in ("", CHECKPOINTS, SAMPLES):
+        folder = run_dir / where
         if not folder.is_dir() or folder.is_symlink():
             continue
         for path in folder.iterdir():
-            target = temporary_target(path.name)
-            ours = target is not None and (target in wanted[folder] if folder in wanted else
-                                           re.fullmatch(r"epoch-\d{4,}\.png", target) is not None)
-            if ours and path.is_file() and not path.is_symlink():
+            if is_our_temporary(where, path.name) and path.is_file() and not path.is_symlink():
                 path.unlink(missing_ok=True)
                 removed.append(path)
     return removed

@@ -10,7 +10,9 @@ the command says how to continue); :func:`exit_status` is then 128 + the signal'
 The first signal starts that clean-up; a second one, while it runs, ends the process at once with the first
 one's status and one line (what a killed process leaves, temporary files of atomic writes, the next start
 removes; a run's lock is an OS lock and dies with the process). A signal that lands inside a finaliser
-(``__del__``, where Python would print the exception and carry on) is delivered again a moment later instead.
+(``__del__``, where Python would print the exception and carry on) or inside an import (where an extension
+module turns it into an ImportError, "your installation is broken", or C++ code that cannot pass it on aborts
+the process) is delivered again a moment later instead, until the finaliser or the import is done.
 
 A worker process calls :func:`end_with_parent` first: Linux sends it SIGTERM when its parent
 ends, however the parent ends (SIGKILL included), and the SIGTERM runs the same clean-up in the
@@ -72,7 +74,7 @@ class _StopHandler:
                         f"({signal.Signals(self.first).name}); what a stopped run leaves (temporary files, its lock) "
                         f"its next start removes\n".encode())
             os._exit(128 + self.first)
-        if _inside_finaliser(frame):  # raised here, the exception would be printed and dropped
+        if _cannot_raise_here(frame):  # in a finaliser or an import: raised here, it would be lost or worse
             self.pending = signum
             threading.Timer(0.05, self._deliver_pending).start()
             return
@@ -92,9 +94,12 @@ class _StopHandler:
             self(signum, None)
 
 
-def _inside_finaliser(frame: FrameType | None) -> bool:
+def _cannot_raise_here(frame: FrameType | None) -> bool:
+    """Whether ``frame`` runs inside a finaliser (an exception raised there is printed and dropped) or inside an
+    import (importlib's own frames are on the stack: an extension module being loaded, numpy's or torch's, turns
+    the exception into an ImportError or aborts the process)."""
     while frame is not None:
-        if frame.f_code.co_name == "__del__":
+        if frame.f_code.co_name == "__del__" or frame.f_code.co_filename.startswith("<frozen importlib"):
             return True
         frame = frame.f_back
     return False
