@@ -140,3 +140,19 @@ def test_an_output_that_is_a_symbolic_link_is_refused(command, run, study, tmp_p
     assert all(out.with_suffix(suffix).is_symlink() for suffix in SUFFIXES)
     assert not list(tmp_path.glob("elsewhere*"))
 
+
+
+# the commands whose output is a folder made at the path named: a dangling link there is refused at once, by
+# check_folder_path (``turing create`` resolves its folder first, and makes the study where the link leads)
+FOLDER_OUTPUTS = ["train", "demo", "reproduce table1", "ablate", "games", "sample png-folder"]
+
+
+@pytest.mark.parametrize("command", FOLDER_OUTPUTS)
+def test_an_output_folder_that_is_a_dangling_link_is_refused(command, run, study, tmp_path, capsys):
+    """``demo --out l_dang`` (a link to nowhere) trained both runs for 26 s, then failed on [Errno 17]."""
+    link = tmp_path / "l_dang"
+    link.symlink_to(tmp_path / "nowhere")
+    study_before = files(study)
+    err = _refused(capsys, COMMANDS[command](run, str(link), study))
+    assert "is a symbolic link" in err, err
+    assert link.is_symlink() and not (tmp_path / "nowhere").exists() and files(study) == study_before

@@ -6,7 +6,8 @@ which apply the rules of this module and the run-folder rule to every command, b
 anything is computed or written, each refusal one line:
 
 - a folder where a file is wanted, a file where a folder is wanted (or in the way of
-  one, ``notes.txt/out.png``), an existing file that this package did not write, and a
+  one, ``notes.txt/out.png``), a symbolic link to nothing where a folder is wanted (the
+  folder could not be made there), an existing file that this package did not write, and a
   symbolic link where a file is wanted (a file is written by a rename, which would
   replace the link, dangling or not, rather than write where it leads);
 - a path that is or lies inside a run folder, which holds only what its trainer writes
@@ -36,8 +37,12 @@ def file_in_the_way(path: str | os.PathLike) -> Path | None:
 
 
 def check_folder_path(path: str | os.PathLike, flag: str = "--out") -> None:
-    """``path`` may become a folder: it is not a file, and no file stands where one of its parents must be."""
+    """``path`` may become a folder: it is not a file nor a symbolic link to nothing (making the folder would fail
+    on the link after the work, ``[Errno 17] File exists``), and no file stands where one of its parents must be."""
     path = Path(path)
+    if path.is_symlink() and not path.exists():
+        raise UserError(f"{flag} {path} is a symbolic link to {os.readlink(path)}, which does not exist; "
+                        "make that folder, or choose another path (nothing was written)")
     if path.exists() and not path.is_dir():
         raise UserError(f"{flag} {path} is a file, not a folder; name a folder (nothing was written)")
     blocker = file_in_the_way(path)
