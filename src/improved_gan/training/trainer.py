@@ -100,8 +100,7 @@ def prepare_run_dir(config: TrainConfig, run_dir: Path, *, overwrite: bool = Fal
     run_dir = Path(run_dir)
     if check_run_folder(run_dir, config, overwrite=overwrite):
         shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    save_config(config, run_dir / CONFIG)
+    save_config(config, run_dir / CONFIG)  # makes the folders, and removes those it made if it fails (a full disk)
 
 
 class Trainer:
@@ -319,14 +318,12 @@ class Trainer:
 
     # -- the loop -------------------------------------------------------------------------------
     def train(self) -> TrainResult:
-        from torch.utils.tensorboard import SummaryWriter  # heavy: only a run that writes loads TensorBoard
-
         config = self.config
         if not self.dist.is_main:
             return self._train_without_writing()
         log = open_log(self.run_dir)
         record = EpochWriter(self.run_dir, config, log)
-        writer = SummaryWriter(str(self.run_dir / TENSORBOARD), purge_step=self.epoch + 1)
+        writer = _LazyWriter(self.run_dir / TENSORBOARD, purge_step=self.epoch + 1)  # made at its first event
         write_metrics(self.run_dir, self.history)
 
         def announce(message: str) -> None:  # to the log and the terminal
@@ -356,7 +353,7 @@ class Trainer:
                 newly_failed = self._watch_for_failure(row)
                 message = describe_epoch(row)
                 record.record(self.epoch, self.history, self._state, message)  # checkpoint, metrics, log
-                self._to_tensorboard(writer, row, grid, newly_failed)
+                self._to_tensorboard(writer.get(), row, grid, newly_failed)
                 if self.progress:
                     epochs.set_postfix_str(message.split(": ", 1)[1], refresh=False)
                 tqdm.write(message)  # per-epoch lines on the terminal, with or without progress bars
@@ -365,7 +362,7 @@ class Trainer:
             epochs.close()
             scorer.final_scores(self.generator, self.run_dir)
             if self.history:
-                _write_hparams(writer, config, self.history[-1])
+                _write_hparams(writer.get(), config, self.history[-1])
         finally:
             writer.close()
             close_log(log)
@@ -420,6 +417,27 @@ class Trainer:
             self._run_epoch()
             self.epoch += 1
         return TrainResult(self.run_dir, self.epoch, {}, None)
+
+
+class _LazyWriter:
+    """TensorBoard's SummaryWriter, made at its first use: after the epoch's checkpoint, metrics and log were
+    written. Its thread writes the events file's first record at once, so a writer made before them, on a full
+    disk, printed that thread's traceback beside the one-line error of the checkpoint write (and left a 0-byte
+    events file); a disk that takes the checkpoint takes that record."""
+
+    def __init__(self, folder: Path, *, purge_step: int) -> None:
+        self.folder, self.purge_step, self.writer = folder, purge_step, None
+
+    def get(self):
+        if self.writer is None:
+            from torch.utils.tensorboard import SummaryWriter  # heavy: only a run that writes loads TensorBoard
+
+            self.writer = SummaryWriter(str(self.folder), purge_step=self.purge_step)
+        return self.writer
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
 
 
 def _on_device(value: Any, device: torch.device) -> Any:

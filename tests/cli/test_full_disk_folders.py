@@ -1,0 +1,62 @@
+"""A command that fails on a full disk before writing anything of use leaves no folder it made (sweep 2).
+
+``demo --out FULL/d`` on a full disk left ``FULL/d/labels-only/`` and ``FULL/d/k-plus-1-gan/`` empty: each run
+made its folder before its first file (``config.json``), which the full disk refused. The run folder is now made
+by that file's atomic write, which removes the folders it made when it fails, and the demo removes the ``--out``
+folders it made when both runs left them empty. A folder that was there before is kept.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+
+import pytest
+
+from clitools import one_line_error
+from tiny_run import TINY
+
+
+def test_train_on_a_full_disk_leaves_no_folder_it_made(tmp_path, capsys, monkeypatch):
+    from improved_gan.utils import atomic
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(atomic.os, "fsync", no_space)  # every atomic write's bytes: config.json's the first
+    (tmp_path / "yours").mkdir()
+    one_line_error(capsys, ["train", "mnist-fm", *TINY, "--out", str(tmp_path / "yours" / "new" / "x")],
+                   "No space left on device")
+    assert os.listdir(tmp_path / "yours") == []  # yours stays, new/x went
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A tmpfs of 1 MiB, filled to the last block (root only)."""
+    folder = tmp_path / "full"
+    folder.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1M", "tmpfs", str(folder)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("a full disk needs a tmpfs mounted, which needs root")
+    try:
+        try:
+            with open(folder / "fill", "wb") as f:
+                while True:
+                    f.write(b"\0" * 4096)
+                    f.flush()
+        except OSError as err:
+            assert err.errno == errno.ENOSPC
+        (folder / "yours").mkdir()  # an empty folder of the user's, there before
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_demo_on_a_full_disk_leaves_no_folder_it_made(full_disk, capsys):
+    from improved_gan.cli.main import main
+
+    assert main(["demo", "--epochs", "1", "--no-progress", "--out", str(full_disk / "yours" / "new" / "d")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "No space left on device" in err, err
+    assert sorted(os.listdir(full_disk)) == ["fill", "yours"] and os.listdir(full_disk / "yours") == []
