@@ -185,13 +185,22 @@ def sample_grid_path(run_dir: Path, epoch: int) -> Path:
     return Path(run_dir) / SAMPLES / f"epoch-{epoch:04d}.png"
 
 
+class _RunLogHandler(logging.FileHandler):
+    """``log.txt``'s handler: a line it cannot write (a full disk) is raised as the run's error, which the command
+    says in one line, not printed by :mod:`logging` as a traceback while the run goes on without its log."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 -- logging's name
+        raise  # the OSError being handled (logging calls this inside its ``except``)
+
+
 def open_log(run_dir: Path) -> logging.Logger:
-    """A logger writing timestamped lines to ``RUN/log.txt`` (appending across resumes)."""
+    """A logger writing timestamped lines to ``RUN/log.txt`` (appending across resumes); a line it cannot write
+    raises (:class:`_RunLogHandler`)."""
     logger = logging.getLogger(f"improved_gan.run.{Path(run_dir).resolve()}")
     logger.setLevel(logging.INFO)
     logger.propagate = False
     if not logger.handlers:
-        handler = logging.FileHandler(Path(run_dir) / LOG, encoding="utf-8")
+        handler = _RunLogHandler(Path(run_dir) / LOG, encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
         logger.addHandler(handler)
     return logger
