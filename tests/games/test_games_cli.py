@@ -71,7 +71,8 @@ def test_bad_options_are_one_line_errors(tmp_path, capsys, args, message):
 def test_out_must_be_a_folder(tmp_path, capsys):
     (tmp_path / "file").write_text("x")
     assert main(["games", "--out", str(tmp_path / "file")]) == 2
-    assert capsys.readouterr().err == f"error: --out must be a folder (got the file {tmp_path / 'file'})\n"
+    assert capsys.readouterr().err == (f"error: --out {tmp_path / 'file'} is a file, not a folder; name a folder "
+                                       "(nothing was written)\n")
 
 
 def test_the_installed_command_runs(tmp_path):

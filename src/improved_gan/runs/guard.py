@@ -30,7 +30,7 @@ from pathlib import Path
 
 from improved_gan.config import WHERE_NOT_WHAT, TrainConfig, load_config
 from improved_gan.errors import UserError
-from improved_gan.runs.out_paths import check_writable
+from improved_gan.runs.out_paths import check_folder_path, check_writable
 from improved_gan.runs.layout import (
     CHECKPOINTS,
     CONFIG,
@@ -288,11 +288,7 @@ def check_resumable(folder: Path) -> TrainConfig:
 def check_new_run_folder(folder: Path, config: TrainConfig) -> None:
     """Raise UserError unless a new run of ``config`` may be written into ``folder`` (module docstring)."""
     check_outside_runs(folder, instead="choose a folder outside it", itself=False)  # a run itself: see below
-    if folder.exists() and not folder.is_dir():
-        raise UserError(f"--out {folder} is a file, not a folder; choose a folder for the run")
-    if folder.is_symlink() and not folder.exists():
-        raise UserError(f"--out {folder} is a symbolic link to {os.readlink(folder)}, which does not exist; "
-                        "make that folder, or choose another --out")
+    check_folder_path(folder)  # a file, a link to nothing, a file where a parent must be
     check_writable(folder, folder=True)  # a read-only disk said before the data loads
     if not folder.is_dir() or not any(folder.iterdir()):
         return
