@@ -41,6 +41,23 @@ def temporary_target(name: str) -> str | None:
 
 
 @contextmanager
+def removing_folders_it_makes(folder: str | os.PathLike) -> Iterator[None]:
+    """If the block raises, the folders among ``folder`` and its parents that did not exist before it are removed
+    again, deepest first, while they are empty (one that another writer filled meanwhile stays, and so do the
+    folders above it): a command that failed on a full disk leaves no empty folder of its own."""
+    made = [f for f in (Path(folder), *Path(folder).parents) if not f.exists()]  # deepest first
+    try:
+        yield
+    except BaseException:
+        for made_folder in made:
+            try:
+                os.rmdir(made_folder)
+            except OSError:
+                break
+        raise
+
+
+@contextmanager
 def atomic_open(
     path: str | os.PathLike, mode: str = "wb", *, before_replace: Callable[[], None] | None = None
 ) -> Iterator[IO[Any]]:
@@ -54,29 +71,24 @@ def atomic_open(
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open supports modes 'w' and 'wb' (got {mode!r})")
     path = Path(path)
-    made = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]  # deepest first
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp makes 0600; give the file a normal mode
-        with os.fdopen(fd, mode, **({"encoding": "utf-8"} if mode == "w" else {})) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        if before_replace is not None:
-            before_replace()
-        os.replace(tmp, path)
-    except BaseException:
+    with removing_folders_it_makes(path.parent):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
         try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        for folder in made:
+            os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp makes 0600; give the file a normal mode
+            with os.fdopen(fd, mode, **({"encoding": "utf-8"} if mode == "w" else {})) as f:
+                yield f
+                f.flush()
+                os.fsync(f.fileno())
+            if before_replace is not None:
+                before_replace()
+            os.replace(tmp, path)
+        except BaseException:
             try:
-                os.rmdir(folder)  # only an empty folder goes: one that another writer filled meanwhile stays
-            except OSError:
-                break
-        raise
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
 
 
 def current_umask() -> int:

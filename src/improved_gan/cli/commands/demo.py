@@ -33,6 +33,7 @@ from improved_gan.errors import UserError
 from improved_gan.experiments.presets import get_preset
 from improved_gan.runs.out_rules import check_out_folder
 from improved_gan.runs.layout import latest_checkpoint, read_metrics, sample_grid_path
+from improved_gan.utils.atomic import removing_folders_it_makes
 
 LABELS_ONLY = "labels-only"
 K_PLUS_1 = "k-plus-1-gan"
@@ -103,20 +104,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"training {LABELS_ONLY} (the classifier on the {args.labels} labels alone) and {K_PLUS_1} (the same "
           f"network as the paper's K+1 GAN, with the unlabeled digits) in {args.out}, {processes} at a time; "
           f"each run's log.txt has its lines", flush=True)  # fmt: skip
-    made = [folder for folder in (args.out, *args.out.parents) if not folder.exists()]  # deepest first
     try:
-        train_in_parallel(jobs, processes=processes, progress=not args.no_progress, epoch_lines=True, desc="demo")
+        with removing_folders_it_makes(args.out):  # each run removes the run folder it made if it wrote nothing
+            train_in_parallel(jobs, processes=processes, progress=not args.no_progress, epoch_lines=True,
+                              desc="demo")
     except KeyboardInterrupt:
         if not any(latest_checkpoint(job.folder) for job in jobs):  # "the last checkpoint is kept" would be false
             args.interrupt_message = ("interrupted before either run finished its first epoch, so no checkpoint was "
                                       "kept; run the same command again to start over")
-        raise
-    except Exception:  # each run removed the run folder it made if it wrote nothing there (a full disk): --out too
-        for folder in made:
-            try:
-                folder.rmdir()  # only while empty: a run's files, or a folder of someone else's, keep it
-            except OSError:
-                break
         raise
     alone, gan = (read_metrics(args.out / name)[-1] for name in (LABELS_ONLY, K_PLUS_1))
     failure = run_failure(configs[K_PLUS_1], read_metrics(args.out / K_PLUS_1))
