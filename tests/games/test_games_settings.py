@@ -57,5 +57,5 @@ def test_check_out_replaces_only_an_earlier_output(tmp_path):
     with pytest.raises(UserError, match="distances.json exists"):
         settings.check_out(tmp_path / "mine")
     (tmp_path / "file").write_text("x")
-    with pytest.raises(UserError, match="--out must be a folder"):
+    with pytest.raises(UserError, match="is a file, not a folder"):
         settings.check_out(tmp_path / "file")
