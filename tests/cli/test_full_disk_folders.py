@@ -15,7 +15,7 @@ import subprocess
 import pytest
 
 from clitools import one_line_error
-from tiny_run import TINY
+from tiny_run import TINY, TINY_TABLE1
 
 
 def test_train_on_a_full_disk_leaves_no_folder_it_made(tmp_path, capsys, monkeypatch):
@@ -76,4 +76,32 @@ def test_demo_on_a_full_disk_leaves_no_folder_it_made(full_disk, capsys):
     assert main(["demo", "--epochs", "1", "--no-progress", "--out", str(full_disk / "yours" / "new" / "d")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "No space left on device" in err, err
+    assert sorted(os.listdir(full_disk)) == ["fill", "yours"] and os.listdir(full_disk / "yours") == []
+
+
+def test_train_on_a_full_disk_at_its_lock_leaves_no_empty_running_pid(tmp_path, capsys, monkeypatch):
+    """The disk filled as the run's process id was written: an empty ``running.pid`` stayed (the third sweep)."""
+    from improved_gan.runs import guard
+
+    real_write, pid_line = os.write, f"{os.getpid()}\n".encode()
+
+    def no_space_for_the_pid(fd, data):
+        if data == pid_line:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(guard.os, "write", no_space_for_the_pid)
+    run = tmp_path / "run"
+    one_line_error(capsys, ["train", "mnist-fm", *TINY, "--out", str(run)], "No space left on device")
+    assert not (run / "running.pid").exists(), sorted(os.listdir(run))
+
+
+def test_reproduce_on_a_full_disk_leaves_no_folder_it_made(full_disk, capsys):
+    """Every run failed before writing, and ``reproduce``'s own ``--out`` stayed, empty (the third sweep)."""
+    from improved_gan.cli.main import main
+
+    assert main(["reproduce", "table1", *TINY_TABLE1, "--seeds", "1", "--labels", "20",
+                 "--out", str(full_disk / "yours" / "new" / "t")]) == 2
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "Traceback" not in err, err
     assert sorted(os.listdir(full_disk)) == ["fill", "yours"] and os.listdir(full_disk / "yours") == []

@@ -156,3 +156,18 @@ def test_an_output_folder_that_is_a_dangling_link_is_refused(command, run, study
     err = _refused(capsys, COMMANDS[command](run, str(link), study))
     assert "is a symbolic link" in err, err
     assert link.is_symlink() and not (tmp_path / "nowhere").exists() and files(study) == study_before
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_standard_output_is_refused(command, run, study, tmp_path, monkeypatch, capsys):
+    """``train --out -`` made a run folder named ``-`` (the third sweep): ``-`` is refused by every output."""
+    monkeypatch.chdir(tmp_path)
+    argv = ["-" if arg.startswith("-.") else arg for arg in COMMANDS[command](run, "-", study)]
+    assert "-" in argv
+    study_before = files(study)
+    err = _refused(capsys, argv)
+    if command == "report":  # its own check of the name comes first, and says as much
+        assert "--out names a markdown file ending in .md (got -)" in err, err
+    else:
+        assert "writes files, not standard output" in err and str(tmp_path / "-") in err, err
+    assert not (tmp_path / "-").exists() and files(study) == study_before

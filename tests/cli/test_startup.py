@@ -145,7 +145,7 @@ REFUSED_BESIDE_A_RUN = {
     "classifier-out-yours": (["classifier", "train", "--out", "{tmp}/notes.txt"], "was not written by improved-gan"),
     "games-out-inside-the-run": (["games", "--out", "{tmp}/run/g"], "lies inside the run folder"),
     "ablate-out-inside-the-run": (["ablate", "table3", "--out", "{tmp}/run/t"], "lies inside the run folder"),
-    "demo-out-a-file": (["demo", "--out", "{tmp}/notes.txt"], "is a file; name a folder"),
+    "demo-out-a-file": (["demo", "--out", "{tmp}/notes.txt"], "is a file, not a folder; name a folder"),
     "demo-out-inside-the-run": (["demo", "--out", "{tmp}/run/d"], "lies inside the run folder"),
     "reproduce-out-a-file": (["reproduce", "table1", "--out", "{tmp}/notes.txt"], "is a file, not a folder"),
     "turing-create-study-a-file": (["turing", "create", "{tmp}/notes.txt", "--real", "mnist:test", "--generated",

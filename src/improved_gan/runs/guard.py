@@ -386,8 +386,13 @@ class RunningMark:
                 who = f"process {pid}" if pid and pid > 0 else "another process"
                 raise UserError(f"{self.path.parent} is being trained by {who} now; wait for it or stop it first")
             if _same_file(fd, self.path):  # else its holder removed it as we opened it: open the new one
-                os.ftruncate(fd, 0)
-                os.write(fd, f"{os.getpid()}\n".encode())
+                try:
+                    os.ftruncate(fd, 0)
+                    os.write(fd, f"{os.getpid()}\n".encode())
+                except BaseException:  # a full disk, a stop: no empty running.pid stays behind, no lock held
+                    self.path.unlink(missing_ok=True)
+                    os.close(fd)
+                    raise
                 self.fd = fd
             else:
                 os.close(fd)

@@ -5,6 +5,8 @@ first, with :func:`~improved_gan.runs.out_rules.check_out_file` or ``check_out_f
 which apply the rules of this module and the run-folder rule to every command, before
 anything is computed or written, each refusal one line:
 
+- ``-``, which other tools read as standard output: nothing here writes there, and a file or folder named
+  ``-`` in the working folder is rarely what was meant (its full path names one);
 - a folder where a file is wanted, a file where a folder is wanted (or in the way of
   one, ``notes.txt/out.png``), a symbolic link to nothing where a folder is wanted (the
   folder could not be made there), an existing file that this package did not write, and a
@@ -36,9 +38,18 @@ def file_in_the_way(path: str | os.PathLike) -> Path | None:
     return None
 
 
+def refuse_standard_output(path: str | os.PathLike, flag: str = "--out") -> None:
+    """Refuse ``-``: no command writes to standard output, and a ``-`` in the working folder is rarely meant."""
+    if os.fspath(path) == "-":
+        raise UserError(f"{flag} -: improved-gan writes files, not standard output; name a path (for one named "
+                        f"'-' here, give its full path, {Path.cwd() / '-'}) (nothing was written)")
+
+
 def check_folder_path(path: str | os.PathLike, flag: str = "--out") -> None:
-    """``path`` may become a folder: it is not a file nor a symbolic link to nothing (making the folder would fail
-    on the link after the work, ``[Errno 17] File exists``), and no file stands where one of its parents must be."""
+    """``path`` may become a folder: it is not ``-``, a file nor a symbolic link to nothing (making the folder
+    would fail on the link after the work, ``[Errno 17] File exists``), and no file stands where one of its
+    parents must be."""
+    refuse_standard_output(path, flag)
     path = Path(path)
     if path.is_symlink() and not path.exists():
         raise UserError(f"{flag} {path} is a symbolic link to {os.readlink(path)}, which does not exist; "
@@ -59,8 +70,9 @@ def check_output_file(
     what: str = "file",
     instead: str = "choose a new file name",
 ) -> None:
-    """``path`` may be written: no folder and no symbolic link is there, no file is in the way, and it does not
-    exist unless ``ours(path)`` says it is a file this package wrote (which is then replaced)."""
+    """``path`` may be written: it is not ``-``, no folder and no symbolic link is there, no file is in the way,
+    and it does not exist unless ``ours(path)`` says it is a file this package wrote (which is then replaced)."""
+    refuse_standard_output(path, flag)
     path = Path(path)
     if path.is_symlink():
         raise UserError(f"{flag} {path} is a symbolic link (to {os.readlink(path)}), which writing it would "

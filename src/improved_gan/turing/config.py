@@ -24,6 +24,7 @@ from typing import Any, Iterator
 
 from improved_gan.errors import ConfigError, UserError
 from improved_gan.runs.guard import RunningMark, running_pid
+from improved_gan.runs.out_paths import refuse_standard_output
 from improved_gan.runs.out_rules import check_out_folder
 
 FEEDBACK_MODES = ("on", "off", "random")
@@ -151,6 +152,7 @@ def check_new_folder(folder: str | Path) -> Path:
     """``folder`` resolved, if a study can be created there: absent or empty, no other ``create`` making it
     now (:func:`creating`), and every output rule (:func:`~improved_gan.runs.out_rules.check_out_folder`:
     not inside a run folder, writable)."""
+    refuse_standard_output(folder, "the study folder")  # before resolve, which makes "-" a folder of that name
     folder = Path(folder).resolve()
     check_out_folder(folder, "the study folder", instead="create the study outside it")
     holder = creator(folder)

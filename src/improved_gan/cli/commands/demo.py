@@ -29,7 +29,6 @@ import os
 from pathlib import Path
 
 from improved_gan.config import TrainConfig, apply_overrides
-from improved_gan.errors import UserError
 from improved_gan.experiments.presets import get_preset
 from improved_gan.runs.out_rules import check_out_folder
 from improved_gan.runs.layout import latest_checkpoint, read_metrics, sample_grid_path
@@ -89,8 +88,6 @@ def run(args: argparse.Namespace) -> int:
     configs = demo_configs(epochs=args.epochs, labels=args.labels, seed=args.seed)  # the flags, checked first
     if args.out is None:
         args.out = Path("runs") / f"demo-{args.labels}-labels"
-    if args.out.exists() and not args.out.is_dir():
-        raise UserError(f"--out {args.out} is a file; name a folder for the two runs")
     check_out_folder(args.out, instead="name a folder outside it for the two runs")  # not in a run, writable
     # torch (the trainer, the failure rule, the plots): imported once the flags are checked (docs/cli.md, Start-up)
     from improved_gan.runs.failures import run_failure
