@@ -171,3 +171,21 @@ def test_standard_output_is_refused(command, run, study, tmp_path, monkeypatch, 
     else:
         assert "writes files, not standard output" in err and str(tmp_path / "-") in err, err
     assert not (tmp_path / "-").exists() and files(study) == study_before
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_an_empty_output_is_refused(command, run, study, tmp_path, monkeypatch, capsys):
+    """``--out ""`` was read as the working folder: "--out . is a folder", "`.` exists" (the fourth sweep), and
+    ``turing create ""`` would have made the study there. Every output flag's type refuses it (argparse: usage and
+    one error line, status 2)."""
+    from improved_gan.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    argv = ["" if arg in SUFFIXES else arg for arg in COMMANDS[command](run, "", study)]
+    assert "" in argv
+    before, study_before = files(tmp_path), files(study)
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "empty: name a path" in err.splitlines()[-1], err
+    assert files(tmp_path) == before and files(study) == study_before

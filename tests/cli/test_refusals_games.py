@@ -31,7 +31,6 @@ def folder(tmp_path, monkeypatch):
             "--start must lie within 100,000"),
     refusal("steps-too-many-to-hold", ["games", "--out", "{tmp}/g", "--steps", str(10**14)],
             "at most 1,000,000"),  # asked NumPy for 1.42 PiB
-    refusal("empty-out", ["games", "--out", "", "--steps", "5"], "--out is empty"),  # wrote into the working folder
     refusal("out-a-dangling-link", ["games", "--out", "{tmp}/dangling", "--steps", "5"], "which does not exist"),
     *[refusal(f"out-{what}", ["games", "--out", out, "--game", "bilinear", "--steps", "5", "--no-progress"],
               "lies inside the run folder", "nothing was written")

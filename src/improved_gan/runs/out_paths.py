@@ -21,6 +21,7 @@ anything is computed or written, each refusal one line:
 
 from __future__ import annotations
 
+import argparse
 import os
 import tempfile
 from pathlib import Path
@@ -36,6 +37,14 @@ def file_in_the_way(path: str | os.PathLike) -> Path | None:
         if parent.exists() and not parent.is_dir():
             return parent
     return None
+
+
+def output_path(text: str) -> Path:
+    """The argparse ``type`` of every output flag: an empty value is refused (``Path("")`` is the working folder,
+    which ``--out ""`` never means); the other rules are checked by the command, before any work."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty: name a path (an empty one would be the working folder)")
+    return Path(text)
 
 
 def refuse_standard_output(path: str | os.PathLike, flag: str = "--out") -> None:

@@ -15,13 +15,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from improved_gan.errors import UserError
 from improved_gan.games.settings import GAME_NAMES, GamesSettings
+from improved_gan.runs.out_paths import output_path
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("games", help="Section 3 toy games: orbits of GD, historical averaging, remedies")
-    p.add_argument("--out", required=True, help="folder for the PNGs and distances.json")
+    p.add_argument("--out", type=output_path, required=True, help="folder for the PNGs and distances.json")
     p.add_argument("--game", choices=("all", *GAME_NAMES), default="all",
                    help="bilinear = game 1 (xy vs -xy), kinked = game 2 ((f(x)-1)(y-1)); default all")
     p.add_argument("--steps", type=int, default=5000, help="updates per run (default 5000)")
@@ -37,8 +37,6 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.out.strip():  # Path("") would be the working directory
-        raise UserError("--out is empty; name a folder for the PNGs and distances.json")
     settings = GamesSettings(  # its ranges, and then the folder, are checked before torch is imported
         games=GAME_NAMES if args.game == "all" else (args.game,), lr=args.lr, steps=args.steps,
         history_weight=args.weight, start=None if args.start is None else tuple(args.start), sweep=args.sweep,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from improved_gan.config import check_device_flag, load_config
 from improved_gan.runs.layout import CONFIG
+from improved_gan.runs.out_paths import output_path
 from improved_gan.sample_files import FORMATS, SampleFiles
 from improved_gan.training.seeds import check_sample_seed
 
@@ -22,7 +23,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("run", type=Path, help="run folder")
     p.add_argument("--n", type=int, default=100, help="number of images (default 100)")
-    p.add_argument("--out", type=Path, required=True,
+    p.add_argument("--out", type=output_path, required=True,
                    help="FILE.png (grid), FILE.npz, or a new or empty FOLDER (png-folder); not a symbolic link")
     p.add_argument("--format", choices=FORMATS, help="default: from --out (.png: grid, .npz: npz, else png-folder)")
     p.add_argument("--seed", type=int, default=0, help="seed of z (default 0)")

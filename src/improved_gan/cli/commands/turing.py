@@ -32,6 +32,7 @@ import zipfile
 from pathlib import Path
 
 from improved_gan.errors import UserError
+from improved_gan.runs.out_paths import output_path
 from improved_gan.source_names import describe_source
 from improved_gan.turing import require_web_extra, security
 from improved_gan.turing.config import (
@@ -68,9 +69,9 @@ def register(subparsers) -> None:
 
     r = commands.add_parser("results", help="print a study's results and write exports")
     r.add_argument("study", type=Path)
-    r.add_argument("--json", type=Path, metavar="FILE", help="write the statistics as JSON")
-    r.add_argument("--votes-csv", type=Path, metavar="FILE", help="write every vote as CSV")
-    r.add_argument("--images-csv", type=Path, metavar="FILE", help="write per-image votes as CSV")
+    r.add_argument("--json", type=output_path, metavar="FILE", help="write the statistics as JSON")
+    r.add_argument("--votes-csv", type=output_path, metavar="FILE", help="write every vote as CSV")
+    r.add_argument("--images-csv", type=output_path, metavar="FILE", help="write per-image votes as CSV")
     _database_option(r)
     r.set_defaults(func=_plain_errors(results))
 
@@ -88,7 +89,7 @@ def register(subparsers) -> None:
 
 def _add_create(commands) -> None:
     c = commands.add_parser("create", help="make a study folder from real and generated images")
-    c.add_argument("study", type=Path, help="the study folder to create")
+    c.add_argument("study", type=output_path, help="the study folder to create")
     c.add_argument("--real", required=True, help="real images: folder, .npz or dataset name (mnist, cifar10:test)")
     c.add_argument("--generated", required=True, help="generated images: run folder, folder or .npz")
     c.add_argument("--n-real", type=int, help="real images to use (the source's first N; default all)")
@@ -138,7 +139,7 @@ def _add_invite(commands) -> None:
     who.add_argument("--n", type=int, help="this many unlabelled invitations")
     who.add_argument("--labels", type=Path, metavar="FILE",
                      help="one invitation per line of FILE, labelled with it (e.g. participant ids)")
-    i.add_argument("--out", type=Path, metavar="FILE.csv",
+    i.add_argument("--out", type=output_path, metavar="FILE.csv",
                    help="write label,code,link rows here (a new file) instead of printing them")
     i.add_argument("--base-url", default="http://localhost:8000",
                    help="the server's address as annotators reach it, for the links")
