@@ -105,17 +105,18 @@ def test_a_deferred_step_ends_before_the_signal_acts_with_other_threads_running(
 
 
 IMPORTING = textwrap.dedent("""
-    import pathlib, sys, tempfile, time
+    import pathlib, sys, time
     from improved_gan.utils.signals import exit_status, terminate_as_interrupt
 
-    folder = pathlib.Path(tempfile.mkdtemp())
+    folder = pathlib.Path(sys.argv[1])
     (folder / "slow_to_import.py").write_text(
         "import time\\nprint('importing', flush=True)\\ntime.sleep(1.0)\\nLOADED = True\\n")
     sys.path.insert(0, str(folder))
     try:
         with terminate_as_interrupt():
             import slow_to_import  # an extension module's import, as numpy's or torch's, in miniature
-            print(f"imported: {slow_to_import.LOADED}", flush=True)
+            sys.stdout.write(f"imported: {slow_to_import.LOADED}\\n")  # one write: print's two could be cut apart
+            sys.stdout.flush()
             time.sleep(60)
     except KeyboardInterrupt as stop:
         print(f"stopped; the module is whole: {'slow_to_import' in sys.modules}", flush=True)
@@ -123,14 +124,48 @@ IMPORTING = textwrap.dedent("""
 """)
 
 
-def test_a_signal_inside_an_import_lands_once_the_import_is_done():
+def test_a_signal_inside_an_import_lands_once_the_import_is_done(tmp_path):
     """Raised inside an import, the stop became numpy's "your installation is broken" ImportError (exit 1), or,
     under torch's C++ import code, an abort (status -6) with 80 lines of stack (the third sweep). Now it is
     delivered again once the import is done: the command stops with its status and its own clean-up."""
-    process = subprocess.Popen([sys.executable, "-c", IMPORTING], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    process = subprocess.Popen([sys.executable, "-c", IMPORTING, str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
     assert process.stdout.readline() == "importing\n"
     process.send_signal(signal.SIGTERM)
     out, err = process.communicate(timeout=30)
     assert out == "imported: True\nstopped; the module is whole: True\n", (out, err)
     assert process.returncode == 143 and err == "", (out, err)
+
+
+FINISHING = textwrap.dedent("""
+    import pathlib, sys, time
+    from improved_gan.utils.signals import exit_status, terminate_as_interrupt
+
+    folder = pathlib.Path(sys.argv[1])
+    (folder / "slow_to_import.py").write_text("import time\\nprint('importing', flush=True)\\ntime.sleep(1.0)\\n")
+    sys.path.insert(0, str(folder))
+    try:
+        with terminate_as_interrupt():
+            import slow_to_import  # the command's last step: its block ends as the import does
+    except KeyboardInterrupt as stop:
+        print("stopped", flush=True)
+        sys.exit(exit_status(stop))
+    time.sleep(0.5)  # after the command: where the kept signal, sent again, found the default handler
+    print("finished", flush=True)
+""")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_kept_while_the_command_finished_is_not_sent_after_it(signum, tmp_path):
+    """A signal kept in an import (or a finaliser) was sent again 50 ms later by a timer thread, also after the
+    command's block had ended and the default handlers were back: ``turing token`` printed its token, then
+    "Exception ignored in threading._shutdown ... KeyboardInterrupt" (status 0), or was killed by the signal
+    after its work (the fourth sweep). Now the command ends as it would have (or, if the signal was sent again
+    before the block ended, stops with its status); never a traceback, never killed after the work."""
+    process = subprocess.Popen([sys.executable, "-c", FINISHING, str(tmp_path)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    assert process.stdout.readline() == "importing\n"
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=30)
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    assert (process.returncode, out) in [(0, "finished\n"), (128 + signum, "stopped\n")], (process.returncode, out, err)

@@ -12,7 +12,8 @@ one's status and one line (what a killed process leaves, temporary files of atom
 removes; a run's lock is an OS lock and dies with the process). A signal that lands inside a finaliser
 (``__del__``, where Python would print the exception and carry on) or inside an import (where an extension
 module turns it into an ImportError, "your installation is broken", or C++ code that cannot pass it on aborts
-the process) is delivered again a moment later instead, until the finaliser or the import is done.
+the process) is delivered again a moment later instead, until the finaliser or the import is done; one that
+is still kept when the command has finished is dropped (the command did its work and said so).
 
 A worker process calls :func:`end_with_parent` first: Linux sends it SIGTERM when its parent
 ends, however the parent ends (SIGKILL included), and the SIGTERM runs the same clean-up in the
@@ -62,6 +63,8 @@ class _StopHandler:
         self.later = later
         self.deferring = 0
         self.pending: int | None = None
+        self.closed = False  # the command's block ended: a kept signal is not sent again (terminate_as_interrupt)
+        self._sending = threading.Lock()  # closing and sending again do not interleave
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
         if self.deferring:
@@ -76,16 +79,28 @@ class _StopHandler:
             os._exit(128 + self.first)
         if _cannot_raise_here(frame):  # in a finaliser or an import: raised here, it would be lost or worse
             self.pending = signum
-            threading.Timer(0.05, self._deliver_pending).start()
+            timer = threading.Timer(0.05, self._deliver_pending)
+            timer.daemon = True  # never waited for at exit: interpreter shutdown does not wait to send a signal
+            timer.start()
             return
         self.pending = None
         self.first = signum
         raise KeyboardInterrupt if signum == signal.SIGINT else Terminated(signum)
 
     def _deliver_pending(self) -> None:
-        """From a timer thread: the signal kept in a finaliser, sent again unless another took its place."""
-        if self.pending is not None and self.first is None:
-            os.kill(os.getpid(), self.pending)
+        """From a timer thread: the signal kept in a finaliser or an import, sent again unless another took its
+        place or the command's block has ended (:meth:`close`): sent after it, it would find the default handler
+        and kill a command that had finished, or raise inside the interpreter's shutdown (the fourth sweep)."""
+        with self._sending:
+            if self.pending is not None and self.first is None and not self.closed:
+                os.kill(os.getpid(), self.pending)
+
+    def close(self) -> None:
+        """The block ended with no signal acted on: a signal still kept arrived as the command finished, and is
+        dropped (its work is done and said); none is sent again from now on."""
+        with self._sending:
+            self.closed = True
+            self.pending = None
 
     def act_on_pending(self) -> None:
         """In the main thread, at the end of a deferral: the signal kept meanwhile, as if it arrived now."""
@@ -120,6 +135,7 @@ def terminate_as_interrupt() -> Iterator[None]:
         yield
     finally:
         if handler.first is None:
+            handler.close()
             for signum, old in previous.items():
                 signal.signal(signum, old)
 
