@@ -77,6 +77,22 @@ def test_ctrl_c_before_the_first_checkpoint_says_to_start_again(tmp_path, capsys
     assert "no checkpoint to resume" in err and "run the same command again" in err and "improved-gan resume" not in err
 
 
+def test_ctrl_c_while_the_run_is_built_says_nothing_was_written(tmp_path, capsys, monkeypatch):
+    """Stopped while G and D were built, before the run folder was made, ``train`` said "the last checkpoint is
+    kept; continue with `improved-gan resume RUN`" of a folder that did not exist (the fourth sweep)."""
+    from improved_gan.training import trainer
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer, "build_models", interrupted)
+    assert main([*TRAIN, "--out", str(tmp_path / "r")]) == 130
+    err = capsys.readouterr().err
+    assert err == f"interrupted before {tmp_path / 'r'} was made: nothing was written; run the same command again " \
+                  "to start the run\n", err
+    assert not (tmp_path / "r").exists()
+
+
 def test_ctrl_c_of_a_command_that_keeps_no_checkpoint_says_so(tmp_path, capsys, monkeypatch):
     """`games`, `sample` and `turing create` said "the last checkpoint is kept; continue with --resume"."""
     from improved_gan.games import experiment

@@ -25,10 +25,14 @@ def run_training(args: argparse.Namespace, folder: Path | None, body: Callable[[
     try:
         return body()
     except KeyboardInterrupt:
-        started = getattr(args, "run_folder", None)
+        started = getattr(args, "run_folder", None) or folder
         if started is not None and latest_checkpoint(started) is None:  # no epoch finished: nothing to resume
-            args.interrupt_message = (f"interrupted before the first epoch of {started} finished, so there is no "
-                                      "checkpoint to resume; run the same command again to start it over")
+            if Path(started).exists():
+                args.interrupt_message = (f"interrupted before the first epoch of {started} finished, so there is "
+                                          "no checkpoint to resume; run the same command again to start it over")
+            else:  # stopped while the run was built, before its folder was made ("run folder:" said where)
+                args.interrupt_message = (f"interrupted before {started} was made: nothing was written; run the "
+                                          "same command again to start the run")
         raise
     except OSError as err:
         what = f"{err.strerror or err}" + (f": {err.filename}" if err.filename else "")
