@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterator
+from typing import Callable, Iterator
 
 from sqlalchemy import (
     Connection,
@@ -41,6 +41,7 @@ from improved_gan.turing.config import StudyOptions
 from improved_gan.turing.database import open_engine, write_engine
 from improved_gan.turing.attention import insert_checks
 from improved_gan.turing.sequencing import _system_random, arm_images, assign_arms, draw_sequence
+from improved_gan.utils.signals import stop_signals_deferred
 
 S, I, A, T = schema.studies, schema.images, schema.sessions, schema.trials
 V, L = schema.invitations, schema.owner_logouts
@@ -214,12 +215,20 @@ class Store:
         return self._timing_table
 
     def close(self) -> None:
-        self.engine.dispose()
+        """Close the connections, a stop signal held until they are closed: SQLAlchemy logs one raised inside a
+        connection's close as an error with its traceback (printed before the command's one line)."""
+        with stop_signals_deferred():
+            self.engine.dispose()
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
+    def _write(self, before_commit: Callable[[], None] | None = None) -> Iterator[Connection]:
+        """One transaction; ``before_commit`` runs once the block's writes are done, just before the commit (a
+        command that shows what it writes holds the stop signals from there: the commit and the output are one
+        step, while the writes before can still be stopped and rolled back)."""
         with self._write_lock, self._writer.begin() as conn:
             yield conn
+            if before_commit is not None:
+                before_commit()
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -311,8 +320,9 @@ class Store:
             raise ConfigError(f"the database holds no study named {slug!r}")
         return study
 
-    def set_owner_token_hash(self, study_id: int, token_hash: str) -> None:
-        with self._write() as conn:
+    def set_owner_token_hash(self, study_id: int, token_hash: str, *,
+                             before_commit: Callable[[], None] | None = None) -> None:
+        with self._write(before_commit) as conn:
             conn.execute(update(S).where(S.c.id == study_id).values(owner_token_hash=token_hash))
 
     def remove_study(self, study_id: int) -> None:
@@ -370,16 +380,19 @@ class Store:
     # -- sessions -----------------------------------------------------------------
 
     def add_invitations(
-        self, study: Study, labels: Sequence[str | None], *, rng: random.Random | None = None
+        self, study: Study, labels: Sequence[str | None], *, codes: Sequence[str] | None = None,
+        rng: random.Random | None = None, before_commit: Callable[[], None] | None = None,
     ) -> list[str]:
         """One invitation code per label (None: unlabelled), arms fixed now; returns the codes.
 
-        The codes are shown once; the store keeps their SHA-256.
+        The codes are shown once; the store keeps their SHA-256. ``codes`` (one per label) are made by a caller
+        that shows them before they are stored (``turing invite --out`` writes its file first: a full disk then
+        loses no seat); else new ones. ``before_commit``: :meth:`_write`'s.
         """
-        codes = [security.new_token() for _ in labels]
+        codes = list(codes) if codes is not None else [security.new_token() for _ in labels]
         arms = assign_arms(study.options.feedback, len(labels), rng)
         created_at = _now()
-        with self._write() as conn:
+        with self._write(before_commit) as conn:
             conn.execute(insert(V), [
                 dict(study_id=study.id, code_hash=security.hash_token(code), label=label,
                      feedback=arm, created_at=created_at)

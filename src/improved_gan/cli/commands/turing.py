@@ -24,12 +24,14 @@ history) puts the store on a server such as PostgreSQL; without one it is
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import os
 import sys
 import warnings
 import zipfile
 from pathlib import Path
+from typing import Callable, Iterator
 
 from improved_gan.errors import UserError
 from improved_gan.runs.out_paths import output_path
@@ -51,6 +53,7 @@ from improved_gan.turing.invitations import (
     invitations_csv,
 )
 from improved_gan.utils.atomic import atomic_write_text
+from improved_gan.utils.signals import stop_signals_deferred
 
 DATABASE_ENV = "IMPROVED_GAN_TURING_DATABASE"
 
@@ -319,6 +322,9 @@ def _load(load_pool, source: str, option: str, **kwargs):
 
 
 def invite(args: argparse.Namespace) -> int:
+    """The codes are shown before they count, or never count: with ``--out`` the file is written first and removed
+    again if the codes are not stored (a full disk, a stop, a database that fails), and the commit and the output
+    that shows its codes are one step that no stop signal cuts in two (:func:`_commit_then_show`)."""
     check_base_url(args.base_url)  # before any code is made: a code behind a broken link is a lost seat
     labels = invitation_labels(args.n, args.labels)
     if args.out is not None:
@@ -327,18 +333,56 @@ def invite(args: argparse.Namespace) -> int:
 
     served = ServedStudy.open(args.study, database_url=args.database)
     try:
-        codes = served.store.add_invitations(served.study, labels)
-        total, used = served.store.invitation_counts(served.study.id)
+        codes = [security.new_token() for _ in labels]  # made here: the file holds them before they are stored
+        table = invitations_csv(args.base_url, served.slug, codes, labels)
+        with _commit_then_show() as before_commit:
+            try:
+                if args.out is not None:
+                    _write_invitations(args.out, table)
+                served.store.add_invitations(served.study, labels, codes=codes, before_commit=before_commit)
+            except BaseException:
+                if args.out is not None:
+                    _remove_unstored(args.out, table)
+                raise
+            if args.out is None:
+                print(table, end="", flush=True)
+            else:
+                print(f"wrote {len(codes)} invitations to {args.out} (keep it private: each code is a seat)",
+                      flush=True)
+            total, used = served.store.invitation_counts(served.study.id)
+            print(f"study {served.slug!r}: {total} invitations, {used} used", file=sys.stderr)
+            args.interrupt_message = (f"interrupted once the {len(codes)} invitations were made and "
+                                      + ("printed" if args.out is None else f"written to {args.out}"))
     finally:
         served.store.close()
-    table = invitations_csv(args.base_url, served.slug, codes, labels)
-    if args.out is None:
-        print(table, end="")
-    else:
-        atomic_write_text(args.out, table)
-        print(f"wrote {len(codes)} invitations to {args.out} (keep it private: each code is a seat)")
-    print(f"study {served.slug!r}: {total} invitations, {used} used", file=sys.stderr)
     return 0
+
+
+@contextlib.contextmanager
+def _commit_then_show() -> Iterator[Callable[[], None]]:
+    """Yields the ``before_commit`` of a store write whose result is shown once (invitation codes, a token): from
+    the commit to the end of the block the stop signals wait (``stop_signals_deferred``), so none lands between
+    the commit and the output that shows what it made, the one copy; a stop before the commit rolls it back."""
+    with contextlib.ExitStack() as held:
+        yield lambda: held.enter_context(stop_signals_deferred())
+
+
+def _write_invitations(path: Path, table: str) -> None:
+    try:
+        atomic_write_text(path, table)
+    except OSError as err:  # a full disk: its message alone names neither the file nor what became of the codes
+        raise UserError(f"cannot write {path} ({err.strerror or err}); no invitation was made") from None
+
+
+def _remove_unstored(path: Path, table: str) -> None:
+    """Remove ``path`` if it holds ``table``, whose codes were not stored: a file of codes that open nothing must
+    not be handed out. Its content proves it this call's (no other file holds these random codes)."""
+    with stop_signals_deferred():  # a second Ctrl-C does not keep the file
+        try:
+            if path.read_bytes() == table.encode("utf-8"):
+                path.unlink()
+        except FileNotFoundError:  # not written: the disk was full, or the stop came first
+            pass
 
 
 def remove(args: argparse.Namespace) -> int:
@@ -399,14 +443,19 @@ def results(args: argparse.Namespace) -> int:
 
 
 def token(args: argparse.Namespace) -> int:
+    """The new token's hash is committed and the token printed in one step (:func:`_commit_then_show`): a stop
+    signal cannot leave the old token replaced by one nobody saw."""
     StudyFolder(Path(args.study).resolve()).read_manifest()  # no study there: said before the database is imported
     from improved_gan.turing.served import ServedStudy  # the web stack and the database
 
     served = ServedStudy.open(args.study, database_url=args.database)
     try:
+        study_id = served.current_study().id
         new_token = security.new_token()
-        served.store.set_owner_token_hash(served.current_study().id, security.hash_token(new_token))
+        with _commit_then_show() as before_commit:
+            served.store.set_owner_token_hash(study_id, security.hash_token(new_token), before_commit=before_commit)
+            print(f"new owner token for {served.slug!r} (the old one no longer works): {new_token}", flush=True)
+            args.interrupt_message = "interrupted once the new owner token was printed (the old one no longer works)"
     finally:
         served.store.close()
-    print(f"new owner token for {served.slug!r} (the old one no longer works): {new_token}")
     return 0
