@@ -33,4 +33,4 @@ def test_the_stop_handlers_are_on_while_the_arguments_are_read(monkeypatch, caps
 
     monkeypatch.setattr(cli_main, "build_parser", look)
     cli_main.main(["runs", "."])
-    assert type(seen[0]).__name__ == "_StopHandler"
+    assert type(seen[0]).__name__ == "StopHandler"

@@ -41,7 +41,7 @@ from uvicorn.supervisors.multiprocess import Multiprocess, logger as uvicorn_log
 from improved_gan.errors import ConfigError
 from improved_gan.turing.app import create_app
 from improved_gan.turing.served import ServedStudy
-from improved_gan.utils.signals import STOP_SIGNALS, Terminated, _StopHandler, end_with_parent
+from improved_gan.utils.signals import STOP_SIGNALS, Terminated, StopHandler, end_with_parent
 
 SERVE_ENV = "IMPROVED_GAN_TURING_SERVE"
 
@@ -181,11 +181,11 @@ def serve(
         supervisor.run()
 
 
-class _StopSignals(_StopHandler):
+class _StopSignals(StopHandler):
     """The stop signals while uvicorn serves (in the main thread, around the whole run): the first asks the server
     to stop (``stop(signum)``: uvicorn's graceful shutdown) and is raised once the server has returned, out of its
     event loop; a second one during the shutdown ends the process at once, with the first one's status and the
-    one line of every command (:class:`~improved_gan.utils.signals._StopHandler`)."""
+    one line of every command (:class:`~improved_gan.utils.signals.StopHandler`)."""
 
     def __init__(self, stop: Callable[[int], None]) -> None:
         super().__init__()

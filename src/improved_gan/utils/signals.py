@@ -47,7 +47,7 @@ class Terminated(KeyboardInterrupt):
         self.signum = signum
 
 
-class _StopHandler:
+class StopHandler:
     """The handler of :data:`STOP_SIGNALS`: the first raises (KeyboardInterrupt for SIGINT, else
     :class:`Terminated`); a later one ends the process at once (module docstring), or, in a worker
     (``later="ignore"``), is ignored: its parent sends SIGTERM after a Ctrl-C has reached the whole process
@@ -129,7 +129,7 @@ def terminate_as_interrupt() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    handler = _StopHandler()
+    handler = StopHandler()
     previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
     try:
         yield
@@ -146,7 +146,7 @@ def stop_signals_deferred() -> Iterator[None]:
     be cut in two (a staging folder made and named, or removed). Under :func:`terminate_as_interrupt` (or in a
     worker) only; elsewhere the block runs as it is."""
     handler = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
-    if not isinstance(handler, _StopHandler):
+    if not isinstance(handler, StopHandler):
         yield
         return
     handler.deferring += 1
@@ -169,9 +169,9 @@ def signal_name(interrupt: KeyboardInterrupt) -> str:
 
 def end_with_parent(parent_pid: int) -> None:
     """In a worker process: the :data:`STOP_SIGNALS` stop it as in :func:`terminate_as_interrupt` (a second one is
-    ignored: :class:`_StopHandler`), and SIGTERM when the parent ``parent_pid`` ends (PR_SET_PDEATHSIG where the
+    ignored: :class:`StopHandler`), and SIGTERM when the parent ``parent_pid`` ends (PR_SET_PDEATHSIG where the
     OS has it); a parent already gone ends the worker at once."""
-    handler = _StopHandler(later="ignore")  # the parent's SIGTERM after a Ctrl-C to the group: one stop
+    handler = StopHandler(later="ignore")  # the parent's SIGTERM after a Ctrl-C to the group: one stop
     for signum in STOP_SIGNALS:
         signal.signal(signum, handler)
     if sys.platform.startswith("linux"):
