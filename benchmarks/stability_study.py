@@ -201,7 +201,10 @@ def table(args: argparse.Namespace) -> None:
     if not runs:
         raise SystemExit(f"error: no {args.study} study runs under {args.out}")
     depth = min(rows[-1]["epoch"] for _, rows in runs.values()) if args.epoch is None else args.epoch
-    lines = [f"All runs cut at epoch {depth} (the depth every run has reached). Errors are the EMA "
+    short = sorted(f"{arm}-s{seed}" for (arm, seed), (_, rows) in runs.items() if rows[-1]["epoch"] < depth)
+    reached = ("the depth every run has reached" if not short else
+               f"runs short of it left out: {', '.join(short)}")
+    lines = [f"All runs cut at epoch {depth} ({reached}). Errors are the EMA "
              f"discriminator's test errors at epoch {depth}; a failure is `runs/failures.py`'s.", "",
              "| arm | runs | failed | failure rate [95% CI] | errors of the runs that did not fail: median (range) |"
              " CPU kinds |", "|---|---|---|---|---|---|"]
