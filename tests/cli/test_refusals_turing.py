@@ -97,8 +97,10 @@ def study_folder(study, monkeypatch):
     """The study (study/) beside the user's notes.md, labels.bin (not text), empty.txt (no labels) and codes.csv
     (a link to a file that does not exist); a server that starts fails the test."""
     import uvicorn
+    from uvicorn.supervisors.multiprocess import Multiprocess
 
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("the server started"))
+    for starts in (uvicorn.Server, Multiprocess):  # one process (turing/server.py's _Server), or the workers' supervisor
+        monkeypatch.setattr(starts, "run", lambda *a, **k: pytest.fail("the server started"))
     folder = study.parent
     (folder / "notes.md").write_text("my notes")
     (folder / "labels.bin").write_bytes(b"\xff\xfe\x00abc")
@@ -229,6 +231,6 @@ def test_serve_links_come_after_the_checks_and_bracket_ipv6(study, capsys, monke
     from improved_gan.turing import server
 
     monkeypatch.setattr(server, "check_address", lambda host, port: None)
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, *a, **k: setattr(self, "started", True))  # not served
     assert main(["turing", "serve", str(study), "--host", "::1", "--port", "8123"]) == 0
     assert "annotators http://[::1]:8123/s/study/" in capsys.readouterr().out
