@@ -189,3 +189,26 @@ def test_an_empty_output_is_refused(command, run, study, tmp_path, monkeypatch, 
     err = capsys.readouterr().err
     assert stop.value.code == 2 and "empty: name a path" in err.splitlines()[-1], err
     assert files(tmp_path) == before and files(study) == study_before
+
+
+@pytest.mark.parametrize("argv", [
+    ["resume", ""], ["train", "--resume", ""], ["eval", ""], ["report", ""], ["sample", "", "--out", "s.png"],
+    ["runs", ""], ["turing", "token", ""], ["turing", "invite", "", "--n", "1"], ["turing", "results", ""],
+    ["turing", "serve", ""],
+], ids=lambda argv: " ".join(a for a in argv if a and not a.startswith("-"))[:30])
+def test_an_empty_run_or_study_is_refused(argv, run, study, monkeypatch, capsys):
+    """``cd RUN && improved-gan resume ""`` trained the working folder's run, ``cd STUDY && turing token ""``
+    replaced its owner token (the fifth sweep: ``resume "$RUN"`` with RUN unset). The working folder here holds a
+    run's files and a study's at once, as a user's could be either: nothing in it is touched."""
+    from improved_gan.cli.main import main
+
+    here = Path(tempfile.mkdtemp(dir=run.parent))  # the study's files and the run's, side by side
+    shutil.copytree(study, here, dirs_exist_ok=True)
+    shutil.copytree(run, here, dirs_exist_ok=True)
+    monkeypatch.chdir(here)
+    before = files(here)
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "empty: name a path" in err.splitlines()[-1], err
+    assert files(here) == before

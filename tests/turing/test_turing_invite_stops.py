@@ -1,6 +1,6 @@
 """`turing invite` and `turing token` show what they store, or store nothing: a full disk, a stop signal or a
 failing database never leaves invitation codes (seats) or an owner token in the database that no file or print
-shows (the fifth sweep's D1, D2 and D4). Real signals are sent to this process at a hooked moment: the
+shows (the fourth sweep's D1, D2 and D4; `turing remove`, the fifth sweep's B). Real signals are sent to this process at a hooked moment: the
 deferral of utils/signals.py acts on signals only, not on a KeyboardInterrupt raised by hand."""
 
 from __future__ import annotations
@@ -174,3 +174,15 @@ def test_a_stop_inside_the_database_close_is_one_line(make_study, capsys, caplog
     assert sent and not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
     assert "Traceback" not in err and err.count("\n") == 1 and err.startswith("terminated (SIGHUP)"), err
     check_token_outcome(created, printed)
+
+
+def test_remove_stopped_after_its_delete_says_the_study_was_removed(make_study, capsys, monkeypatch):
+    """The fifth sweep's B: a SIGTERM after the delete was committed said "nothing was left half-written ... run
+    the command again", and the study was gone. The delete and its line are now one step."""
+    created = make_study(invitations=0)
+    stop_after(monkeypatch, Store, "remove_study", signal.SIGTERM)
+    status = main(["turing", "remove", created.slug, "--database", default_url(created.folder), "--yes"])
+    out, err = capsys.readouterr()
+    assert status == 143 and f"removed study {created.slug!r}" in out, (status, out, err)
+    assert err.strip().splitlines()[-1] == (f"terminated (SIGTERM) once study {created.slug!r} was removed from "
+                                            "the database"), err

@@ -39,9 +39,11 @@ def file_in_the_way(path: str | os.PathLike) -> Path | None:
     return None
 
 
-def output_path(text: str) -> Path:
-    """The argparse ``type`` of every output flag: an empty value is refused (``Path("")`` is the working folder,
-    which ``--out ""`` never means); the other rules are checked by the command, before any work."""
+def path_argument(text: str) -> Path:
+    """The argparse ``type`` of every path the user names, a run, a study or an output: an empty value is refused
+    (``Path("")`` is the working folder, which ``--out ""`` or ``resume "$RUN"`` with RUN unset never means; `cd
+    STUDY && turing token ""` replaced the owner token); an output's other rules are checked by the command,
+    before any work."""
     if not text.strip():
         raise argparse.ArgumentTypeError("empty: name a path (an empty one would be the working folder)")
     return Path(text)

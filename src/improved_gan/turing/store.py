@@ -325,10 +325,11 @@ class Store:
         with self._write(before_commit) as conn:
             conn.execute(update(S).where(S.c.id == study_id).values(owner_token_hash=token_hash))
 
-    def remove_study(self, study_id: int) -> None:
-        """Delete a study's rows (votes, sessions, invitations, images, the study) in one go."""
+    def remove_study(self, study_id: int, *, before_commit: Callable[[], None] | None = None) -> None:
+        """Delete a study's rows (votes, sessions, invitations, images, the study) in one go; ``before_commit``:
+        :meth:`_write`'s."""
         sessions = select(A.c.id).where(A.c.study_id == study_id).scalar_subquery()
-        with self._write() as conn:
+        with self._write(before_commit) as conn:
             conn.execute(delete(EX).where(EX.c.session_id.in_(sessions)))
             conn.execute(delete(TM).where(TM.c.session_id.in_(sessions)))
             conn.execute(delete(HT).where(HT.c.study_id == study_id))

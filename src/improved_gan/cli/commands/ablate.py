@@ -10,7 +10,7 @@ from improved_gan.config import apply_overrides
 from improved_gan.errors import UserError
 from improved_gan.experiments.ablations import table3
 from improved_gan.runs.out_rules import check_out_folder
-from improved_gan.runs.out_paths import check_output_file, output_path, starts_with
+from improved_gan.runs.out_paths import check_output_file, path_argument, starts_with
 
 
 def register(subparsers) -> None:
@@ -21,7 +21,7 @@ def register(subparsers) -> None:
         "with the Inception score, and write OUT/table3.md with the paper's numbers beside ours.",
     )
     p.add_argument("table", choices=["table3"])
-    p.add_argument("--out", type=output_path, default=Path("runs/table3"), help="folder for the runs and the table")
+    p.add_argument("--out", type=path_argument, default=Path("runs/table3"), help="folder for the runs and the table")
     p.add_argument("--data-dir", help="folder holding cifar10/ (else $IMPROVED_GAN_DATA)")
     p.add_argument("--epochs", type=int, help="epochs per variant (default: the preset's 1,200)")
     p.add_argument("--iters-per-epoch", type=int)

@@ -13,7 +13,7 @@ from improved_gan.metrics.classifier_recipe import (
     check_cache_takes,
     is_shortened,
 )
-from improved_gan.runs.out_paths import output_path
+from improved_gan.runs.out_paths import path_argument
 from improved_gan.runs.out_rules import check_out_file, check_out_folder
 
 MIN_TEST_ACCURACY = 0.993
@@ -30,7 +30,7 @@ def register(subparsers) -> None:
         "accuracy on the 10,000 test digits, and save it to the cache (or --out).",
     )
     train.add_argument("--data-dir", help="data root holding mnist/ (else $IMPROVED_GAN_DATA, else the cache)")
-    train.add_argument("--out", type=output_path, help="file to write (default: the cache, named by the weights' sha256)")
+    train.add_argument("--out", type=path_argument, help="file to write (default: the cache, named by the weights' sha256)")
     train.add_argument("--epochs", type=int, help="passes over the training digits (default 3, the reference's)")
     train.add_argument("--train-images", type=int, metavar="N",
                        help="train on the first N training digits only (default: all 60,000); with --epochs, "

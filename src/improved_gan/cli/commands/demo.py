@@ -30,7 +30,7 @@ from pathlib import Path
 
 from improved_gan.config import TrainConfig, apply_overrides
 from improved_gan.experiments.presets import get_preset
-from improved_gan.runs.out_paths import output_path
+from improved_gan.runs.out_paths import path_argument
 from improved_gan.runs.out_rules import check_out_folder
 from improved_gan.runs.layout import latest_checkpoint, read_metrics, sample_grid_path
 from improved_gan.utils.atomic import removing_folders_it_makes
@@ -64,7 +64,7 @@ def register(subparsers) -> None:
         "alone, and as the paper's K+1 GAN with the unlabeled digits and a generator; print both test errors "
         "and the gain. Offline; a few minutes on two CPU cores.",
     )
-    p.add_argument("--out", type=output_path, help="folder for both runs (default runs/demo-LABELS-labels)")
+    p.add_argument("--out", type=path_argument, help="folder for both runs (default runs/demo-LABELS-labels)")
     p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS,
                    help=f"epochs of each run (default {DEFAULT_EPOCHS}, of 40 steps each)")
     p.add_argument("--labels", type=int, default=100, help="labeled digits, ten per class (default 100)")

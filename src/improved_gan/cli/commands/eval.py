@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-from pathlib import Path
 
 from improved_gan.config import check_data_dir_given, check_device_flag, load_config
 from improved_gan.runs.layout import CONFIG
+from improved_gan.runs.out_paths import path_argument
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("eval", help="test error of a run's latest checkpoint")
-    p.add_argument("run", type=Path, help="run folder")
+    p.add_argument("run", type=path_argument, help="run folder")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     p.add_argument("--data-dir", help="override the run's data root")

@@ -16,12 +16,12 @@ import argparse
 from pathlib import Path
 
 from improved_gan.games.settings import GAME_NAMES, GamesSettings
-from improved_gan.runs.out_paths import output_path
+from improved_gan.runs.out_paths import path_argument
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("games", help="Section 3 toy games: orbits of GD, historical averaging, remedies")
-    p.add_argument("--out", type=output_path, required=True, help="folder for the PNGs and distances.json")
+    p.add_argument("--out", type=path_argument, required=True, help="folder for the PNGs and distances.json")
     p.add_argument("--game", choices=("all", *GAME_NAMES), default="all",
                    help="bilinear = game 1 (xy vs -xy), kinked = game 2 ((f(x)-1)(y-1)); default all")
     p.add_argument("--steps", type=int, default=5000, help="updates per run (default 5000)")

@@ -8,7 +8,7 @@ from pathlib import Path
 from improved_gan.errors import UserError
 from improved_gan.runs.guard import check_outside_runs, check_run_links
 from improved_gan.runs.layout import CONFIG, REPORT
-from improved_gan.runs.out_paths import check_writable, output_path
+from improved_gan.runs.out_paths import check_writable, path_argument
 
 
 def register(subparsers) -> None:
@@ -19,8 +19,8 @@ def register(subparsers) -> None:
         "with the last test errors, the config fields in which the runs differ, and the mean +- std over "
         "seeds of runs that differ only in their seed.",
     )
-    p.add_argument("runs", type=Path, nargs="+", help="run folders")
-    p.add_argument("--out", type=output_path, help="comparison FILE.md for several runs (default comparison.md)")
+    p.add_argument("runs", type=path_argument, nargs="+", help="run folders")
+    p.add_argument("--out", type=path_argument, help="comparison FILE.md for several runs (default comparison.md)")
     p.set_defaults(func=run)
 
 

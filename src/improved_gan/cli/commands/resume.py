@@ -14,6 +14,7 @@ from improved_gan.cli.training import join_job, print_summary, run_training
 from improved_gan.config import check_device_flag, load_config
 from improved_gan.errors import ConfigError
 from improved_gan.runs.guard import check_resumable
+from improved_gan.runs.out_paths import path_argument
 
 _EDIT_CONFIG = "edit {field!r} in {run}/config.json (where and how a run trains may change between sessions)"
 _NEW_RUN = "that would be another run: start it with `improved-gan train PRESET ... --out NEW`"
@@ -42,7 +43,7 @@ def register(subparsers) -> None:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run", type=Path, metavar="RUN", help="the run folder")
+    p.add_argument("run", type=path_argument, metavar="RUN", help="the run folder")
     p.add_argument("--epochs", type=int, help="extend the run to this many epochs")
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N: continue there (what it computes does not change)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (logs still written)")

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from improved_gan.errors import UserError
+from improved_gan.runs.out_paths import path_argument
 from improved_gan.runs.status import find_runs, run_status  # no torch until a run is found
 
 
@@ -19,7 +20,7 @@ def register(subparsers) -> None:
         "RUN`; damaged: the reason), FAILED where D overpowered G (docs/stability.md), epochs done of "
         "planned, and its last test errors.",
     )
-    p.add_argument("folder", type=Path, nargs="?", default=Path("runs"), help="where to look (default runs/)")
+    p.add_argument("folder", type=path_argument, nargs="?", default=Path("runs"), help="where to look (default runs/)")
     p.add_argument("--json", action="store_true", help="one JSON object per run, one per line")
     p.set_defaults(func=run)
 

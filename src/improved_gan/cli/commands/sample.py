@@ -7,7 +7,7 @@ from pathlib import Path
 
 from improved_gan.config import check_device_flag, load_config
 from improved_gan.runs.layout import CONFIG
-from improved_gan.runs.out_paths import output_path
+from improved_gan.runs.out_paths import path_argument
 from improved_gan.sample_files import FORMATS, SampleFiles
 from improved_gan.training.seeds import check_sample_seed
 
@@ -21,9 +21,9 @@ def register(subparsers) -> None:
         "(or say --format). A grid and an .npz carry a mark of this command (a PNG text chunk, an entry "
         "'written_by' beside 'x'), by which --overwrite knows them.",
     )
-    p.add_argument("run", type=Path, help="run folder")
+    p.add_argument("run", type=path_argument, help="run folder")
     p.add_argument("--n", type=int, default=100, help="number of images (default 100)")
-    p.add_argument("--out", type=output_path, required=True,
+    p.add_argument("--out", type=path_argument, required=True,
                    help="FILE.png (grid), FILE.npz, or a new or empty FOLDER (png-folder); not a symbolic link")
     p.add_argument("--format", choices=FORMATS, help="default: from --out (.png: grid, .npz: npz, else png-folder)")
     p.add_argument("--seed", type=int, default=0, help="seed of z (default 0)")

@@ -12,7 +12,7 @@ from improved_gan.config import FLAGS, ConfigError, apply_overrides, check_data_
 from improved_gan.errors import UserError
 from improved_gan.experiments.presets import get_preset, preset_description, preset_names
 from improved_gan.runs.guard import check_run_folder
-from improved_gan.runs.out_paths import output_path
+from improved_gan.runs.out_paths import path_argument
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -24,7 +24,7 @@ def register(subparsers) -> None:
     p.add_argument("preset", nargs="?", help=f"one of: {', '.join(preset_names())}")
     p.add_argument("--resume", metavar="RUN", help="an alias of `improved-gan resume RUN` (its flags only)")
     p.add_argument("--list", action="store_true", help="list the presets and exit")
-    p.add_argument("--out", type=output_path, help="run folder (default: runs/PRESET-DATASET-lLABELS-sSEED)")
+    p.add_argument("--out", type=path_argument, help="run folder (default: runs/PRESET-DATASET-lLABELS-sSEED)")
     p.add_argument(
         "--overwrite", action="store_true",
         help="replace the run in --out (only a folder holding nothing but a run, not being trained; checked "

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from improved_gan.errors import UserError
-from improved_gan.runs.out_paths import output_path
+from improved_gan.runs.out_paths import path_argument
 from improved_gan.source_names import describe_source
 from improved_gan.turing import require_web_extra, security
 from improved_gan.turing.config import (
@@ -71,15 +71,15 @@ def register(subparsers) -> None:
     _add_serve(commands)
 
     r = commands.add_parser("results", help="print a study's results and write exports")
-    r.add_argument("study", type=Path)
-    r.add_argument("--json", type=output_path, metavar="FILE", help="write the statistics as JSON")
-    r.add_argument("--votes-csv", type=output_path, metavar="FILE", help="write every vote as CSV")
-    r.add_argument("--images-csv", type=output_path, metavar="FILE", help="write per-image votes as CSV")
+    r.add_argument("study", type=path_argument)
+    r.add_argument("--json", type=path_argument, metavar="FILE", help="write the statistics as JSON")
+    r.add_argument("--votes-csv", type=path_argument, metavar="FILE", help="write every vote as CSV")
+    r.add_argument("--images-csv", type=path_argument, metavar="FILE", help="write per-image votes as CSV")
     _database_option(r)
     r.set_defaults(func=_plain_errors(results))
 
     t = commands.add_parser("token", help="replace the owner's token and print the new one")
-    t.add_argument("study", type=Path)
+    t.add_argument("study", type=path_argument)
     _database_option(t)
     t.set_defaults(func=_plain_errors(token))
 
@@ -92,7 +92,7 @@ def register(subparsers) -> None:
 
 def _add_create(commands) -> None:
     c = commands.add_parser("create", help="make a study folder from real and generated images")
-    c.add_argument("study", type=output_path, help="the study folder to create")
+    c.add_argument("study", type=path_argument, help="the study folder to create")
     c.add_argument("--real", required=True, help="real images: folder, .npz or dataset name (mnist, cifar10:test)")
     c.add_argument("--generated", required=True, help="generated images: run folder, folder or .npz")
     c.add_argument("--n-real", type=int, help="real images to use (the source's first N; default all)")
@@ -137,12 +137,12 @@ def _add_create(commands) -> None:
 
 def _add_invite(commands) -> None:
     i = commands.add_parser("invite", help="make invitation codes: one annotator session each")
-    i.add_argument("study", type=Path)
+    i.add_argument("study", type=path_argument)
     who = i.add_mutually_exclusive_group(required=True)
     who.add_argument("--n", type=int, help="this many unlabelled invitations")
     who.add_argument("--labels", type=Path, metavar="FILE",
                      help="one invitation per line of FILE, labelled with it (e.g. participant ids)")
-    i.add_argument("--out", type=output_path, metavar="FILE.csv",
+    i.add_argument("--out", type=path_argument, metavar="FILE.csv",
                    help="write label,code,link rows here (a new file) instead of printing them")
     i.add_argument("--base-url", default="http://localhost:8000",
                    help="the server's address as annotators reach it, for the links")
@@ -152,7 +152,7 @@ def _add_invite(commands) -> None:
 
 def _add_serve(commands) -> None:
     s = commands.add_parser("serve", help="run the study web server")
-    s.add_argument("studies", type=Path, nargs="+", help="study folders to serve")
+    s.add_argument("studies", type=path_argument, nargs="+", help="study folders to serve")
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: all)")
     s.add_argument("--port", type=_port, default=8000)
     s.add_argument("--workers", type=int, default=1, help="server processes")
@@ -396,11 +396,13 @@ def remove(args: argparse.Namespace) -> int:
         if not args.yes:
             raise UserError(f"study {args.slug!r} has {sessions} sessions and {votes} votes; "
                             "add --yes to delete them from the database")
-        store.remove_study(study.id)
+        with _commit_then_show() as before_commit:  # a stop after the delete no longer says nothing was done
+            store.remove_study(study.id, before_commit=before_commit)
+            print(f"removed study {args.slug!r} ({sessions} sessions, {votes} votes) from the database; "
+                  "its folder, if any, is left as it is", flush=True)
+            args.interrupt_message = f"interrupted once study {args.slug!r} was removed from the database"
     finally:
         store.close()
-    print(f"removed study {args.slug!r} ({sessions} sessions, {votes} votes) from the database; "
-          "its folder, if any, is left as it is")
     return 0
 
 
