@@ -59,7 +59,8 @@ def open_page(browser, page_errors, **context_options):
     page.on("console", lambda m: m.type == "error" and not m.text.startswith("Failed to load resource")
             and page_errors.append(m.text))
     page.on("pageerror", lambda e: page_errors.append(str(e)))
-    page.on("requestfailed", lambda r: page_errors.append(f"failed {r.url}"))
+    page.on("requestfailed", lambda r: r.failure != "net::ERR_ABORTED"  # cancelled: the page left or was closed
+            and page_errors.append(f"failed {r.url} ({r.failure})"))  # (a CI run: the favicon, as a context closed)
     page.on("response", lambda r: _record_response(page_errors, r))
     return page
 
