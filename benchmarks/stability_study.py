@@ -69,6 +69,7 @@ STUDIES = {
             "fp32-smooth": {"precision": "fp32", "label_smoothing": 0.9},     # the default + Section 3.4
             "fp32-noise5": {"precision": "fp32", "d_input_noise": 0.5},       # stronger noise on D's input
             "fp32-lr5e-4": {"precision": "fp32", "lr": 0.0005},               # half the paper's learning rate
+            "bf16-noise5": {"precision": "bf16", "d_input_noise": 0.5},       # the default's remedy, in bf16
         },
     },
 }
