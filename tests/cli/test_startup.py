@@ -42,7 +42,7 @@ with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
     except SystemExit as stop:
         status = stop.code
 lines = err.getvalue().strip().splitlines()
-print(json.dumps({"status": status, "said": lines[-1] if lines else "",
+print(json.dumps({"status": status, "said": lines[-1] if lines else "", "lines": len(lines),
                   "imported": {name: first.get(name, []) for name in HEAVY if name in sys.modules}}))
 """
 
@@ -199,6 +199,28 @@ def test_a_classifier_cache_that_cannot_be_made_is_said_before_torch(tmp_path, m
     assert (seen["status"], seen["imported"]) == (2, {}), seen
     assert "classifier cache" in seen["said"] and "notes.txt" in seen["said"], seen
     assert (tmp_path / "notes.txt").read_text() == "a user's file\n"
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["{tmp}/run", "--metrics", "mnist_score", "--data-dir", "{tmp}"], "--data-dir {tmp} is where datasets live"),
+    (["{tmp}/run", "--metrics", "mnist_score", "--weights", "{tmp}/w.pth"], "--weights is not used"),
+    (["{tmp}/run", "--weights", "{tmp}/w.pth"], "--weights is not used by the metrics chosen (mnist_score, mnist_fd)"),
+    (["{tmp}/run", "--metrics", "is", "--classifier", "{tmp}/c.pt"], "--classifier is not used"),
+    (["{tmp}/x.npz", "--metrics", "mnist_score", "--reference", "mnist"], "--reference is not used"),
+    (["mnist:test", "--metrics", "mnist_fd", "--splits", "3"], "--splits is not used"),
+], ids=["run-data-dir", "run-weights", "run-default-metrics-weights", "run-classifier", "npz-reference",
+        "dataset-splits"])  # fmt: skip
+def test_a_flag_the_metrics_do_not_use_is_refused_before_torch(argv, says, tmp_path):
+    """`score RUN --metrics mnist_score --data-dir X` imported torch (8 s) before it refused the flag (the fifth
+    sweep): the metrics, named or a run's own, say which flags they use before an image is read."""
+    import numpy as np
+    from clitools import fake_run
+
+    fake_run(tmp_path / "run", checkpoint=True)  # an MNIST run: mnist_score and mnist_fd unless --metrics
+    np.savez(tmp_path / "x.npz", x=np.zeros((4, 28, 28, 1), np.uint8))
+    seen = probe(["score", *_fill(argv, tmp_path)], tmp_path)
+    assert (seen["status"], seen["imported"], seen["lines"]) == (2, {}, 1), seen
+    assert seen["said"].startswith("error: ") and says.replace("{tmp}", str(tmp_path)) in seen["said"], seen
 
 
 def test_runs_of_a_folder_without_runs_imports_no_torch(tmp_path):

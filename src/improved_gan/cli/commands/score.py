@@ -20,7 +20,7 @@ from typing import Any
 
 from improved_gan.config import check_device_flag, load_config
 from improved_gan.errors import UserError
-from improved_gan.metrics.registry import resolve_metrics
+from improved_gan.metrics.registry import INCEPTION, MNIST_CLASSIFIER, resolve_metrics
 from improved_gan.runs.guard import check_scores_can_be_written, check_unchanged_since
 from improved_gan.runs.layout import CONFIG, SCORES, checkpoint_identity
 from improved_gan.source_names import describe_source
@@ -95,6 +95,11 @@ def run(args: argparse.Namespace) -> int:
                         "folder; leave it out")
     if kind == "run":
         check_scores_can_be_written(Path(args.source))  # light: said before torch and the networks
+    run_config = load_config(Path(args.source) / CONFIG) if kind == "run" else None  # light, as above
+    known = asked or (_choose_metrics(run_config.dataset, None) if run_config else None)  # else from the images
+    if known:  # a flag these metrics leave unused is refused before torch (docs/cli.md, Start-up)
+        _check_used(args, known, kind=kind, reference=args.reference, splits_given=splits_given,
+                    data_dir_given=data_dir_given)
     from improved_gan.training.device import resolve_device  # torch, not yet the scoring networks (seconds more)
 
     device = resolve_device(args.device)
@@ -105,14 +110,16 @@ def run(args: argparse.Namespace) -> int:
     from improved_gan.runs.scores import merge_run_scores, score_entries
 
     args.splits = args.splits if splits_given else DEFAULT_SPLITS
-    run_config = _open_run(args) if kind == "run" else None
+    if run_config:
+        _open_run(args, run_config)
     # a generator is sampled last, once everything else is known to work; other sources are cheap to read first
     images = None if run_config else load_images(args.source, n=args.n, data_dir=args.data_dir)
     run_dataset = run_config.dataset if run_config else None
-    specs = asked or _choose_metrics(run_dataset, images)
+    specs = known or _choose_metrics(run_dataset, images)
     reference_name = _choose_reference(args.reference, run_dataset, images, specs)
-    reads_a_dataset = kind == "dataset" or (reference_name is not None and describe_source(reference_name) == "dataset")
-    _check_used(args, specs, splits_given=splits_given, data_dir_given=data_dir_given, reads_a_dataset=reads_a_dataset)
+    if not known:  # the default metrics of these images
+        _check_used(args, specs, kind=kind, reference=reference_name, splits_given=splits_given,
+                    data_dir_given=data_dir_given)
 
     networks = _load_networks(specs, args)
     reference = _reference(reference_name, specs, networks, args, device) if reference_name else None
@@ -134,20 +141,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_run(args: argparse.Namespace):
-    """The config of the run folder ``args.source``, once what the run is asked for can be given: ``--n``
-    samples fit in memory, its scores.json can be merged into and no link leads out of the run. ``args.data_dir``
+def _open_run(args: argparse.Namespace, config) -> None:
+    """Check that the run folder ``args.source`` (its ``config``) can give what it is asked for: ``--n`` samples
+    fit in memory, its scores.json can be merged into and no link leads out of the run. ``args.data_dir``
     becomes the run's own (for its reference set) unless given, ``args.seed`` 0 unless given."""
     from improved_gan.image_sources import check_generator_count  # torch (the sampling module), as in run
     from improved_gan.runs.scores import read_run_scores  # torch (the networks' fingerprints), as in run
 
-    config = load_config(Path(args.source) / CONFIG)
     args.seed = 0 if args.seed is None else args.seed
     if args.data_dir is None:
         args.data_dir = config.data_dir
     check_generator_count(args.n)  # before the networks load
     read_run_scores(Path(args.source) / SCORES)  # before the sampling: it is merged into at the end
-    return config
 
 
 def _load_networks(specs, args: argparse.Namespace) -> dict:
@@ -178,11 +183,12 @@ def _print_entries(entries: dict[str, dict], *, as_json: bool) -> None:
 
 
 def _choose_metrics(run_dataset: str | None, images) -> list:
-    """Without ``--metrics``: the MNIST scores for MNIST runs and 28x28 grayscale images, else ``is``."""
-    from improved_gan.metrics.evaluate import default_metrics  # torch, as in run
-
+    """Without ``--metrics``: the MNIST scores for MNIST runs and 28x28 grayscale images, else ``is`` (a run's
+    from its dataset's name alone, without torch; ``images`` are not read then)."""
     if run_dataset is not None:
         return resolve_metrics(("mnist_score", "mnist_fd") if run_dataset.startswith("mnist") else ("is",))
+    from improved_gan.metrics.evaluate import default_metrics  # torch, as in run
+
     return resolve_metrics(default_metrics(images.shape[1:]))
 
 
@@ -205,7 +211,6 @@ def _choose_reference(given: str | None, run_dataset: str | None, images, specs)
 def _say_which_classifier(networks) -> None:
     """A classifier other than the reference scores differently: say so, with its digest."""
     from improved_gan.metrics.classifier import is_reference, weights_digest  # torch, as in run
-    from improved_gan.metrics.registry import MNIST_CLASSIFIER  # torch, as in run
 
     network = networks.get(MNIST_CLASSIFIER)
     if network is not None and not is_reference(network):
@@ -213,15 +218,18 @@ def _say_which_classifier(networks) -> None:
               "compare with scores made by the same classifier, not with docs/metrics.md", file=sys.stderr)
 
 
-def _check_used(args: argparse.Namespace, specs, *, splits_given: bool, data_dir_given: bool,
-                reads_a_dataset: bool) -> None:
-    """Every network, reference and data option given is used by a chosen metric or source: none is silently
-    ignored."""
-    from improved_gan.metrics.registry import INCEPTION, MNIST_CLASSIFIER  # torch, as in run
-
+def _check_used(args: argparse.Namespace, specs, *, kind: str, reference: str | None, splits_given: bool,
+                data_dir_given: bool) -> None:
+    """Every network, reference and data option given is used by a chosen metric or the source (of ``kind``,
+    :func:`describe_source`): none is silently ignored. Light (the registry's table, no torch): called before
+    torch is imported wherever the metrics are known then. ``reference``: the reference source, or None where
+    a metric needing one will compare with its default, a dataset (a run's training set, or MNIST's)."""
+    needs_reference = any(spec.needs_reference for spec in specs)
+    reads_a_dataset = kind == "dataset" or (
+        needs_reference and (reference is None or describe_source(reference) == "dataset"))
     names = ", ".join(spec.name for spec in specs)
     networks = {spec.network for spec in specs}
-    for flag, given, used in (("--reference", args.reference, any(spec.needs_reference for spec in specs)),
+    for flag, given, used in (("--reference", args.reference, needs_reference),
                               ("--splits", args.splits if splits_given else None,
                                any(not spec.needs_reference for spec in specs)),
                               ("--weights", args.weights, INCEPTION in networks),
