@@ -234,3 +234,35 @@ def test_serve_links_come_after_the_checks_and_bracket_ipv6(study, capsys, monke
     monkeypatch.setattr(uvicorn.Server, "run", lambda self, *a, **k: setattr(self, "started", True))  # not served
     assert main(["turing", "serve", str(study), "--host", "::1", "--port", "8123"]) == 0
     assert "annotators http://[::1]:8123/s/study/" in capsys.readouterr().out
+
+
+# -- an empty --database, through the command line -------------------------------------------------
+
+EMPTY_DATABASE = {  # every command with --database: each said "or leave it out for the study's SQLite file"
+    "create": ["create", "{tmp}/s", "--real", "{tmp}/real.npz", "--generated", "{tmp}/gen.npz"],
+    "invite": ["invite", "{tmp}/s", "--n", "1"],
+    "serve": ["serve", "{tmp}/s"],
+    "results": ["results", "{tmp}/s"],
+    "token": ["token", "{tmp}/s"],
+    "remove": ["remove", "demo", "--yes"],  # has no store without one: "leave it out" was refused by argparse
+}
+
+
+@pytest.mark.parametrize("variable", ["unset", "set"])
+@pytest.mark.parametrize("command", EMPTY_DATABASE)
+def test_an_empty_database_says_what_leaving_it_out_means(command, variable, tmp_path):
+    """`turing remove --database ""` said "or leave it out for the study's SQLite file" (the fifth sweep), and
+    with $IMPROVED_GAN_TURING_DATABASE set every command said so, though leaving it out meant that database."""
+    from clitools import cli
+
+    url = f"sqlite:///{tmp_path}/elsewhere.sqlite3" if variable == "set" else ""  # set but empty: as unset
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in EMPTY_DATABASE[command]]
+    result = cli("turing", *argv, "--database", "", check=False, env={"IMPROVED_GAN_TURING_DATABASE": url})
+    if variable == "set":
+        instead = "leave it out for the one in $IMPROVED_GAN_TURING_DATABASE"
+    else:
+        instead = ("set $IMPROVED_GAN_TURING_DATABASE and leave it out" if command == "remove"
+                   else "leave it out for the study's SQLite file")
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr
+    assert result.stderr == f"error: --database is empty; give a database URL, or {instead}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing made (no store, no study)

@@ -166,12 +166,18 @@ def _add_serve(commands) -> None:
 
 
 def _database_option(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
+    """``--database URL``: ``required`` where the command has no store without one (``remove``). What leaving it
+    out means here (``args.database_left_out``, None where it cannot be left out) is said when it is empty
+    (:func:`_plain_errors`)."""
     default = os.environ.get(DATABASE_ENV) or None  # set but empty: as unset
     parser.add_argument(
         "--database", default=default, metavar="URL", required=required and default is None,
         help=f"SQLAlchemy URL of the store (default: ${DATABASE_ENV}"
              + (")" if required else ", else the study's SQLite file)"),
     )
+    left_out = (f"the one in ${DATABASE_ENV}" if default is not None else None if required
+                else "the study's SQLite file")
+    parser.set_defaults(database_left_out=left_out)
 
 
 def _port(text: str) -> int:
@@ -190,8 +196,10 @@ def _plain_errors(command):
     @functools.wraps(command)
     def run(args: argparse.Namespace) -> int:
         require_web_extra()
-        if args.database is not None and not args.database.strip():
-            raise UserError("--database is empty; give a database URL, or leave it out for the study's SQLite file")
+        if args.database is not None and not args.database.strip():  # what leaving it out means: _database_option
+            instead = (f"leave it out for {args.database_left_out}" if args.database_left_out is not None
+                       else f"set ${DATABASE_ENV} and leave it out")
+            raise UserError(f"--database is empty; give a database URL, or {instead}")
         try:
             return command(args)
         except UserError:
