@@ -233,19 +233,19 @@ def _train(
             optimizer, max_lr=options.max_lr, total_steps=options.epochs * steps_per_epoch
         )
         model.train()
-        bar = tqdm(total=options.epochs * steps_per_epoch, desc="training classifier", disable=not progress)
-        for _ in range(options.epochs):
-            order = torch.randperm(len(x_all), generator=generator)
-            for step in range(steps_per_epoch):
-                index = order[step * options.batch_size : (step + 1) * options.batch_size]
-                x = _random_shift(x_all[index], options.max_shift, generator)
-                loss = F.cross_entropy(model(x).logits, y_all[index])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                schedule.step()
-                bar.update()
-        bar.close()
+        # closed however the loop ends: a stop's line then comes after the bar, which is not drawn again after it
+        with tqdm(total=options.epochs * steps_per_epoch, desc="training classifier", disable=not progress) as bar:
+            for _ in range(options.epochs):
+                order = torch.randperm(len(x_all), generator=generator)
+                for step in range(steps_per_epoch):
+                    index = order[step * options.batch_size : (step + 1) * options.batch_size]
+                    x = _random_shift(x_all[index], options.max_shift, generator)
+                    loss = F.cross_entropy(model(x).logits, y_all[index])
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    schedule.step()
+                    bar.update()
     return model.eval()
 
 
