@@ -266,3 +266,17 @@ def test_an_empty_database_says_what_leaving_it_out_means(command, variable, tmp
     assert (result.returncode, result.stdout) == (2, ""), result.stderr
     assert result.stderr == f"error: --database is empty; give a database URL, or {instead}\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing made (no store, no study)
+
+
+def test_a_study_folder_that_is_a_link_to_nothing_is_refused(pools):
+    """`turing create LINK`, LINK a symbolic link to nothing, made the study where the link led (the fifth sweep);
+    every other folder a command makes refuses such a link (runs/out_paths.py, check_folder_path)."""
+    from clitools import cli, tree
+
+    (pools / "link").symlink_to(pools / "elsewhere")
+    before = tree(pools)
+    result = cli("turing", *_filled(pools, _create("{tmp}/link"))[1:], check=False)
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr
+    assert result.stderr == (f"error: the study folder {pools / 'link'} is a symbolic link to {pools / 'elsewhere'}, "
+                             "which does not exist; make that folder, or choose another path (nothing was written)\n")
+    assert tree(pools) == before and not (pools / "elsewhere").exists()

@@ -24,7 +24,6 @@ from typing import Any, Iterator
 
 from improved_gan.errors import ConfigError, UserError
 from improved_gan.runs.guard import RunningMark, running_pid
-from improved_gan.runs.out_paths import refuse_standard_output
 from improved_gan.runs.out_rules import check_out_folder
 
 FEEDBACK_MODES = ("on", "off", "random")
@@ -149,12 +148,13 @@ def check_planned_sessions(sessions: int) -> int:
 
 
 def check_new_folder(folder: str | Path) -> Path:
-    """``folder`` resolved, if a study can be created there: absent or empty, no other ``create`` making it
-    now (:func:`creating`), and every output rule (:func:`~improved_gan.runs.out_rules.check_out_folder`:
-    not inside a run folder, writable)."""
-    refuse_standard_output(folder, "the study folder")  # before resolve, which makes "-" a folder of that name
-    folder = Path(folder).resolve()
+    """``folder`` resolved, if a study can be created there: every output rule on the path as given
+    (:func:`~improved_gan.runs.out_rules.check_out_folder`: not ``-``, a file nor a symbolic link to nothing, not
+    inside a run folder, writable), then, resolved, absent or empty and no other ``create`` making it now
+    (:func:`creating`)."""
+    # as given: resolving makes "-" a folder of that name and follows a link to nothing to where it leads
     check_out_folder(folder, "the study folder", instead="create the study outside it")
+    folder = Path(folder).resolve()
     holder = creator(folder)
     if holder is not None:
         raise ConfigError(_another_create(folder, holder))
