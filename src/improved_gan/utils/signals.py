@@ -13,7 +13,9 @@ removes; a run's lock is an OS lock and dies with the process). A signal that la
 (``__del__``, where Python would print the exception and carry on) or inside an import (where an extension
 module turns it into an ImportError, "your installation is broken", or C++ code that cannot pass it on aborts
 the process) is delivered again a moment later instead, until the finaliser or the import is done; one that
-is still kept when the command has finished is dropped (the command did its work and said so).
+is still kept when the command's block ends (it ended before the signal was sent again) stops the command then:
+it arrived while the command ran, so the command ends with its status and its line, though its work may be done.
+A signal that arrives once the block has ended and its handlers are gone is not the command's.
 
 A worker process calls :func:`end_with_parent` first: Linux sends it SIGTERM when its parent
 ends, however the parent ends (SIGKILL included), and the SIGTERM runs the same clean-up in the
@@ -63,7 +65,7 @@ class StopHandler:
         self.later = later
         self.deferring = 0
         self.pending: int | None = None
-        self.closed = False  # the command's block ended: a kept signal is not sent again (terminate_as_interrupt)
+        self.closed = False  # the command's block ended: a kept signal is not sent again (close)
         self._sending = threading.Lock()  # closing and sending again do not interleave
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
@@ -95,12 +97,16 @@ class StopHandler:
             if self.pending is not None and self.first is None and not self.closed:
                 os.kill(os.getpid(), self.pending)
 
-    def close(self) -> None:
-        """The block ended with no signal acted on: a signal still kept arrived as the command finished, and is
-        dropped (its work is done and said); none is sent again from now on."""
+    def close(self) -> int | None:
+        """The block ended with no signal acted on: none is sent again from now on. Returns the signal still kept,
+        if one is: it arrived while the block was open (in an import or a finaliser that ended just before the
+        block did, so it was not sent again in time), and the caller acts on it (:func:`terminate_as_interrupt`);
+        before, it was dropped here, and `runs` ended 0 with its table after a SIGTERM that landed 2 s before,
+        in its torch import (the sixth sweep)."""
         with self._sending:
             self.closed = True
-            self.pending = None
+            kept, self.pending = self.pending, None
+        return kept
 
     def act_on_pending(self) -> None:
         """In the main thread, at the end of a deferral: the signal kept meanwhile, as if it arrived now."""
@@ -125,7 +131,8 @@ def terminate_as_interrupt() -> Iterator[None]:
     """Within the block, the :data:`STOP_SIGNALS` stop the command as Ctrl-C does (module docstring; in the main
     thread: elsewhere a signal handler cannot be set, and nothing changes). After a block that no signal ended,
     the previous handlers are restored; after one that a signal ended, a second signal still ends the process
-    at once, also while it exits."""
+    at once, also while it exits. A signal kept (in an import or a finaliser) when the block ends is acted on as
+    the block ends: raised from it, as if it had arrived then."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -135,7 +142,9 @@ def terminate_as_interrupt() -> Iterator[None]:
         yield
     finally:
         if handler.first is None:
-            handler.close()
+            kept = handler.close()
+            if kept is not None:
+                handler(kept, None)  # raises (the handlers stay: a second signal ends the process at once)
             for signum, old in previous.items():
                 signal.signal(signum, old)
 
