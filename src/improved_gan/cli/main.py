@@ -60,10 +60,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command of ``argv``, or of the process's own command line (``sys.argv``: the console script and
+    ``python -m improved_gan``, whose process then ends by a stop signal that arrives after the command, as it
+    exits: utils/signals.py); its exit status."""
     args = alias_note = None
-    try:
-        with terminate_as_interrupt():  # SIGTERM and SIGHUP (kill, a scheduler, a closed terminal) as Ctrl-C,
-            argv, alias_note = resume_alias(list(sys.argv[1:] if argv is None else argv))  # from the first line
+    try:  # SIGTERM and SIGHUP (kill, a scheduler, a closed terminal) as Ctrl-C, from the first line
+        with terminate_as_interrupt(then_default=argv is None):
+            argv, alias_note = resume_alias(list(sys.argv[1:] if argv is None else argv))
             parser = build_parser(argv[0] if argv else None)
             args, extras = parser.parse_known_args(argv)
             if extras:  # argparse refuses them; a command may say what to do instead (``explain_flags``)

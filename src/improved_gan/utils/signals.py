@@ -15,7 +15,10 @@ module turns it into an ImportError, "your installation is broken", or C++ code 
 the process) is delivered again a moment later instead, until the finaliser or the import is done; one that
 is still kept when the command's block ends (it ended before the signal was sent again) stops the command then:
 it arrived while the command ran, so the command ends with its status and its line, though its work may be done.
-A signal that arrives once the block has ended and its handlers are gone is not the command's.
+A signal that arrives once the block has ended is not the command's: in the command's own process it ends the
+process by that signal (the OS's default action, for SIGINT too: Python's own handler would raise
+KeyboardInterrupt inside the interpreter's exit, in torch's atexit finaliser, printed as "Exception ignored" with
+a traceback, and exit 0).
 
 A worker process calls :func:`end_with_parent` first: Linux sends it SIGTERM when its parent
 ends, however the parent ends (SIGKILL included), and the SIGTERM runs the same clean-up in the
@@ -127,11 +130,12 @@ def _cannot_raise_here(frame: FrameType | None) -> bool:
 
 
 @contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
+def terminate_as_interrupt(then_default: bool = False) -> Iterator[None]:
     """Within the block, the :data:`STOP_SIGNALS` stop the command as Ctrl-C does (module docstring; in the main
     thread: elsewhere a signal handler cannot be set, and nothing changes). After a block that no signal ended,
-    the previous handlers are restored; after one that a signal ended, a second signal still ends the process
-    at once, also while it exits. A signal kept (in an import or a finaliser) when the block ends is acted on as
+    the previous handlers are restored, or with ``then_default`` (the block is the process's command: what is
+    left is its exit) the OS's default actions, which end the process by the signal; after one that a signal
+    ended, a second signal still ends the process at once, also while it exits. A signal kept (in an import or a finaliser) when the block ends is acted on as
     the block ends: raised from it, as if it had arrived then."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -146,7 +150,7 @@ def terminate_as_interrupt() -> Iterator[None]:
             if kept is not None:
                 handler(kept, None)  # raises (the handlers stay: a second signal ends the process at once)
             for signum, old in previous.items():
-                signal.signal(signum, old)
+                signal.signal(signum, signal.SIG_DFL if then_default else old)
 
 
 @contextmanager
