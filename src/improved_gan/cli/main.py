@@ -24,7 +24,14 @@ from improved_gan.cli import commands
 from improved_gan.cli.commands.resume import alias as resume_alias
 from improved_gan.errors import UserError
 from improved_gan.runs.out_paths import file_in_the_way
-from improved_gan.utils.signals import Terminated, exit_status, signal_name, terminate_as_interrupt
+from improved_gan.utils.signals import (
+    Terminated,
+    exit_status,
+    on_its_own_line,
+    signal_name,
+    stderr_lines_watched,
+    terminate_as_interrupt,
+)
 
 
 _START_HERE = """start here:
@@ -63,6 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The command of ``argv``, or of the process's own command line (``sys.argv``: the console script and
     ``python -m improved_gan``, whose process then ends by a stop signal that arrives after the command, as it
     exits: utils/signals.py); its exit status."""
+    with stderr_lines_watched():  # a stop's line starts a line of its own, though it cut a print in two
+        return _command(argv)
+
+
+def _command(argv: Sequence[str] | None) -> int:
     args = alias_note = None
     try:  # SIGTERM and SIGHUP (kill, a scheduler, a closed terminal) as Ctrl-C, from the first line
         with terminate_as_interrupt(then_default=argv is None):
@@ -96,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         said = getattr(args, "interrupt_message", None) or said
         if isinstance(stop, Terminated):  # SIGTERM or SIGHUP
             said = f"terminated ({signal_name(stop)})" + said.removeprefix("interrupted")
-        print(*filter(None, (alias_note, said)), sep="\n", file=sys.stderr)
+        sys.stderr.write(on_its_own_line("\n".join(filter(None, (alias_note, said))) + "\n"))  # one write
         return exit_status(stop)
     if alias_note:  # after the command, not before a refusal: a refusal is one line
         print(alias_note, file=sys.stderr)

@@ -20,6 +20,11 @@ process by that signal (the OS's default action, for SIGINT too: Python's own ha
 KeyboardInterrupt inside the interpreter's exit, in torch's atexit finaliser, printed as "Exception ignored" with
 a traceback, and exit 0).
 
+A stop's line starts a line of its own: a signal handled between the two writes of a ``print`` (its text, then its
+newline; with unbuffered output, PYTHONUNBUFFERED, one that arrives during a print often is) leaves the text's
+line open, and :func:`on_its_own_line` puts the missing newline ahead of the stop's line (stderr is watched for
+open lines within :func:`stderr_lines_watched`, around a command).
+
 A worker process calls :func:`end_with_parent` first: Linux sends it SIGTERM when its parent
 ends, however the parent ends (SIGKILL included), and the SIGTERM runs the same clean-up in the
 worker. The parent stops its workers itself when it is interrupted (training/parallel_runs.py).
@@ -34,7 +39,7 @@ import sys
 import threading
 from contextlib import contextmanager
 from types import FrameType
-from typing import Iterator
+from typing import Any, Iterator, TextIO
 
 PR_SET_PDEATHSIG = 1
 """prctl(2) option: the signal this process gets when its parent ends (Linux)."""
@@ -78,9 +83,10 @@ class StopHandler:
         if self.first is not None:
             if self.later == "ignore":
                 return
-            os.write(2, f"stopped at once by a second signal during the clean-up of the first "
-                        f"({signal.Signals(self.first).name}); what a stopped run leaves (temporary files, its lock) "
-                        f"its next start removes\n".encode())
+            first = signal.Signals(self.first).name
+            os.write(2, on_its_own_line(f"stopped at once by a second signal during the clean-up of the first "
+                                        f"({first}); what a stopped run leaves (temporary files, its lock) its next "
+                                        "start removes\n").encode())
             os._exit(128 + self.first)
         if _cannot_raise_here(frame):  # in a finaliser or an import: raised here, it would be lost or worse
             self.pending = signum
@@ -135,8 +141,8 @@ def terminate_as_interrupt(then_default: bool = False) -> Iterator[None]:
     thread: elsewhere a signal handler cannot be set, and nothing changes). After a block that no signal ended,
     the previous handlers are restored, or with ``then_default`` (the block is the process's command: what is
     left is its exit) the OS's default actions, which end the process by the signal; after one that a signal
-    ended, a second signal still ends the process at once, also while it exits. A signal kept (in an import or a finaliser) when the block ends is acted on as
-    the block ends: raised from it, as if it had arrived then."""
+    ended, a second signal still ends the process at once, also while it exits. A signal kept (in an import or
+    a finaliser) when the block ends is acted on as the block ends: raised from it, as if it had arrived then."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -168,6 +174,47 @@ def stop_signals_deferred() -> Iterator[None]:
     finally:
         handler.deferring -= 1
         handler.act_on_pending()
+
+
+class _WatchedLines:
+    """A text stream passed through (every attribute but ``write`` is the stream's), remembering whether what was
+    last written to it left a line open."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.open = False
+
+    def write(self, text: str) -> int:
+        if text:  # set first: a signal handled inside the write or just after it finds the text written
+            self.open = not text.endswith(("\n", "\r"))  # after a carriage return the next text starts the line
+        return self.stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+_watched: list[_WatchedLines] = []
+
+
+@contextmanager
+def stderr_lines_watched() -> Iterator[None]:
+    """Within the block, ``sys.stderr`` is itself behind a watch of its open lines, for :func:`on_its_own_line`."""
+    watched = _WatchedLines(sys.stderr)
+    _watched.append(watched)
+    sys.stderr = watched
+    try:
+        yield
+    finally:
+        _watched.remove(watched)
+        if sys.stderr is watched:  # unless the block put another stream there
+            sys.stderr = watched.stream
+
+
+def on_its_own_line(text: str) -> str:
+    """``text`` (a stop's line) led by a newline where a write to the watched stderr left a line open
+    (:func:`stderr_lines_watched`): a ``print`` whose newline a stop signal cut off (the sixth sweep: `score`
+    printed "...not with docs/metrics.mdterminated (SIGTERM): ...")."""
+    return "\n" + text if _watched and _watched[-1].open else text
 
 
 def exit_status(interrupt: KeyboardInterrupt) -> int:
