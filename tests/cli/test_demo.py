@@ -144,7 +144,7 @@ def test_the_measured_spread_is_the_one_the_docs_report():
 
     spread, where = demo.MEASURED_SPREAD[(100, demo.DEFAULT_EPOCHS)]
     results = " ".join((Path(__file__).resolve().parents[2] / "docs" / "results.md").read_text().split())
-    assert f"largest seed-to-seed difference is {spread}" in results and "runs of seeds 0-" in where
+    assert f"largest seed-to-seed difference is {spread}" in results and "runs (seeds 0-" in where
 
 
 def test_a_demo_stopped_before_any_checkpoint_does_not_say_one_was_kept(tmp_path, capsys, monkeypatch):
