@@ -34,7 +34,7 @@ from improved_gan.data import load_dataset
 from improved_gan.data.registry import parse_dataset_source
 from improved_gan.errors import UserError
 from improved_gan.metrics.images import check_images
-from improved_gan.source_names import describe_source, is_run_folder
+from improved_gan.source_names import check_image_count, describe_source, is_run_folder
 from improved_gan.training.sampling import sample_images
 
 __all__ = [
@@ -79,8 +79,7 @@ def load_images(
         UserError: a missing or empty source, a file that is not uint8 images,
             images of mixed sizes or modes, or fewer images than ``n``.
     """
-    if n is not None and n <= 0:
-        raise UserError(f"the number of images must be positive (got {n})")
+    check_image_count(n)
     kind = describe_source(source)
     path = Path(source).expanduser()
     if kind == "run":

@@ -3,7 +3,8 @@
 ``improved-gan score SOURCE`` and ``turing create --real/--generated`` take a run folder, a folder of images, an
 ``.npz`` file or a dataset name (:mod:`improved_gan.image_sources` reads them). Which of these a string names, and
 whether it can name any (a missing file, a file of another type, a run without a checkpoint), is known before
-anything is read, so a command says it before it imports torch (docs/cli.md, Start-up).
+anything is read, so a command says it before it imports torch (docs/cli.md, Start-up); so is a number of images
+asked of it that is not positive (:func:`check_image_count`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,15 @@ from pathlib import Path
 from improved_gan.errors import UserError
 from improved_gan.runs.layout import CHECKPOINTS, CONFIG, METRICS, lost_its_config
 
-__all__ = ["describe_source", "is_run_folder"]
+__all__ = ["check_image_count", "describe_source", "is_run_folder"]
+
+
+def check_image_count(n: int | None, name: str = "the number of images") -> int | None:
+    """``n``, the images asked of a source (None: all of them), if it is positive; else a UserError naming it
+    ``name`` (a flag: ``--n-real``)."""
+    if n is not None and n <= 0:
+        raise UserError(f"{name} must be positive (got {n})")
+    return n
 
 
 def is_run_folder(path: str | os.PathLike) -> bool:

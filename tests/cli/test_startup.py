@@ -191,6 +191,46 @@ def test_a_refused_path_is_said_before_torch_is_imported(case, tmp_path):
     assert files(tmp_path) == before and sorted(os.listdir(tmp_path)) == ["figures", "notes.txt", "run"]
 
 
+# `turing create` of two bundled datasets (nothing read but the names): each flag value is checked where its rule
+# is (turing/config.py's StudyOptions, turing/selection.py, source_names.py, path_argument) and refused before torch
+CREATE = ["turing", "create", "{tmp}/study", "--real", "mnist5k", "--generated", "mnist5k:test"]
+URL_NAME = "use 1-64 lower-case letters, digits and dashes, starting with a letter or digit"
+EMPTY_PATH = "empty: name a path (an empty one would be the working folder)"
+
+
+@pytest.mark.parametrize("flags, said", [
+    (["--slug", ""], f"error: study name '' is not usable in a URL: {URL_NAME}"),
+    (["--slug", "Bad Slug!"], f"error: study name 'Bad Slug!' is not usable in a URL: {URL_NAME}"),
+    (["--title", ""], "error: study title must have 1-200 characters (got 0)"),
+    (["--per-session", "0"], "error: per_session must be between 1 and 10000 images per annotator (got 0)"),
+    (["--attention-checks", "-1"], "error: attention checks must be between 0 and 50 per session (got -1)"),
+    (["--tutorial", "99"], "error: tutorial must have between 0 and 20 practice images (got 99)"),
+    (["--attention-max-failures", "-1"], "error: attention max failures must be >= 0 (got -1)"),
+    (["--n-real", "0"], "error: --n-real must be positive (got 0)"),
+    (["--n-generated", "-3"], "error: --n-generated must be positive (got -3)"),
+    (["--generated-top", "0.5"], "error: --generated-top and --generated-scores go together: give both or neither "
+                                 "(got only --generated-top)"),
+    (["--generated-scores", "{tmp}/s.npy"], "error: --generated-top and --generated-scores go together: give both "
+                                            "or neither (got only --generated-scores)"),
+    (["--generated-top", "2", "--generated-scores", "{tmp}/s.npy"],
+     "error: --generated-top must be in (0, 1] (got 2.0); 0.01 keeps the top 1%"),
+    (["--data-dir", ""], f"improved-gan turing create: error: argument --data-dir: {EMPTY_PATH}"),
+    (["--generated-scores", ""], f"improved-gan turing create: error: argument --generated-scores: {EMPTY_PATH}"),
+    (["--generated-scores", "", "--generated-top", "0.5"],
+     f"improved-gan turing create: error: argument --generated-scores: {EMPTY_PATH}"),
+], ids=["empty-slug", "bad-slug", "empty-title", "per-session", "attention-checks", "tutorial",
+        "attention-max-failures", "n-real", "n-generated", "top-alone", "scores-alone", "top-above-1",
+        "empty-data-dir", "empty-scores", "empty-scores-with-top"])  # fmt: skip
+def test_a_turing_create_flag_is_refused_before_torch(flags, said, tmp_path):
+    """Each was refused only once torch, PIL and SQLAlchemy were imported (3.1-3.4 s, the sixth sweep), and
+    ``--generated-scores ''`` (the working folder) was answered "give both or neither": one line ``error: ...``, or
+    argparse's for an empty path (its usage, then the line)."""
+    seen = probe(_fill(CREATE + flags, tmp_path), tmp_path)
+    assert (seen["status"], seen["imported"], seen["said"]) == (2, {}, said.replace("{tmp}", str(tmp_path))), seen
+    assert seen["lines"] == 1 or not said.startswith("error: "), seen
+    assert not any(tmp_path.iterdir()), "a refused command wrote nothing"
+
+
 def test_a_classifier_cache_that_cannot_be_made_is_said_before_torch(tmp_path, monkeypatch):
     """`classifier train` without --out writes into the cache: a file where its folder must be is refused at once."""
     (tmp_path / "notes.txt").write_text("a user's file\n")

@@ -53,6 +53,25 @@ def resolve_scores(scores: ScoreSource, images: np.ndarray) -> np.ndarray:
     return values
 
 
+def check_selection(top_fraction: float | None, scores: object, *,
+                    names: tuple[str, str] = ("a top fraction", "per-image scores")) -> None:
+    """A top fraction and the scores it keeps the best of go together, the fraction in (0, 1]: a ConfigError
+    otherwise, before any image is loaded. ``names``: what the message calls the two (``turing create``'s
+    flags)."""
+    if (top_fraction is None) != (scores is None):
+        given = names[0] if scores is None else names[1]
+        raise ConfigError(f"{names[0]} and {names[1]} go together: give both or neither (got only {given})")
+    if top_fraction is not None:
+        check_top_fraction(top_fraction, name=names[0])
+
+
+def check_top_fraction(fraction: float, *, name: str = "top fraction") -> float:
+    """``fraction`` if it is in (0, 1] (0.01 keeps the top 1%); else a ConfigError naming it ``name``."""
+    if not 0.0 < fraction <= 1.0:
+        raise ConfigError(f"{name} must be in (0, 1] (got {fraction}); 0.01 keeps the top 1%")
+    return fraction
+
+
 def top_fraction_indices(scores: np.ndarray, fraction: float) -> np.ndarray:
     """Indices of the ``ceil(fraction * N)`` highest scores, best first.
 
@@ -60,7 +79,6 @@ def top_fraction_indices(scores: np.ndarray, fraction: float) -> np.ndarray:
         scores: ``[N]`` per-image scores, higher is better.
         fraction: in (0, 1]; 0.01 keeps the top 1%.
     """
-    if not 0.0 < fraction <= 1.0:
-        raise ConfigError(f"top fraction must be in (0, 1] (got {fraction}); 0.01 keeps the top 1%")
+    check_top_fraction(fraction)
     k = max(1, math.ceil(fraction * len(scores) - 1e-9))
     return np.argsort(-scores, kind="stable")[:k]

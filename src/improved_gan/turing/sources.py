@@ -11,10 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from improved_gan.errors import ConfigError
 from improved_gan.image_sources import load_images
 from improved_gan.turing.create import ImagePool
-from improved_gan.turing.selection import ScoreSource, resolve_scores, top_fraction_indices
+from improved_gan.turing.selection import ScoreSource, check_selection, resolve_scores, top_fraction_indices
 
 
 def _describe(scores: ScoreSource) -> str:
@@ -48,8 +47,7 @@ def load_pool(
             exactly the images this call loads (same source, ``n`` and ``seed``).
         progress: a progress bar on stderr while a run's generator draws the images.
     """
-    if (top_fraction is None) != (scores is None):
-        raise ConfigError("a top fraction and per-image scores go together: give both or neither")
+    check_selection(top_fraction, scores)
     images = load_images(source, n=n, seed=seed, data_dir=data_dir, progress=progress)
     details: dict = {"requested": n, "seed": seed}
     if scores is None:

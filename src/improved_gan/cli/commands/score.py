@@ -23,7 +23,7 @@ from improved_gan.errors import UserError
 from improved_gan.metrics.registry import INCEPTION, MNIST_CLASSIFIER, resolve_metrics
 from improved_gan.runs.guard import check_scores_can_be_written, check_unchanged_since
 from improved_gan.runs.layout import CONFIG, SCORES, checkpoint_identity
-from improved_gan.source_names import describe_source
+from improved_gan.source_names import check_image_count, describe_source
 from improved_gan.training.seeds import check_sample_seed
 
 
@@ -71,8 +71,7 @@ def _check_values(args: argparse.Namespace) -> bool:
     """Positive counts, no empty values (checked before torch is imported); returns whether ``--splits`` was
     given (its default is set once the metrics are imported)."""
     splits_given = args.splits is not None
-    if args.n is not None and args.n < 1:
-        raise UserError(f"--n must be positive (got {args.n})")
+    check_image_count(args.n, "--n")
     if args.seed is not None:
         check_sample_seed(args.seed)
     check_device_flag(args.device)

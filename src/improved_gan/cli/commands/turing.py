@@ -35,7 +35,7 @@ from typing import Callable, Iterator
 
 from improved_gan.errors import UserError
 from improved_gan.runs.out_paths import path_argument
-from improved_gan.source_names import describe_source
+from improved_gan.source_names import check_image_count, describe_source
 from improved_gan.turing import require_web_extra, security
 from improved_gan.turing.config import (
     FEEDBACK_MODES,
@@ -52,6 +52,7 @@ from improved_gan.turing.invitations import (
     invitation_labels,
     invitations_csv,
 )
+from improved_gan.turing.selection import check_selection
 from improved_gan.utils.atomic import atomic_write_text
 from improved_gan.utils.signals import stop_signals_deferred
 
@@ -98,7 +99,7 @@ def _add_create(commands) -> None:
     c.add_argument("--n-real", type=int, help="real images to use (the source's first N; default all)")
     c.add_argument("--n-generated", type=int,
                    help="generated candidates (a run's samples; a file's first N; default all)")
-    c.add_argument("--generated-scores", type=Path, metavar="SCORES.npy",
+    c.add_argument("--generated-scores", type=path_argument, metavar="SCORES.npy",
                    help="per-image scores of the generated candidates, in their order")
     c.add_argument("--generated-top", type=float, metavar="FRACTION",
                    help="keep only this fraction of the best-scored candidates (0.01 = top 1%%)")
@@ -128,7 +129,8 @@ def _add_create(commands) -> None:
     c.add_argument("--title", default="Real or generated?", help="heading annotators see")
     c.add_argument("--slug", help="the study's name in URLs (default: from the folder name)")
     c.add_argument("--seed", type=int, help="seed for a run's generator samples (default 0; only with a run folder)")
-    c.add_argument("--data-dir", help="where datasets named by --real or --generated live (only with a dataset name)")
+    c.add_argument("--data-dir", type=path_argument,
+                   help="where datasets named by --real or --generated live (only with a dataset name)")
     c.add_argument("--no-progress", action="store_true",
                    help="no progress bars (sampling a run's generator, writing the images)")
     _database_option(c)
@@ -248,13 +250,7 @@ def _plain_message(err: Exception, database: str | None) -> str | None:
 
 def create(args: argparse.Namespace) -> int:
     check_planned_sessions(args.sessions)
-    check_new_folder(args.study)  # before the (possibly slow) loading of images
-    _check_source_flags(args)  # the sources' kinds, from their names alone
-    # the images' and the study's modules (torch, the database): imported once the flags and the folder are checked
-    from improved_gan.turing.create import PoolWarning, create_study
-    from improved_gan.turing.sources import load_pool
-
-    options = StudyOptions(
+    options = StudyOptions(  # each option's rule (turing/config.py)
         slug=slug_from_folder(args.study) if args.slug is None else args.slug,
         title=args.title,
         per_session=args.per_session,
@@ -264,6 +260,15 @@ def create(args: argparse.Namespace) -> int:
         tutorial=args.tutorial,
         hype_time=args.hype_time,
     )
+    check_image_count(args.n_real, "--n-real")
+    check_image_count(args.n_generated, "--n-generated")
+    check_selection(args.generated_top, args.generated_scores, names=("--generated-top", "--generated-scores"))
+    check_new_folder(args.study)  # before the (possibly slow) loading of images
+    _check_source_flags(args)  # the sources' kinds, from their names alone
+    # the images' and the study's modules (torch, the database): imported once the flags and the folder are checked
+    from improved_gan.turing.create import PoolWarning, create_study
+    from improved_gan.turing.sources import load_pool
+
     progress = not args.no_progress
     real = _load(load_pool, args.real, "--real", n=args.n_real, seed=args.seed,
                  data_dir=args.data_dir, progress=progress)
