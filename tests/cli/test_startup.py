@@ -191,6 +191,13 @@ def test_a_refused_path_is_said_before_torch_is_imported(case, tmp_path):
     assert files(tmp_path) == before and sorted(os.listdir(tmp_path)) == ["figures", "notes.txt", "run"]
 
 
+def refused_alone(seen: dict, said: str) -> None:
+    """``seen`` (:func:`probe`'s) is a refusal that imported nothing heavy and said ``said``: one line ``error:
+    ...``, or argparse's line after its usage."""
+    assert (seen["status"], seen["imported"], seen["said"]) == (2, {}, said), seen
+    assert seen["lines"] == 1 or not said.startswith("error: "), seen
+
+
 # `turing create` of two bundled datasets (nothing read but the names): each flag value is checked where its rule
 # is (turing/config.py's StudyOptions, turing/selection.py, source_names.py, path_argument) and refused before torch
 CREATE = ["turing", "create", "{tmp}/study", "--real", "mnist5k", "--generated", "mnist5k:test"]
@@ -225,10 +232,25 @@ def test_a_turing_create_flag_is_refused_before_torch(flags, said, tmp_path):
     """Each was refused only once torch, PIL and SQLAlchemy were imported (3.1-3.4 s, the sixth sweep), and
     ``--generated-scores ''`` (the working folder) was answered "give both or neither": one line ``error: ...``, or
     argparse's for an empty path (its usage, then the line)."""
-    seen = probe(_fill(CREATE + flags, tmp_path), tmp_path)
-    assert (seen["status"], seen["imported"], seen["said"]) == (2, {}, said.replace("{tmp}", str(tmp_path))), seen
-    assert seen["lines"] == 1 or not said.startswith("error: "), seen
+    refused_alone(probe(_fill(CREATE + flags, tmp_path), tmp_path), said.replace("{tmp}", str(tmp_path)))
     assert not any(tmp_path.iterdir()), "a refused command wrote nothing"
+
+
+@pytest.mark.parametrize("flags, said", [
+    (["--workers", "0"], "error: --workers must be between 1 and 64 server processes (got 0)"),
+    (["--workers", "65"], "error: --workers must be between 1 and 64 server processes (got 65)"),
+    (["--host", ""], "error: --host is empty; give an address to listen on (127.0.0.1: this machine only, 0.0.0.0: "
+                     "all interfaces)"),
+    (["--forwarded-allow-ips", " "], "error: --forwarded-allow-ips is empty; name the proxies' addresses, or leave "
+                                     "it out (127.0.0.1)"),
+    (["--port", "70000"], "improved-gan turing serve: error: argument --port: a port is 1-65535 (got 70000)"),
+], ids=["no-workers", "too-many-workers", "empty-host", "empty-forwarded-allow-ips", "port"])  # fmt: skip
+def test_a_turing_serve_flag_is_refused_before_the_web_stack(flags, said, tmp_path):
+    """`turing serve STUDY --workers 0` and `--host ''` were refused only after uvicorn, Starlette, SQLAlchemy, PIL
+    and matplotlib were imported (1.8-2.1 s, the sixth sweep); `--port 70000`, argparse's, was not."""
+    (tmp_path / "study").mkdir()
+    (tmp_path / "study" / "study.json").write_text(json.dumps({"format": 2}))  # a study, as far as serve looks
+    refused_alone(probe(["turing", "serve", str(tmp_path / "study"), *flags], tmp_path), said)  # before the web
 
 
 def test_a_classifier_cache_that_cannot_be_made_is_said_before_torch(tmp_path, monkeypatch):

@@ -40,14 +40,11 @@ from uvicorn.supervisors.multiprocess import Multiprocess, logger as uvicorn_log
 
 from improved_gan.errors import ConfigError
 from improved_gan.turing.app import create_app
+from improved_gan.turing.serve_options import check_serve_options
 from improved_gan.turing.served import ServedStudy
 from improved_gan.utils.signals import STOP_SIGNALS, Terminated, StopHandler, end_with_parent
 
 SERVE_ENV = "IMPROVED_GAN_TURING_SERVE"
-
-MAX_WORKERS = 64
-"""The most server processes (``--workers 100000`` started that many, each opening every study)."""
-
 
 def open_studies(folders: Sequence[str | Path], *, database_url: str | None = None) -> list[ServedStudy]:
     """Open each study folder (and its store); closes what was opened if one fails."""
@@ -106,11 +103,9 @@ def _worker_stop(server: uvicorn.Server) -> Callable[[int, FrameType | None], No
 
 
 def check_address(host: str, port: int) -> None:
-    """``host:port`` can be listened on now: a ConfigError (one line) for an empty or unknown host, or a port
-    in use or not allowed, before any link is printed (uvicorn would log several lines and exit with status 3)."""
-    if not host.strip():
-        raise ConfigError("--host is empty; give an address to listen on (127.0.0.1: this machine only, "
-                          "0.0.0.0: all interfaces)")
+    """``host:port`` can be listened on now: a ConfigError (one line) for an unknown host, or a port in use or
+    not allowed, before any link is printed (uvicorn would log several lines and exit with status 3). An empty
+    host is :func:`~improved_gan.turing.serve_options.check_serve_options`'s."""
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
                                                              flags=socket.AI_PASSIVE)[0]
@@ -148,13 +143,7 @@ def serve(
     opened studies once every check passed (the address, the studies), just
     before the server starts.
     """
-    if not 1 <= workers <= MAX_WORKERS:
-        raise ConfigError(f"--workers must be between 1 and {MAX_WORKERS} server processes (got {workers})")
-    if not 1 <= port <= 65535:
-        raise ConfigError(f"a port is 1-65535 (got {port})")
-    if forwarded_allow_ips is not None and not forwarded_allow_ips.strip():
-        raise ConfigError("--forwarded-allow-ips is empty; name the proxies' addresses, or leave it out "
-                          "(127.0.0.1)")
+    check_serve_options(host=host, port=port, workers=workers, forwarded_allow_ips=forwarded_allow_ips)
     check_address(host, port)
     app = build_app(folders, database_url=database_url)  # fail early, clearly (a study, two of one name)
     if announce is not None:

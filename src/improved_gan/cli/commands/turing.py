@@ -33,7 +33,7 @@ import zipfile
 from pathlib import Path
 from typing import Callable, Iterator
 
-from improved_gan.errors import UserError
+from improved_gan.errors import ConfigError, UserError
 from improved_gan.runs.out_paths import path_argument
 from improved_gan.source_names import check_image_count, describe_source
 from improved_gan.turing import require_web_extra, security
@@ -53,6 +53,7 @@ from improved_gan.turing.invitations import (
     invitations_csv,
 )
 from improved_gan.turing.selection import check_selection
+from improved_gan.turing.serve_options import check_port, check_serve_options
 from improved_gan.utils.atomic import atomic_write_text
 from improved_gan.utils.signals import stop_signals_deferred
 
@@ -187,9 +188,10 @@ def _port(text: str) -> int:
         port = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is 1-65535 (got {port})")
-    return port
+    try:
+        return check_port(port)
+    except ConfigError as err:  # the rule of serve_options, which the server keeps too
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _plain_errors(command):
@@ -420,7 +422,9 @@ def remove(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    for folder in args.studies:  # a folder that holds no study, said before the web stack is imported
+    check_serve_options(host=args.host, port=args.port, workers=args.workers,  # before the web stack is imported,
+                        forwarded_allow_ips=args.forwarded_allow_ips)  # as is a folder that holds no study
+    for folder in args.studies:
         StudyFolder(Path(folder).resolve()).read_manifest()
     from improved_gan.turing.server import serve as run_server  # the web stack (uvicorn)
 
