@@ -18,6 +18,7 @@ import difflib
 import functools
 import json
 import math
+import os
 import re
 import typing
 from dataclasses import dataclass, fields
@@ -532,8 +533,9 @@ def _parse_as(hint: Any, text: str) -> Any:
 
 
 def apply_overrides(config: TrainConfig, overrides: Mapping[str, Any]) -> TrainConfig:
-    """Replace fields; string values are parsed with the field's type. A mode that uses no labels (gan,
-    supervised) sets labels to 0 unless they are given too: the one home of that rule.
+    """Replace fields; string values are parsed with the field's type, a path (``--data-dir``'s) is its text. A
+    mode that uses no labels (gan, supervised) sets labels to 0 unless they are given too: the one home of that
+    rule.
 
     >>> apply_overrides(TrainConfig(), {"labels": "50", "lr": 1e-3}).labels
     50
@@ -547,6 +549,7 @@ def apply_overrides(config: TrainConfig, overrides: Mapping[str, Any]) -> TrainC
                 f"unknown config key {key!r}{_did_you_mean(key, known)}; "
                 f"valid keys: {', '.join(sorted(known))}"
             )
+        value = os.fspath(value) if isinstance(value, os.PathLike) else value
         values[key] = _parse_value(TrainConfig, key, value) if isinstance(value, str) else value
     if values.get("mode", config.mode) != "semi-supervised" and "labels" not in values:
         values["labels"] = 0  # a mode that takes no labels takes none unless told (validate refuses labels then)

@@ -7,6 +7,7 @@ and nothing is written. ``games --out`` on a read-only disk computed for a minut
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import tempfile
@@ -16,6 +17,8 @@ import pytest
 
 from clitools import fake_run, files
 from tiny_run import TINY, TINY_TABLE1
+
+from improved_gan.runs.out_paths import path_argument
 
 GAMES = ["--steps", "5000", "--sweep", "--no-progress"]  # a minute of computing, were it not checked first
 
@@ -191,24 +194,116 @@ def test_an_empty_output_is_refused(command, run, study, tmp_path, monkeypatch, 
     assert files(tmp_path) == before and files(study) == study_before
 
 
-@pytest.mark.parametrize("argv", [
-    ["resume", ""], ["train", "--resume", ""], ["eval", ""], ["report", ""], ["sample", "", "--out", "s.png"],
-    ["runs", ""], ["turing", "token", ""], ["turing", "invite", "", "--n", "1"], ["turing", "results", ""],
-    ["turing", "serve", ""],
-], ids=lambda argv: " ".join(a for a in argv if a and not a.startswith("-"))[:30])
-def test_an_empty_run_or_study_is_refused(argv, run, study, monkeypatch, capsys):
-    """``cd RUN && improved-gan resume ""`` trained the working folder's run, ``cd STUDY && turing token ""``
-    replaced its owner token (the fifth sweep: ``resume "$RUN"`` with RUN unset). The working folder here holds a
-    run's files and a study's at once, as a user's could be either: nothing in it is touched."""
-    from improved_gan.cli.main import main
+# every argument that names a path, as "COMMAND [ACTION] --flag" (or the positional's name): the command with it
+# empty. test_every_path_argument_refuses_an_empty_value keeps this table whole.
+EMPTY_PATHS = {
+    "ablate --out": ["ablate", "table3", "--dry-run", "--out", ""],
+    "ablate --data-dir": ["ablate", "table3", "--dry-run", "--data-dir", ""],
+    "ablate --weights": ["ablate", "table3", "--dry-run", "--weights", ""],  # "--weights  is a folder" (6th sweep)
+    "classifier train --data-dir": ["classifier", "train", "--data-dir", ""],  # refused once torch was imported
+    "classifier train --out": ["classifier", "train", "--out", ""],
+    "demo --out": ["demo", "--out", ""],
+    "eval run": ["eval", ""],
+    "eval --data-dir": ["eval", "run", "--data-dir", ""],  # "--data-dir  does not apply to mnist5k"
+    "games --out": ["games", "--out", ""],
+    "report runs": ["report", ""],
+    "report --out": ["report", "run", "--out", ""],
+    "reproduce --out": ["reproduce", "table1", "--out", ""],
+    "reproduce --data-dir": ["reproduce", "table1", "--data-dir", ""],
+    "resume run": ["resume", ""],
+    "runs folder": ["runs", ""],
+    "sample run": ["sample", "", "--out", "s.png"],
+    "sample --out": ["sample", "run", "--out", ""],
+    "score --weights": ["score", "mnist:test", "--metrics", "is", "--weights", ""],
+    "score --classifier": ["score", "mnist:test", "--classifier", ""],
+    "score --data-dir": ["score", "mnist:test", "--data-dir", ""],
+    "train --resume": ["train", "--resume", ""],  # `resume ""` (the alias)
+    "train --out": ["train", "mnist-fm", "--out", ""],
+    "train --data-dir": ["train", "mnist-fm", "--dataset", "mnist", "--data-dir", ""],
+    "turing create study": ["turing", "create", "", "--real", "mnist5k", "--generated", "mnist5k:test"],
+    "turing create --generated-scores": ["turing", "create", "s", "--real", "mnist5k", "--generated", "mnist5k:test",
+                                         "--generated-top", "0.5", "--generated-scores", ""],
+    "turing create --data-dir": ["turing", "create", "s", "--real", "mnist", "--generated", "mnist5k:test",
+                                 "--data-dir", ""],
+    "turing invite study": ["turing", "invite", "", "--n", "1"],
+    "turing invite --labels": ["turing", "invite", "study", "--labels", ""],  # "error: .: Is a directory"
+    "turing invite --out": ["turing", "invite", "study", "--n", "1", "--out", ""],
+    "turing serve studies": ["turing", "serve", ""],
+    "turing results study": ["turing", "results", ""],
+    "turing results --json": ["turing", "results", "study", "--json", ""],
+    "turing results --votes-csv": ["turing", "results", "study", "--votes-csv", ""],
+    "turing results --images-csv": ["turing", "results", "study", "--images-csv", ""],
+    "turing token study": ["turing", "token", ""],
+}
+
+EMPTY = "empty: name a path (an empty one would be the working folder)"
+
+# every other argument that takes text: what it is instead of a path
+NOT_PATHS = {
+    **dict.fromkeys(["ablate --device", "eval --device", "resume --device", "sample --device", "score --device",
+                     "train --device"], "a device name"),
+    "ablate --only": "a row of the table",
+    **dict.fromkeys(["reproduce --preset", "train preset"], "a preset's name"),
+    **dict.fromkeys(["reproduce --dataset", "train --dataset"], "a dataset's name"),
+    **dict.fromkeys(["reproduce --set", "train --set"], "KEY=VALUE"),
+    **dict.fromkeys(["score source", "score --reference", "turing create --real", "turing create --generated"],
+                    "an image source, a path or a dataset's name (source_names.describe_source refuses it empty)"),
+    "score --metrics": "metrics' names",
+    **dict.fromkeys(["turing create --title", "turing create --slug", "turing remove slug"], "a study's name"),
+    **dict.fromkeys([f"turing {action} --database" for action in ("create", "invite", "serve", "results", "token",
+                                                                 "remove")], "a database URL"),
+    "turing invite --base-url": "a web address",
+    **dict.fromkeys(["turing serve --host", "turing serve --forwarded-allow-ips"], "network addresses"),
+}
+
+
+def text_arguments() -> dict[str, argparse.Action]:
+    """Every argument of every command that takes a text or a path (not a number, a choice or a switch), as
+    "COMMAND [ACTION] --flag" (a positional: its name)."""
+    from improved_gan.cli.main import build_parser
+
+    found: dict[str, argparse.Action] = {}
+
+    def walk(parser: argparse.ArgumentParser, words: list[str]) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, [*words, name])
+            elif action.nargs != 0 and not action.choices and action.type in (None, str, Path, path_argument):
+                found[" ".join([*words, action.option_strings[0] if action.option_strings else action.dest])] = action
+
+    walk(build_parser(), [])
+    return found
+
+
+def test_every_path_argument_refuses_an_empty_value():
+    """A path an argument names empty would be the working folder (the fourth, fifth and sixth sweeps each found
+    such arguments): each takes ``path_argument`` as its type and has its case in EMPTY_PATHS; every other
+    argument that takes text says in NOT_PATHS what it is instead."""
+    arguments = text_arguments()
+    paths = {name for name, action in arguments.items() if action.type is path_argument}
+    assert sorted(set(arguments) - paths - set(NOT_PATHS)) == [], "a path? type=path_argument; else NOT_PATHS"
+    assert sorted(paths & set(NOT_PATHS)) == [] and sorted(set(NOT_PATHS) - set(arguments)) == []
+    assert sorted(paths ^ set(EMPTY_PATHS)) == [], "EMPTY_PATHS: a case for every path argument, and no other"
+
+
+@pytest.mark.parametrize("name", EMPTY_PATHS)
+def test_an_empty_path_is_refused(name, run, study):
+    """``--out ""`` was read as the working folder by ``invite``, ``results`` and ``classifier train`` (the fourth
+    sweep); ``cd RUN && improved-gan resume ""`` trained the working folder's run and ``cd STUDY && turing token
+    ""`` replaced its owner token (the fifth: ``resume "$RUN"`` with RUN unset); ``turing invite --labels ""``
+    said "error: .: Is a directory", ``ablate --weights ""`` "--weights  is a folder", ``classifier train
+    --data-dir ""`` imported torch first (the sixth). The working folder here holds a run's files and a study's
+    at once, as a user's could be either: argparse's usage and its one line, status 2, nothing in it touched."""
+    from clitools import cli
 
     here = Path(tempfile.mkdtemp(dir=run.parent))  # the study's files and the run's, side by side
     shutil.copytree(study, here, dirs_exist_ok=True)
     shutil.copytree(run, here, dirs_exist_ok=True)
-    monkeypatch.chdir(here)
     before = files(here)
-    with pytest.raises(SystemExit) as stop:
-        main(argv)
-    err = capsys.readouterr().err
-    assert stop.value.code == 2 and "empty: name a path" in err.splitlines()[-1], err
+    result = cli(*EMPTY_PATHS[name], check=False, cwd=here)
+    words, _, argument = ("resume run" if name == "train --resume" else name).rpartition(" ")  # the alias's
+    argument = text_arguments()[f"{words} {argument}"]
+    said = f"improved-gan {words}: error: argument {argparse._get_action_name(argument)}: {EMPTY}"
+    assert (result.returncode, result.stdout, result.stderr.splitlines()[-1]) == (2, "", said), result.stderr
     assert files(here) == before

@@ -75,7 +75,7 @@ X = "{tmp}/x.npz"
     refusal("data-dir-the-metrics-do-not-read", ["score", X, "--metrics", "mnist_score", "--data-dir", "{tmp}"],
             "leave it out"),
     refusal("empty-reference", ["score", X, "--reference", ""], "--reference is empty"),  # MNIST's, silently
-    refusal("empty-classifier", ["score", X, "--classifier", ""], "--classifier is empty"),  # "file . does not exist"
+    # an empty --classifier ("file . does not exist"), --weights, --data-dir: tests/cli/test_out_rules.py's table
     refusal("reference-unused", ["score", X, "--metrics", "mnist_score", "--reference", X],
             "--reference is not used by the metrics chosen"),
     refusal("weights-unused", ["score", X, "--metrics", "mnist_score", "--weights", "{tmp}/w.pth"],

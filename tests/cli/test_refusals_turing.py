@@ -130,6 +130,8 @@ S = "{tmp}/study"
             "is not a UTF-8 text file"),  # a UnicodeDecodeError traceback
     refusal("labels-empty", ["turing", "invite", S, "--labels", "{tmp}/empty.txt"],
             "holds no labels"),  # "the database failed: NOT NULL constraint"
+    refusal("labels-a-folder", ["turing", "invite", S, "--labels", "{tmp}"],
+            "--labels {tmp}: Is a directory; give a text file, one label per line"),  # "{tmp}: Is a directory"
     refusal("invite-out-under-a-file", ["turing", "invite", S, "--n", "2", "--out", "{tmp}/notes.txt/codes.csv"],
             "notes.txt is a file"),  # codes made, then lost
     # serve: no server starts

@@ -124,6 +124,8 @@ REFUSED = {
     "turing-create-real-missing": (["turing", "create", "{tmp}/study", "--real", "{tmp}/missing.npz", "--generated",
                                     "mnist:train"], 2, "missing.npz: no such file or folder"),
     "turing-invite-bad-n": (["turing", "invite", "{tmp}/study", "--n", "0"], 2, "--n must be between 1 and"),
+    "turing-invite-labels-missing": (["turing", "invite", "{tmp}/study", "--labels", "{tmp}/ids.txt"], 2,
+                                     "ids.txt: No such file or directory; give a text file, one label per line"),
     "turing-invite-bad-url": (["turing", "invite", "{tmp}/study", "--n", "1", "--base-url", "ftp://x"], 2,
                               "is not an http(s) address"),
     "turing-results-one-file-twice": (["turing", "results", "{tmp}/study", "--json", "{tmp}/a", "--votes-csv",

@@ -64,6 +64,9 @@ def invitation_labels(n: int | None = None, labels_file: Path | None = None) -> 
         text = labels_file.read_text(encoding="utf-8-sig")  # Notepad and Excel begin UTF-8 with a byte-order mark
     except UnicodeDecodeError:
         raise ConfigError(f"--labels {labels_file} is not a UTF-8 text file; give one label per line") from None
+    except OSError as err:  # missing, a folder, unreadable: said before the database is opened
+        raise ConfigError(f"--labels {labels_file}: {err.strerror or err}; give a text file, one label per "
+                          "line") from None
     labels = check_labels([line for line in text.splitlines() if line.strip()])
     if not labels:
         raise ConfigError(f"--labels {labels_file} holds no labels; give one label per line (e.g. participant ids)")

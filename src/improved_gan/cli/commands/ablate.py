@@ -22,12 +22,13 @@ def register(subparsers) -> None:
     )
     p.add_argument("table", choices=["table3"])
     p.add_argument("--out", type=path_argument, default=Path("runs/table3"), help="folder for the runs and the table")
-    p.add_argument("--data-dir", help="folder holding cifar10/ (else $IMPROVED_GAN_DATA)")
+    p.add_argument("--data-dir", type=path_argument, help="folder holding cifar10/ (else $IMPROVED_GAN_DATA)")
     p.add_argument("--epochs", type=int, help="epochs per variant (default: the preset's 1,200)")
     p.add_argument("--iters-per-epoch", type=int)
     p.add_argument("--device", default="auto")
     p.add_argument("--n", type=int, default=50000, help="samples scored per variant (default 50,000, as the paper)")
-    p.add_argument("--weights", help="Inception weights file (else $IMPROVED_GAN_INCEPTION_WEIGHTS)")
+    p.add_argument("--weights", type=path_argument,
+                   help="Inception weights file (else $IMPROVED_GAN_INCEPTION_WEIGHTS)")
     p.add_argument("--only", action="append", default=[], metavar="ROW", help="run only these rows (repeatable)")
     p.add_argument("--dry-run", action="store_true", help="list the variants' configs and exit")
     p.set_defaults(func=run, continue_hint="run the same command again to continue its runs")
@@ -55,8 +56,8 @@ def _check(args: argparse.Namespace) -> None:
     device, before training."""
     if args.n < 10:
         raise UserError(f"--n must be at least 10 samples, the Inception score's 10 splits (got {args.n})")
-    if args.weights is not None and not Path(args.weights).is_file():  # --dry-run says it too, not only the run
-        what = "is a folder" if Path(args.weights).is_dir() else "does not exist"
+    if args.weights is not None and not args.weights.is_file():  # --dry-run says it too, not only the run
+        what = "is a folder" if args.weights.is_dir() else "does not exist"
         raise UserError(f"--weights {args.weights} {what}; name the Inception weights file")
     check_out_folder(args.out, instead="choose a folder for the table's runs outside it")
     ours = starts_with(args.out / "table3.md", "# Table 3: ")

@@ -29,7 +29,8 @@ def register(subparsers) -> None:
         description="Train the MNIST classifier (docs/metrics.md) on the 60,000 training digits, report its "
         "accuracy on the 10,000 test digits, and save it to the cache (or --out).",
     )
-    train.add_argument("--data-dir", help="data root holding mnist/ (else $IMPROVED_GAN_DATA, else the cache)")
+    train.add_argument("--data-dir", type=path_argument,
+                       help="data root holding mnist/ (else $IMPROVED_GAN_DATA, else the cache)")
     train.add_argument("--out", type=path_argument, help="file to write (default: the cache, named by the weights' sha256)")
     train.add_argument("--epochs", type=int, help="passes over the training digits (default 3, the reference's)")
     train.add_argument("--train-images", type=int, metavar="N",

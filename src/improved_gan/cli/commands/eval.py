@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 
 from improved_gan.config import check_data_dir_given, check_device_flag, load_config
 from improved_gan.runs.layout import CONFIG
@@ -16,7 +17,7 @@ def register(subparsers) -> None:
     p.add_argument("run", type=path_argument, help="run folder")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
-    p.add_argument("--data-dir", help="override the run's data root")
+    p.add_argument("--data-dir", type=path_argument, help="override the run's data root")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -26,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.run / CONFIG)
     if args.data_dir is not None:  # checked as a run's own data_dir would be
         check_data_dir_given(config.dataset, args.data_dir)
-        dataclasses.replace(config, data_dir=args.data_dir).validate()
+        dataclasses.replace(config, data_dir=os.fspath(args.data_dir)).validate()
     # torch: imported once the run's config and the flags are checked (docs/cli.md, Start-up)
     from improved_gan.training.device import resolve_device
     from improved_gan.training.evaluate import evaluate_run

@@ -48,7 +48,7 @@ def register(subparsers) -> None:
     p.add_argument("--seeds", type=seed_list, default=list(range(10)), help="e.g. 0-9 (default) or 0,3,5")
     p.add_argument("--epochs", type=int, help="epochs per run (default: the preset's 300)")
     p.add_argument("--out", type=path_argument, default=Path("runs/table1"), help="folder for the runs and the table")
-    p.add_argument("--data-dir", help="folder holding mnist/ (else $IMPROVED_GAN_DATA)")
+    p.add_argument("--data-dir", type=path_argument, help="folder holding mnist/ (else $IMPROVED_GAN_DATA)")
     p.add_argument("--dataset", help="mnist (default) or mnist5k (the bundled digits, for a quick look)")
     p.add_argument("--jobs", type=int, default=1, help="runs trained at once (each gets cores/jobs threads)")
     p.add_argument("--stack", type=int, metavar="S",

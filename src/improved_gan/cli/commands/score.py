@@ -23,6 +23,7 @@ from improved_gan.errors import UserError
 from improved_gan.metrics.registry import INCEPTION, MNIST_CLASSIFIER, resolve_metrics
 from improved_gan.runs.guard import check_scores_can_be_written, check_unchanged_since
 from improved_gan.runs.layout import CONFIG, SCORES, checkpoint_identity
+from improved_gan.runs.out_paths import path_argument
 from improved_gan.source_names import check_image_count, describe_source
 from improved_gan.training.seeds import check_sample_seed
 
@@ -48,11 +49,12 @@ def register(subparsers) -> None:
         "(default: a run's training set; mnist for 28x28 grayscale)",
     )
     p.add_argument(
-        "--weights", help="Inception weights file (else $IMPROVED_GAN_INCEPTION_WEIGHTS, else torch's cache)"
+        "--weights", type=path_argument,
+        help="Inception weights file (else $IMPROVED_GAN_INCEPTION_WEIGHTS, else torch's cache)",
     )
     p.add_argument("--download-weights", action="store_true", help="download the Inception weights if not found")
     p.add_argument(
-        "--classifier",
+        "--classifier", type=path_argument,
         help="MNIST classifier file (default: the cached reference classifier, else the one `improved-gan "
         "classifier train` cached here)",
     )
@@ -60,7 +62,8 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, help="seed of the generator's z for a run folder (default 0; only with a run)")
     p.add_argument("--batch-size", type=int, default=100, help="images per forward pass (default 100)")
     p.add_argument(
-        "--data-dir", help="data root for dataset names (default: a run's own data_dir, else $IMPROVED_GAN_DATA)"
+        "--data-dir", type=path_argument,
+        help="data root for dataset names (default: a run's own data_dir, else $IMPROVED_GAN_DATA)",
     )
     p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:N")
     p.add_argument("--json", action="store_true", help="print the scores as one JSON object")
@@ -68,8 +71,8 @@ def register(subparsers) -> None:
 
 
 def _check_values(args: argparse.Namespace) -> bool:
-    """Positive counts, no empty values (checked before torch is imported); returns whether ``--splits`` was
-    given (its default is set once the metrics are imported)."""
+    """Positive counts, no empty values (an empty path is path_argument's); checked before torch is imported.
+    Returns whether ``--splits`` was given (its default is set once the metrics are imported)."""
     splits_given = args.splits is not None
     check_image_count(args.n, "--n")
     if args.seed is not None:
@@ -78,8 +81,7 @@ def _check_values(args: argparse.Namespace) -> bool:
     if (splits_given and args.splits < 1) or args.batch_size < 1:
         splits = args.splits if splits_given else "the default"
         raise UserError(f"--splits and --batch-size must be positive (got {splits}, {args.batch_size})")
-    for flag, value in (("--metrics", args.metrics), ("--reference", args.reference), ("--weights", args.weights),
-                        ("--classifier", args.classifier), ("--data-dir", args.data_dir)):
+    for flag, value in (("--metrics", args.metrics), ("--reference", args.reference)):
         if value is not None and not value.strip():  # "" would be the default, or the working directory
             raise UserError(f"{flag} is empty; give a value or leave it out")
     return splits_given

@@ -22,7 +22,8 @@ def register(subparsers) -> None:
         "(`improved-gan resume RUN`).",
     )
     p.add_argument("preset", nargs="?", help=f"one of: {', '.join(preset_names())}")
-    p.add_argument("--resume", metavar="RUN", help="an alias of `improved-gan resume RUN` (its flags only)")
+    p.add_argument("--resume", type=path_argument, metavar="RUN",
+                   help="an alias of `improved-gan resume RUN` (its flags only)")
     p.add_argument("--list", action="store_true", help="list the presets and exit")
     p.add_argument("--out", type=path_argument, help="run folder (default: runs/PRESET-DATASET-lLABELS-sSEED)")
     p.add_argument(
@@ -83,6 +84,8 @@ def _value_kind(field: str) -> dict:
     kind = value_type(field)
     if typing.get_origin(kind) is typing.Literal:
         return {"choices": typing.get_args(kind)}
+    if field == "data_dir":
+        return {"type": path_argument}  # a folder: never empty (apply_overrides takes its text)
     return {"type": kind} if kind in (int, float) else {}
 
 

@@ -143,7 +143,7 @@ def _add_invite(commands) -> None:
     i.add_argument("study", type=path_argument)
     who = i.add_mutually_exclusive_group(required=True)
     who.add_argument("--n", type=int, help="this many unlabelled invitations")
-    who.add_argument("--labels", type=Path, metavar="FILE",
+    who.add_argument("--labels", type=path_argument, metavar="FILE",
                      help="one invitation per line of FILE, labelled with it (e.g. participant ids)")
     i.add_argument("--out", type=path_argument, metavar="FILE.csv",
                    help="write label,code,link rows here (a new file) instead of printing them")
