@@ -189,6 +189,25 @@ def test_a_folder_in_place_of_the_store_is_named(study, capsys):
     one_line_error(capsys, ["turing", "results", str(study)], "turing.sqlite3 is a folder, not the study's SQLite")
 
 
+@pytest.mark.parametrize("argv", [["results"], ["token"], ["invite", "--n", "1"], ["serve", "--port", "1"]],
+                         ids=["results", "token", "invite", "serve"])
+def test_a_store_that_is_a_link_to_nothing_is_named(argv, study, tmp_path):
+    """A study's turing.sqlite3 that is a symbolic link to nothing (its disk not mounted, the file moved) was
+    "has no turing.sqlite3: it was created with an external database; pass the same --database URL"."""
+    from clitools import cli, tree
+
+    for name in ("turing.sqlite3", "turing.sqlite3-wal", "turing.sqlite3-shm"):
+        (study / name).unlink(missing_ok=True)
+    (study / "turing.sqlite3").symlink_to(tmp_path / "moved" / "turing.sqlite3")
+    before = tree(study)
+    result = cli("turing", argv[0], str(study), *argv[1:], check=False)
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr
+    assert result.stderr == (f"error: {study / 'turing.sqlite3'} is a symbolic link to {tmp_path / 'moved'}"
+                             "/turing.sqlite3, which does not exist; put the study's store back there (or mount the "
+                             "disk that holds it), or replace the link with the store itself\n")
+    assert tree(study) == before and not (tmp_path / "moved").exists()
+
+
 def test_a_locked_database_says_so(study, capsys, monkeypatch):
     """After SQLite's wait it said "check the --database URL, that its server is running, and that the file is
     a study store", none of which was wrong."""

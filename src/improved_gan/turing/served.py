@@ -62,17 +62,21 @@ class ServedStudy:
         """
         study_folder = StudyFolder(Path(folder).resolve())
         slug = study_folder.options().slug
-        if database_url is None and (study_folder.root / SQLITE_FILENAME).is_dir():
+        sqlite_file = study_folder.root / SQLITE_FILENAME
+        if database_url is None and sqlite_file.is_dir():
             raise ConfigError(
-                f"{study_folder.root / SQLITE_FILENAME} is a folder, not the study's SQLite store; "
-                "move it away and put the store back"
+                f"{sqlite_file} is a folder, not the study's SQLite store; move it away and put the store back"
             )
-        if database_url is None and not (study_folder.root / SQLITE_FILENAME).is_file():
+        if database_url is None and sqlite_file.is_symlink() and not sqlite_file.exists():
+            raise ConfigError(
+                f"{sqlite_file} is a symbolic link to {os.readlink(sqlite_file)}, which does not exist; put the "
+                "study's store back there (or mount the disk that holds it), or replace the link with the store itself"
+            )
+        if database_url is None and not sqlite_file.is_file():
             raise ConfigError(
                 f"{study_folder.root} has no {SQLITE_FILENAME}: it was created with an external "
                 "database; pass the same --database URL to serve it"
             )
-        sqlite_file = study_folder.root / SQLITE_FILENAME
         if database_url is None and not read_only and not (
             os.access(study_folder.root, os.W_OK) and os.access(sqlite_file, os.W_OK)
         ):
