@@ -84,6 +84,38 @@ def test_a_dry_run_of_a_new_folder_makes_nothing(tmp_path, capsys):
     assert not (tmp_path / "new").exists()
 
 
+def _times(folder) -> dict[str, int]:
+    """The modification time of ``folder`` and of everything under it (links not followed), in ns."""
+    paths = [folder, *sorted(folder.rglob("*"))]
+    return {str(p.relative_to(folder)): os.stat(p, follow_symlinks=False).st_mtime_ns for p in paths}
+
+
+@pytest.mark.parametrize("holds, status", [("a finished run", 2), ("the start of this run", 0), ("nothing", 0),
+                                           ("a user's files", 2), ("no folder yet", 0)])  # fmt: skip
+def test_a_dry_run_changes_nothing_in_its_out_folder(holds, status, tmp_path):
+    """``train ... --dry-run --out RUN`` changed RUN's modification time (the sixth sweep), and a new --out's the
+    folder's that would hold it: the check that it can be written made and removed a folder there. The real
+    command, in a fresh process; the times of everything in the test's folder, that folder's included."""
+    from clitools import cli
+
+    out = tmp_path / "out"
+    if holds == "a finished run":
+        fake_run(out, checkpoint=True)
+    elif holds == "the start of this run":  # its config.json, as the run writes it first
+        out.mkdir()
+        (out / "config.json").write_text(cli(*TRAIN, "--out", str(out), "--dry-run").stdout)
+    elif holds != "no folder yet":
+        out.mkdir()
+        if holds == "a user's files":
+            (out / "thesis.tex").write_text("x")
+    for path in [tmp_path, *tmp_path.rglob("*")]:
+        os.utime(path, ns=(10**18, 10**18), follow_symlinks=False)  # 2001: a dry run's time would stand out
+    before = _times(tmp_path)
+    result = cli(*TRAIN, "--out", str(out), "--dry-run", check=False)
+    assert result.returncode == status, result.stderr
+    assert _times(tmp_path) == before
+
+
 def test_a_width_pair_in_brackets_is_read(capsys):
     assert main(["train", "cifar10-fm", "--set", "d_widths=[64, 128]", "--dry-run"]) == 0
     assert json.loads(capsys.readouterr().out)["d_widths"] == [64, 128]

@@ -15,8 +15,9 @@ anything is computed or written, each refusal one line:
 - a path that is or lies inside a run folder, which holds only what its trainer writes
   (a resume would write over the rest);
 - a place that cannot be written (a read-only disk, a folder without write permission):
-  tried with a temporary entry, made and removed at once, since permissions alone cannot
-  tell (root may write to any folder, but to none on a read-only disk).
+  tried with a temporary entry, made and removed at once (the folder's times then put back),
+  since permissions alone cannot tell (root may write to any folder, but to none on a
+  read-only disk).
 """
 
 from __future__ import annotations
@@ -112,16 +113,30 @@ def check_writable(path: str | os.PathLike, flag: str = "--out", *, folder: bool
                    instead: str = "choose another path") -> None:
     """``path`` (a ``folder`` to make or fill, else a file to write) can be written: a temporary folder is made
     and removed in the folder that will hold it, or in its nearest existing ancestor when that is still to be
-    made. Call after the checks of kind (:func:`check_folder_path`, :func:`check_output_file`). ``instead``: what
-    the message tells the user to do."""
+    made, and that folder's times are put back (:func:`_put_back_times`), so a check changes nothing (``train
+    --dry-run``). Call after the checks of kind (:func:`check_folder_path`, :func:`check_output_file`).
+    ``instead``: what the message tells the user to do."""
     path = Path(os.path.abspath(path))
     holder = path if folder else path.parent
     existing = next((p for p in (holder, *holder.parents) if p.is_dir()), None)
     if existing is None:
         return
     try:
+        times = os.stat(existing)
         os.rmdir(tempfile.mkdtemp(prefix=".improved-gan-probe-", dir=existing))
     except OSError as err:
         where = "" if existing == holder else f" (in {existing}, the nearest folder that exists)"
         raise UserError(f"{flag} {path} cannot be written: {err.strerror or err}{where}; {instead} "
                         "(nothing was computed or written)") from None
+    _put_back_times(existing, times)
+
+
+def _put_back_times(folder: Path, before: os.stat_result) -> None:
+    """Give ``folder`` the access and modification times of ``before`` again: the probe's entry, made and removed,
+    changed its modification time (``train --dry-run --out RUN`` made RUN look just written). Where this user may
+    write in the folder but not set its times (a folder of another's, not as root), they stay changed; the change
+    time cannot be put back by anyone."""
+    try:
+        os.utime(folder, ns=(before.st_atime_ns, before.st_mtime_ns))
+    except OSError:
+        pass
