@@ -186,3 +186,31 @@ def test_remove_stopped_after_its_delete_says_the_study_was_removed(make_study, 
     assert status == 143 and f"removed study {created.slug!r}" in out, (status, out, err)
     assert err.strip().splitlines()[-1] == (f"terminated (SIGTERM) once study {created.slug!r} was removed from "
                                             "the database"), err
+
+
+def test_a_second_invite_into_the_same_new_file_is_refused_and_stores_nothing(make_study, capsys, tmp_path,
+                                                                               monkeypatch):
+    """The seventh sweep's race: two `invite --n 3 --out inv.csv` at once (the file new) both exited 0; the study
+    got 6 invitations and inv.csv held 3 codes, 3 valid seats nobody saw. Here the other invite runs, whole,
+    between this one's check of the file and its publishing (as this one's bytes are synced)."""
+    from improved_gan.utils import atomic
+
+    created = make_study(invitations=0)
+    out = tmp_path / "inv.csv"
+    fsync, argv = atomic.os.fsync, ["turing", "invite", str(created.folder), "--n", "3", "--out", str(out)]
+
+    def the_other_invite_first(fd):
+        monkeypatch.setattr(atomic.os, "fsync", fsync)  # the other invite's own write is not hooked
+        assert main(argv) == 0
+        fsync(fd)
+
+    monkeypatch.setattr(atomic.os, "fsync", the_other_invite_first)
+    assert main(argv) == 2
+    printed, err = capsys.readouterr()
+    assert printed == f"wrote 3 invitations to {out} (keep it private: each code is a seat)\n"  # the other's
+    said = err.splitlines()[-1]
+    assert said == (f"error: {out} appeared meanwhile (another process wrote it); invitation codes are shown once, "
+                    "so choose a new file (no invitation was made)"), err
+    shown = shown_codes(out.read_text())
+    assert len(shown) == 3 and {security.hash_token(code) for code in shown} == stored_code_hashes(created)
+    assert sorted(os.listdir(tmp_path)) == sorted([created.folder.name, "inv.csv"])  # no temporary file

@@ -54,7 +54,7 @@ from improved_gan.turing.invitations import (
 )
 from improved_gan.turing.selection import check_selection
 from improved_gan.turing.serve_options import check_port, check_serve_options
-from improved_gan.utils.atomic import atomic_write_text
+from improved_gan.utils.atomic import AppearedMeanwhile, atomic_write_text
 from improved_gan.utils.signals import stop_signals_deferred
 
 DATABASE_ENV = "IMPROVED_GAN_TURING_DATABASE"
@@ -383,8 +383,14 @@ def _commit_then_show() -> Iterator[Callable[[], None]]:
 
 
 def _write_invitations(path: Path, table: str) -> None:
+    """Publish ``table`` at ``path`` without replacing: the file, new when checked, may have been written meanwhile
+    by another invite (two at once both exited 0, the second's file replacing the first's codes: seats nobody saw);
+    then this call stores nothing."""
     try:
-        atomic_write_text(path, table)
+        atomic_write_text(path, table, replace=False)
+    except AppearedMeanwhile as err:
+        raise UserError(f"{err}; invitation codes are shown once, so choose a new file (no invitation was "
+                        "made)") from None
     except OSError as err:  # a full disk: its message alone names neither the file nor what became of the codes
         raise UserError(f"cannot write {path} ({err.strerror or err}); no invitation was made") from None
 
