@@ -169,3 +169,94 @@ def test_a_staging_folder_that_cannot_be_removed_is_named(tmp_path, monkeypatch)
         SampleFiles(tmp_path / "pngs", 5).write(np.zeros((5, 4, 4, 1), np.uint8))
     (staging,) = tmp_path.iterdir()
     assert str(staging) in str(said.value) and staging.name.startswith(".pngs.")
+
+
+def _their_file_appears_before_publishing(monkeypatch, out: Path) -> None:
+    """Another process writes ``out`` as this write's bytes are synced: after check_out, before the publish."""
+    from improved_gan.utils import atomic
+
+    fsync = atomic.os.fsync
+
+    def fsync_then_theirs(fd):
+        fsync(fd)
+        if not out.exists():
+            out.write_bytes(b"theirs")
+
+    monkeypatch.setattr(atomic.os, "fsync", fsync_then_theirs)
+
+
+@pytest.mark.parametrize("name", ["s.png", "s.npz"])
+def test_a_new_file_that_appeared_meanwhile_is_not_replaced(tmp_path, monkeypatch, name):
+    """The seventh sweep: two `sample --out f.png` at once (no --overwrite) both said "wrote 100 samples to
+    f.png", the second's file replacing the first's (4 of 4 tries, .png and .npz)."""
+    out = tmp_path / name
+    files = SampleFiles(out, 3)
+    files.check_out()
+    _their_file_appears_before_publishing(monkeypatch, out)
+    with pytest.raises(UserError) as refused:
+        files.write(np.zeros((3, 4, 4, 1), np.uint8))
+    assert str(refused.value) == (f"{out} appeared meanwhile (another process wrote it); name a new "
+                                  f".{name[-3:]} file (nothing was written)")
+    assert out.read_bytes() == b"theirs" and os.listdir(tmp_path) == [name]  # no temporary file left
+
+
+def test_overwrite_still_replaces_a_file_that_sample_wrote(tmp_path):
+    images = np.zeros((3, 4, 4, 1), np.uint8)
+    SampleFiles(tmp_path / "s.npz", 3).write(images)
+    SampleFiles(tmp_path / "s.npz", 3, overwrite=True).write(images + 1)
+    assert np.array_equal(np.load(tmp_path / "s.npz")["x"], images + 1) and os.listdir(tmp_path) == ["s.npz"]
+
+
+def test_a_png_folder_another_process_wrote_meanwhile_is_named_so(tmp_path, monkeypatch):
+    """The loser removed its staging folder but said `error: Directory not empty: .../.pngs.XXXX.partial`,
+    naming its own hidden folder."""
+    out = tmp_path / "pngs"
+    real = Path.write_bytes
+
+    def theirs_first(path, data):
+        if not out.exists():
+            out.mkdir()
+            real(out / "000000.png", b"theirs")
+        return real(path, data)
+
+    monkeypatch.setattr(Path, "write_bytes", theirs_first)
+    with pytest.raises(UserError) as refused:
+        SampleFiles(out, 3).write(np.zeros((3, 4, 4, 1), np.uint8))
+    assert str(refused.value) == (f"another process wrote {out} meanwhile; name a new folder (nothing was "
+                                  "written)")
+    assert os.listdir(tmp_path) == ["pngs"] and os.listdir(out) == ["000000.png"]
+
+
+@pytest.mark.parametrize("name", ["f.png", "f.npz", "pngs"])
+def test_two_samples_into_the_same_new_out_one_is_refused(tmp_path, monkeypatch, capsys, name):
+    """End to end: `sample RUN --seed 2 --out OUT` runs, whole, while `--seed 1 --out OUT` is writing (once its
+    bytes are synced, or its first PNG written); the first is refused in one line, exit 2, and leaves nothing."""
+    from improved_gan.cli.main import main
+    from improved_gan.training import sampling
+    from improved_gan.utils import atomic
+
+    run, out = fake_run(tmp_path / "run", checkpoint=True), tmp_path / name
+    monkeypatch.setattr(sampling, "sample_images",
+                        lambda run, n, seed, device: np.full((n, 4, 4, 1), seed, np.uint8))
+    owner, attribute = (Path, "write_bytes") if name == "pngs" else (atomic.os, "fsync")
+    real = getattr(owner, attribute)
+
+    def the_other_sample_first(*args):
+        monkeypatch.setattr(owner, attribute, real)
+        assert main(["sample", str(run), "--n", "4", "--seed", "2", "--out", str(out)]) == 0
+        return real(*args)
+
+    monkeypatch.setattr(owner, attribute, the_other_sample_first)
+    assert main(["sample", str(run), "--n", "4", "--seed", "1", "--out", str(out)]) == 2
+    printed, err = capsys.readouterr()
+    assert printed == f"wrote 4 samples to {out}\n"  # the other's line only
+    said = (f"{out} appeared meanwhile (another process wrote it); name a new .{name[-3:]} file" if name != "pngs"
+            else f"another process wrote {out} meanwhile; name a new folder")
+    assert err == f"error: {said} (nothing was written)\n", err
+    assert sorted(os.listdir(tmp_path)) == sorted(["run", name])  # no temporary file or staging folder
+    theirs = np.full((4, 4, 4, 1), 2, np.uint8)  # the other call's images, --seed 2
+    if name == "f.png":
+        with Image.open(out) as grid:
+            assert np.array_equal(np.asarray(grid), make_grid(theirs)[..., 0])
+    else:
+        assert np.array_equal(np.load(out)["x"] if name == "f.npz" else read_image_folder(out), theirs)

@@ -13,6 +13,7 @@ only such a file (:func:`written_by_sample`), never one of the user's.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import struct
@@ -27,7 +28,7 @@ from improved_gan.config import MAX_SAMPLE_GRID
 from improved_gan.errors import UserError
 from improved_gan.runs.guard import enclosing_run
 from improved_gan.runs.out_rules import check_out_file, check_out_folder
-from improved_gan.utils.atomic import atomic_open, atomic_write_bytes, current_umask
+from improved_gan.utils.atomic import AppearedMeanwhile, atomic_open, atomic_write_bytes, current_umask
 from improved_gan.utils.signals import stop_signals_deferred
 
 MAX_SAMPLES = 1_000_000
@@ -111,16 +112,24 @@ class SampleFiles:
         return True
 
     def write(self, images: np.ndarray) -> None:
-        """Write ``images`` (uint8 ``[n, H, W, C]``) in the format; a grid and an ``.npz`` carry :data:`WRITER`."""
-        if self.format == "grid":
-            from improved_gan.utils.image_grid import make_grid, png_bytes  # PIL: once there is something to write
+        """Write ``images`` (uint8 ``[n, H, W, C]``) in the format; a grid and an ``.npz`` carry :data:`WRITER`.
 
-            atomic_write_bytes(self.out, png_bytes(make_grid(images), text={PNG_MARK: WRITER}))
-        elif self.format == "npz":
-            with atomic_open(self.out, "wb") as f:
-                np.savez_compressed(f, x=images, **{NPZ_MARK: np.array(WRITER)})
-        else:
-            _write_folder(images, self.out)
+        Without ``overwrite`` the file is published without replacing (the name was free at :meth:`check_out`;
+        two calls at once both said they wrote it, the second's file replacing the first's): one written
+        meanwhile by another process is refused, this call's temporary file removed."""
+        try:
+            if self.format == "grid":
+                from improved_gan.utils.image_grid import make_grid, png_bytes  # PIL: once there is something to write
+
+                atomic_write_bytes(self.out, png_bytes(make_grid(images), text={PNG_MARK: WRITER}),
+                                   replace=self.overwrite)
+            elif self.format == "npz":
+                with atomic_open(self.out, "wb", replace=self.overwrite) as f:
+                    np.savez_compressed(f, x=images, **{NPZ_MARK: np.array(WRITER)})
+            else:
+                _write_folder(images, self.out)
+        except AppearedMeanwhile as err:
+            raise UserError(f"{err}; name a new {self._kind} (nothing was written)") from None
 
 
 def written_by_sample(path: Path) -> bool:
@@ -179,9 +188,12 @@ def _write_folder(images: np.ndarray, folder: Path) -> None:
         for i, image in enumerate(images):
             (staging / f"{i:0{width}d}.png").write_bytes(png_bytes(image))
         os.replace(staging, folder)  # rename(2) replaces an empty folder; one filled meanwhile is refused
-    except BaseException:
+    except BaseException as err:
         if staging is not None:
             _remove_staging(staging, folder)
+        if isinstance(err, OSError) and err.errno in (errno.ENOTEMPTY, errno.EEXIST) and err.filename == str(staging):
+            raise UserError(f"another process wrote {folder} meanwhile; name a new folder (nothing was "
+                            "written)") from None  # not the staging folder's name: the user never named it
         raise
 
 
