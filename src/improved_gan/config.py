@@ -48,9 +48,15 @@ BUNDLED_DATASETS = frozenset({"mnist5k"})
 NUM_CLASSES = {"mnist": 10, "mnist5k": 10, "cifar10": 10, "svhn": 10}
 """Classes of the registered datasets (labels are balanced over them)."""
 
-DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
-"""The device names a run takes. Whether this machine has the device is asked where a command resolves it,
-before it writes anything (:func:`improved_gan.training.device.resolve_device`)."""
+DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:(0|[1-9][0-9]{0,2}))?", re.ASCII)
+"""The device names a run takes: a GPU's index in ASCII digits without leading zeros (torch refuses ``cuda:01``
+and an Arabic-Indic digit, which ``\\d`` matched), up to :data:`MAX_GPU_INDEX`. Whether this machine has the device is
+asked where a command resolves it, before it writes anything
+(:func:`improved_gan.training.device.resolve_device`)."""
+
+MAX_GPU_INDEX = 127
+"""The largest GPU index torch reads as it is: its device index is an 8-bit integer (``cuda:128`` becomes
+``cuda:-128``, ``cuda:32767`` plain ``cuda``; a longer number is a RuntimeError)."""
 
 DEVICE_NAMES = "auto, cpu, cuda or cuda:N"
 
@@ -61,9 +67,11 @@ MPS_REFUSED = ("Apple's mps is not supported (the evaluation and the historical 
 def device_problem(value: str, name: str = "device") -> str | None:
     """Why ``value`` is not a device name a run takes (:data:`DEVICE_PATTERN`), or None; the one spelling of
     that refusal, for ``config.json``, ``--device`` and ``--set device=...`` alike."""
-    if DEVICE_PATTERN.fullmatch(value):
+    if DEVICE_PATTERN.fullmatch(value) and int(value.partition(":")[2] or 0) <= MAX_GPU_INDEX:
         return None
     said = f"{name} must be {DEVICE_NAMES} (got {value!r})"
+    if value.startswith("cuda:"):
+        return f"{said}: N is a GPU's index, 0 to {MAX_GPU_INDEX} in digits 0-9 without leading zeros"
     return f"{said}: {MPS_REFUSED}" if value.split(":")[0] == "mps" else said
 
 

@@ -82,6 +82,8 @@ REFUSED = {
     "eval-mps": (["eval", "{tmp}/run", "--device", "mps"], 2, "Apple's mps is not supported"),
     "sample-bad-device": (["sample", "{tmp}/run", "--out", "{tmp}/s.png", "--device", "cuda:x"], 2,
                           "--device must be auto, cpu, cuda or cuda:N (got 'cuda:x')"),
+    "train-device-leading-zero": (["train", "mnist-fm", "--dry-run", "--device", "cuda:01"], 2,  # torch's traceback
+                                  "device must be auto, cpu, cuda or cuda:N (got 'cuda:01')"),
     "resume-mps": (["resume", "{tmp}/run", "--device", "mps"], 2, "Apple's mps is not supported"),
     "score-no-source": (["score"], 2, "the following arguments are required: source"),
     "score-bad-splits": (["score", "mnist:test", "--splits", "0"], 2, "--splits and --batch-size must be positive"),

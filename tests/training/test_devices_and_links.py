@@ -124,6 +124,59 @@ def test_resolve_device_is_the_one_check_of_names_and_of_this_machine(monkeypatc
         assert says in str(err.value)
 
 
+# A name the rule let through that torch refuses or misreads: a traceback (exit 1) after 4-5 s, on every command
+# that takes --device. cuda:01 and cuda:\u0663 (an Arabic-Indic three, which \d matched) are "Invalid device
+# string" to torch; cuda:99999999999999999999 overflows; torch's device index is an 8-bit integer, so cuda:128
+# becomes cuda:-128 and cuda:32767 becomes plain cuda.
+ODD_GPU_NAMES = ["cuda:01", "cuda:00", "cuda:\u0663", "cuda:99999999999999999999", "cuda:128", "cuda:32767",
+                 "cuda:+1", "cuda:-1", "cuda: 1", "cuda:1 ", "cuda:", "CUDA:0", "cuda:\uff11"]
+
+
+@pytest.mark.parametrize("name", ODD_GPU_NAMES)
+def test_a_gpu_index_is_ascii_digits_without_leading_zeros_and_fits_torch(name):
+    from improved_gan.config import device_problem
+
+    said = device_problem(name, "--device")
+    assert said.startswith(f"--device must be auto, cpu, cuda or cuda:N (got {name!r})"), said
+    assert name.startswith("CUDA") or said.endswith("N is a GPU's index, 0 to 127 in digits 0-9 without leading zeros")
+
+
+@pytest.mark.parametrize("name", ["auto", "cpu", "cuda", "cuda:0", "cuda:7", "cuda:10", "cuda:127"])
+def test_the_names_a_run_takes_are_names_torch_reads_as_they_are(name):
+    from improved_gan.config import device_problem
+
+    assert device_problem(name) is None
+    assert name == "auto" or str(torch.device(name)) == name
+
+
+def test_train_dry_run_on_an_odd_gpu_name_is_one_line(tmp_path):
+    """The command of the issue, in a fresh interpreter as a user runs it."""
+    out = tmp_path / "x"
+    result = cli("train", "mnist-fm", "--dataset", "mnist5k", "--dry-run", "--out", str(out), "--device", "cuda:01",
+                 check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith("error: "), result.stderr
+    assert "device must be auto, cpu, cuda or cuda:N (got 'cuda:01')" in result.stderr
+    assert result.stderr.count("\n") == 1 and result.stdout == "" and not out.exists(), result.stderr
+
+
+@pytest.mark.parametrize("name", ["cuda:01", "cuda:\u0663", "cuda:99999999999999999999"])
+def test_every_command_refuses_an_odd_gpu_name_in_one_line(name, run_copy, tmp_path, capsys):
+    before = files(run_copy)
+    said = f"device must be auto, cpu, cuda or cuda:N (got {name!r})"
+    flag = ["--device", name]
+    for argv in (["eval", str(run_copy), *flag], ["score", str(run_copy), *flag],
+                 ["sample", str(run_copy), "--out", str(tmp_path / "s.png"), *flag],
+                 ["resume", str(run_copy), "--epochs", "5", *flag],
+                 ["train", "--resume", str(run_copy), "--epochs", "5", *flag],
+                 ["ablate", "table3", "--dry-run", "--out", str(tmp_path / "t"), *flag],
+                 ["train", "mnist-fm", *TINY, "--dry-run", "--out", str(tmp_path / "x"), *flag],
+                 ["train", "mnist-fm", *TINY, "--out", str(tmp_path / "x"), *flag],
+                 ["train", "mnist-fm", *TINY, "--set", f"device={name}", "--out", str(tmp_path / "x")]):
+        assert _refused(capsys, argv, said) == "", argv
+    assert files(run_copy) == before and sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
 # -- links -----------------------------------------------------------------------------------------------------------
 
 def _link_samples_to_yours(run: Path, yours: Path, epoch: int) -> Path:
