@@ -301,3 +301,48 @@ def test_a_study_folder_that_is_a_link_to_nothing_is_refused(pools):
     assert result.stderr == (f"error: the study folder {pools / 'link'} is a symbolic link to {pools / 'elsewhere'}, "
                              "which does not exist; make that folder, or choose another path (nothing was written)\n")
     assert tree(pools) == before and not (pools / "elsewhere").exists()
+
+
+IN_MEMORY = "an in-memory database keeps nothing; name a file (sqlite:///path/turing.sqlite3)"
+
+
+def _refused_alone(result, said: str) -> None:
+    """``result`` (clitools.cli's) exited with status 2 and the one line ``error: SAID``, no traceback."""
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", f"error: {said}\n"), result.stderr
+
+
+@pytest.mark.parametrize("command", EMPTY_DATABASE)
+def test_an_in_memory_database_is_refused_by_every_command(command, tmp_path):
+    """`--database sqlite:///` was SQLAlchemy's TypeError "Invalid argument(s) 'max_overflow','pool_timeout' sent
+    to create_engine()" (exit status 1; create's only after reading its pools), on every command with
+    --database (the seventh sweep)."""
+    from clitools import cli
+
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in EMPTY_DATABASE[command]]
+    _refused_alone(cli("turing", *argv, "--database", "sqlite:///", check=False), f"--database sqlite:///: {IN_MEMORY}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing made (no store, no study)
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "sqlite+pysqlite:///"])
+@pytest.mark.parametrize("where", ["flag", "variable"])
+def test_every_spelling_of_an_in_memory_database_is_refused(url, where, tmp_path):
+    from clitools import cli
+
+    flag, env = (["--database", url], {}) if where == "flag" else ([], {"IMPROVED_GAN_TURING_DATABASE": url})
+    _refused_alone(cli("turing", "remove", "--yes", "st0", *flag, check=False, env=env),
+                   f"--database {url}: {IN_MEMORY}")
+
+
+def test_a_query_string_on_a_sqlite_url_is_refused_before_anything_is_removed(study, pools):
+    """`remove --yes --database sqlite:////ST/turing.sqlite3?mode=ro` removed the study: SQLAlchemy ignored
+    ``?mode=ro`` with a warning (the seventh sweep)."""
+    from clitools import cli, tree
+
+    slug = json.loads((study / "study.json").read_text())["options"]["slug"]
+    before = tree(pools)
+    for command in (["remove", "--yes", slug], ["results", str(study)]):
+        url = f"sqlite:///{study}/turing.sqlite3?mode=ro"
+        _refused_alone(cli("turing", *command, "--database", url, check=False),
+                       f"--database {url}: a SQLite URL takes no query string (?mode=ro would not be applied); "
+                       "name the file alone (sqlite:///path/turing.sqlite3)")
+    assert tree(pools) == before

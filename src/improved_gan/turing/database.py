@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from improved_gan.errors import ConfigError
@@ -63,6 +63,32 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def parse_url(url: str) -> URL:
+    """``url`` parsed (SQLAlchemy's URL), or ConfigError when it is not one the store can keep studies in: the one
+    check of a database URL, made by every command where it reads ``--database`` (before any other work) and by
+    :func:`open_engine`. A SQLite URL must name a file (an in-memory database keeps nothing, and SQLAlchemy's
+    pool for one refused the engine's settings with a TypeError) and have no query string (SQLAlchemy ignored
+    ``?mode=ro`` with a warning: a command given it wrote). Only a SQLite URL is said back: another may hold a
+    password."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            f"not a database URL: {url!r} (expected e.g. sqlite:///path/turing.sqlite3 "
+            "or postgresql+psycopg://user@host/dbname)"
+        ) from None
+    if parsed.get_backend_name() != "sqlite":
+        return parsed
+    said = f"--database {url if parsed.password is None else parsed.render_as_string(hide_password=True)}"
+    if parsed.query:
+        query = url.partition("?")[2]
+        raise ConfigError(f"{said}: a SQLite URL takes no query string (?{query} would not be applied); "
+                          "name the file alone (sqlite:///path/turing.sqlite3)")
+    if not parsed.database or parsed.database == ":memory:":
+        raise ConfigError(f"{said}: an in-memory database keeps nothing; name a file (sqlite:///path/turing.sqlite3)")
+    return parsed
+
+
 def open_engine(url: str, *, read_only: bool = False, must_exist: bool = False) -> Engine:
     """An engine for ``url``, with SQLite set up for concurrent, durable writes.
 
@@ -73,13 +99,7 @@ def open_engine(url: str, *, read_only: bool = False, must_exist: bool = False) 
     then), an unreadable one, a folder in its place or a file that is not a
     SQLite database is a :class:`ConfigError`.
     """
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise ConfigError(
-            f"not a database URL: {url!r} (expected e.g. sqlite:///path/turing.sqlite3 "
-            "or postgresql+psycopg://user@host/dbname)"
-        ) from None
+    parsed = parse_url(url)
     try:
         if parsed.get_backend_name() == "sqlite":
             return _sqlite_engine(_checked_sqlite_url(parsed, read_only, must_exist), read_only=read_only)
@@ -94,10 +114,7 @@ def open_engine(url: str, *, read_only: bool = False, must_exist: bool = False) 
 
 def _checked_sqlite_url(parsed, read_only: bool, must_exist: bool = False) -> str:
     """The SQLite URL to open, after checking its file; ``?mode=ro`` for ``read_only``."""
-    database = parsed.database
-    if not database or database == ":memory:":
-        return parsed.render_as_string(hide_password=False)
-    path = Path(database)
+    path = Path(parsed.database)  # a file's (parse_url)
     if path.is_dir():
         raise ConfigError(f"the SQLite database {path} is a folder; give the path of a file")
     if path.exists():

@@ -204,6 +204,10 @@ def _plain_errors(command):
             instead = (f"leave it out for {args.database_left_out}" if args.database_left_out is not None
                        else f"set ${DATABASE_ENV} and leave it out")
             raise UserError(f"--database is empty; give a database URL, or {instead}")
+        if args.database is not None:  # before the command's work (create reads its pools first)
+            from improved_gan.turing.database import parse_url
+
+            parse_url(args.database)
         try:
             return command(args)
         except UserError:
