@@ -77,7 +77,9 @@ def mnist_fm_paper() -> TrainConfig:
 
     Measured failure rate (docs/stability.md, study 2: the demo's setting,
     mnist5k with 100 labels, float32, an AVX2 host): D overpowered G in 1 of
-    20 seeds by epoch 40, 5% [0.1, 25] (seed 9, at epoch 32). On full MNIST
+    20 seeds by epoch 40, 5% [0.1, 25] (seed 9, at epoch 32); on an AVX-512
+    host (study 6, seeds 0-19, epoch 25): 1 of 20 in float32, 18 of 20 with
+    bf16 products (``--precision bf16``). On full MNIST
     (study 3, float32, AVX2): 0 of 10 seeds failed through epoch 20, 0% [0,
     31], 246-401 errors of 10,000 there (not measured further); seeds 0-4
     were healthy to epoch 14 on an AVX-512 host too. The demo
