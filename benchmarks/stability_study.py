@@ -70,6 +70,8 @@ STUDIES = {
             "fp32-noise5": {"precision": "fp32", "d_input_noise": 0.5},       # stronger noise on D's input
             "fp32-lr5e-4": {"precision": "fp32", "lr": 0.0005},               # half the paper's learning rate
             "bf16-noise5": {"precision": "bf16", "d_input_noise": 0.5},       # the default's remedy, in bf16
+            "bf16-generator": {"precision": "bf16", "bf16_players": "generator"},          # D's products float32
+            "bf16-discriminator": {"precision": "bf16", "bf16_players": "discriminator"},  # G's products float32
         },
     },
 }

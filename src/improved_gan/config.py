@@ -252,6 +252,8 @@ class TrainConfig:
     device: str = option(                        # auto: cuda when present, else cpu
         "auto", _device_name, resume=SESSION, flag="auto, cpu, cuda, cuda:N")
     precision: Precision = option("auto", resume=SESSION, flag="")  # bf16 autocast where the hardware has it
+    bf16_players: Literal["both", "generator", "discriminator"] = option(  # whose products run in bf16 under
+        "both", added=True)                      # precision=bf16 (the other player's stay float32)
     fast_step: bool = option(False, resume=SESSION)  # training/steps/fast's fused step (mnist-fm; docs/speed.md)
     eval_batch_size: int = option(1000, POSITIVE, resume=SESSION)
     sample_grid: int = option(                   # images in each epoch's sample grid
@@ -293,7 +295,7 @@ class TrainConfig:
             if problem is not None:
                 problems.append(problem)
         problems += self._label_problems() + self._data_problems() + self._imagenet_problems()
-        problems += self._schedule_problems()
+        problems += self._schedule_problems() + self._precision_problems()
         if self.architecture == "mnist-mlp" and self.generator_norm == "virtual":
             problems.append("virtual batch norm is implemented for the cifar-conv generator only")
         if problems:
@@ -338,6 +340,18 @@ class TrainConfig:
         return [f"{name}: dataset {self.dataset} has no split {getattr(self, name)!r}; valid splits: "
                 f"{', '.join(spec.splits)}"
                 for name in ("train_split", "eval_split") if spec is not None and getattr(self, name) not in spec.splits]
+
+    def _precision_problems(self) -> list[str]:
+        """``bf16_players`` names a part of a bf16 step: it needs ``precision=bf16`` and the alternating steps."""
+        if self.bf16_players == "both":
+            return []
+        if self.precision != "bf16":
+            return [f"bf16_players={self.bf16_players} needs precision=bf16 (got precision={self.precision}); "
+                    "set precision=bf16, or leave bf16_players at both"]
+        if self.update == "simultaneous":
+            return [f"bf16_players={self.bf16_players} is implemented for alternating updates only; "
+                    "leave bf16_players at both with update=simultaneous"]
+        return []
 
     def _imagenet_problems(self) -> list[str]:
         """The ImageNet fields' pairings (mode supervised or gan, the image folder, simultaneous updates)."""

@@ -48,6 +48,10 @@ def test_auto_is_float32_even_where_bf16_is_native_and_pays(monkeypatch, native,
 def test_the_run_says_what_it_computes_in_and_why():
     assert describe_precision("auto", "fp32").startswith("fp32 (auto: bf16 and TF32 products are not shown safe")
     assert describe_precision("bf16", "bf16") == "bf16 (chosen)"
+    assert describe_precision("bf16", "bf16", "generator") == (
+        "bf16 (chosen, the generator's products only; the discriminator's float32)")
+    assert describe_precision("bf16", "bf16", "discriminator") == (
+        "bf16 (chosen, the discriminator's products only; the generator's float32)")
 
 
 def test_float32_on_cuda_is_float32():

@@ -155,6 +155,35 @@ def test_make_step_refuses_other_dtypes_and_devices():
         make_step(fm, generator, discriminator, device=torch.device("cuda"), dtype=torch.float32)
 
 
+@pytest.mark.parametrize("players", ["both", "generator", "discriminator"])
+def test_bf16_players_puts_only_the_named_players_products_in_bfloat16(players):
+    config = dataclasses.replace(get_preset("mnist-fm-paper"), precision="bf16", bf16_players=players).validate()
+    generator, discriminator, x, y = networks(config)
+    seen = {"generator": set(), "discriminator": set()}
+    generator.register_forward_hook(lambda m, i, out: seen["generator"].add(out.dtype))
+    discriminator.register_forward_hook(lambda m, i, out: seen["discriminator"].add(out.logits.dtype))
+    step = make_step(config, generator, discriminator, device=CPU, dtype=torch.bfloat16)
+    stats = step.discriminator_step(x[:BATCH], x[BATCH : 2 * BATCH], y[BATCH : 2 * BATCH])
+    stats.update(step.generator_step(x[:BATCH]))
+    expected = {name: {torch.bfloat16 if players in ("both", name) else torch.float32}
+                for name in ("generator", "discriminator")}
+    assert seen == expected
+    assert all(torch.isfinite(v) and v.dtype == torch.float32 for v in stats.values() if v.is_floating_point())
+
+
+def test_bf16_players_other_than_both_runs_the_reference_step_and_needs_bf16():
+    config = dataclasses.replace(get_preset("mnist-fm"), precision="bf16", bf16_players="generator", fast_step=True)
+    generator, discriminator, *_ = networks(config)
+    step = make_step(config, generator, discriminator, device=CPU, dtype=torch.bfloat16)
+    assert step.info.kind == "reference" and "does not implement" in step.info.describe()
+    with pytest.raises(ConfigError, match="bf16_players=discriminator needs precision=bf16 .got precision=auto."):
+        dataclasses.replace(get_preset("mnist-fm"), bf16_players="discriminator").validate()
+    simultaneous = dataclasses.replace(get_preset("mnist-fm"), precision="bf16", bf16_players="generator",
+                                       update="simultaneous")
+    with pytest.raises(ConfigError, match="alternating updates only"):
+        simultaneous.validate()
+
+
 # -- schedule and batches -------------------------------------------------------------------------
 
 def test_learning_rate_schedule_of_the_paper_time_script():

@@ -137,9 +137,16 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     return precision
 
 
-def describe_precision(precision: str, resolved: str) -> str:
-    """What the run computes in and why, for its first log line: ``fp32 (auto: ...)``, ``bf16 (chosen)``."""
-    return f"{resolved} ({AUTO_REASON})" if precision == "auto" else f"{resolved} (chosen)"
+def describe_precision(precision: str, resolved: str, players: str = "both") -> str:
+    """What the run computes in and why, for its first log line: ``fp32 (auto: ...)``, ``bf16 (chosen)``,
+    ``bf16 (chosen, the generator's products only; the discriminator's float32)`` (``players``: the config's
+    ``bf16_players``)."""
+    if precision == "auto":
+        return f"{resolved} ({AUTO_REASON})"
+    if resolved == "bf16" and players != "both":
+        other = "discriminator" if players == "generator" else "generator"
+        return f"{resolved} (chosen, the {players}'s products only; the {other}'s float32)"
+    return f"{resolved} (chosen)"
 
 
 def configure_cuda() -> None:

@@ -159,7 +159,7 @@ class Trainer:
         if channels_last and self.data is not None:
             self.data.to_channels_last()
         self._say(f"data: {self._describe_data()}; device {self.device}, precision "
-                  f"{describe_precision(config.precision, self.precision)}")
+                  f"{describe_precision(config.precision, self.precision, config.bf16_players)}")
 
         # -- networks, optimisers, averages ------------------------------------------------
         self._build_networks(channels_last)
@@ -390,7 +390,7 @@ class Trainer:
                      f"{config.batch_size // self.dist.world_size} examples per process and step")
         if self.epoch == 0:
             log.info(f"start {config.preset} on {config.dataset} ({self.device}, "
-                     f"{describe_precision(config.precision, self.precision)})")
+                     f"{describe_precision(config.precision, self.precision, config.bf16_players)})")
         else:
             log.info(f"resume at epoch {self.epoch} of {config.epochs}")
         (announce if config.fast_step else log.info)(f"training step: {self.step.info.describe()}")

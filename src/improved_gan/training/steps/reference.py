@@ -38,6 +38,11 @@ def in_loss_precision(x: Tensor) -> Tensor:
     return x.to(torch.promote_types(x.dtype, torch.float32))
 
 
+def _player_dtype(dtype: torch.dtype, config: TrainConfig, player: str) -> torch.dtype:
+    """The products' dtype of one player: ``dtype``, unless ``config.bf16_players`` keeps this one in float32."""
+    return dtype if config.bf16_players in ("both", player) else torch.float32
+
+
 def _has_cross_sample_layers(model: nn.Module) -> bool:
     """True when an example's output depends on the rest of its batch (e.g. minibatch features)."""
     return bool(getattr(model, "cross_sample", False))
@@ -50,7 +55,9 @@ class ReferenceStep:
         config: the run's configuration.
         generator, discriminator: the two players (already initialised, on one device).
         dtype: the matrix products' dtype: float32, or bfloat16 through autocast
-            (master weights, optimiser state and losses stay float32).
+            (master weights, optimiser state and losses stay float32). With bfloat16,
+            ``config.bf16_players`` says whose products use it (``"both"``, or only the
+            ``"generator"``'s or the ``"discriminator"``'s; the other's stay float32).
     """
 
     kind = "reference"
@@ -67,7 +74,8 @@ class ReferenceStep:
         self.generator = generator
         self.discriminator = discriminator
         self.info = StepInfo(self.kind, dtype)
-        self.autocast = autocast_for(dtype, discriminator)
+        self.autocast_g = autocast_for(_player_dtype(dtype, config, "generator"), generator)
+        self.autocast_d = autocast_for(_player_dtype(dtype, config, "discriminator"), discriminator)
         self._d_trainable = self._trainable(discriminator)
         self.opt_d = make_optimizer(config, self._d_trainable)
         self.opt_g = make_optimizer(config, self._trainable(generator))
@@ -118,9 +126,9 @@ class ReferenceStep:
     def discriminator_step(self, x_unl: Tensor, x_lab: Tensor | None, y_lab: Tensor | None) -> dict[str, Tensor]:
         """One Adam step on D's loss. Shapes: ``x_* [B, C, H, W]``, ``y_lab [B]``."""
         z = self.generator.sample_latent(len(x_unl))
-        with torch.no_grad(), self.autocast():
+        with torch.no_grad(), self.autocast_g():
             x_gen = self.generator(z)
-        with self.autocast():
+        with self.autocast_d():
             if x_lab is not None:
                 out_lab, out_unl, out_gen = self._discriminate(x_lab, x_unl, x_gen.to(x_unl.dtype))
             else:
@@ -151,8 +159,9 @@ class ReferenceStep:
     def generator_loss(self, x_real: Tensor) -> Tensor:
         """G's objective on a fresh z batch (``len(x_real)`` samples)."""
         z = self.generator.sample_latent(len(x_real))
-        with self.autocast():
+        with self.autocast_g():
             x_gen = self.generator(z).to(x_real.dtype)
+        with self.autocast_d():
             if self.config.generator_loss == "feature-matching":
                 with torch.no_grad():
                     f_real = self.discriminator(x_real).features

@@ -46,9 +46,11 @@ def build_step(
     It applies to feature matching without historical averaging, either Adam
     (:mod:`improved_gan.training.optim`), networks of the shapes of
     :mod:`improved_gan.training.steps.fast.networks` (mnist-fm), products in
-    float32 or bfloat16 (``dtype``), on any device.
+    float32 or bfloat16 (``dtype``, both players alike), on any device.
     """
     if config.generator_loss != "feature-matching" or config.historical_averaging > 0:
+        return None
+    if config.bf16_players != "both":  # one player's products in bfloat16, the other's in float32
         return None
     g_layers, d_layers = generator_layers(generator), discriminator_layers(discriminator)
     if g_layers is None or d_layers is None:
