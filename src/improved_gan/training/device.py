@@ -14,7 +14,10 @@ it about 1.7x faster where bf16 is native, docs/speed.md); the run says at
 its start that bf16 is not shown safe. Where it runs, master weights,
 optimiser state, element-wise work and loss reductions stay float32: bf16 is
 the products' operand precision only (autocast in the reference step,
-explicit copies in the fast step). :func:`has_native_bf16` and
+explicit copies in the fast step). ``bf16_players`` (``both``, ``generator``,
+``discriminator``) keeps one player's products in float32 under a bf16 step
+(the reference step only): the arms of study 8, which asks which player's bf16
+products break the game. :func:`has_native_bf16` and
 :func:`bf16_speedup` tell whether bf16 would pay on this machine (the
 benchmarks use them).
 """
