@@ -181,7 +181,8 @@ def test_remove_stopped_after_its_delete_says_the_study_was_removed(make_study, 
     the command again", and the study was gone. The delete and its line are now one step."""
     created = make_study(invitations=0)
     stop_after(monkeypatch, Store, "remove_study", signal.SIGTERM)
-    status = main(["turing", "remove", created.slug, "--database", default_url(created.folder), "--yes"])
+    url = default_url(created.folder).render_as_string(hide_password=False)
+    status = main(["turing", "remove", created.slug, "--database", url, "--yes"])
     out, err = capsys.readouterr()
     assert status == 143 and f"removed study {created.slug!r}" in out, (status, out, err)
     assert err.strip().splitlines()[-1] == (f"terminated (SIGTERM) once study {created.slug!r} was removed from "

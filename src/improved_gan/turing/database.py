@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -32,9 +33,11 @@ BUSY_TIMEOUT_S = 30.0
 _SQLITE_BEGIN = "improved_gan_sqlite_begin"
 
 
-def default_url(study_dir: str | Path) -> str:
-    """The SQLite file inside a study folder."""
-    return f"sqlite:///{Path(study_dir).resolve() / SQLITE_FILENAME}"
+def default_url(study_dir: str | Path) -> URL:
+    """The SQLite file inside a study folder, as a URL object: the folder's name is the path whatever it holds. (A
+    string built by formatting put the store of a folder ``q?x`` in a file ``q`` beside it, SQLAlchemy reading the
+    rest as a query string; and a string form has no spelling of ``?`` in the path that SQLAlchemy 2.0 reads back.)"""
+    return URL.create("sqlite", database=str(Path(study_dir).resolve() / SQLITE_FILENAME))
 
 
 SQLITE_FULL = 13
@@ -63,7 +66,7 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def parse_url(url: str) -> URL:
+def parse_url(url: str | URL) -> URL:
     """``url`` parsed (SQLAlchemy's URL), or ConfigError when it is not one the store can keep studies in: the one
     check of a database URL, made by every command where it reads ``--database`` (before any other work) and by
     :func:`open_engine`. A SQLite URL must name a file (an in-memory database keeps nothing, and SQLAlchemy's
@@ -89,7 +92,7 @@ def parse_url(url: str) -> URL:
     return parsed
 
 
-def open_engine(url: str, *, read_only: bool = False, must_exist: bool = False) -> Engine:
+def open_engine(url: str | URL, *, read_only: bool = False, must_exist: bool = False) -> Engine:
     """An engine for ``url``, with SQLite set up for concurrent, durable writes.
 
     ``read_only`` (SQLite): the file is opened with ``mode=ro``, and with
@@ -103,7 +106,7 @@ def open_engine(url: str, *, read_only: bool = False, must_exist: bool = False) 
     try:
         if parsed.get_backend_name() == "sqlite":
             return _sqlite_engine(_checked_sqlite_url(parsed, read_only, must_exist), read_only=read_only)
-        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        return create_engine(parsed, pool_size=10, max_overflow=20, pool_pre_ping=True)
     except (NoSuchModuleError, ModuleNotFoundError) as err:
         raise ConfigError(
             f"no driver for database URL {parsed.render_as_string(hide_password=True)!r} ({err}); "
@@ -112,8 +115,9 @@ def open_engine(url: str, *, read_only: bool = False, must_exist: bool = False) 
         ) from None
 
 
-def _checked_sqlite_url(parsed, read_only: bool, must_exist: bool = False) -> str:
-    """The SQLite URL to open, after checking its file; ``?mode=ro`` for ``read_only``."""
+def _checked_sqlite_url(parsed: URL, read_only: bool, must_exist: bool = False) -> URL:
+    """The SQLite URL to open, after checking its file; for ``read_only``, SQLite's URI filename of the file with
+    ``mode=ro``, its path percent-encoded (SQLite reads ``?``, ``#`` and ``%`` in it as the URI's own)."""
     path = Path(parsed.database)  # a file's (parse_url)
     if path.is_dir():
         raise ConfigError(f"the SQLite database {path} is a folder; give the path of a file")
@@ -130,9 +134,9 @@ def _checked_sqlite_url(parsed, read_only: bool, must_exist: bool = False) -> st
     elif not path.parent.is_dir():
         raise ConfigError(f"the folder of the SQLite database {path} does not exist")
     if not read_only:
-        return parsed.render_as_string(hide_password=False)
-    flags = "mode=ro&immutable=1" if not os.access(path.parent, os.W_OK) else "mode=ro"
-    return f"sqlite:///file:{path.resolve()}?{flags}&uri=true"
+        return parsed
+    flags = {"mode": "ro"} if os.access(path.parent, os.W_OK) else {"mode": "ro", "immutable": "1"}
+    return URL.create("sqlite", database=f"file:{quote(str(path.resolve()))}", query={**flags, "uri": "true"})
 
 
 def write_engine(engine: Engine) -> Engine:
@@ -142,7 +146,7 @@ def write_engine(engine: Engine) -> Engine:
     return engine.execution_options(**{_SQLITE_BEGIN: "IMMEDIATE"})
 
 
-def _sqlite_engine(url: str, *, read_only: bool) -> Engine:
+def _sqlite_engine(url: URL, *, read_only: bool) -> Engine:
     engine = create_engine(
         url,
         connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},

@@ -34,6 +34,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.engine import URL
 
 from improved_gan.errors import ConfigError
 from improved_gan.turing import schema, security
@@ -188,7 +189,7 @@ class Store:
         self._timing_table: bool | None = None  # a read-only store of an older version lacks it
 
     @classmethod
-    def open(cls, url: str, *, create: bool = True, read_only: bool = False) -> "Store":
+    def open(cls, url: str | URL, *, create: bool = True, read_only: bool = False) -> "Store":
         """Connect to ``url``; with ``create``, make the tables that are missing.
 
         ``read_only`` opens a SQLite file without writing to it (not even its
