@@ -346,3 +346,19 @@ def test_a_query_string_on_a_sqlite_url_is_refused_before_anything_is_removed(st
                        f"--database {url}: a SQLite URL takes no query string (?mode=ro would not be applied); "
                        "name the file alone (sqlite:///path/turing.sqlite3)")
     assert tree(pools) == before
+
+
+@pytest.mark.parametrize("query", ["mode", "", "&", "mode=ro&cache"], ids=["a-bare-key", "empty", "a-lone-ampersand",
+                                                                         "a-key-and-a-bare-one"])
+def test_every_query_string_on_a_sqlite_url_is_refused(query, study, pools):
+    """`--database sqlite:///ST/turing.sqlite3?mode` was taken (SQLAlchemy drops a key without "="), while
+    ``?mode=ro`` was refused: a command given it wrote (the eighth sweep)."""
+    from clitools import cli, tree
+
+    before = tree(pools)
+    url = f"sqlite:///{study}/turing.sqlite3?{query}"
+    _refused_alone(cli("turing", "invite", str(study), "--n", "1", "--database", url, check=False),
+                   f"--database {url}: a SQLite URL takes no query string (?{query} would not be applied); "
+                   "name the file alone (sqlite:///path/turing.sqlite3)")
+    assert tree(pools) == before
+

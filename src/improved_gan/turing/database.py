@@ -70,9 +70,9 @@ def parse_url(url: str | URL) -> URL:
     """``url`` parsed (SQLAlchemy's URL), or ConfigError when it is not one the store can keep studies in: the one
     check of a database URL, made by every command where it reads ``--database`` (before any other work) and by
     :func:`open_engine`. A SQLite URL must name a file (an in-memory database keeps nothing, and SQLAlchemy's
-    pool for one refused the engine's settings with a TypeError) and have no query string (SQLAlchemy ignored
-    ``?mode=ro`` with a warning: a command given it wrote). Only a SQLite URL is said back: another may hold a
-    password."""
+    pool for one refused the engine's settings with a TypeError) and have no query string, not even an empty one
+    or a bare key (SQLAlchemy ignored ``?mode=ro`` with a warning, and ``?mode`` without one: a command given it
+    wrote). Only a SQLite URL is said back: another may hold a password."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -83,7 +83,7 @@ def parse_url(url: str | URL) -> URL:
     if parsed.get_backend_name() != "sqlite":
         return parsed
     said = f"--database {url if parsed.password is None else parsed.render_as_string(hide_password=True)}"
-    if parsed.query:
+    if parsed.query or (isinstance(url, str) and "?" in url):  # SQLAlchemy drops a key without "=" (?mode)
         query = url.partition("?")[2]
         raise ConfigError(f"{said}: a SQLite URL takes no query string (?{query} would not be applied); "
                           "name the file alone (sqlite:///path/turing.sqlite3)")
