@@ -362,3 +362,32 @@ def test_every_query_string_on_a_sqlite_url_is_refused(query, study, pools):
                    "name the file alone (sqlite:///path/turing.sqlite3)")
     assert tree(pools) == before
 
+
+EXPECTED_URL = "(expected e.g. sqlite:///path/turing.sqlite3 or postgresql+psycopg://user@host/dbname)"
+SECRET_URLS = {  # a URL as given, and as its refusal says it: never the password
+    "no-scheme-separator": ("postgresql//u:s3cret@host/db", f"not a database URL: 'postgresql//u:***@host/db' "
+                                                             f"{EXPECTED_URL}"),
+    "a-space-in-the-scheme": ("postgres ql://u:s3cret@host/db", f"not a database URL: 'postgres ql://u:***@host/db' "
+                                                                 f"{EXPECTED_URL}"),
+    "a-port-not-a-number": ("postgresql://u:s3cret@host:5432x/db",  # a ValueError traceback, exit status 1
+                            f"not a database URL: 'postgresql://u:***@host:5432x/db' {EXPECTED_URL}"),
+    "an-at-sign-in-the-password": ("postgres ql://u:s3@cret@host/db",
+                                   f"not a database URL: 'postgres ql://u:***@host/db' {EXPECTED_URL}"),
+    "sqlite-in-memory": ("sqlite://u:s3cret@", f"--database sqlite://u:***@: {IN_MEMORY}"),
+    "sqlite-with-a-query": ("sqlite://u:s3cret@/f?mode=ro", "--database sqlite://u:***@/f?mode=ro: a SQLite URL "
+                            "takes no query string (?mode=ro would not be applied); name the file alone "
+                            "(sqlite:///path/turing.sqlite3)"),
+}
+
+
+@pytest.mark.parametrize("where", ["flag", "variable"])
+@pytest.mark.parametrize("url, said", SECRET_URLS.values(), ids=SECRET_URLS.keys())
+def test_a_refused_url_is_said_without_its_password(url, said, where, tmp_path):
+    """`--database 'postgres ql://user:secret@host/db'` was refused with the whole URL, password and all, on the
+    terminal and in any log of it (the eighth sweep)."""
+    from clitools import cli
+
+    flag, env = (["--database", url], {}) if where == "flag" else ([], {"IMPROVED_GAN_TURING_DATABASE": url})
+    result = cli("turing", "remove", "--yes", "st0", *flag, check=False, env=env)
+    _refused_alone(result, said)
+    assert "s3" not in result.stderr and "cret" not in result.stderr

@@ -25,6 +25,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from improved_gan.errors import ConfigError
+from improved_gan.turing.url_text import masked
 
 SQLITE_FILENAME = "turing.sqlite3"
 BUSY_TIMEOUT_S = 30.0
@@ -72,17 +73,17 @@ def parse_url(url: str | URL) -> URL:
     :func:`open_engine`. A SQLite URL must name a file (an in-memory database keeps nothing, and SQLAlchemy's
     pool for one refused the engine's settings with a TypeError) and have no query string, not even an empty one
     or a bare key (SQLAlchemy ignored ``?mode=ro`` with a warning, and ``?mode`` without one: a command given it
-    wrote). Only a SQLite URL is said back: another may hold a password."""
+    wrote). A URL said back has its password masked (:func:`~improved_gan.turing.url_text.masked`)."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number (`host:5432x`)
         raise ConfigError(
-            f"not a database URL: {url!r} (expected e.g. sqlite:///path/turing.sqlite3 "
+            f"not a database URL: {masked(url)!r} (expected e.g. sqlite:///path/turing.sqlite3 "
             "or postgresql+psycopg://user@host/dbname)"
         ) from None
     if parsed.get_backend_name() != "sqlite":
         return parsed
-    said = f"--database {url if parsed.password is None else parsed.render_as_string(hide_password=True)}"
+    said = f"--database {url if parsed.password is None else masked(str(url))}"
     if parsed.query or (isinstance(url, str) and "?" in url):  # SQLAlchemy drops a key without "=" (?mode)
         query = url.partition("?")[2]
         raise ConfigError(f"{said}: a SQLite URL takes no query string (?{query} would not be applied); "

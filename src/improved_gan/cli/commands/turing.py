@@ -226,11 +226,12 @@ def _plain_errors(command):
 
 def _plain_message(err: Exception, database: str | None) -> str | None:
     """A one-line explanation of a failure the user can fix, or None for a bug; ``database``: the URL the user
-    gave (``--database`` or the environment), named only then."""
-    from sqlalchemy.exc import SQLAlchemyError  # the web extra: checked installed first (require_web_extra)
-    from improved_gan.turing.database import storage_full
+    gave (``--database`` or the environment), named only then. SQLAlchemy is not imported to word it: an error of
+    SQLAlchemy's comes only from a command that imported it."""
+    sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
+    if sqlalchemy_errors is not None and isinstance(err, sqlalchemy_errors.SQLAlchemyError):
+        from improved_gan.turing.database import storage_full  # SQLAlchemy's, imported already
 
-    if isinstance(err, SQLAlchemyError):
         cause = str(getattr(err, "orig", None) or err).strip().splitlines()
         cause = cause[0] if cause else type(err).__name__
         if cause == "database is locked":
