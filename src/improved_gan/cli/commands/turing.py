@@ -54,6 +54,7 @@ from improved_gan.turing.invitations import (
 )
 from improved_gan.turing.selection import check_selection
 from improved_gan.turing.serve_options import check_port, check_serve_options
+from improved_gan.turing.whole_output import write_whole
 from improved_gan.utils.atomic import AppearedMeanwhile, atomic_write_text
 from improved_gan.utils.signals import stop_signals_deferred
 
@@ -213,7 +214,7 @@ def _plain_errors(command):
         except UserError:
             raise
         except BrokenPipeError:  # the reader went away (`results | head`): not an error
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- so the exit flush is quiet
+            _quiet_stdout()
             return 0
         except Exception as err:
             message = _plain_message(err, args.database)
@@ -222,6 +223,11 @@ def _plain_errors(command):
             raise UserError(message) from None
 
     return run
+
+
+def _quiet_stdout() -> None:
+    """Standard output, whose reader went away, becomes the null device: the flush at exit says nothing."""
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115
 
 
 def _plain_message(err: Exception, database: str | None) -> str | None:
@@ -342,9 +348,11 @@ def _load(load_pool, source: str, option: str, **kwargs):
 
 
 def invite(args: argparse.Namespace) -> int:
-    """The codes are shown before they count, or never count: with ``--out`` the file is written first and removed
-    again if the codes are not stored (a full disk, a stop, a database that fails), and the commit and the output
-    that shows its codes are one step that no stop signal cuts in two (:func:`_commit_then_show`)."""
+    """The codes are shown before they count, or never count: the file of ``--out`` is written first and removed
+    again if the codes are not stored (a full disk, a stop, a database that fails); printed, they are printed first,
+    whole (an output closed early stores none: :func:`_print_invitations`), and a failure to store them says the
+    codes printed open nothing. The commit and what follows it are one step that no stop signal cuts in two
+    (:func:`_commit_then_show`)."""
     check_base_url(args.base_url)  # before any code is made: a code behind a broken link is a lost seat
     labels = invitation_labels(args.n, args.labels)
     if args.out is not None:
@@ -359,14 +367,18 @@ def invite(args: argparse.Namespace) -> int:
             try:
                 if args.out is not None:
                     _write_invitations(args.out, table)
+                else:
+                    args.interrupt_message = (f"interrupted before the {len(codes)} invitation codes were stored: "
+                                              "no invitation was made (any code printed opens nothing)")
+                    _print_invitations(table, len(codes))
                 served.store.add_invitations(served.study, labels, codes=codes, before_commit=before_commit)
-            except BaseException:
+            except BaseException as err:
                 if args.out is not None:
                     _remove_unstored(args.out, table)
+                else:
+                    _say_printed_unstored(err, len(codes), args.database)
                 raise
-            if args.out is None:
-                print(table, end="", flush=True)
-            else:
+            if args.out is not None:
                 print(f"wrote {len(codes)} invitations to {args.out} (keep it private: each code is a seat)",
                       flush=True)
             total, used = served.store.invitation_counts(served.study.id)
@@ -376,6 +388,31 @@ def invite(args: argparse.Namespace) -> int:
     finally:
         served.store.close()
     return 0
+
+
+def _print_invitations(table: str, n: int) -> None:
+    """Print ``table`` whole, before its ``n`` codes are stored: an output closed before it took all of it
+    (`invite --n 3000 | head -1`, which exited 0 with every code stored and most never shown) is a UserError,
+    and no code is stored. A reader that stops reading after the whole table went into the pipe is not seen."""
+    try:
+        write_whole(table)
+    except BrokenPipeError:
+        _quiet_stdout()
+        raise UserError(f"the output closed before the {n} invitation codes were all written, so none was stored "
+                        "(no invitation was made; any code the reader took opens nothing); let the whole list "
+                        "through, or write it to a file with --out FILE") from None
+
+
+def _say_printed_unstored(err: BaseException, n: int, database: str | None) -> None:
+    """After the ``n`` codes were printed, storing them failed with ``err``: a failure the user can fix becomes a
+    UserError that says so (a UserError, a stop or a bug goes on as it is, its line or note saying nothing was
+    made)."""
+    if isinstance(err, UserError) or not isinstance(err, Exception):
+        return
+    message = _plain_message(err, database)
+    if message is not None:
+        raise UserError(f"{message}; the {n} invitation codes printed were not stored: they open nothing (no "
+                        "invitation was made)") from None
 
 
 @contextlib.contextmanager
