@@ -25,7 +25,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from improved_gan.errors import ConfigError
-from improved_gan.turing.url_text import masked
+from improved_gan.turing.url_text import check_url_text, not_a_url, sqlite_memory_refusal, sqlite_query_refusal
 
 SQLITE_FILENAME = "turing.sqlite3"
 BUSY_TIMEOUT_S = 30.0
@@ -70,26 +70,21 @@ def sqlite_file(url: str) -> Path | None:
 def parse_url(url: str | URL) -> URL:
     """``url`` parsed (SQLAlchemy's URL), or ConfigError when it is not one the store can keep studies in: the one
     check of a database URL, made by every command where it reads ``--database`` (before any other work) and by
-    :func:`open_engine`. A SQLite URL must name a file (an in-memory database keeps nothing, and SQLAlchemy's
-    pool for one refused the engine's settings with a TypeError) and have no query string, not even an empty one
-    or a bare key (SQLAlchemy ignored ``?mode=ro`` with a warning, and ``?mode`` without one: a command given it
-    wrote). A URL said back has its password masked (:func:`~improved_gan.turing.url_text.masked`)."""
+    :func:`open_engine`. The rules a URL's text decides (a SQLite URL names a file and has no query string) are
+    :func:`~improved_gan.turing.url_text.check_url_text`'s, asked first; a URL object (:func:`default_url`'s) is
+    held to the same rules by its fields. A URL said back has its password masked."""
+    if isinstance(url, str):
+        check_url_text(url)
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number (`host:5432x`)
-        raise ConfigError(
-            f"not a database URL: {masked(url)!r} (expected e.g. sqlite:///path/turing.sqlite3 "
-            "or postgresql+psycopg://user@host/dbname)"
-        ) from None
+        raise ConfigError(not_a_url(str(url))) from None
     if parsed.get_backend_name() != "sqlite":
         return parsed
-    said = f"--database {url if parsed.password is None else masked(str(url))}"
-    if parsed.query or (isinstance(url, str) and "?" in url):  # SQLAlchemy drops a key without "=" (?mode)
-        query = url.partition("?")[2]
-        raise ConfigError(f"{said}: a SQLite URL takes no query string (?{query} would not be applied); "
-                          "name the file alone (sqlite:///path/turing.sqlite3)")
+    if parsed.query:
+        raise ConfigError(sqlite_query_refusal(str(url), "&".join(parsed.query)))
     if not parsed.database or parsed.database == ":memory:":
-        raise ConfigError(f"{said}: an in-memory database keeps nothing; name a file (sqlite:///path/turing.sqlite3)")
+        raise ConfigError(sqlite_memory_refusal(str(url)))
     return parsed
 
 

@@ -1,8 +1,14 @@
-"""A database URL as a message says it: its password masked (``***``), without SQLAlchemy, so that a URL that does
-not even parse is said safely too (`--database 'postgres ql://user:secret@host/db'` was refused with the
-password in the line: on the terminal, in a log, in a screenshot of either)."""
+"""A database URL's text, read without SQLAlchemy: its password masked (``***``) wherever a message says it, so that
+a URL that does not even parse is said safely too (`--database 'postgres ql://user:secret@host/db'` was refused with
+the password in the line: on the terminal, in a log, in a screenshot of either); and the rules its text alone
+decides (:func:`check_url_text`), so that a command refuses such a URL before SQLAlchemy is imported (1.1-1.6 s
+under load before, the eighth sweep of docs/cli.md)."""
 
 from __future__ import annotations
+
+import re
+
+from improved_gan.errors import ConfigError
 
 MASK = "***"
 
@@ -25,3 +31,43 @@ def masked(url: str) -> str:
     if "/" in url[start:colon] or url[colon + 1:end].isdigit() or colon + 1 == end:  # a path's ":", a port
         return url
     return f"{url[:colon + 1]}{MASK}{url[end:]}"
+
+
+SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://")
+EXAMPLE_FILE = "sqlite:///path/turing.sqlite3"
+
+
+def not_a_url(url: str) -> str:
+    """The refusal of a text that is not a database URL (said masked)."""
+    return (f"not a database URL: {masked(url)!r} (expected e.g. {EXAMPLE_FILE} "
+            "or postgresql+psycopg://user@host/dbname)")
+
+
+def sqlite_query_refusal(url: str, query: str) -> str:
+    """The refusal of a SQLite URL with a query string (SQLAlchemy ignored ``?mode=ro`` with a warning, and dropped
+    ``?mode`` without one: a command given it wrote)."""
+    return (f"--database {masked(url)}: a SQLite URL takes no query string (?{query} would not be applied); "
+            f"name the file alone ({EXAMPLE_FILE})")
+
+
+def sqlite_memory_refusal(url: str) -> str:
+    """The refusal of an in-memory SQLite URL (it keeps nothing; SQLAlchemy's pool for one refused the engine's
+    settings with a TypeError)."""
+    return f"--database {masked(url)}: an in-memory database keeps nothing; name a file ({EXAMPLE_FILE})"
+
+
+def check_url_text(url: str) -> None:
+    """Raise ConfigError for a URL that its text shows the store cannot use: no ``scheme://``; a SQLite URL with a
+    query string, even an empty one or a bare key; a SQLite URL that names no file (``sqlite://``, ``sqlite:///``,
+    ``sqlite:///:memory:``). :func:`~improved_gan.turing.database.parse_url` asks it first, and the CLI asks it
+    before SQLAlchemy is imported; what only SQLAlchemy can tell (a port that is not a number) is parse_url's."""
+    match = SCHEME.match(url)
+    if match is None:
+        raise ConfigError(not_a_url(url))
+    if match.group(1).split("+")[0].lower() != "sqlite":
+        return
+    if "?" in url:
+        raise ConfigError(sqlite_query_refusal(url, url.partition("?")[2]))
+    database = url[match.end():].partition("/")[2]  # sqlite://[host]/database, as SQLAlchemy reads it
+    if database in ("", ":memory:"):
+        raise ConfigError(sqlite_memory_refusal(url))

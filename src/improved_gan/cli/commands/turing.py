@@ -206,6 +206,10 @@ def _plain_errors(command):
                        else f"set ${DATABASE_ENV} and leave it out")
             raise UserError(f"--database is empty; give a database URL, or {instead}")
         if args.database is not None:  # before the command's work (create reads its pools first)
+            from improved_gan.turing.url_text import check_url_text
+
+            check_url_text(args.database)  # what the text decides, before SQLAlchemy is imported
+
             from improved_gan.turing.database import parse_url
 
             parse_url(args.database)
