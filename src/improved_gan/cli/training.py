@@ -1,19 +1,30 @@
-"""What ``train`` and ``resume`` share: the torchrun job, a failed write or Ctrl-C said in one line, the summary.
+"""What the commands that train share: the torchrun job, a failed write or Ctrl-C said in one line, the summary.
 
 :func:`run_training` runs a training body (a new run or a resume) inside the process group that
 ``torchrun`` set up (a single process otherwise) and turns what can stop it into one line: a file-system
 error says whether the last checkpoint is intact and how to continue; Ctrl-C before the first checkpoint
-says there is nothing to resume yet.
+says there is nothing to resume yet (:func:`say_when_no_checkpoint_was_kept` says it for the commands that
+train several runs).
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from improved_gan.errors import UserError
 from improved_gan.runs.layout import latest_checkpoint, sample_grid_path
+
+
+def say_when_no_checkpoint_was_kept(args: argparse.Namespace, folders: Sequence[Path]) -> None:
+    """On a stop of a command that trains several runs (``demo``, ``reproduce``, ``ablate``): when none of
+    ``folders`` had finished an epoch, its stop line says so, not "the last checkpoint is kept" (its
+    ``continue_hint``), which ``reproduce`` said with nothing kept (the eighth sweep)."""
+    if not any(latest_checkpoint(folder) for folder in folders):
+        which = "either run" if len(folders) == 2 else "any run"
+        args.interrupt_message = (f"interrupted before {which} finished its first epoch, so no checkpoint was kept; "
+                                  "run the same command again to start over")
 
 
 def run_training(args: argparse.Namespace, folder: Path | None, body: Callable[[], int]) -> int:

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from improved_gan.cli.training import say_when_no_checkpoint_was_kept
 from improved_gan.config import apply_overrides
 from improved_gan.errors import UserError
 from improved_gan.experiments.ablations import table3
@@ -46,7 +47,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from improved_gan.experiments.table3 import run_table
 
-    table = run_table(rows, configs, out=args.out, n=args.n, weights=args.weights, device=args.device)
+    try:
+        table = run_table(rows, configs, out=args.out, n=args.n, weights=args.weights, device=args.device)
+    except KeyboardInterrupt:
+        say_when_no_checkpoint_was_kept(args, [args.out / config.preset for config in configs.values()])
+        raise
     print(f"table: {table}")
     return 0
 

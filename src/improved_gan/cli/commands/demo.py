@@ -28,11 +28,12 @@ import argparse
 import os
 from pathlib import Path
 
+from improved_gan.cli.training import say_when_no_checkpoint_was_kept
 from improved_gan.config import TrainConfig, apply_overrides
 from improved_gan.experiments.presets import get_preset
 from improved_gan.runs.out_paths import path_argument
 from improved_gan.runs.out_rules import check_out_folder
-from improved_gan.runs.layout import latest_checkpoint, read_metrics, sample_grid_path
+from improved_gan.runs.layout import read_metrics, sample_grid_path
 from improved_gan.utils.atomic import removing_folders_it_makes
 
 LABELS_ONLY = "labels-only"
@@ -110,9 +111,7 @@ def run(args: argparse.Namespace) -> int:
             train_in_parallel(jobs, processes=processes, progress=not args.no_progress, epoch_lines=True,
                               desc="demo")
     except KeyboardInterrupt:
-        if not any(latest_checkpoint(job.folder) for job in jobs):  # "the last checkpoint is kept" would be false
-            args.interrupt_message = ("interrupted before either run finished its first epoch, so no checkpoint was "
-                                      "kept; run the same command again to start over")
+        say_when_no_checkpoint_was_kept(args, [job.folder for job in jobs])
         raise
     alone, gan = (read_metrics(args.out / name)[-1] for name in (LABELS_ONLY, K_PLUS_1))
     failure = run_failure(configs[K_PLUS_1], read_metrics(args.out / K_PLUS_1))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from improved_gan.cli.training import say_when_no_checkpoint_was_kept
 from improved_gan.config import check_data_dir_given, parse_assignments
 from improved_gan.errors import UserError
 from improved_gan.runs.out_paths import path_argument
@@ -75,12 +76,16 @@ def run(args: argparse.Namespace) -> int:
         print(table1.describe_plan(planned, jobs=args.jobs))
         return 0
     if not args.report_only:
-        with removing_folders_it_makes(args.out):  # every run failed before writing (a full disk): no empty --out
-            args.out.mkdir(parents=True, exist_ok=True)
-            if args.stack is not None:
-                table1.run_stacked(planned, stack=args.stack, out=args.out, progress=not args.no_progress)
-            else:
-                table1.run_table1(planned, jobs=args.jobs, progress=not args.no_progress)
+        try:
+            with removing_folders_it_makes(args.out):  # every run failed before writing (a full disk): no empty --out
+                args.out.mkdir(parents=True, exist_ok=True)
+                if args.stack is not None:
+                    table1.run_stacked(planned, stack=args.stack, out=args.out, progress=not args.no_progress)
+                else:
+                    table1.run_table1(planned, jobs=args.jobs, progress=not args.no_progress)
+        except KeyboardInterrupt:
+            say_when_no_checkpoint_was_kept(args, [run.folder for run in planned])
+            raise
     path = table1.write_table(table1.summarize(planned, ensemble=not args.no_ensemble), planned, args.out)
     print(path.read_text())
     print(f"table: {path}")
