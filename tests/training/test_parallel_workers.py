@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 from tiny_run import TINY_TABLE1
@@ -91,3 +92,46 @@ def test_a_double_ctrl_c_to_the_process_group_leaves_only_the_product_s_line(tmp
     assert err == ("stopped at once by a second signal during the clean-up of the first (SIGINT); what a stopped "
                    "run leaves (temporary files, its lock) its next start removes\n")
     assert {status for status, _ in _runs(out).values()} == {"unfinished"}
+
+
+def test_a_second_table_into_runs_being_trained_is_refused_before_its_workers_start(tmp_path):
+    """The eighth sweep: the second `reproduce` into the folder of a running one started its workers, loaded the
+    data and then said "2 of 2 runs failed: ... is being trained by process N now" (23 s under load)."""
+    out = tmp_path / "table"
+    first = _start_table(out, epochs=300, start_new_session=True)
+    try:
+        workers = _training(out, first)
+        second = _start_table(out, epochs=300)
+        _, err = second.communicate(timeout=120)
+        assert first.poll() is None, "the first command went on"
+    finally:
+        os.killpg(first.pid, signal.SIGTERM)
+        first.communicate(timeout=120)
+    shown = ", ".join(f"{out / name} (process {workers[name]})" for name in RUNS)
+    assert (second.returncode, err) == (2, f"error: 2 runs are being trained by other processes now: {shown}; wait "
+                                           "for them or stop them first (nothing was started)\n")
+
+
+def test_a_table_stopped_before_any_checkpoint_does_not_say_one_was_kept(tmp_path):
+    """The eighth sweep: `reproduce table1 --jobs 2` stopped before either run finished an epoch said "the last
+    checkpoint is kept; run the same command again to continue every unfinished run", with none kept. Real
+    processes: the signal goes while both workers hold their runs (the first epoch waits on a stopped worker)."""
+    from improved_gan.runs.guard import running_pid
+
+    out = tmp_path / "table"
+    process = _start_table(out, epochs=300, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not all(running_pid(out / name) for name in RUNS):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.02)
+    workers = [running_pid(out / name) for name in RUNS]
+    for pid in workers:
+        os.kill(pid, signal.SIGSTOP)  # neither finishes its first epoch before the stop
+    if any((out / name / "checkpoints").exists() and any((out / name / "checkpoints").iterdir()) for name in RUNS):
+        pytest.skip("a worker finished its first epoch before it could be held (a very fast machine)")
+    os.kill(process.pid, signal.SIGTERM)
+    for pid in workers:
+        os.kill(pid, signal.SIGCONT)  # each stops on its parent's SIGTERM, before an epoch ends
+    _, err = process.communicate(timeout=120)
+    assert (process.returncode, err) == (143, "terminated (SIGTERM) before either run finished its first epoch, so "
+                                              "no checkpoint was kept; run the same command again to start over\n")

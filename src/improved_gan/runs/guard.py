@@ -18,7 +18,7 @@ writes into ``--out`` or removes it (``--overwrite``), these checks decide:
 - :func:`check_run_links` refuses a run folder in which a path the run writes is a symbolic link, wherever it
   leads: no file is written through a link (train, resume, report and score ask it first);
 - :func:`running_pid` / :class:`RunningMark`: ``running.pid``, locked (``fcntl.flock``) while a process
-  trains the run, so that nothing removes or resumes a run that is training.
+  trains the run, so that nothing removes or resumes a run that is training (:func:`check_not_being_trained`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import os
 import re
 import time
 from pathlib import Path
+from typing import Iterable
 
 from improved_gan.config import WHERE_NOT_WHAT, TrainConfig, load_config
 from improved_gan.errors import UserError
@@ -279,10 +280,21 @@ def check_resumable(folder: Path) -> TrainConfig:
                         f"`improved-gan resume {enclosing}`")
     config = load_config(folder / CONFIG)
     check_run_files(folder)
-    pid = running_pid(folder)
-    if pid is not None:
-        raise UserError(f"{folder} is being trained by process {pid} now; wait for it or stop it first")
+    check_not_being_trained([folder])
     return config
+
+
+def check_not_being_trained(folders: Iterable[Path]) -> None:
+    """Raise UserError naming each run of ``folders`` that a process trains now (:func:`running_pid`): a resume,
+    and a command that trains several runs (``reproduce``, ``demo``, ``ablate``) before it starts any worker."""
+    busy = [(folder, pid) for folder in folders if (pid := running_pid(folder)) is not None]
+    if len(busy) == 1:
+        folder, pid = busy[0]
+        raise UserError(f"{folder} is being trained by process {pid} now; wait for it or stop it first")
+    if busy:
+        shown = ", ".join(f"{folder} (process {pid})" for folder, pid in busy)
+        raise UserError(f"{len(busy)} runs are being trained by other processes now: {shown}; wait for them or stop "
+                        "them first (nothing was started)")
 
 
 def check_new_run_folder(folder: Path, config: TrainConfig) -> None:

@@ -45,6 +45,7 @@ from improved_gan.config import TrainConfig
 from improved_gan.errors import UserError
 from improved_gan.training.data_source import check_data
 from improved_gan.runs.checkpoint import load_checkpoint
+from improved_gan.runs.guard import check_not_being_trained
 from improved_gan.runs.layout import latest_checkpoint, read_metrics
 from improved_gan.training.trainer import config_conflict, describe_epoch, ensure_trained
 from improved_gan.utils.signals import STOP_SIGNALS, end_with_parent, exit_status
@@ -230,7 +231,8 @@ def train_in_parallel(
             ``progress`` off, so a log shows the work).
         desc: the bar's label.
 
-    Every job's data is checked in this process first (:func:`~improved_gan.training.data_source.check_data`),
+    A run that another process trains now is refused (one line naming each) before any worker starts. Every
+    job's data is checked in this process first (:func:`~improved_gan.training.data_source.check_data`),
     so a label count or batch the data cannot give is one line before any worker starts. A run that
     fails later, or whose worker ends without it (killed: :class:`WorkerEnded`, which says by what and
     which checkpoint its run keeps), is named on its own line at once; the other runs go on (their
@@ -240,6 +242,7 @@ def train_in_parallel(
     todo = [job for job in jobs if epochs_done(job.folder) < job.config.epochs]
     if not todo:
         return
+    check_not_being_trained(job.folder for job in todo)  # another command's workers: said before any starts here
     _check_data_once(todo)
     threads = max(1, (os.cpu_count() or 1) // min(processes, len(todo)))
     shown = _Progress(jobs, todo, progress=progress, epoch_lines=epoch_lines, desc=desc)
