@@ -35,6 +35,7 @@ from improved_gan.data.registry import parse_dataset_source
 from improved_gan.errors import UserError
 from improved_gan.metrics.images import check_images
 from improved_gan.source_names import check_image_count, describe_source, is_run_folder
+from improved_gan.source_shapes import IMAGE_SUFFIXES, MODE_CHANNELS, image_files, images_key
 from improved_gan.training.sampling import sample_images
 
 __all__ = [
@@ -50,9 +51,6 @@ __all__ = [
 
 DEFAULT_GENERATOR_SAMPLES = 50_000
 """Samples drawn from a run's generator when no ``n`` is given (the paper's count)."""
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-"""File types read from an image folder (case-insensitive)."""
 
 
 def load_images(
@@ -119,7 +117,7 @@ def check_generator_count(n: int | None) -> int:
 def read_image_folder(folder: str | os.PathLike) -> np.ndarray:
     """Every PNG/JPEG directly in ``folder``, sorted by file name, stacked to uint8 ``[N, H, W, C]``."""
     folder = Path(folder)
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    files = image_files(folder)
     if not files:
         raise UserError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
     arrays = []
@@ -138,12 +136,10 @@ def _read_image(file: Path) -> np.ndarray:
     """One 8-bit grayscale or RGB image (a palette image as RGB) as uint8 ``[H, W]`` or ``[H, W, 3]``."""
     try:
         with Image.open(file) as image:
-            if image.mode == "P":
-                image = image.convert("RGB")
-            if image.mode not in ("L", "RGB"):
+            if image.mode not in MODE_CHANNELS:
                 raise UserError(f"{file}: image mode {image.mode!r} is not 8-bit grayscale (L) or RGB; "
                                 f"{_CONVERSION_HINTS.get(image.mode, 'convert it to L or RGB')} first")
-            return np.asarray(image, dtype=np.uint8)
+            return np.asarray(image.convert("RGB") if image.mode == "P" else image, dtype=np.uint8)
     except Image.DecompressionBombError as err:  # not an OSError: it escaped every handler as a traceback
         raise UserError(f"{file}: too large to read as an image ({err.args[0].split(',')[0]}); resize it or "
                         "move it out of the folder") from None
@@ -174,16 +170,7 @@ def read_npz_images(path: str | os.PathLike) -> np.ndarray:
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as archive:
-            keys = list(archive.files)
-            if "x" in keys:
-                key = "x"
-            elif len(keys) == 1:
-                key = keys[0]
-            else:
-                raise UserError(
-                    f"{path}: cannot tell which array holds the images (keys: {', '.join(keys) or 'none'}); "
-                    "store them under the key 'x'"
-                )
+            key = images_key(list(archive.files), path)
             images = archive[key]
     except MemoryError:  # a header declaring more than this machine holds: a damaged file, not a size the user chose
         raise UnreadableFile(f"{path}: its array header declares more images than this machine's memory holds; "

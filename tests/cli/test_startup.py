@@ -313,6 +313,38 @@ def test_a_flag_the_metrics_do_not_use_is_refused_before_torch(argv, says, tmp_p
     assert seen["said"].startswith("error: ") and says.replace("{tmp}", str(tmp_path)) in seen["said"], seen
 
 
+@pytest.mark.parametrize("argv, says", [
+    (["{tmp}/x.npz", "--weights", "{tmp}/w.pth"], "--weights is not used by the metrics chosen (mnist_score, mnist_fd)"),
+    (["{tmp}/rgb.npz", "--classifier", "{tmp}/c.pt"], "--classifier is not used by the metrics chosen (is)"),
+    (["{tmp}/gray.npz", "--download-weights"], "--download-weights is not used by the metrics chosen (mnist_score"),
+    (["{tmp}/digits", "--weights", "{tmp}/w.pth"], "--weights is not used by the metrics chosen (mnist_score"),
+    (["{tmp}/photos", "--reference", "mnist"], "--reference is not used by the metrics chosen (is)"),
+    (["mnist:test", "--weights", "{tmp}/w.pth"], "--weights is not used by the metrics chosen (mnist_score"),
+    (["cifar10", "--classifier", "{tmp}/c.pt"], "--classifier is not used by the metrics chosen (is)"),
+], ids=["npz-weights", "npz-rgb-classifier", "npz-3d-download-weights", "png-folder-weights", "jpeg-folder-reference",
+        "dataset-weights", "dataset-rgb-classifier"])  # fmt: skip
+def test_a_flag_the_default_metrics_do_not_use_is_refused_before_torch(argv, says, tmp_path):
+    """Without --metrics the default metrics follow the images' shape (mnist_score and mnist_fd for 28x28
+    grayscale, else is), which `score x.npz --weights w.pth` learnt only from the images, read after torch (2-5 s,
+    the seventh sweep's issue 26): the shape is read from the .npz's header, the first image's header (PIL) or the
+    dataset's table, and the unused flag refused before torch."""
+    import numpy as np
+    from PIL import Image
+
+    np.savez(tmp_path / "x.npz", x=np.zeros((4, 28, 28, 1), np.uint8))
+    np.savez_compressed(tmp_path / "rgb.npz", x=np.zeros((4, 32, 32, 3), np.uint8))
+    np.savez(tmp_path / "gray.npz", np.zeros((4, 28, 28), np.uint8))  # its only array, [N, H, W]
+    for folder, mode, size, suffix in (("digits", "L", 28, "png"), ("photos", "RGB", 28, "jpg")):
+        (tmp_path / folder).mkdir()
+        for name in ("b", "a"):
+            Image.new(mode, (size, size)).save(tmp_path / folder / f"{name}.{suffix}")
+    seen = probe(["score", *_fill(argv, tmp_path)], tmp_path)
+    assert (seen["status"], seen["lines"]) == (2, 1), seen
+    read_by_pil = argv[0].endswith(("digits", "photos"))  # an image's header: PIL (fast), never torch
+    assert set(seen["imported"]) <= ({"PIL"} if read_by_pil else set()), seen
+    assert seen["said"].startswith("error: ") and says in seen["said"], seen
+
+
 def test_runs_of_a_folder_without_runs_imports_no_torch(tmp_path):
     (tmp_path / "empty" / "notes").mkdir(parents=True)  # folders, none a run
     seen = probe(["runs", str(tmp_path / "empty")], tmp_path)

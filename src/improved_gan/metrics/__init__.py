@@ -13,7 +13,7 @@ Layers, from the math outwards (docs/metrics.md):
 from improved_gan.utils.lazy import lazy_names
 
 _HOMES = {
-    "default_metrics": "evaluate", "evaluate_samples": "evaluate",
+    "default_metrics": "registry", "evaluate_samples": "evaluate",
     "FeatureStatistics": "frechet", "feature_statistics": "frechet", "frechet_distance": "frechet",
     "check_images": "images",
     "SplitScore": "inception_formula", "inception_score": "inception_formula",

@@ -24,17 +24,9 @@ from improved_gan.metrics.frechet import FeatureStatistics, feature_statistics
 from improved_gan.metrics.images import check_images
 from improved_gan.metrics.inception import InceptionV3
 from improved_gan.metrics.inception_formula import DEFAULT_SPLITS
-from improved_gan.metrics.registry import INCEPTION, MNIST_CLASSIFIER, resolve_metrics
+from improved_gan.metrics.registry import INCEPTION, MNIST_CLASSIFIER, MNIST_SHAPE, default_metrics, resolve_metrics
 
 __all__ = ["default_metrics", "evaluate_samples", "load_scoring_network", "network_statistics"]
-
-_MNIST_SHAPE = (28, 28, 1)
-
-
-def default_metrics(image_shape: Sequence[int]) -> tuple[str, ...]:
-    """``("mnist_score", "mnist_fd")`` for 28x28 grayscale images, ``("is",)`` (the paper's score) otherwise."""
-    return ("mnist_score", "mnist_fd") if tuple(image_shape) == _MNIST_SHAPE else ("is",)
-
 
 def load_scoring_network(
     name: str,
@@ -58,7 +50,7 @@ def load_scoring_network(
 
 
 def _check_fits(network_name: str, images: np.ndarray, what: str) -> None:
-    if network_name == MNIST_CLASSIFIER and images.shape[1:] != _MNIST_SHAPE:
+    if network_name == MNIST_CLASSIFIER and images.shape[1:] != MNIST_SHAPE:
         h, w, c = images.shape[1:]
         raise UserError(
             f"the MNIST classifier scores 28x28 grayscale digits, but the {what} are {w}x{h}x{c}; "

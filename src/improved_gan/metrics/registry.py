@@ -39,7 +39,9 @@ __all__ = [
     "KEY_MNIST_SCORE_STD",
     "METRICS",
     "MNIST_CLASSIFIER",
+    "MNIST_SHAPE",
     "MetricSpec",
+    "default_metrics",
     "get_metric",
     "register_frechet",
     "register_metric",
@@ -120,6 +122,16 @@ def resolve_metrics(names: str | Sequence[str]) -> list[MetricSpec]:
     if not names:
         raise UserError(f"no metric named; valid metrics: {', '.join(sorted(_METRICS))}")
     return [get_metric(name) for name in dict.fromkeys(names)]
+
+
+MNIST_SHAPE = (28, 28, 1)
+"""The ``(H, W, C)`` of the images the MNIST classifier scores."""
+
+
+def default_metrics(image_shape: Sequence[int]) -> tuple[str, ...]:
+    """``("mnist_score", "mnist_fd")`` for 28x28 grayscale images, ``("is",)`` (the paper's score) otherwise. Light,
+    as the table: ``score`` chooses them before torch, from a shape read from headers (source_shapes.py)."""
+    return ("mnist_score", "mnist_fd") if tuple(image_shape) == MNIST_SHAPE else ("is",)
 
 
 def register_split_score(name: str, *, network: str, mean_key: str, std_key: str, description: str) -> None:

@@ -20,11 +20,12 @@ from typing import Any
 
 from improved_gan.config import check_device_flag, load_config
 from improved_gan.errors import UserError
-from improved_gan.metrics.registry import INCEPTION, MNIST_CLASSIFIER, resolve_metrics
+from improved_gan.metrics.registry import INCEPTION, MNIST_CLASSIFIER, MNIST_SHAPE, default_metrics, resolve_metrics
 from improved_gan.runs.guard import check_scores_can_be_written, check_unchanged_since
 from improved_gan.runs.layout import CONFIG, SCORES, checkpoint_identity
 from improved_gan.runs.out_paths import path_argument
 from improved_gan.source_names import check_image_count, describe_source
+from improved_gan.source_shapes import peek_image_shape
 from improved_gan.training.seeds import check_sample_seed
 
 
@@ -97,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     if kind == "run":
         check_scores_can_be_written(Path(args.source))  # light: said before torch and the networks
     run_config = load_config(Path(args.source) / CONFIG) if kind == "run" else None  # light, as above
-    known = asked or (_choose_metrics(run_config.dataset, None) if run_config else None)  # else from the images
+    known = asked or _default_metrics(args.source, kind, run_config)  # None: the images' headers did not tell
     if known:  # a flag these metrics leave unused is refused before torch (docs/cli.md, Start-up)
         _check_used(args, known, kind=kind, reference=args.reference, splits_given=splits_given,
                     data_dir_given=data_dir_given)
@@ -116,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     # a generator is sampled last, once everything else is known to work; other sources are cheap to read first
     images = None if run_config else load_images(args.source, n=args.n, data_dir=args.data_dir)
     run_dataset = run_config.dataset if run_config else None
-    specs = known or _choose_metrics(run_dataset, images)
+    specs = known or resolve_metrics(default_metrics(images.shape[1:]))
     reference_name = _choose_reference(args.reference, run_dataset, images, specs)
     if not known:  # the default metrics of these images
         _check_used(args, specs, kind=kind, reference=reference_name, splits_given=splits_given,
@@ -183,14 +184,14 @@ def _print_entries(entries: dict[str, dict], *, as_json: bool) -> None:
             print(f"{name}: {entry['value']:.4f} ({entry['n']:,} images vs {entry['reference']})")
 
 
-def _choose_metrics(run_dataset: str | None, images) -> list:
-    """Without ``--metrics``: the MNIST scores for MNIST runs and 28x28 grayscale images, else ``is`` (a run's
-    from its dataset's name alone, without torch; ``images`` are not read then)."""
-    if run_dataset is not None:
-        return resolve_metrics(("mnist_score", "mnist_fd") if run_dataset.startswith("mnist") else ("is",))
-    from improved_gan.metrics.evaluate import default_metrics  # torch, as in run
-
-    return resolve_metrics(default_metrics(images.shape[1:]))
+def _default_metrics(source: str, kind: str, run_config) -> list | None:
+    """Without ``--metrics``: the MNIST scores for MNIST runs and 28x28 grayscale images, else ``is``. A run's from
+    its dataset's name, another source's from its images' shape read from headers (source_shapes.py); both
+    without torch. None where the headers do not tell: the images, once read, do."""
+    if run_config is not None:
+        return resolve_metrics(("mnist_score", "mnist_fd") if run_config.dataset.startswith("mnist") else ("is",))
+    shape = peek_image_shape(source, kind)
+    return None if shape is None else resolve_metrics(default_metrics(shape))
 
 
 def _choose_reference(given: str | None, run_dataset: str | None, images, specs) -> str | None:
@@ -202,7 +203,7 @@ def _choose_reference(given: str | None, run_dataset: str | None, images, specs)
         return given
     if run_dataset is not None:
         return f"{run_dataset}:train"
-    if images.shape[1:] == (28, 28, 1):
+    if images.shape[1:] == MNIST_SHAPE:
         return "mnist:train"
     raise UserError(
         f"{', '.join(needing)} compares with real images: name them with --reference SOURCE (e.g. cifar10)"
