@@ -230,7 +230,7 @@ def test_a_run_changed_while_it_is_scored_gets_no_scores(run_to_score, capsys, m
     last = err.rstrip("\n").splitlines()[-1]
     assert last.startswith("error: ") and "changed while it was scored" in last and "Traceback" not in err, err
     assert said in last, last
-    assert "were not written into scores.json" in last and out.startswith("mnist_score: ")  # printed, not kept
+    assert "neither printed nor written into scores.json" in last and out == ""  # checked before a line
     assert not (run_to_score / "scores.json").exists()
 
 
@@ -328,3 +328,51 @@ def test_a_checkpoint_only_touched_while_it_is_scored_is_the_same_run(run_to_sco
     assert main(["score", str(run_to_score), "--n", "20", "--metrics", "mnist_score", "--splits", "2",
                  "--classifier", classifier]) == 0
     assert "mnist_score" in (run_to_score / "scores.json").read_text()
+
+
+SCORE_WHILE_CHANGED = r"""
+import os, sys
+from pathlib import Path
+
+import numpy as np
+
+from improved_gan import image_sources
+from improved_gan.cli.main import main
+
+run, change = Path(sys.argv[1]), sys.argv[2]
+
+def sample_then_change(*args, **kwargs):  # another process changes the run while its generator is sampled
+    if change == "trained-anew":
+        checkpoint = run / "checkpoints" / "last.pt"
+        copy = checkpoint.with_name("new.pt")
+        copy.write_bytes(checkpoint.read_bytes())
+        os.replace(copy, checkpoint)
+    else:  # a folder where scores.json is merged into
+        (run / "scores.json").mkdir()
+    return np.zeros((20, 28, 28, 1), np.uint8)
+
+image_sources.load_images = sample_then_change  # the fake run holds no generator to sample
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+@pytest.mark.parametrize("as_json", [True, False], ids=["json", "text"])
+@pytest.mark.parametrize("change, says", [("trained-anew", "changed while it was scored"),
+                                          ("scores-a-folder", "scores.json is a folder")])
+def test_a_score_that_cannot_be_written_prints_nothing(change, says, as_json, run_to_score, classifier):
+    """`score RUN --json` printed its JSON object, then refused to merge it into RUN/scores.json (the run changed
+    meanwhile, or a folder stood where the file goes): a script read scores that the run never kept, from a
+    command that failed (the seventh sweep's issue 26). Now every output is checked, the file written, and only
+    then are the scores printed. In a fresh interpreter (the CLI's own streams), the run changed by the stand-in
+    for the generator's sampling."""
+    import subprocess
+    import sys
+
+    argv = ["score", str(run_to_score), "--n", "20", "--metrics", "mnist_score", "--splits", "2", "--classifier",
+            classifier, *(["--json"] if as_json else [])]
+    result = subprocess.run([sys.executable, "-c", SCORE_WHILE_CHANGED, str(run_to_score), change, *argv],
+                            capture_output=True, text=True, timeout=300)
+    last = result.stderr.rstrip("\n").splitlines()[-1]
+    assert result.returncode == 2 and last.startswith("error: ") and says in last, result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == "", result.stdout
+    assert not (run_to_score / "scores.json").is_file()

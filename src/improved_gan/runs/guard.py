@@ -180,8 +180,8 @@ def check_unchanged_since(run: Path, sampled: tuple | None) -> None:
     now = checkpoint_identity(run)
     if now != sampled:
         what = ("was removed" if now is None else "was replaced: trained on, or the run overwritten")
-        raise UserError(f"{run} changed while it was scored (its checkpoint {what}); the scores above are of the "
-                        f"checkpoint that was sampled and were not written into {SCORES}")
+        raise UserError(f"{run} changed while it was scored (its checkpoint {what}); the scores of the checkpoint "
+                        f"that was sampled were neither printed nor written into {SCORES}")
 
 
 def wrong_kinds(folder: Path) -> list[str]:

@@ -134,10 +134,10 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     entries = score_entries(specs, scores, networks, n=len(images), splits=args.splits, reference=reference_name,
                             seed=args.seed if run_config else None)  # fmt: skip
-    _print_entries(entries, as_json=args.json)
-    if run_config:
+    if run_config:  # checked and written before a line is printed: stdout's scores are the run's, or none
         check_unchanged_since(Path(args.source), sampled)  # else the scores would go to another network's run
         merge_run_scores(Path(args.source) / SCORES, entries)
+    _print_entries(entries, as_json=args.json)
     if run_config and not args.json:
         print(f"wrote {Path(args.source) / SCORES}")
     return 0
