@@ -203,7 +203,8 @@ def test_a_new_file_that_appeared_meanwhile_is_not_replaced(tmp_path, monkeypatc
 def test_overwrite_still_replaces_a_file_that_sample_wrote(tmp_path):
     images = np.zeros((3, 4, 4, 1), np.uint8)
     SampleFiles(tmp_path / "s.npz", 3).write(images)
-    SampleFiles(tmp_path / "s.npz", 3, overwrite=True).write(images + 1)
+    again = SampleFiles(tmp_path / "s.npz", 3, overwrite=True)
+    again.write(images + 1, replace=again.check_out())
     assert np.array_equal(np.load(tmp_path / "s.npz")["x"], images + 1) and os.listdir(tmp_path) == ["s.npz"]
 
 

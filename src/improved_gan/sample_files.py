@@ -78,11 +78,12 @@ class SampleFiles:
                 "run several calls with different --seed"
             )
 
-    def check_out(self) -> None:
+    def check_out(self) -> bool:
         """Nothing of the user's is replaced: a png-folder must be new or empty and not a link (the finished
         folder is renamed into place, which would replace a link); a file only when ``sample`` wrote it and
         ``overwrite`` is given (:meth:`_replaceable`); nothing goes inside a run folder, and a run's own file is
-        never replaced."""
+        never replaced. Returns whether a file was there that :meth:`write` may replace (``replace``): where none
+        was, the file is published as new, and one that another process wrote meanwhile is refused."""
         _refuse_a_runs_own_file(self.out)
         if self.format == "png-folder":
             if self.out.is_symlink():  # check_folder_path (runs/out_paths.py) lets a link through
@@ -92,8 +93,16 @@ class SampleFiles:
             if self.out.exists() and any(self.out.iterdir()):
                 raise UserError(f"--out {self.out} exists and is not an empty folder; name a new folder (nothing "
                                 "was written)")
-            return
-        check_out_file(self.out, ours=self._replaceable, what=self._kind, outside="write the samples outside it")
+            return False
+        found: list[Path] = []  # the file at --out, accepted
+
+        def ours(path: Path) -> bool:
+            self._replaceable(path)  # raises unless sample wrote it and --overwrite is given
+            found.append(path)
+            return True
+
+        check_out_file(self.out, ours=ours, what=self._kind, outside="write the samples outside it")
+        return bool(found)
 
     @property
     def _kind(self) -> str:
@@ -111,20 +120,22 @@ class SampleFiles:
                             "(nothing was written)")
         return True
 
-    def write(self, images: np.ndarray) -> None:
+    def write(self, images: np.ndarray, *, replace: bool = False) -> None:
         """Write ``images`` (uint8 ``[n, H, W, C]``) in the format; a grid and an ``.npz`` carry :data:`WRITER`.
 
-        Without ``overwrite`` the file is published without replacing (the name was free at :meth:`check_out`;
-        two calls at once both said they wrote it, the second's file replacing the first's): one written
-        meanwhile by another process is refused, this call's temporary file removed."""
+        ``replace``: :meth:`check_out`'s answer, a file ``sample`` wrote was there and ``overwrite`` is given.
+        Otherwise the file is published without replacing (the name was free at :meth:`check_out`; two calls at
+        once both said they wrote it, the second's file replacing the first's, and with ``--overwrite`` a file
+        another process wrote after the check was replaced): one written meanwhile is refused, this call's
+        temporary file removed."""
         try:
             if self.format == "grid":
                 from improved_gan.utils.image_grid import make_grid, png_bytes  # PIL: once there is something to write
 
                 atomic_write_bytes(self.out, png_bytes(make_grid(images), text={PNG_MARK: WRITER}),
-                                   replace=self.overwrite)
+                                   replace=replace)
             elif self.format == "npz":
-                with atomic_open(self.out, "wb", replace=self.overwrite) as f:
+                with atomic_open(self.out, "wb", replace=replace) as f:
                     np.savez_compressed(f, x=images, **{NPZ_MARK: np.array(WRITER)})
             else:
                 _write_folder(images, self.out)

@@ -79,3 +79,42 @@ RUN, UNTRAINED = "{tmp}/run", "{tmp}/untrained"
 ])  # fmt: skip
 def test_sample_refuses(case, folder, capsys, monkeypatch):
     refuses(capsys, monkeypatch, folder, case)
+
+
+SAMPLE_WHILE_ANOTHER_WRITES = r"""
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from improved_gan.cli.main import main
+from improved_gan.training import sampling
+
+out = Path(sys.argv[1])
+
+def sample_while_another_writes(run, n, seed, device):  # another process writes --out after it was checked
+    out.write_bytes(b"theirs")
+    return np.zeros((n, 4, 4, 1), np.uint8)
+
+sampling.sample_images = sample_while_another_writes  # the fake run holds no generator to sample
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize("name", ["f.png", "f.npz"])
+def test_overwrite_does_not_replace_a_file_that_appeared_after_the_check(name, tmp_path):
+    """`sample RUN --out f.png --overwrite`, f.png absent when checked and written by another process before
+    the publish: the other file was replaced, exit 0 (the seventh sweep's issue 26). --overwrite replaces the file
+    sample wrote that was there when checked; with none there the file is published as new, and one that appeared
+    meanwhile is refused in one line, as without --overwrite. In a fresh interpreter, the other process's write
+    made by the stand-in for the generator's sampling."""
+    import subprocess
+    import sys
+
+    run, out = fake_run(tmp_path / "run", checkpoint=True), tmp_path / name
+    argv = ["sample", str(run), "--n", "4", "--out", str(out), "--overwrite"]
+    result = subprocess.run([sys.executable, "-c", SAMPLE_WHILE_ANOTHER_WRITES, str(out), *argv],
+                            capture_output=True, text=True, timeout=300)
+    said = f"{out} appeared meanwhile (another process wrote it); name a new {out.suffix} file (nothing was written)"
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", f"error: {said}\n")
+    assert out.read_bytes() == b"theirs" and sorted(p.name for p in tmp_path.iterdir()) == sorted(["run", name])

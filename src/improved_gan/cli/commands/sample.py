@@ -40,12 +40,12 @@ def run(args: argparse.Namespace) -> int:
     check_sample_seed(args.seed)
     check_device_flag(args.device)
     load_config(Path(args.run) / CONFIG)  # a folder that holds no run, said before torch (the loader reads it again)
-    files.check_out()
+    replace = files.check_out()  # whether a file sample wrote is there to replace (--overwrite); else a new one
     # torch: imported once the flags and --out are checked (docs/cli.md, Start-up)
     from improved_gan.training.device import resolve_device
     from improved_gan.training.sampling import sample_images
 
     images = sample_images(args.run, args.n, seed=args.seed, device=resolve_device(args.device))
-    files.write(images)
+    files.write(images, replace=replace)
     print(f"wrote {args.n} samples to {args.out}")
     return 0
