@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from improved_gan.metrics.images import check_images
+from improved_gan.utils.progress import bars_shown
 
 __all__ = ["NetworkOutput", "run_network"]
 
@@ -69,9 +70,8 @@ def run_network(
         enabled=cudnn.enabled, benchmark=cudnn.benchmark, deterministic=cudnn.deterministic, allow_tf32=False
     )
     with no_tf32:
-        # disable=None: silent when stderr is not a terminal (no cleared bar left before an error in a log)
         starts = range(0, len(images), batch_size)
-        for start in tqdm(starts, desc=desc, disable=None if progress else True, leave=False):
+        for start in tqdm(starts, desc=desc, disable=not bars_shown(progress), leave=False):
             batch = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size]))
             batch = batch.to(device).permute(0, 3, 1, 2)  # [B, C, H, W], still uint8
             output = network(batch)

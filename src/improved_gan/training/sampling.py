@@ -24,6 +24,7 @@ from improved_gan.training.seeds import check_sample_seed
 from improved_gan.runs.layout import CONFIG
 from improved_gan.training.checkpoint_fit import check_matches_checkpoint, load_checkpoint_networks
 from improved_gan.utils.eval_mode import eval_mode
+from improved_gan.utils.progress import bars_shown
 
 
 def load_generator(run_dir: str | Path, *, device: torch.device | str | None = None) -> tuple[nn.Module, str]:
@@ -56,8 +57,7 @@ def generate_images(
     rng = torch.Generator().manual_seed(check_sample_seed(seed))
     chunks = []
     with eval_mode(generator):
-        # disable=None: silent when stderr is not a terminal (no cleared bar left before an error in a log)
-        for size in tqdm(batch_sizes(n, batch_size), desc="sampling", disable=None if progress else True, leave=False):
+        for size in tqdm(batch_sizes(n, batch_size), desc="sampling", disable=not bars_shown(progress), leave=False):
             z = generator.sample_latent(size, generator=rng)
             try:
                 chunks.append(to_uint8(generator(z), scale))

@@ -10,6 +10,7 @@ import os
 from improved_gan.config import check_data_dir_given, check_device_flag, load_config
 from improved_gan.runs.layout import CONFIG
 from improved_gan.runs.out_paths import path_argument
+from improved_gan.utils.progress import bars_shown
 
 
 def register(subparsers) -> None:
@@ -18,7 +19,7 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     p.add_argument("--data-dir", type=path_argument, help="override the run's data root")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars (there are none off a terminal)")
     p.set_defaults(func=run)
 
 
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from improved_gan.training.evaluate import evaluate_run
 
     resolve_device(args.device)
-    result = evaluate_run(args.run, device=args.device, data_dir=args.data_dir, progress=not args.no_progress)
+    result = evaluate_run(args.run, device=args.device, data_dir=args.data_dir, progress=bars_shown(not args.no_progress))
     if args.json:
         print(json.dumps(result, sort_keys=True))
     else:
