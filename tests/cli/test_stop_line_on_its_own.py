@@ -55,3 +55,25 @@ def test_the_stop_line_starts_its_own_line_after_a_print_cut_in_two(tmp_path):
     note, _, stop = result.stderr.partition("not with docs/metrics.md")
     assert note.startswith("note: MNIST classifier sha256 ") and stop == "\n" + STOPPED + "\n", result.stderr
     assert (result.returncode, result.stdout) == (143, ""), (result.returncode, result.stdout, result.stderr)
+
+
+def test_the_watch_of_open_lines_is_the_stream_at_sys_stderr():
+    """utils/signals.py kept its watchers of stderr in a module-level list (hidden global state, the seventh sweep
+    of issue 26), and on_its_own_line asked the last one, whatever stream stderr was by then: a stop's line written
+    to another stream (a command's own redirect) was led by a newline for a line left open on the old one. The
+    watch is now the stream at sys.stderr itself: what on_its_own_line asks is where the line goes."""
+    import contextlib
+    import io
+
+    from improved_gan.utils import signals
+
+    with signals.stderr_lines_watched():
+        sys.stderr.write("a line left open")
+        assert signals.on_its_own_line("stopped\n") == "\nstopped\n"
+        with contextlib.redirect_stderr(io.StringIO()):  # nothing open there
+            assert signals.on_its_own_line("stopped\n") == "stopped\n"
+        sys.stderr.write(" and closed\n")
+        assert signals.on_its_own_line("stopped\n") == "stopped\n"
+    assert signals.on_its_own_line("stopped\n") == "stopped\n"  # no watch outside the block
+    assert not [name for name, value in vars(signals).items()
+                if isinstance(value, (list, dict, set)) and not name.startswith("__")], "module-level mutable state"

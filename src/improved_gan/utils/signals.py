@@ -193,28 +193,26 @@ class _WatchedLines:
         return getattr(self.stream, name)
 
 
-_watched: list[_WatchedLines] = []
-
-
 @contextmanager
 def stderr_lines_watched() -> Iterator[None]:
-    """Within the block, ``sys.stderr`` is itself behind a watch of its open lines, for :func:`on_its_own_line`."""
+    """Within the block, ``sys.stderr`` is itself behind a watch of its open lines, for :func:`on_its_own_line`
+    (the watch is the stream at ``sys.stderr``: nothing else keeps it)."""
     watched = _WatchedLines(sys.stderr)
-    _watched.append(watched)
     sys.stderr = watched
     try:
         yield
     finally:
-        _watched.remove(watched)
         if sys.stderr is watched:  # unless the block put another stream there
             sys.stderr = watched.stream
 
 
 def on_its_own_line(text: str) -> str:
-    """``text`` (a stop's line) led by a newline where a write to the watched stderr left a line open
-    (:func:`stderr_lines_watched`): a ``print`` whose newline a stop signal cut off (the sixth sweep: `score`
-    printed "...not with docs/metrics.mdterminated (SIGTERM): ...")."""
-    return "\n" + text if _watched and _watched[-1].open else text
+    """``text`` (a stop's line) led by a newline where a write to stderr, watched (:func:`stderr_lines_watched`),
+    left a line open: a ``print`` whose newline a stop signal cut off (the sixth sweep: `score` printed "...not
+    with docs/metrics.mdterminated (SIGTERM): ..."). Asked of the stream now at ``sys.stderr``, where the line
+    goes; one that is not watched has no open line known."""
+    stream = sys.stderr
+    return "\n" + text if isinstance(stream, _WatchedLines) and stream.open else text
 
 
 def exit_status(interrupt: KeyboardInterrupt) -> int:
