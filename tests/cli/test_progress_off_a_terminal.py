@@ -27,6 +27,15 @@ def run(tmp_path_factory):
     return folder
 
 
+def test_train_draws_no_bars_into_a_pipe(tmp_path):
+    """`train ... 2> log` drew its epoch and iteration bars there (found beside the seventh sweep's fixes), as did
+    `resume`, `demo`, `reproduce`, `games`, `classifier train` and `turing create`: each asks the rule now."""
+    flags = [a if a != "3" else "1" for a in TINY if a != "--no-progress"]  # bars asked for
+    result = cli("train", "mnist-fm", "--out", str(tmp_path / "run"), *flags, "--device", "cpu")
+    assert "epoch 1" in result.stdout + result.stderr
+    assert "\r" not in result.stderr and "%|" not in result.stderr, result.stderr
+
+
 def test_eval_draws_no_bars_into_a_pipe(run):
     result = cli("eval", str(run), "--device", "cpu")
     assert "test errors" in result.stdout

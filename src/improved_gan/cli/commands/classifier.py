@@ -15,6 +15,7 @@ from improved_gan.metrics.classifier_recipe import (
 )
 from improved_gan.runs.out_paths import path_argument
 from improved_gan.runs.out_rules import check_out_file, check_out_folder
+from improved_gan.utils.progress import bars_shown
 
 MIN_TEST_ACCURACY = 0.993
 """The accuracy the reference classifier must reach on the MNIST test set."""
@@ -84,7 +85,7 @@ def run_train(args: argparse.Namespace) -> int:
     test = load_dataset("mnist", root=args.data_dir, split="test")  # the official files: 60,000 and 10,000 digits
     n = len(train) if args.train_images is None else args.train_images
     start = time.perf_counter()
-    model = train_classifier(train.images[:n], train.labels[:n], options=options)
+    model = train_classifier(train.images[:n], train.labels[:n], options=options, progress=bars_shown())
     seconds = time.perf_counter() - start
     accuracy = classifier_accuracy(model, test.images, test.labels)
     kernels = torch.backends.cpu.get_cpu_capability()  # which CPU kernels made these bits

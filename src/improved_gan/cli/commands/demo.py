@@ -35,6 +35,7 @@ from improved_gan.runs.out_paths import path_argument
 from improved_gan.runs.out_rules import check_out_folder
 from improved_gan.runs.layout import read_metrics, sample_grid_path
 from improved_gan.utils.atomic import removing_folders_it_makes
+from improved_gan.utils.progress import bars_shown
 
 LABELS_ONLY = "labels-only"
 K_PLUS_1 = "k-plus-1-gan"
@@ -108,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
           f"each run's log.txt has its lines", flush=True)  # fmt: skip
     try:
         with removing_folders_it_makes(args.out):  # each run removes the run folder it made if it wrote nothing
-            train_in_parallel(jobs, processes=processes, progress=not args.no_progress, epoch_lines=True,
+            train_in_parallel(jobs, processes=processes, progress=bars_shown(not args.no_progress), epoch_lines=True,
                               desc="demo")
     except KeyboardInterrupt:
         say_when_no_checkpoint_was_kept(args, [job.folder for job in jobs])

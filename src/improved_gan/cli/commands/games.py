@@ -17,6 +17,7 @@ from pathlib import Path
 
 from improved_gan.games.settings import GAME_NAMES, GamesSettings
 from improved_gan.runs.out_paths import path_argument
+from improved_gan.utils.progress import bars_shown
 
 
 def register(subparsers) -> None:
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     settings.check_out(out)
     from improved_gan.games.experiment import run_experiment  # torch, matplotlib: once the flags are checked
 
-    report = run_experiment(out, settings, progress=not args.no_progress)
+    report = run_experiment(out, settings, progress=bars_shown(not args.no_progress))
     print(report.summary())
     for path in report.written:
         print(f"wrote {path}")

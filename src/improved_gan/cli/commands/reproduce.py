@@ -10,6 +10,7 @@ from improved_gan.config import check_data_dir_given, parse_assignments
 from improved_gan.errors import UserError
 from improved_gan.runs.out_paths import path_argument
 from improved_gan.utils.atomic import removing_folders_it_makes
+from improved_gan.utils.progress import bars_shown
 
 
 def seed_list(text: str) -> list[int]:
@@ -76,13 +77,14 @@ def run(args: argparse.Namespace) -> int:
         print(table1.describe_plan(planned, jobs=args.jobs))
         return 0
     if not args.report_only:
+        progress = bars_shown(not args.no_progress)
         try:
             with removing_folders_it_makes(args.out):  # every run failed before writing (a full disk): no empty --out
                 args.out.mkdir(parents=True, exist_ok=True)
                 if args.stack is not None:
-                    table1.run_stacked(planned, stack=args.stack, out=args.out, progress=not args.no_progress)
+                    table1.run_stacked(planned, stack=args.stack, out=args.out, progress=progress)
                 else:
-                    table1.run_table1(planned, jobs=args.jobs, progress=not args.no_progress)
+                    table1.run_table1(planned, jobs=args.jobs, progress=progress)
         except KeyboardInterrupt:
             say_when_no_checkpoint_was_kept(args, [run.folder for run in planned])
             raise

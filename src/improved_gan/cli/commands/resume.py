@@ -15,6 +15,7 @@ from improved_gan.config import check_device_flag, load_config
 from improved_gan.errors import ConfigError
 from improved_gan.runs.guard import check_resumable
 from improved_gan.runs.out_paths import path_argument
+from improved_gan.utils.progress import bars_shown
 
 _EDIT_CONFIG = "edit {field!r} in {run}/config.json (where and how a run trains may change between sessions)"
 _NEW_RUN = "that would be another run: start it with `improved-gan train PRESET ... --out NEW`"
@@ -120,7 +121,8 @@ def _resume(args: argparse.Namespace) -> int:
         Trainer(args.run, config=config, state=state, progress=False).train()
         return 0
     result = resume(
-        args.run, epochs=args.epochs, progress=not args.no_progress, allow_step_change=args.allow_step_change,
+        args.run, epochs=args.epochs, progress=bars_shown(not args.no_progress),
+        allow_step_change=args.allow_step_change,
         allow_lr_change=args.allow_lr_change, device=args.device,
     )
     print_summary(result)

@@ -13,6 +13,7 @@ from improved_gan.errors import UserError
 from improved_gan.experiments.presets import get_preset, preset_description, preset_names
 from improved_gan.runs.guard import check_run_folder
 from improved_gan.runs.out_paths import path_argument
+from improved_gan.utils.progress import bars_shown
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -75,7 +76,7 @@ def _train(args: argparse.Namespace, config, out: Path) -> int:
         return 0
     print(f"run folder: {out}")
     args.run_folder = out  # for the message after Ctrl-C
-    print_summary(train(config, out, overwrite=args.overwrite, progress=not args.no_progress))
+    print_summary(train(config, out, overwrite=args.overwrite, progress=bars_shown(not args.no_progress)))
     return 0
 
 

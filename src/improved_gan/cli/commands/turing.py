@@ -57,6 +57,7 @@ from improved_gan.turing.serve_options import check_port, check_serve_options
 from improved_gan.turing.whole_output import write_whole
 from improved_gan.utils.atomic import AppearedMeanwhile, atomic_write_text
 from improved_gan.utils.signals import stop_signals_deferred
+from improved_gan.utils.progress import bars_shown
 
 DATABASE_ENV = "IMPROVED_GAN_TURING_DATABASE"
 
@@ -286,7 +287,7 @@ def create(args: argparse.Namespace) -> int:
     from improved_gan.turing.create import PoolWarning, create_study
     from improved_gan.turing.sources import load_pool
 
-    progress = not args.no_progress
+    progress = bars_shown(not args.no_progress)
     real = _load(load_pool, args.real, "--real", n=args.n_real, seed=args.seed,
                  data_dir=args.data_dir, progress=progress)
     generated = _load(
