@@ -68,3 +68,12 @@ def test_empty_root_is_an_error():
 def test_load_dataset_reads_the_environment_root(monkeypatch, shared_data):
     monkeypatch.setenv(DATA_ROOT_ENV, str(shared_data))
     assert len(load_dataset("mnist", split="test", download=False)) == 10_000
+
+
+@pytest.mark.parametrize("name", ["mnist5k", "mnist", "cifar10"])
+def test_the_table_s_image_shape_is_the_loaded_images_shape(name, shared_data):
+    """`score` chooses its default metrics by DatasetSpec.image_shape before it loads anything (source_shapes.py):
+    the table must say what the loader gives. SVHN's files are not in the test data; its loader's own tests
+    check its (32, 32, 3)."""
+    images = load_dataset(name, root=shared_data, split="test", download=False).images
+    assert images.shape[1:] == DATASETS[name].image_shape
