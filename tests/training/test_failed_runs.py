@@ -42,7 +42,7 @@ def failed_run(tmp_path_factory):
 def test_train_says_so_at_the_epoch_it_fails_and_marks_every_epoch(failed_run):
     run, result, failure = failed_run
     assert f"FAILED: D overpowered G at epoch {failure.epoch}: loss_unsup {failure.loss_unsup:.4f}" in result.stdout
-    assert "preset mnist-fm-stable: 0 of 20 seeds" in result.stdout
+    assert "preset mnist-fm-stable: 0 of 60 runs of the demo's setting" in result.stdout
     lines = [line for line in result.stdout.splitlines() if line.startswith("epoch ")]
     for line, row in zip(lines, metrics(run)):
         assert ("FAILED" in line) == (row["epoch"] >= failure.epoch)
