@@ -65,3 +65,12 @@ def test_float32_on_cuda_is_float32():
         assert cudnn.benchmark
     finally:
         matmul.allow_tf32, cudnn.allow_tf32, cudnn.benchmark = before
+
+
+def test_the_bf16_warning_says_what_was_measured_for_the_run_s_players():
+    from improved_gan.training.device import bf16_warning
+
+    assert "18 of 20 seeds" in bf16_warning("both") and "bf16_players=discriminator: 1 of 20" in bf16_warning("both")
+    assert "20 of 20 seeds with the generator's products alone" in bf16_warning("generator")
+    assert bf16_warning("discriminator").startswith("precision bf16 for the discriminator's products only")
+    assert "failed 1 of 20 seeds by epoch 25, as float32 did" in bf16_warning("discriminator")

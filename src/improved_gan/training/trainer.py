@@ -34,7 +34,7 @@ from improved_gan.runs import checkpoint as ckpt
 from improved_gan.training.build import build_models, initialise_models
 from improved_gan.training.data_source import DataSource, make_source
 from improved_gan.training.device import (
-    BF16_WARNING,
+    bf16_warning,
     compute_dtype,
     configure_cuda,
     describe_precision,
@@ -395,7 +395,7 @@ class Trainer:
             log.info(f"resume at epoch {self.epoch} of {config.epochs}")
         (announce if config.fast_step else log.info)(f"training step: {self.step.info.describe()}")
         if self.precision == "bf16" and self.epoch < config.epochs and plays_the_game(config):
-            announce(BF16_WARNING)
+            announce(bf16_warning(config.bf16_players))
         if self.failure is not None and self.epoch < config.epochs:
             announce(f"this run has FAILED already ({self.failure.describe()}); it trains on, but its "
                      "classifier will not gain from the generator")
