@@ -59,10 +59,11 @@ def sqlite_memory_refusal(url: str) -> str:
 def check_url_text(url: str) -> None:
     """Raise ConfigError for a URL that its text shows the store cannot use: no ``scheme://``; a SQLite URL with a
     query string, even an empty one or a bare key; a SQLite URL that names no file (``sqlite://``, ``sqlite:///``,
-    ``sqlite:///:memory:``). :func:`~improved_gan.turing.database.parse_url` asks it first, and the CLI asks it
-    before SQLAlchemy is imported; what only SQLAlchemy can tell (a port that is not a number) is parse_url's."""
+    ``sqlite:///:memory:``); a port that is not a number (``host:5432x``). :func:`~improved_gan.turing.database.
+    parse_url` asks it first, and the CLI asks it before SQLAlchemy is imported; the rest of a URL's grammar is
+    SQLAlchemy's, in parse_url."""
     match = SCHEME.match(url)
-    if match is None:
+    if match is None or not _port_is_a_number(url[match.end():]):
         raise ConfigError(not_a_url(url))
     if match.group(1).split("+")[0].lower() != "sqlite":
         return
@@ -71,3 +72,17 @@ def check_url_text(url: str) -> None:
     database = url[match.end():].partition("/")[2]  # sqlite://[host]/database, as SQLAlchemy reads it
     if database in ("", ":memory:"):
         raise ConfigError(sqlite_memory_refusal(url))
+
+
+def _port_is_a_number(rest: str) -> bool:
+    """Whether the port of a URL's authority (``rest``: the URL after ``scheme://``) is absent or digits, as
+    SQLAlchemy requires (it raised a ValueError for ``host:notaport``). ``[v6]:port`` hosts are read as such; a
+    list of hosts (``h1:1,h2:2``) is left to SQLAlchemy."""
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    host = authority.rpartition("@")[2]
+    if "," in host:
+        return True
+    if host.startswith("["):
+        host = host.partition("]")[2]  # what follows the address: "" or ":port"
+    port = host.rpartition(":")[2] if ":" in host else ""
+    return port == "" or port.isascii() and port.isdigit()
