@@ -391,3 +391,40 @@ def test_a_refused_url_is_said_without_its_password(url, said, where, tmp_path):
     result = cli("turing", "remove", "--yes", "st0", *flag, check=False, env=env)
     _refused_alone(result, said)
     assert "s3" not in result.stderr and "cret" not in result.stderr
+
+
+@pytest.mark.parametrize("argv", [["results"], ["token"], ["invite", "--n", "1"], ["serve", "--port", "1"]],
+                         ids=["results", "token", "invite", "serve"])
+def test_a_store_that_is_a_link_out_of_the_study_is_refused(argv, study, tmp_path):
+    """`invite`, `token` and `results` wrote through a study's turing.sqlite3 that was a symbolic link to a file
+    outside the study (the ninth sweep): SQLite's -wal and -shm landed beside the target."""
+    from clitools import cli, tree
+
+    outside = tmp_path / "elsewhere" / "turing.sqlite3"
+    outside.parent.mkdir()
+    (study / "turing.sqlite3").rename(outside)
+    for name in ("turing.sqlite3-wal", "turing.sqlite3-shm"):
+        (study / name).unlink(missing_ok=True)
+    (study / "turing.sqlite3").symlink_to(outside)
+    before, beside = tree(study), tree(outside.parent)
+    result = cli("turing", argv[0], str(study), *argv[1:], check=False)
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr
+    assert result.stderr == (f"error: {study / 'turing.sqlite3'} is a symbolic link to {outside}, outside the study "
+                             "folder; a command writes no file through a link (SQLite would put its -wal and -shm "
+                             "files beside it): replace the link with the store itself, or name that file with "
+                             f"--database sqlite:///{outside}\n")
+    assert tree(study) == before and tree(outside.parent) == beside
+
+
+@pytest.mark.parametrize("argv, stores", [(["invite", "--n", "1"], "invitation"), (["token"], "new owner token")],
+                         ids=["invite", "token"])
+def test_a_read_only_study_names_what_the_command_would_store(argv, stores, study, capsys, monkeypatch):
+    """`invite` and `token` on a read-only study said "so no vote could be stored" (the ninth sweep). As root a
+    read-only folder is writable but for a read-only disk: the folder's answer is made read-only here."""
+    import os
+
+    from improved_gan.turing import served
+
+    monkeypatch.setattr(served.os, "access", lambda path, mode: mode != os.W_OK)
+    one_line_error(capsys, ["turing", argv[0], str(study), *argv[1:]],
+                   f"is read-only, so no {stores} could be stored; make it writable")

@@ -52,13 +52,18 @@ class ServedStudy:
 
     @classmethod
     def open(
-        cls, folder: str | Path, *, database_url: str | None = None, read_only: bool = False
+        cls, folder: str | Path, *, database_url: str | None = None, read_only: bool = False,
+        stores: str = "vote",
     ) -> "ServedStudy":
         """Open a study folder and its store; a clear error if they do not match.
 
         ``read_only`` opens a SQLite store without writing (``results`` of an
         archived study); otherwise a store in a folder that cannot be written
-        is refused here rather than at the first vote.
+        is refused here rather than at the first write, naming what the command
+        ``stores`` (a vote, an invitation, an owner token). The study's own
+        ``turing.sqlite3`` may not be a symbolic link leading out of the folder
+        (SQLite keeps its ``-wal`` and ``-shm`` files beside the file it opens):
+        ``--database`` names an outside file explicitly.
         """
         study_folder = StudyFolder(Path(folder).resolve())
         slug = study_folder.options().slug
@@ -72,6 +77,12 @@ class ServedStudy:
                 f"{sqlite_file} is a symbolic link to {os.readlink(sqlite_file)}, which does not exist; put the "
                 "study's store back there (or mount the disk that holds it), or replace the link with the store itself"
             )
+        if database_url is None and sqlite_file.is_symlink() and not _inside(sqlite_file.resolve(), study_folder.root):
+            raise ConfigError(
+                f"{sqlite_file} is a symbolic link to {os.readlink(sqlite_file)}, outside the study folder; a command "
+                "writes no file through a link (SQLite would put its -wal and -shm files beside it): replace the link "
+                f"with the store itself, or name that file with --database sqlite:///{sqlite_file.resolve()}"
+            )
         if database_url is None and not sqlite_file.is_file():
             raise ConfigError(
                 f"{study_folder.root} has no {SQLITE_FILENAME}: it was created with an external "
@@ -81,7 +92,7 @@ class ServedStudy:
             os.access(study_folder.root, os.W_OK) and os.access(sqlite_file, os.W_OK)
         ):
             raise ConfigError(
-                f"{study_folder.root} or its {SQLITE_FILENAME} is read-only, so no vote could be "
+                f"{study_folder.root} or its {SQLITE_FILENAME} is read-only, so no {stores} could be "
                 "stored; make it writable (`improved-gan turing results` reads it as it is)"
             )
         store = Store.open(database_url or default_url(study_folder.root), read_only=read_only)
@@ -191,3 +202,8 @@ class ServedStudy:
 
 def _cookie_hash(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` (resolved) lies in ``folder`` (resolved)."""
+    return path == folder or folder in path.parents

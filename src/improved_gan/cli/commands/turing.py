@@ -364,7 +364,7 @@ def invite(args: argparse.Namespace) -> int:
         check_invitations_file(args.out)
     from improved_gan.turing.served import ServedStudy  # the web stack and the database: once the flags are checked
 
-    served = ServedStudy.open(args.study, database_url=args.database)
+    served = ServedStudy.open(args.study, database_url=args.database, stores="invitation")
     try:
         codes = [security.new_token() for _ in labels]  # made here: the file holds them before they are stored
         table = invitations_csv(args.base_url, served.slug, codes, labels)
@@ -520,7 +520,7 @@ def token(args: argparse.Namespace) -> int:
     StudyFolder(Path(args.study).resolve()).read_manifest()  # no study there: said before the database is imported
     from improved_gan.turing.served import ServedStudy  # the web stack and the database
 
-    served = ServedStudy.open(args.study, database_url=args.database)
+    served = ServedStudy.open(args.study, database_url=args.database, stores="new owner token")
     try:
         study_id = served.current_study().id
         new_token = security.new_token()
