@@ -78,7 +78,12 @@ def test_user_errors_exit_2(sources, capsys):
     assert main(["turing", "serve", str(sources), "--port", "1"]) == 2
 
 
-def test_create_shows_a_progress_bar_on_stderr_unless_no_progress(sources, capsys):
+def test_create_shows_a_progress_bar_on_stderr_unless_no_progress(sources, capsys, monkeypatch):
+    """On a terminal (utils/progress.bars_shown: the capture here stands for one); off a terminal no bar is drawn
+    (tests/cli/test_progress_off_a_terminal.py)."""
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     assert create(sources, "--per-session", "4", "--feedback", "off") == 0
     shown = capsys.readouterr()
     # 20 + 20, 6 of the real images made into attention checks
@@ -92,7 +97,11 @@ def test_create_shows_a_progress_bar_on_stderr_unless_no_progress(sources, capsy
 
 
 def test_create_asks_for_the_sampling_bar_only_with_progress(sources, capsys, monkeypatch):
+    import sys
+
     import improved_gan.turing.sources as turing_sources
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)  # a terminal (utils/progress.bars_shown)
 
     asked = []
     real_load_images = turing_sources.load_images
