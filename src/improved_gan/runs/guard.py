@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from pathlib import Path
 from typing import Iterable
 
 from improved_gan.config import WHERE_NOT_WHAT, TrainConfig, load_config
 from improved_gan.errors import UserError
 from improved_gan.runs.out_paths import check_folder_path, check_writable
+from improved_gan.runs.process_lock import ProcessLock, lock_holder
 from improved_gan.runs.layout import (
     CHECKPOINTS,
     CONFIG,
@@ -346,91 +346,24 @@ def check_run_folder(folder: Path, config: TrainConfig, *, overwrite: bool = Fal
 
 # -- running.pid: the run's lock ---------------------------------------------------------------------
 
-LOCK_TRIES = 5
-"""Tries of a non-blocking lock, 10 ms apart (a reader of the mark holds it shared for an instant)."""
-
-
 def running_pid(folder: Path) -> int | None:
     """The process training the run in ``folder`` now, or None: the process that holds the lock on its
-    ``running.pid`` (fcntl.flock, which the OS releases when the process ends, however it ends). A file left
-    by a killed process, or written by hand (``echo 1 > running.pid``), holds no lock and means nothing."""
-    import fcntl  # POSIX only: where it is missing, the other run-folder rules still import and work
-
-    path = folder / RUNNING
-    if not path.is_file():
-        return None
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            return None  # nobody holds it
-        except BlockingIOError:
-            pass
-        for _ in range(LOCK_TRIES):  # the holder writes its id just after taking the lock
-            text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-            if text.isdigit():
-                break
-            time.sleep(0.01)
-    finally:
-        os.close(fd)
-    pid = int(text) if text.isdigit() else -1
-    return None if pid == os.getpid() else pid
+    ``running.pid`` (:func:`~improved_gan.runs.process_lock.lock_holder`: fcntl.flock, which the OS releases when
+    the process ends, however it ends). A file left by a killed process, or written by hand
+    (``echo 1 > running.pid``), holds no lock and means nothing."""
+    return lock_holder(folder / RUNNING)
 
 
-class RunningMark:
+class RunningMark(ProcessLock):
     """``with RunningMark(run_dir):`` holds the run's lock for the block: ``running.pid``, locked with
     ``fcntl.flock`` and holding this process's id; removed after. Entering it removes the temporary files a
     killed writer left in the run (:func:`~improved_gan.runs.layout.remove_leftover_temporaries`)."""
 
     def __init__(self, folder: Path) -> None:
-        self.path = Path(folder) / RUNNING
-        self.fd: int | None = None
+        super().__init__(Path(folder) / RUNNING,
+                         lambda who: f"{folder} is being trained by {who} now; wait for it or stop it first")
 
     def __enter__(self) -> "RunningMark":
-        while self.fd is None:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            if not _lock(fd):
-                os.close(fd)
-                pid = running_pid(self.path.parent)
-                who = f"process {pid}" if pid and pid > 0 else "another process"
-                raise UserError(f"{self.path.parent} is being trained by {who} now; wait for it or stop it first")
-            if _same_file(fd, self.path):  # else its holder removed it as we opened it: open the new one
-                try:
-                    os.ftruncate(fd, 0)
-                    os.write(fd, f"{os.getpid()}\n".encode())
-                except BaseException:  # a full disk, a stop: no empty running.pid stays behind, no lock held
-                    self.path.unlink(missing_ok=True)
-                    os.close(fd)
-                    raise
-                self.fd = fd
-            else:
-                os.close(fd)
+        super().__enter__()
         remove_leftover_temporaries(self.path.parent)
         return self
-
-    def __exit__(self, *exc) -> None:
-        self.path.unlink(missing_ok=True)  # before the lock is released: no one locks a removed file
-        os.close(self.fd)
-        self.fd = None
-
-
-def _lock(fd: int) -> bool:
-    import fcntl
-
-    for attempt in range(LOCK_TRIES):
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            time.sleep(0.01)
-    return False
-
-
-def _same_file(fd: int, path: Path) -> bool:
-    try:
-        return os.path.samestat(os.fstat(fd), os.stat(path))
-    except FileNotFoundError:
-        return False

@@ -46,9 +46,11 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({name: config.to_dict() for name, config in configs.items()}, indent=2, sort_keys=True))
         return 0
     from improved_gan.experiments.table3 import run_table
+    from improved_gan.runs.out_lock import holding_out_folder
 
     try:
-        table = run_table(rows, configs, out=args.out, n=args.n, weights=args.weights, device=args.device)
+        with holding_out_folder(args.out):  # another command training there is refused before any run starts
+            table = run_table(rows, configs, out=args.out, n=args.n, weights=args.weights, device=args.device)
     except KeyboardInterrupt:
         say_when_no_checkpoint_was_kept(args, [args.out / config.preset for config in configs.values()])
         raise

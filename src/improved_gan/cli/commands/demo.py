@@ -31,10 +31,10 @@ from pathlib import Path
 from improved_gan.cli.training import say_when_no_checkpoint_was_kept
 from improved_gan.config import TrainConfig, apply_overrides
 from improved_gan.experiments.presets import get_preset
+from improved_gan.runs.out_lock import holding_out_folder
 from improved_gan.runs.out_paths import path_argument
 from improved_gan.runs.out_rules import check_out_folder
 from improved_gan.runs.layout import read_metrics, sample_grid_path
-from improved_gan.utils.atomic import removing_folders_it_makes
 from improved_gan.utils.progress import bars_shown
 
 LABELS_ONLY = "labels-only"
@@ -108,16 +108,16 @@ def run(args: argparse.Namespace) -> int:
           f"network as the paper's K+1 GAN, with the unlabeled digits) in {args.out}, {processes} at a time; "
           f"each run's log.txt has its lines", flush=True)  # fmt: skip
     try:
-        with removing_folders_it_makes(args.out):  # each run removes the run folder it made if it wrote nothing
+        with holding_out_folder(args.out):  # another command training there is refused before any run starts
             train_in_parallel(jobs, processes=processes, progress=bars_shown(not args.no_progress), epoch_lines=True,
                               desc="demo")
+            comparison = write_comparison([job.folder for job in jobs], args.out / "comparison.md")
     except KeyboardInterrupt:
         say_when_no_checkpoint_was_kept(args, [job.folder for job in jobs])
         raise
     alone, gan = (read_metrics(args.out / name)[-1] for name in (LABELS_ONLY, K_PLUS_1))
     failure = run_failure(configs[K_PLUS_1], read_metrics(args.out / K_PLUS_1))
     n = gan["test_examples"]
-    comparison = write_comparison([job.folder for job in jobs], args.out / "comparison.md")
     gain = alone["test_errors"] - gan["test_errors"]
     epochs = f"{gan['epoch']} epoch{'s' if gan['epoch'] != 1 else ''} each"
     print(f"\nthe same {args.labels} labeled digits, {epochs}, seed {args.seed}; "

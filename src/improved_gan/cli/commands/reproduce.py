@@ -8,8 +8,8 @@ from pathlib import Path
 from improved_gan.cli.training import say_when_no_checkpoint_was_kept
 from improved_gan.config import check_data_dir_given, parse_assignments
 from improved_gan.errors import UserError
+from improved_gan.runs.out_lock import holding_out_folder
 from improved_gan.runs.out_paths import path_argument
-from improved_gan.utils.atomic import removing_folders_it_makes
 from improved_gan.utils.progress import bars_shown
 
 
@@ -76,19 +76,21 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(table1.describe_plan(planned, jobs=args.jobs))
         return 0
-    if not args.report_only:
+    if args.report_only:
+        path = table1.write_table(table1.summarize(planned, ensemble=not args.no_ensemble), planned, args.out)
+    else:
         progress = bars_shown(not args.no_progress)
         try:
-            with removing_folders_it_makes(args.out):  # every run failed before writing (a full disk): no empty --out
-                args.out.mkdir(parents=True, exist_ok=True)
+            with holding_out_folder(args.out):  # another command training there is refused before any run starts
                 if args.stack is not None:
                     table1.run_stacked(planned, stack=args.stack, out=args.out, progress=progress)
                 else:
                     table1.run_table1(planned, jobs=args.jobs, progress=progress)
+                path = table1.write_table(table1.summarize(planned, ensemble=not args.no_ensemble), planned,
+                                          args.out)
         except KeyboardInterrupt:
             say_when_no_checkpoint_was_kept(args, [run.folder for run in planned])
             raise
-    path = table1.write_table(table1.summarize(planned, ensemble=not args.no_ensemble), planned, args.out)
     print(path.read_text())
     print(f"table: {path}")
     return 0
