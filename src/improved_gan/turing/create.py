@@ -41,7 +41,7 @@ from improved_gan.turing.config import (
     creating,
     options_dict,
 )
-from improved_gan.turing.database import default_url, sqlite_file, storage_full
+from improved_gan.turing.database import default_url, sqlite_file, storage_full, store_file
 from improved_gan.metrics.images import check_images
 from improved_gan.turing.images import write_png
 from improved_gan.turing.store import NewImage, Store
@@ -331,7 +331,7 @@ def _storage_failure(err: BaseException, folder: Path, database_url: str | None)
             return f"the disk holding {folder.parent} is full ({err.strerror}); {fix}"
         return (f"cannot write the study folder {folder}: {err.strerror or err}; check that {folder.parent} "
                 "is writable (nothing was created)")
-    if not (isinstance(err, SQLAlchemyError) and storage_full(err)):
+    if not (isinstance(err, SQLAlchemyError) and storage_full(err, store_file(database_url, folder))):
         return None
     cause = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
     if database_url is None:  # the study's own SQLite file, in the staging folder beside ``folder``

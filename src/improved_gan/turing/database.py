@@ -17,6 +17,7 @@ outcome READ COMMITTED already decides correctly.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from urllib.parse import quote
 
@@ -43,17 +44,41 @@ def default_url(study_dir: str | Path) -> URL:
 
 SQLITE_FULL = 13
 """SQLite's result code for a full disk (or database): ``database or disk is full``."""
+SQLITE_IOERR = 10
+"""SQLite's result code for a failed read or write: ``disk I/O error``. It is what SQLite says when a full disk
+refuses to grow its shared-memory file (``SQLITE_IOERR_SHMSIZE``, ``turing.sqlite3-shm``), the ninth sweep's
+`invite` with about 60 KiB free, which was told to restore an undamaged database from a backup."""
+LOW_FREE_BYTES = 1 << 20
+"""Below this much free space on its file system, a SQLite ``disk I/O error`` is the full disk's: SQLite grows its
+-shm file by 32 KiB and its -wal file by pages of its transaction."""
 POSTGRES_DISK_FULL = "53100"
 """PostgreSQL's SQLSTATE ``disk_full``."""
 
 
-def storage_full(err: BaseException) -> bool:
-    """Whether a database error (SQLAlchemy's, or its driver's) says the disk under the database is full."""
+def storage_full(err: BaseException, where: Path | None = None) -> bool:
+    """Whether a database error (SQLAlchemy's, or its driver's) says the disk under the database is full.
+    ``where``: a path on the SQLite file's file system (the file, or a folder it is or will be in; the nearest
+    existing folder above it is read), given which a ``disk I/O error`` with less than :data:`LOW_FREE_BYTES` free
+    there is a full disk too."""
     cause = getattr(err, "orig", None) or err
     code = getattr(cause, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF == SQLITE_FULL  # extended codes keep the primary one in the low byte
+    if code is not None:  # extended codes keep the primary one in the low byte
+        return code & 0xFF == SQLITE_FULL or (code & 0xFF == SQLITE_IOERR and where is not None
+                                               and _free_bytes(where) < LOW_FREE_BYTES)
     return getattr(cause, "sqlstate", None) == POSTGRES_DISK_FULL
+
+
+def _free_bytes(where: Path) -> int:
+    """The bytes free on the file system of ``where`` or, if it does not exist, of its nearest existing folder
+    (unreadable: taken as plenty, so that only the error code decides)."""
+    for path in (Path(where), *Path(where).parents):
+        try:
+            return shutil.disk_usage(path).free
+        except FileNotFoundError:
+            continue
+        except OSError:
+            break
+    return LOW_FREE_BYTES
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -65,6 +90,14 @@ def sqlite_file(url: str) -> Path | None:
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return None
     return Path(parsed.database)
+
+
+def store_file(url: str | None, study_dir: str | Path | None) -> Path | None:
+    """The SQLite file a command's store is in: ``url``'s (None for another back end), else the study folder's own
+    (None without one)."""
+    if url is not None:
+        return sqlite_file(url)
+    return None if study_dir is None else Path(study_dir).resolve() / SQLITE_FILENAME
 
 
 def parse_url(url: str | URL) -> URL:

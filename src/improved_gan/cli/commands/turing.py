@@ -222,7 +222,7 @@ def _plain_errors(command):
             _quiet_stdout()
             return 0
         except Exception as err:
-            message = _plain_message(err, args.database)
+            message = _plain_message(err, args.database, getattr(args, "study", None))  # serve's: studies
             if message is None:
                 raise
             raise UserError(message) from None
@@ -235,13 +235,14 @@ def _quiet_stdout() -> None:
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115
 
 
-def _plain_message(err: Exception, database: str | None) -> str | None:
+def _plain_message(err: Exception, database: str | None, study: str | Path | None = None) -> str | None:
     """A one-line explanation of a failure the user can fix, or None for a bug; ``database``: the URL the user
-    gave (``--database`` or the environment), named only then. SQLAlchemy is not imported to word it: an error of
-    SQLAlchemy's comes only from a command that imported it."""
+    gave (``--database`` or the environment), named only then; ``study``: the command's study folder, whose disk
+    tells a full one from a failing one (:func:`~improved_gan.turing.database.storage_full`). SQLAlchemy is not
+    imported to word it: an error of SQLAlchemy's comes only from a command that imported it."""
     sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
     if sqlalchemy_errors is not None and isinstance(err, sqlalchemy_errors.SQLAlchemyError):
-        from improved_gan.turing.database import storage_full  # SQLAlchemy's, imported already
+        from improved_gan.turing.database import store_file, storage_full  # SQLAlchemy's, imported already
 
         cause = str(getattr(err, "orig", None) or err).strip().splitlines()
         cause = cause[0] if cause else type(err).__name__
@@ -249,7 +250,7 @@ def _plain_message(err: Exception, database: str | None) -> str | None:
             return ("the database is locked: another process (a server, another command, an open sqlite3 "
                     "shell) held a write lock for as long as this command waited; try again once it is done "
                     "(nothing was changed)")
-        if storage_full(err):
+        if storage_full(err, store_file(database, study)):
             where = ("the database (--database)" if database is not None
                      else "the study's database (turing.sqlite3 in its folder)")
             return f"the disk holding {where} is full ({cause}); free some space there and run the command again"
@@ -381,7 +382,7 @@ def invite(args: argparse.Namespace) -> int:
                 if args.out is not None:
                     _remove_unstored(args.out, table)
                 else:
-                    _say_printed_unstored(err, len(codes), args.database)
+                    _say_printed_unstored(err, len(codes), args.database, args.study)
                 raise
             if args.out is not None:
                 print(f"wrote {len(codes)} invitations to {args.out} (keep it private: each code is a seat)",
@@ -408,13 +409,13 @@ def _print_invitations(table: str, n: int) -> None:
                         "through, or write it to a file with --out FILE") from None
 
 
-def _say_printed_unstored(err: BaseException, n: int, database: str | None) -> None:
+def _say_printed_unstored(err: BaseException, n: int, database: str | None, study: str | Path) -> None:
     """After the ``n`` codes were printed, storing them failed with ``err``: a failure the user can fix becomes a
     UserError that says so (a UserError, a stop or a bug goes on as it is, its line or note saying nothing was
     made)."""
     if isinstance(err, UserError) or not isinstance(err, Exception):
         return
-    message = _plain_message(err, database)
+    message = _plain_message(err, database, study)
     if message is not None:
         raise UserError(f"{message}; the {n} invitation codes printed were not stored: they open nothing (no "
                         "invitation was made)") from None
