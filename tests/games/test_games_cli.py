@@ -81,7 +81,10 @@ def test_the_installed_command_runs(tmp_path):
     assert (tmp_path / "bilinear-distance.png").is_file()
 
 
-def test_a_progress_bar_on_stderr_names_each_run_and_no_progress_turns_it_off(tmp_path, capsys):
+def test_a_progress_bar_on_stderr_names_each_run_and_no_progress_turns_it_off(tmp_path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)  # a terminal (utils/progress.bars_shown)
     args = ["games", "--game", "kinked", "--steps", "20", "--sweep"]
     assert main([*args, "--out", str(tmp_path / "shown")]) == 0
     shown = capsys.readouterr()
